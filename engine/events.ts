@@ -1,0 +1,87 @@
+/**
+ * Every step of a run is one of these events. The run log (JSONL), the plain logger, the ink view and
+ * `pipeline runs show` all consume this one stream; the UI never calls the engine directly.
+ */
+
+export type SkipReason = 'up_to_date' | 'early_cutoff' | 'upstream_failed' | 'blocked_by_check' | 'cancelled';
+
+export type RunReason =
+  | { kind: 'missing' }
+  | { kind: 'code_changed'; from: string; to: string }
+  | { kind: 'input_changed'; input: string; partition: string; from: string | null; to: string | null }
+  | { kind: 'last_failed'; runId?: string }
+  | { kind: 'forced' }
+  | { kind: 'upstream_will_run'; input: string; partition: string };
+
+export interface UnitRef {
+  asset: string;
+  partition: string;
+}
+
+export interface QuarantineCounts {
+  [reason: string]: number;
+}
+
+export interface MaterializedMetadata {
+  rows?: number;
+  bytes: number;
+  durationMs: number;
+  location: string;
+  dataVersion: string;
+  /** Bad input records by reason; the records themselves are in the quarantine output. */
+  quarantined?: QuarantineCounts;
+  /** Where the unit's input files came from (e.g. `s3://…` or `local:…` after a fallback). */
+  sources?: string[];
+  [extra: string]: unknown;
+}
+
+export type CheckStatus = 'pass' | 'warn' | 'fail';
+
+export type RunEvent =
+  | {
+      type: 'run_started';
+      runId: string;
+      at: string;
+      command: string;
+      assets: string[];
+      units: number;
+      toRun: number;
+      concurrency: number;
+    }
+  | { type: 'asset_started'; runId: string; at: string; asset: string; partitions: number }
+  | ({ type: 'unit_started'; runId: string; at: string; attempt: number; reasons: RunReason[] } & UnitRef)
+  | ({ type: 'progress'; runId: string; at: string; done: number; total: number; unit?: string } & UnitRef)
+  | ({ type: 'log'; runId: string; at: string; level: 'info' | 'warn' | 'error'; message: string } & UnitRef)
+  | ({ type: 'materialized'; runId: string; at: string; metadata: MaterializedMetadata } & UnitRef)
+  | ({ type: 'skipped'; runId: string; at: string; reason: SkipReason; detail?: string } & UnitRef)
+  | ({
+      type: 'retry';
+      runId: string;
+      at: string;
+      attempt: number;
+      delayMs: number;
+      error: string;
+    } & UnitRef)
+  | ({ type: 'failed'; runId: string; at: string; error: string; attempt: number } & UnitRef)
+  | ({
+      type: 'check';
+      runId: string;
+      at: string;
+      check: string;
+      status: CheckStatus;
+      blocking: boolean;
+      message?: string;
+    } & UnitRef)
+  | {
+      type: 'run_finished';
+      runId: string;
+      at: string;
+      status: 'success' | 'failed' | 'cancelled';
+      materialized: number;
+      skipped: number;
+      failed: number;
+      durationMs: number;
+    };
+
+export type RunEventType = RunEvent['type'];
+export type EventListener = (event: RunEvent) => void;

@@ -1,0 +1,94 @@
+/**
+ * Storage contracts. Implementations live in `io-managers/`; the engine only sees these interfaces.
+ */
+
+/** What an IO manager is told about the unit it loads or stores. */
+export interface IOContext {
+  assetKey: string;
+  /** Partition key, or "all" for unpartitioned assets. */
+  partitionKey: string;
+  /** Free-form hints an asset may declare (e.g. `{ kind: 'metrics', metricType: 'bikes' }`). */
+  ioMeta?: Record<string, unknown>;
+}
+
+export interface StoredStat {
+  /** Content hash recorded when the value was stored. */
+  dataVersion: string;
+  bytes?: number;
+  /** Where the value lives, for humans (a path or a URL). */
+  location?: string;
+}
+
+export interface StoreResult {
+  bytes: number;
+  location: string;
+}
+
+/** Raised by `load` when nothing is stored for the unit; IO managers must use it so callers can tell. */
+export class MissingValueError extends Error {
+  constructor(
+    readonly assetKey: string,
+    readonly partitionKey: string,
+    where: string,
+  ) {
+    super(`No stored value for ${assetKey} [${partitionKey}] in ${where}`);
+    this.name = 'MissingValueError';
+  }
+}
+
+/**
+ * Three small operations, like Kedro's datasets. `store` must be atomic: a reader sees the old value
+ * or the new one, never a mix, and a killed process leaves no half-written value.
+ * `dataVersion` is computed by the engine (a content hash) and must be returned unchanged by `stat`.
+ */
+export interface IOManager {
+  readonly name: string;
+  load(ctx: IOContext): Promise<unknown>;
+  store(ctx: IOContext, value: unknown, dataVersion: string): Promise<StoreResult>;
+  /** null when nothing is stored. */
+  stat(ctx: IOContext): Promise<StoredStat | null>;
+  close?(): Promise<void>;
+}
+
+/** One raw input file as seen by asset code: always a readable local path (S3 keys are cached first). */
+export interface SourceFile {
+  /** Absolute local path to read. */
+  path: string;
+  /** Path relative to the source root, with forward slashes (e.g. `api/bikes/dt=2025-11-04/hour=02/bikes_data.json`). */
+  key: string;
+  size: number;
+}
+
+export interface FileSet {
+  files: SourceFile[];
+  /** Which backend served the files, e.g. `local:/data` or `s3://bucket/prefix` (fallbacks are visible here). */
+  origin: string;
+}
+
+/** Where a source asset's files are, relative to the raw root. */
+export interface SourceLocation {
+  /** Folder relative to the raw root, forward slashes, no leading slash (e.g. `api/bikes/dt=2025-11-04/hour=02`). */
+  prefix: string;
+  /** Keep only file names matching this (tested on the base name). */
+  match?: RegExp;
+  /** Walk sub-folders. Default false. */
+  recursive?: boolean;
+}
+
+export interface SourceObservation {
+  /** Stable hash of what is there (content hashes or ETags, sizes); changes when any file changes. */
+  dataVersion: string;
+  fileCount: number;
+  bytes: number;
+}
+
+/** Resolves raw inputs: local folders by default, S3 (+ cache + fallback) in AWS mode. */
+export interface SourceIO {
+  readonly name: string;
+  observe(location: SourceLocation, signal?: AbortSignal): Promise<SourceObservation>;
+  /** Makes the files readable locally (downloading them if needed) and lists them, sorted by key. */
+  resolve(location: SourceLocation, signal?: AbortSignal): Promise<FileSet>;
+  /** Lists immediate sub-folder names under a prefix (used to discover `dt=` partitions). */
+  listFolders(prefix: string): Promise<string[]>;
+  close?(): Promise<void>;
+}

@@ -9,9 +9,7 @@ export const UNPARTITIONED = 'all';
 const DAY_RE = /^(\d{4})-(\d{2})-(\d{2})$/;
 const HOUR_RE = /^(\d{4}-\d{2}-\d{2})T(\d{2})$/;
 
-export type PartitionsDef =
-  | { kind: 'daily'; timezone: string }
-  | { kind: 'hourly'; timezone: string };
+export type PartitionsDef = { kind: 'daily'; timezone: string } | { kind: 'hourly'; timezone: string };
 
 export const daily = (timezone = 'Europe/Paris'): PartitionsDef => ({ kind: 'daily', timezone });
 export const hourly = (timezone = 'Europe/Paris'): PartitionsDef => ({ kind: 'hourly', timezone });
@@ -35,7 +33,8 @@ export function addDays(day: string, n: number): string {
 }
 
 export function daysBetween(from: string, to: string): string[] {
-  if (!isDayKey(from) || !isDayKey(to)) throw new RangeError(`Invalid day range ${from}..${to}: use YYYY-MM-DD`);
+  if (!isDayKey(from) || !isDayKey(to))
+    throw new RangeError(`Invalid day range ${from}..${to}: use YYYY-MM-DD`);
   const out: string[] = [];
   for (let d = from; d <= to; d = addDays(d, 1)) out.push(d);
   return out;
@@ -62,7 +61,12 @@ export const dayOf = (key: string): string => key.slice(0, 10);
 
 /** Paris (or any zone) calendar day of an instant. */
 export function dayInZone(instant: Date, timezone = 'Europe/Paris'): string {
-  return new Intl.DateTimeFormat('en-CA', { timeZone: timezone, year: 'numeric', month: '2-digit', day: '2-digit' })
+  return new Intl.DateTimeFormat('en-CA', {
+    timeZone: timezone,
+    year: 'numeric',
+    month: '2-digit',
+    day: '2-digit',
+  })
     .format(instant)
     .slice(0, 10);
 }

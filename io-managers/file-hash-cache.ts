@@ -1,0 +1,52 @@
+import { createHash } from 'node:crypto';
+import { createReadStream } from 'node:fs';
+import { readFile } from 'node:fs/promises';
+import { writeFileAtomic } from '../engine/atomic.ts';
+
+interface Entry {
+  size: number;
+  mtimeMs: number;
+  sha256: string;
+}
+
+/**
+ * Content hashes of local files, remembered by (path, size, mtime) so a 6 GB file is hashed once,
+ * not on every plan. Persisted as one JSON file (optional).
+ */
+export class FileHashCache {
+  private entries = new Map<string, Entry>();
+  private loaded = false;
+  private dirty = false;
+
+  constructor(private readonly file?: string) {}
+
+  private async load(): Promise<void> {
+    if (this.loaded) return;
+    this.loaded = true;
+    if (!this.file) return;
+    try {
+      const obj = JSON.parse(await readFile(this.file, 'utf8')) as Record<string, Entry>;
+      this.entries = new Map(Object.entries(obj));
+    } catch {
+      // Missing or unreadable cache: start empty, it is only a cache.
+    }
+  }
+
+  async hash(path: string, size: number, mtimeMs: number): Promise<string> {
+    await this.load();
+    const hit = this.entries.get(path);
+    if (hit && hit.size === size && hit.mtimeMs === mtimeMs) return hit.sha256;
+    const h = createHash('sha256');
+    for await (const chunk of createReadStream(path, { highWaterMark: 1 << 20 })) h.update(chunk as Buffer);
+    const sha256 = h.digest('hex');
+    this.entries.set(path, { size, mtimeMs, sha256 });
+    this.dirty = true;
+    return sha256;
+  }
+
+  async flush(): Promise<void> {
+    if (!this.file || !this.dirty) return;
+    this.dirty = false;
+    await writeFileAtomic(this.file, JSON.stringify(Object.fromEntries(this.entries)));
+  }
+}

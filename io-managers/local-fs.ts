@@ -1,0 +1,67 @@
+import { readFile, stat } from 'node:fs/promises';
+import { join } from 'node:path';
+import { writeFileAtomic } from '../engine/atomic.ts';
+import {
+  MissingValueError,
+  type IOContext,
+  type IOManager,
+  type StoredStat,
+  type StoreResult,
+} from '../engine/io.ts';
+
+const SAFE_SEGMENT = /^[A-Za-z0-9_.=-]+$/;
+
+function safeSegment(s: string, what: string): string {
+  if (!SAFE_SEGMENT.test(s) || s === '.' || s === '..')
+    throw new Error(`Unsafe ${what} for a file name: ${JSON.stringify(s)}`);
+  return s;
+}
+
+/**
+ * The embedded default store: `<rootDir>/<asset key>/<partition key or "all">.json`, written atomically.
+ * The data version is kept in a small sidecar (`.version`) written after the value, so `stat` is cheap.
+ */
+export class LocalFsIOManager implements IOManager {
+  readonly name = 'local-fs';
+  constructor(private readonly opts: { rootDir: string }) {}
+
+  pathOf(ctx: IOContext): string {
+    return join(
+      this.opts.rootDir,
+      safeSegment(ctx.assetKey, 'asset key'),
+      `${safeSegment(ctx.partitionKey, 'partition key')}.json`,
+    );
+  }
+
+  async load(ctx: IOContext): Promise<unknown> {
+    const path = this.pathOf(ctx);
+    let text: string;
+    try {
+      text = await readFile(path, 'utf8');
+    } catch (err) {
+      if ((err as NodeJS.ErrnoException).code === 'ENOENT')
+        throw new MissingValueError(ctx.assetKey, ctx.partitionKey, path);
+      throw err;
+    }
+    return JSON.parse(text);
+  }
+
+  async store(ctx: IOContext, value: unknown, dataVersion: string): Promise<StoreResult> {
+    const path = this.pathOf(ctx);
+    const body = JSON.stringify(value, null, 2);
+    await writeFileAtomic(path, body);
+    await writeFileAtomic(`${path}.version`, dataVersion);
+    return { bytes: Buffer.byteLength(body), location: path };
+  }
+
+  async stat(ctx: IOContext): Promise<StoredStat | null> {
+    const path = this.pathOf(ctx);
+    try {
+      const [st, version] = await Promise.all([stat(path), readFile(`${path}.version`, 'utf8')]);
+      return { dataVersion: version.trim(), bytes: st.size, location: path };
+    } catch (err) {
+      if ((err as NodeJS.ErrnoException).code === 'ENOENT') return null;
+      throw err;
+    }
+  }
+}

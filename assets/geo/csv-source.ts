@@ -1,0 +1,114 @@
+/**
+ * Streams a delimited text file with csv-parse and hands out one record per data row with its
+ * 1-based starting line. Everything that is not a well-formed row is sent to `reject` (wrong column
+ * count, broken quoting), and a file that cannot be read at all produces one line-0 reject.
+ */
+import { createReadStream } from 'node:fs';
+import { parse, type CsvError } from 'csv-parse';
+import type { SourceFile } from '../../engine/io.ts';
+import type { Reject } from '../../engine/quarantine.ts';
+
+export type RawFile = Pick<SourceFile, 'path' | 'key'>;
+
+export interface CsvRow {
+  /** 1-based line where the record starts (the header is line 1). */
+  line: number;
+  /** Trimmed cell values by trimmed header name. */
+  values: Record<string, string>;
+  /** The record's raw text, for quarantine. */
+  raw: string;
+}
+
+export interface CsvOptions {
+  delimiter: string;
+  /** Header names that must all be present, else the whole file is rejected (line 0, `missing_columns`). */
+  required?: readonly string[];
+}
+
+const newlines = (s: string): number => {
+  let n = 0;
+  for (let i = s.indexOf('\n'); i !== -1; i = s.indexOf('\n', i + 1)) n++;
+  return n;
+};
+
+/** csv-parse reports the line where a record ends; the raw text tells how many lines it spans. */
+const startLine = (endLine: number, raw: string | undefined): number =>
+  Math.max(1, endLine - newlines((raw ?? '').replace(/\r?\n$/, '')));
+
+const reasonOf = (code: string | undefined): string =>
+  code === 'CSV_RECORD_INCONSISTENT_FIELDS_LENGTH' || code === 'CSV_RECORD_INCONSISTENT_COLUMNS'
+    ? 'wrong_column_count'
+    : 'malformed_csv';
+
+export async function* readCsvRows(file: RawFile, reject: Reject, opts: CsvOptions): AsyncGenerator<CsvRow> {
+  let header: string[] | null = null;
+  let rows = 0;
+  const parser = parse({
+    delimiter: opts.delimiter,
+    bom: true,
+    columns: (names: string[]) => (header = names.map((h) => h.trim())),
+    relax_column_count: false,
+    skip_empty_lines: true,
+    skip_records_with_error: true,
+    info: true,
+    raw: true,
+  });
+  parser.on('skip', (err: CsvError, raw: string | undefined) => {
+    const lines = (err as CsvError & { lines?: number }).lines ?? 0;
+    reject({
+      reason: reasonOf(err.code),
+      file: file.key,
+      line: startLine(lines, raw),
+      detail: err.message,
+      raw,
+    });
+  });
+  const input = createReadStream(file.path);
+  input.on('error', (e) => parser.destroy(e));
+  input.pipe(parser);
+  try {
+    for await (const item of parser as AsyncIterable<{
+      record: Record<string, string>;
+      raw: string;
+      info: { lines: number };
+    }>) {
+      if (rows === 0 && opts.required) {
+        const missing = opts.required.filter((c) => !header!.includes(c));
+        if (missing.length > 0) {
+          reject({
+            reason: 'missing_columns',
+            file: file.key,
+            line: 0,
+            detail: `header lacks ${missing.map((c) => JSON.stringify(c)).join(', ')}; found ${header!.join(' | ')}`,
+          });
+          input.destroy();
+          return;
+        }
+      }
+      rows++;
+      const values: Record<string, string> = {};
+      for (const [k, v] of Object.entries(item.record)) values[k] = v.trim();
+      yield { line: startLine(item.info.lines, item.raw), values, raw: item.raw.replace(/\r?\n?$/, '') };
+    }
+  } catch (e) {
+    reject({ reason: 'unreadable_file', file: file.key, line: 0, detail: (e as Error).message });
+    return;
+  }
+  if (header === null) reject({ reason: 'empty_file', file: file.key, line: 0, detail: 'no header row' });
+}
+
+/** Reads the header line only (to pick a format); null if the file is empty or unreadable. */
+export async function readCsvHeader(file: RawFile, delimiter: string): Promise<string[] | null> {
+  const parser = parse({ delimiter, bom: true, to_line: 1, relax_column_count: true, relax_quotes: true });
+  const input = createReadStream(file.path, { end: 64 * 1024 });
+  input.on('error', (e) => parser.destroy(e));
+  input.pipe(parser);
+  try {
+    for await (const rec of parser as AsyncIterable<string[]>) return rec.map((h) => h.trim());
+  } catch {
+    return null;
+  } finally {
+    input.destroy();
+  }
+  return null;
+}

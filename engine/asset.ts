@@ -1,0 +1,293 @@
+import type { z } from 'zod';
+import { sha256 } from './hash.ts';
+import type { FileSet, SourceLocation } from './io.ts';
+import type { PartitionMapping, PartitionsDef } from './partitions.ts';
+import type { CheckStatus } from './events.ts';
+import type { Reject } from './quarantine.ts';
+
+/** What compute functions receive besides their inputs. */
+export interface AssetContext {
+  readonly assetKey: string;
+  /** The partition being computed ("all" when unpartitioned). */
+  readonly partitionKey: string;
+  readonly runId: string;
+  readonly signal: AbortSignal;
+  readonly log: { info(msg: string): void; warn(msg: string): void; error(msg: string): void };
+  /** Report progress of a long computation in units of work (rows, bytes, files...). */
+  progress(done: number, total: number): void;
+  /** Quarantine a bad input record (counted per reason, kept with file and line). */
+  readonly reject: Reject;
+  /** Extra metadata recorded with the materialization (e.g. `{ rows: 95 }`). */
+  addMetadata(meta: Record<string, unknown>): void;
+}
+
+/** Batch assets compute many partitions in one call (e.g. one pass over a 6 GB file for every day). */
+export interface BatchContext<T> extends Omit<AssetContext, 'partitionKey'> {
+  readonly partitionKeys: readonly string[];
+  /** Store one partition's value as soon as it is ready (keeps memory flat). */
+  emit(partitionKey: string, value: T, meta?: Record<string, unknown>): Promise<void>;
+  /** Reject scoped to a partition, so quarantine outputs stay per partition. */
+  rejectFor(partitionKey: string): Reject;
+}
+
+export interface CheckResult {
+  status: CheckStatus;
+  message?: string;
+}
+
+export interface AssetCheck<T> {
+  name: string;
+  /** A failing blocking check stops the asset's dependents (default true). */
+  blocking?: boolean;
+  fn: (value: T) => CheckResult | Promise<CheckResult>;
+}
+
+export interface RetryPolicy {
+  maxAttempts: number;
+  baseDelayMs: number;
+}
+
+// ---------- dependency specs (carry types for inference) ----------
+
+export interface DepSpec<
+  A extends AnyAsset = AnyAsset,
+  C extends 'one' | 'many' = 'one' | 'many',
+  O extends boolean = boolean,
+> {
+  readonly __dep: true;
+  readonly asset: A;
+  readonly mapping: PartitionMapping<C>;
+  readonly optional: O;
+}
+
+/** A dependency on this same asset under a mapping (e.g. `self(dayOffset(-7))`); missing → undefined. */
+export interface SelfDep {
+  readonly __self: true;
+  readonly mapping: PartitionMapping<'one'>;
+}
+
+export function dep<A extends AnyAsset, C extends 'one' | 'many'>(
+  asset: A,
+  mapping: PartitionMapping<C>,
+): DepSpec<A, C, false>;
+export function dep<A extends AnyAsset, C extends 'one' | 'many'>(
+  asset: A,
+  mapping: PartitionMapping<C>,
+  opts: { optional: true },
+): DepSpec<A, C, true>;
+export function dep(asset: AnyAsset, mapping: PartitionMapping, opts?: { optional?: boolean }): DepSpec {
+  return { __dep: true, asset, mapping, optional: opts?.optional ?? false };
+}
+
+export const self = (mapping: PartitionMapping<'one'>): SelfDep => ({ __self: true, mapping });
+
+export type DepInput = AnyAsset | DepSpec | SelfDep;
+
+export interface Partitioned<T> {
+  partitionKey: string;
+  value: T;
+}
+
+export type ValueOf<A> = A extends AssetDef<infer T> ? T : never;
+
+/** The type compute sees for one declared dependency. */
+export type InputOf<D, Self> = D extends SelfDep
+  ? Self | undefined
+  : D extends DepSpec<infer A, infer C, infer O>
+    ? C extends 'many'
+      ? Partitioned<ValueOf<A>>[]
+      : O extends true
+        ? ValueOf<A> | undefined
+        : ValueOf<A>
+    : D extends AssetDef<infer T>
+      ? T
+      : never;
+
+export type Inputs<Deps extends Record<string, DepInput>, Self> = {
+  [K in keyof Deps]: InputOf<Deps[K], Self>;
+};
+
+// ---------- runtime definitions ----------
+
+export interface NormalizedDep {
+  name: string;
+  /** Key of the upstream asset (this asset's own key for self deps). */
+  assetKey: string;
+  /** Undefined → decided from both sides' partitions when the graph is built. */
+  mapping?: PartitionMapping;
+  optional: boolean;
+  self: boolean;
+}
+
+export interface AssetDef<T> {
+  readonly kind: 'asset' | 'source';
+  readonly key: string;
+  readonly group: string;
+  readonly tags: readonly string[];
+  readonly description?: string;
+  readonly partitions?: PartitionsDef;
+  readonly deps: readonly NormalizedDep[];
+  /** Name of the IO manager binding (e.g. "metrics", "reports", "intermediate"); default "default". */
+  readonly io: string;
+  readonly ioMeta?: Record<string, unknown>;
+  readonly codeVersion: string;
+  readonly checks: readonly AssetCheck<T>[];
+  readonly retry?: RetryPolicy;
+  readonly schema?: z.ZodType<T>;
+  readonly compute?: (inputs: Record<string, unknown>, ctx: AssetContext) => Promise<T> | T;
+  readonly computeBatch?: (inputs: Record<string, unknown>, ctx: BatchContext<T>) => Promise<void>;
+  /** Sources only: where the raw files of a partition are. */
+  readonly locate?: (partitionKey: string) => SourceLocation;
+  /** Phantom field carrying T for inference. */
+  readonly __type?: T;
+}
+
+// eslint-disable-next-line @typescript-eslint/no-explicit-any
+export type AnyAsset = AssetDef<any>;
+
+const KEY_RE = /^[a-z][a-z0-9_]*$/;
+
+function normalizeDeps(key: string, deps: Record<string, DepInput>): NormalizedDep[] {
+  return Object.entries(deps).map(([name, d]) => {
+    if ('__self' in d) return { name, assetKey: key, mapping: d.mapping, optional: true, self: true };
+    if ('__dep' in d)
+      return { name, assetKey: d.asset.key, mapping: d.mapping, optional: d.optional, self: false };
+    return { name, assetKey: d.key, optional: false, self: false };
+  });
+}
+
+function checkKey(key: string): void {
+  if (!KEY_RE.test(key)) throw new Error(`Invalid asset key "${key}": use lower_snake_case (a-z, 0-9, _)`);
+}
+
+/** Code version default: a hash of the compute function's source, so editing it re-runs the asset. */
+const codeVersionOf = (explicit: string | undefined, fn: unknown): string =>
+  explicit ?? `src:${sha256(String(fn)).slice(0, 12)}`;
+
+interface CommonOptions<T> {
+  key: string;
+  group?: string;
+  tags?: string[];
+  description?: string;
+  partitions?: PartitionsDef;
+  io?: string;
+  ioMeta?: Record<string, unknown>;
+  codeVersion?: string;
+  checks?: AssetCheck<T>[];
+  retry?: RetryPolicy;
+}
+
+/**
+ * Declares a typed asset. The types of `compute`'s inputs come from the deps' schemas, so a misspelled
+ * input or a wrong input type is a compile error (see `asset.test-d.ts`).
+ */
+export function defineAsset<
+  S extends z.ZodType,
+  const D extends Record<string, DepInput> = Record<never, never>,
+>(
+  def: CommonOptions<z.output<S>> & {
+    schema: S;
+    deps?: D;
+    compute: (inputs: Inputs<D, z.output<S>>, ctx: AssetContext) => Promise<z.output<S>> | z.output<S>;
+  },
+): AssetDef<z.output<S>> {
+  checkKey(def.key);
+  return {
+    kind: 'asset',
+    key: def.key,
+    group: def.group ?? 'default',
+    tags: def.tags ?? [],
+    description: def.description,
+    partitions: def.partitions,
+    deps: normalizeDeps(def.key, def.deps ?? {}),
+    io: def.io ?? 'default',
+    ioMeta: def.ioMeta,
+    codeVersion: codeVersionOf(def.codeVersion, def.compute),
+    checks: def.checks ?? [],
+    retry: def.retry,
+    schema: def.schema as unknown as z.ZodType<z.output<S>>,
+    compute: def.compute as AssetDef<z.output<S>>['compute'],
+  };
+}
+
+/** Like defineAsset, but one call computes every requested partition and emits them one by one. */
+export function defineBatchAsset<
+  S extends z.ZodType,
+  const D extends Record<string, DepInput> = Record<never, never>,
+>(
+  def: CommonOptions<z.output<S>> & {
+    schema: S;
+    partitions: PartitionsDef;
+    deps?: D;
+    compute: (inputs: Inputs<D, z.output<S>>, ctx: BatchContext<z.output<S>>) => Promise<void>;
+  },
+): AssetDef<z.output<S>> {
+  checkKey(def.key);
+  return {
+    kind: 'asset',
+    key: def.key,
+    group: def.group ?? 'default',
+    tags: def.tags ?? [],
+    description: def.description,
+    partitions: def.partitions,
+    deps: normalizeDeps(def.key, def.deps ?? {}),
+    io: def.io ?? 'default',
+    ioMeta: def.ioMeta,
+    codeVersion: codeVersionOf(def.codeVersion, def.compute),
+    checks: def.checks ?? [],
+    retry: def.retry,
+    schema: def.schema as unknown as z.ZodType<z.output<S>>,
+    computeBatch: def.compute as AssetDef<z.output<S>>['computeBatch'],
+  };
+}
+
+/** A raw input: a set of files located by partition, read through the environment's SourceIO. */
+export function defineSource(def: {
+  key: string;
+  group?: string;
+  tags?: string[];
+  description?: string;
+  partitions?: PartitionsDef;
+  locate: (partitionKey: string) => SourceLocation;
+}): AssetDef<FileSet> {
+  checkKey(def.key);
+  return {
+    kind: 'source',
+    key: def.key,
+    group: def.group ?? 'raw',
+    tags: def.tags ?? [],
+    description: def.description,
+    partitions: def.partitions,
+    deps: [],
+    io: 'source',
+    codeVersion: 'source',
+    checks: [],
+    locate: def.locate,
+  };
+}
+
+/** Errors worth retrying (network blips, throttling). Anything else fails at once. */
+export class TransientError extends Error {
+  readonly transient = true;
+  constructor(message: string, options?: { cause?: unknown }) {
+    super(message, options);
+    this.name = 'TransientError';
+  }
+}
+
+const TRANSIENT_CODES = new Set([
+  'ECONNRESET',
+  'ETIMEDOUT',
+  'ECONNREFUSED',
+  'EPIPE',
+  'EAI_AGAIN',
+  'ENOTFOUND',
+]);
+
+export function isTransient(err: unknown): boolean {
+  if (!err || typeof err !== 'object') return false;
+  const e = err as { transient?: unknown; code?: unknown; $retryable?: unknown; name?: string };
+  return (
+    e.transient === true || !!e.$retryable || (typeof e.code === 'string' && TRANSIENT_CODES.has(e.code))
+  );
+}

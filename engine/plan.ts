@@ -1,0 +1,192 @@
+import pLimit from 'p-limit';
+import type { AnyAsset } from './asset.ts';
+import { ioFor, type Definitions } from './definitions.ts';
+import type { RunReason } from './events.ts';
+import type { ResolvedDep } from './graph.ts';
+import { partitionKeys, UNPARTITIONED } from './partitions.ts';
+import type { StateStore } from './state.ts';
+
+export type Decision = 'run' | 'skip' | 'observe';
+
+export interface PlannedUnit {
+  id: string;
+  asset: string;
+  partition: string;
+  decision: Decision;
+  reasons: RunReason[];
+  /** Source units: the observed data version. Others: the recorded one, if any. */
+  dataVersion: string | null;
+}
+
+export interface Plan {
+  units: PlannedUnit[];
+  byId: Map<string, PlannedUnit>;
+  /** Asset keys in topological order that have units in the plan (sources included). */
+  assets: string[];
+  selected: Set<string>;
+}
+
+export interface PlanOptions {
+  selected: Set<string>;
+  /** Inclusive day range; hourly assets get each day's 24 hours, unpartitioned ones "all". */
+  days: { from: string; to: string };
+  force?: boolean;
+  /** Check with the IO manager that recorded outputs still exist (default true). */
+  verifyStorage?: boolean;
+  signal?: AbortSignal;
+}
+
+export const unitId = (asset: string, partition: string): string => `${asset}[${partition}]`;
+export const inputKey = (dep: string, partition: string): string => `${dep}@${partition}`;
+
+/**
+ * Decides run/skip for every selected asset × partition, with reasons (Dataform-style pure stage apart
+ * from reading the state and observing sources). Sources upstream of the selection are observed so
+ * their data versions can be compared.
+ */
+export async function plan(defs: Definitions, state: StateStore, opts: PlanOptions): Promise<Plan> {
+  const { graph } = defs;
+  const units: PlannedUnit[] = [];
+  const byId = new Map<string, PlannedUnit>();
+  const keysOf = (a: AnyAsset): string[] => partitionKeys(a.partitions, opts.days.from, opts.days.to);
+
+  // Sources feeding the selection (directly or through selected assets) are observed.
+  const sourcesNeeded = new Map<string, Set<string>>();
+  for (const key of graph.order) {
+    if (!opts.selected.has(key)) continue;
+    const a = graph.get(key);
+    if (a.kind === 'source') {
+      for (const p of keysOf(a)) addTo(sourcesNeeded, key, p);
+      continue;
+    }
+    for (const d of graph.depsOf(key)) {
+      const up = graph.get(d.assetKey);
+      if (up.kind !== 'source') continue;
+      for (const p of keysOf(a)) for (const q of d.mapping.upstream(p)) addTo(sourcesNeeded, up.key, q);
+    }
+  }
+  const observations = new Map<string, string>();
+  await pLimit(16).map(
+    [...sourcesNeeded].flatMap(([k, ps]) => [...ps].map((p) => [k, p] as const)),
+    async ([k, p]) => {
+      opts.signal?.throwIfAborted();
+      const src = graph.get(k);
+      const obs = await defs.sources.observe(src.locate!(p), opts.signal);
+      observations.set(unitId(k, p), obs.dataVersion);
+    },
+  );
+
+  for (const key of graph.order) {
+    const a = graph.get(key);
+    const isSelected = opts.selected.has(key);
+    if (a.kind === 'source') {
+      const ps = sourcesNeeded.get(key);
+      if (!ps) continue;
+      for (const p of [...ps].sort()) {
+        const u: PlannedUnit = {
+          id: unitId(key, p),
+          asset: key,
+          partition: p,
+          decision: 'observe',
+          reasons: [],
+          dataVersion: observations.get(unitId(key, p)) ?? null,
+        };
+        units.push(u);
+        byId.set(u.id, u);
+      }
+      continue;
+    }
+    if (!isSelected) continue;
+    for (const p of keysOf(a)) {
+      const rec = state.get(key, p);
+      const reasons: RunReason[] = [];
+      if (opts.force) reasons.push({ kind: 'forced' });
+      if (!rec?.dataVersion) reasons.push({ kind: 'missing' });
+      else if (rec.codeVersion !== a.codeVersion)
+        reasons.push({ kind: 'code_changed', from: rec.codeVersion ?? '', to: a.codeVersion });
+      if (rec?.lastFailure) reasons.push({ kind: 'last_failed', runId: rec.lastFailure.runId });
+      for (const d of graph.depsOf(key))
+        reasons.push(...inputReasons(d, p, rec?.inputVersions, (up, q) => versionNow(up, q)));
+      const u: PlannedUnit = {
+        id: unitId(key, p),
+        asset: key,
+        partition: p,
+        decision: reasons.length ? 'run' : 'skip',
+        reasons,
+        dataVersion: rec?.dataVersion ?? null,
+      };
+      units.push(u);
+      byId.set(u.id, u);
+    }
+  }
+
+  function versionNow(up: string, q: string): string | null | 'pending' {
+    const planned = byId.get(unitId(up, q));
+    if (planned?.decision === 'run') return 'pending';
+    if (planned) return planned.dataVersion;
+    return state.get(up, q)?.dataVersion ?? null;
+  }
+
+  if (opts.verifyStorage !== false) {
+    // An output deleted (or replaced) behind the engine's back must be rebuilt.
+    const toVerify = units.filter((u) => u.decision === 'skip');
+    await pLimit(16).map(toVerify, async (u) => {
+      const a = graph.get(u.asset);
+      const st = await ioFor(defs, a).stat({ assetKey: a.key, partitionKey: u.partition, ioMeta: a.ioMeta });
+      if (!st || st.dataVersion !== u.dataVersion) {
+        u.decision = 'run';
+        u.reasons.push({ kind: 'missing' });
+      }
+    });
+    // A unit turned to run makes its planned dependents wait for it.
+    for (const u of units) {
+      if (u.decision !== 'skip') continue;
+      for (const d of graph.depsOf(u.asset)) {
+        for (const q of d.mapping.upstream(u.partition)) {
+          if (byId.get(unitId(d.assetKey, q))?.decision === 'run') {
+            u.decision = 'run';
+            u.reasons.push({ kind: 'upstream_will_run', input: d.name, partition: q });
+          }
+        }
+      }
+    }
+  }
+
+  return {
+    units,
+    byId,
+    assets: graph.order.filter((k) => units.some((u) => u.asset === k)),
+    selected: opts.selected,
+  };
+}
+
+/** Compares one dependency's current versions with those recorded at the last materialization. */
+export function inputReasons(
+  d: ResolvedDep,
+  partition: string,
+  recorded: Record<string, string | null> | undefined,
+  versionNow: (asset: string, partition: string) => string | null | 'pending',
+): RunReason[] {
+  const out: RunReason[] = [];
+  if (!recorded) return out; // never materialized: "missing" already says why
+  for (const q of d.mapping.upstream(partition)) {
+    if (d.self && q === partition) continue;
+    const now = versionNow(d.assetKey, q);
+    if (now === 'pending') {
+      out.push({ kind: 'upstream_will_run', input: d.name, partition: q });
+      continue;
+    }
+    const before = recorded[inputKey(d.name, q)] ?? null;
+    if (before !== now)
+      out.push({ kind: 'input_changed', input: d.name, partition: q, from: before, to: now });
+  }
+  return out;
+}
+
+function addTo(m: Map<string, Set<string>>, k: string, v: string): void {
+  let s = m.get(k);
+  if (!s) m.set(k, (s = new Set()));
+  s.add(v);
+}
+
+export { UNPARTITIONED };

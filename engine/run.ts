@@ -1,0 +1,553 @@
+import { randomBytes } from 'node:crypto';
+import { rm } from 'node:fs/promises';
+import { join } from 'node:path';
+import pLimit from 'p-limit';
+import {
+  isTransient,
+  type AnyAsset,
+  type AssetContext,
+  type BatchContext,
+  type Partitioned,
+} from './asset.ts';
+import { writeFileAtomic } from './atomic.ts';
+import { ioFor, type Definitions } from './definitions.ts';
+import type { MaterializedMetadata, RunEvent, RunReason, SkipReason } from './events.ts';
+import { dataVersionOf } from './hash.ts';
+import type { FileSet } from './io.ts';
+import { MissingValueError } from './io.ts';
+import { inputKey, inputReasons, unitId, type Plan, type PlannedUnit } from './plan.ts';
+import { QuarantineCollector } from './quarantine.ts';
+import type { StateStore } from './state.ts';
+
+export interface RunOptions {
+  runId?: string;
+  command?: string;
+  concurrency?: number;
+  signal?: AbortSignal;
+  onEvent?: (e: RunEvent) => void;
+  /** Where quarantined records go: `<dir>/<asset>/<partition>.ndjson`. */
+  quarantineDir?: string;
+  /** Default retry policy for transient errors. */
+  retry?: { maxAttempts: number; baseDelayMs: number };
+}
+
+export interface RunResult {
+  runId: string;
+  status: 'success' | 'failed' | 'cancelled';
+  materialized: number;
+  skipped: number;
+  failed: number;
+  durationMs: number;
+}
+
+type Outcome =
+  | { status: 'materialized' | 'skipped'; dataVersion: string | null; blocked: boolean }
+  | { status: 'failed' | 'cancelled'; dataVersion: null; blocked: true };
+
+export const newRunId = (): string =>
+  new Date()
+    .toISOString()
+    .replace(/[-:]/g, '')
+    .replace(/\.\d+Z$/, 'Z') +
+  '-' +
+  randomBytes(3).toString('hex');
+
+class CancelledError extends Error {}
+
+/**
+ * Executes a plan: units start when their planned upstream units are done, at most `concurrency` computing
+ * at once (p-limit); transient errors are retried with exponential backoff + jitter; a failure stops only
+ * its dependents; a rebuilt unit whose data version did not change lets its dependents skip (early cutoff).
+ */
+export async function execute(
+  defs: Definitions,
+  state: StateStore,
+  plan: Plan,
+  opts: RunOptions = {},
+): Promise<RunResult> {
+  const { graph } = defs;
+  const runId = opts.runId ?? newRunId();
+  const started = Date.now();
+  const limit = pLimit(Math.max(1, opts.concurrency ?? 4));
+  const retry = opts.retry ?? { maxAttempts: 3, baseDelayMs: 200 };
+  const log = state.openRunLog(runId);
+  const emit = (e: RunEvent): void => {
+    log(e);
+    opts.onEvent?.(e);
+  };
+  const now = (): string => new Date().toISOString();
+  const counts = { materialized: 0, skipped: 0, failed: 0 };
+  const outcomes = new Map<string, Promise<Outcome>>();
+  let cancelled = false;
+  const onAbort = (): void => {
+    cancelled = true;
+  };
+  opts.signal?.addEventListener('abort', onAbort);
+  let flushTimer: NodeJS.Timeout | null = null;
+  const scheduleFlush = (): void => {
+    flushTimer ??= setTimeout(() => {
+      flushTimer = null;
+      void state.flush();
+    }, 200);
+  };
+
+  const runUnits = plan.units.filter((u) => u.decision !== 'observe');
+  emit({
+    type: 'run_started',
+    runId,
+    at: now(),
+    command: opts.command ?? 'materialize',
+    assets: plan.assets.filter((k) => graph.get(k).kind !== 'source'),
+    units: runUnits.length,
+    toRun: runUnits.filter((u) => u.decision === 'run').length,
+    concurrency: Math.max(1, opts.concurrency ?? 4),
+  });
+  for (const key of plan.assets) {
+    if (graph.get(key).kind === 'source') continue;
+    emit({
+      type: 'asset_started',
+      runId,
+      at: now(),
+      asset: key,
+      partitions: runUnits.filter((u) => u.asset === key).length,
+    });
+  }
+
+  const skip = (u: PlannedUnit, reason: SkipReason, detail?: string): void => {
+    counts.skipped++;
+    emit({ type: 'skipped', runId, at: now(), asset: u.asset, partition: u.partition, reason, detail });
+  };
+
+  /** Current data version of an upstream unit, after it ran in this run if it was planned. */
+  const versionOf = async (asset: string, partition: string): Promise<string | null> => {
+    const planned = plan.byId.get(unitId(asset, partition));
+    if (planned?.decision === 'observe') return planned.dataVersion;
+    const o = outcomes.get(unitId(asset, partition));
+    if (o) return (await o).dataVersion;
+    return state.get(asset, partition)?.dataVersion ?? null;
+  };
+
+  const upstreamOutcomes = (u: PlannedUnit): Promise<Outcome>[] => {
+    const out: Promise<Outcome>[] = [];
+    for (const d of graph.depsOf(u.asset)) {
+      for (const q of d.mapping.upstream(u.partition)) {
+        if (d.self && q === u.partition) continue;
+        const o = outcomes.get(unitId(d.assetKey, q));
+        if (o) out.push(o);
+      }
+    }
+    return out;
+  };
+
+  const currentInputVersions = async (u: PlannedUnit): Promise<Record<string, string | null>> => {
+    const out: Record<string, string | null> = {};
+    for (const d of graph.depsOf(u.asset)) {
+      for (const q of d.mapping.upstream(u.partition)) {
+        if (d.self && q === u.partition) continue;
+        out[inputKey(d.name, q)] = await versionOf(d.assetKey, q);
+      }
+    }
+    return out;
+  };
+
+  /** Waits for upstream units; decides whether this unit still needs to run. */
+  const gate = async (u: PlannedUnit): Promise<Outcome | 'run'> => {
+    const ups = await Promise.all(upstreamOutcomes(u));
+    if (cancelled) {
+      skip(u, 'cancelled');
+      return { status: 'cancelled', dataVersion: null, blocked: true };
+    }
+    const bad = ups.find((o) => o.blocked);
+    if (bad) {
+      skip(
+        u,
+        bad.status === 'materialized' || bad.status === 'skipped' ? 'blocked_by_check' : 'upstream_failed',
+      );
+      return { status: 'failed', dataVersion: null, blocked: true };
+    }
+    if (u.decision === 'skip') {
+      skip(u, 'up_to_date');
+      return { status: 'skipped', dataVersion: u.dataVersion, blocked: false };
+    }
+    if (u.reasons.every((r) => r.kind === 'upstream_will_run')) {
+      // Early cutoff: upstream rebuilt but produced the same data versions as last time.
+      const rec = state.get(u.asset, u.partition);
+      const versions = await currentInputVersions(u);
+      const changed = graph
+        .depsOf(u.asset)
+        .flatMap((d) =>
+          inputReasons(d, u.partition, rec?.inputVersions, (a, q) => versions[inputKey(d.name, q)] ?? null),
+        );
+      if (!changed.length && rec?.dataVersion) {
+        skip(u, 'early_cutoff', 'inputs rebuilt with unchanged data versions');
+        return { status: 'skipped', dataVersion: rec.dataVersion, blocked: false };
+      }
+      u.reasons = changed;
+    }
+    return 'run';
+  };
+
+  const loadInputs = async (
+    asset: AnyAsset,
+    partition: string,
+    sources: Set<string>,
+  ): Promise<Record<string, unknown>> => {
+    const inputs: Record<string, unknown> = {};
+    for (const d of graph.depsOf(asset.key)) {
+      const up = graph.get(d.assetKey);
+      const loadOne = async (q: string): Promise<{ found: boolean; value?: unknown }> => {
+        if (up.kind === 'source') {
+          const fs: FileSet = await defs.sources.resolve(up.locate!(q), opts.signal);
+          sources.add(fs.origin);
+          return { found: true, value: fs };
+        }
+        try {
+          return {
+            found: true,
+            value: await ioFor(defs, up).load({ assetKey: up.key, partitionKey: q, ioMeta: up.ioMeta }),
+          };
+        } catch (err) {
+          if (err instanceof MissingValueError) return { found: false };
+          throw err;
+        }
+      };
+      const qs = d.mapping.upstream(partition).filter((q) => !(d.self && q === partition));
+      if (d.mapping.cardinality === 'many') {
+        const values: Partitioned<unknown>[] = [];
+        for (const q of qs) {
+          const r = await loadOne(q);
+          if (r.found) values.push({ partitionKey: q, value: r.value });
+        }
+        inputs[d.name] = values;
+      } else {
+        const r = await loadOne(qs[0]!);
+        if (!r.found && !d.optional) {
+          throw new Error(
+            `Input "${d.name}" (${d.assetKey} [${qs[0]}]) is missing: materialize it first, e.g. --select +${asset.key}`,
+          );
+        }
+        inputs[d.name] = r.value;
+      }
+    }
+    return inputs;
+  };
+
+  const baseContext = (asset: AnyAsset, partition: string, meta: Record<string, unknown>) => ({
+    assetKey: asset.key,
+    runId,
+    signal: opts.signal ?? new AbortController().signal,
+    log: {
+      info: (message: string) =>
+        emit({ type: 'log', runId, at: now(), asset: asset.key, partition, level: 'info', message }),
+      warn: (message: string) =>
+        emit({ type: 'log', runId, at: now(), asset: asset.key, partition, level: 'warn', message }),
+      error: (message: string) =>
+        emit({ type: 'log', runId, at: now(), asset: asset.key, partition, level: 'error', message }),
+    },
+    progress: (done: number, total: number) =>
+      emit({ type: 'progress', runId, at: now(), asset: asset.key, partition, done, total }),
+    addMetadata: (m: Record<string, unknown>) => Object.assign(meta, m),
+  });
+
+  /** Validates, stores, checks and records one computed value. */
+  const finish = async (
+    asset: AnyAsset,
+    partition: string,
+    value: unknown,
+    t0: number,
+    extra: {
+      meta: Record<string, unknown>;
+      quarantine: QuarantineCollector;
+      sources: Set<string>;
+      inputVersions: Record<string, string | null>;
+    },
+  ): Promise<Outcome> => {
+    const parsed = asset.schema ? asset.schema.safeParse(value) : { success: true as const, data: value };
+    if (!parsed.success)
+      throw new Error(`Output of ${asset.key} does not match its schema: ${summarizeZod(parsed.error)}`);
+    const dataVersion = dataVersionOf(parsed.data);
+    const stored = await ioFor(defs, asset).store(
+      { assetKey: asset.key, partitionKey: partition, ioMeta: asset.ioMeta },
+      parsed.data,
+      dataVersion,
+    );
+    const quarantineLocation = await writeQuarantine(asset.key, partition, extra.quarantine);
+    let blocked = false;
+    for (const c of asset.checks) {
+      let r;
+      try {
+        r = await c.fn(parsed.data);
+      } catch (err) {
+        r = { status: 'fail' as const, message: `check threw: ${(err as Error).message}` };
+      }
+      const blocking = c.blocking ?? true;
+      if (r.status === 'fail' && blocking) blocked = true;
+      emit({
+        type: 'check',
+        runId,
+        at: now(),
+        asset: asset.key,
+        partition,
+        check: c.name,
+        status: r.status,
+        blocking,
+        message: r.message,
+      });
+    }
+    const metadata: MaterializedMetadata = {
+      ...(Array.isArray(parsed.data) ? { rows: parsed.data.length } : {}),
+      ...extra.meta,
+      bytes: stored.bytes,
+      durationMs: Date.now() - t0,
+      location: stored.location,
+      dataVersion,
+      ...(extra.quarantine.total ? { quarantined: { ...extra.quarantine.counts }, quarantineLocation } : {}),
+      ...(extra.sources.size ? { sources: [...extra.sources] } : {}),
+    };
+    state.recordSuccess(asset.key, partition, {
+      dataVersion,
+      codeVersion: asset.codeVersion,
+      inputVersions: extra.inputVersions,
+      runId,
+      at: now(),
+      metadata,
+    });
+    scheduleFlush();
+    counts.materialized++;
+    emit({ type: 'materialized', runId, at: now(), asset: asset.key, partition, metadata });
+    return { status: 'materialized', dataVersion, blocked };
+  };
+
+  const writeQuarantine = async (
+    asset: string,
+    partition: string,
+    q: QuarantineCollector,
+  ): Promise<string | undefined> => {
+    if (!opts.quarantineDir) return undefined;
+    const path = join(opts.quarantineDir, asset, `${partition}.ndjson`);
+    if (!q.total) {
+      await rm(path, { force: true }); // a clean re-run replaces an older quarantine
+      return undefined;
+    }
+    await writeFileAtomic(path, q.records.map((r) => JSON.stringify(r)).join('\n') + '\n');
+    return path;
+  };
+
+  const fail = (u: PlannedUnit, err: unknown, attempt: number): Outcome => {
+    if (err instanceof CancelledError || (cancelled && isAbort(err))) {
+      skip(u, 'cancelled', 'interrupted');
+      return { status: 'cancelled', dataVersion: null, blocked: true };
+    }
+    const message = errorMessage(err);
+    counts.failed++;
+    state.recordFailure(u.asset, u.partition, { runId, at: now(), error: message });
+    scheduleFlush();
+    emit({
+      type: 'failed',
+      runId,
+      at: now(),
+      asset: u.asset,
+      partition: u.partition,
+      error: message,
+      attempt,
+    });
+    return { status: 'failed', dataVersion: null, blocked: true };
+  };
+
+  /** Runs fn with retries on transient errors. */
+  const withRetries = async <T>(u: PlannedUnit, fn: (attempt: number) => Promise<T>): Promise<T> => {
+    const policy = graph.get(u.asset).retry ?? retry;
+    for (let attempt = 1; ; attempt++) {
+      if (cancelled) throw new CancelledError();
+      try {
+        return await fn(attempt);
+      } catch (err) {
+        if (attempt >= policy.maxAttempts || !isTransient(err) || cancelled)
+          throw Object.assign(asError(err), { attempt });
+        const delayMs = Math.round(policy.baseDelayMs * 2 ** (attempt - 1) * (0.5 + Math.random()));
+        emit({
+          type: 'retry',
+          runId,
+          at: now(),
+          asset: u.asset,
+          partition: u.partition,
+          attempt,
+          delayMs,
+          error: errorMessage(err),
+        });
+        await sleep(delayMs, opts.signal);
+      }
+    }
+  };
+
+  const runSingle = (u: PlannedUnit): Promise<Outcome> =>
+    limit(async () => {
+      const asset = graph.get(u.asset);
+      if (cancelled) {
+        skip(u, 'cancelled');
+        return { status: 'cancelled', dataVersion: null, blocked: true } as Outcome;
+      }
+      try {
+        return await withRetries(u, async (attempt) => {
+          emit({
+            type: 'unit_started',
+            runId,
+            at: now(),
+            asset: u.asset,
+            partition: u.partition,
+            attempt,
+            reasons: u.reasons,
+          });
+          const t0 = Date.now();
+          const meta: Record<string, unknown> = {};
+          const quarantine = new QuarantineCollector();
+          const sources = new Set<string>();
+          const inputVersions = await currentInputVersions(u);
+          const inputs = await loadInputs(asset, u.partition, sources);
+          const ctx: AssetContext = {
+            ...baseContext(asset, u.partition, meta),
+            partitionKey: u.partition,
+            reject: quarantine.add,
+          };
+          const value = await asset.compute!(inputs, ctx);
+          return finish(asset, u.partition, value, t0, { meta, quarantine, sources, inputVersions });
+        });
+      } catch (err) {
+        return fail(u, err, (err as { attempt?: number }).attempt ?? 1);
+      }
+    });
+
+  /** One compute call for all partitions of a batch asset that need to run. */
+  const runBatch = async (asset: AnyAsset, group: PlannedUnit[]): Promise<Map<string, Outcome>> => {
+    const results = new Map<string, Outcome>();
+    const gated = await Promise.all(group.map(async (u) => [u, await gate(u)] as const));
+    const toRun = gated.filter(([, g]) => g === 'run').map(([u]) => u);
+    for (const [u, g] of gated) if (g !== 'run') results.set(u.id, g);
+    if (!toRun.length) return results;
+    const first = toRun[0]!;
+    await limit(async () => {
+      try {
+        await withRetries(first, async (attempt) => {
+          for (const u of toRun) {
+            emit({
+              type: 'unit_started',
+              runId,
+              at: now(),
+              asset: u.asset,
+              partition: u.partition,
+              attempt,
+              reasons: u.reasons,
+            });
+          }
+          const t0 = Date.now();
+          const sources = new Set<string>();
+          // Batch assets only have one-to-one inputs that are the same for every partition.
+          const inputs = await loadInputs(asset, first.partition, sources);
+          const inputVersions = await currentInputVersions(first);
+          const quarantines = new Map<string, QuarantineCollector>(
+            toRun.map((u) => [u.partition, new QuarantineCollector()]),
+          );
+          const shared = new QuarantineCollector();
+          const ctx: BatchContext<unknown> = {
+            ...baseContext(asset, first.partition, {}),
+            partitionKeys: toRun.map((u) => u.partition),
+            reject: shared.add,
+            rejectFor: (p) => (quarantines.get(p) ?? shared).add,
+            emit: async (p, value, m) => {
+              const u = toRun.find((x) => x.partition === p);
+              if (!u)
+                throw new Error(`Batch asset ${asset.key} emitted partition ${p} that was not requested`);
+              if (results.has(u.id)) throw new Error(`Batch asset ${asset.key} emitted partition ${p} twice`);
+              results.set(
+                u.id,
+                await finish(asset, p, value, t0, {
+                  meta: { ...m },
+                  quarantine: quarantines.get(p)!,
+                  sources,
+                  inputVersions,
+                }),
+              );
+            },
+          };
+          await asset.computeBatch!(inputs, ctx);
+          for (const u of toRun) {
+            if (!results.has(u.id))
+              throw new Error(`Batch asset ${asset.key} did not emit partition ${u.partition}`);
+          }
+        });
+      } catch (err) {
+        for (const u of toRun)
+          if (!results.has(u.id)) results.set(u.id, fail(u, err, (err as { attempt?: number }).attempt ?? 1));
+      }
+    });
+    return results;
+  };
+
+  // Wire every unit to a promise; dependencies are awaited inside, so creation order does not matter
+  // as long as upstream promises exist first (topological order of plan.units guarantees it).
+  const batchGroups = new Map<string, Promise<Map<string, Outcome>>>();
+  for (const u of runUnits) {
+    const asset = graph.get(u.asset);
+    if (asset.computeBatch) {
+      let g = batchGroups.get(asset.key);
+      if (!g) {
+        const group = runUnits.filter((x) => x.asset === asset.key);
+        g = Promise.resolve().then(() => runBatch(asset, group));
+        batchGroups.set(asset.key, g);
+      }
+      outcomes.set(
+        u.id,
+        g.then((m) => m.get(u.id)!),
+      );
+    } else {
+      outcomes.set(
+        u.id,
+        Promise.resolve().then(async () => {
+          const g = await gate(u);
+          return g === 'run' ? runSingle(u) : g;
+        }),
+      );
+    }
+  }
+  await Promise.all(outcomes.values());
+  if (flushTimer) clearTimeout(flushTimer);
+  await state.flush();
+  opts.signal?.removeEventListener('abort', onAbort);
+
+  const status: RunResult['status'] = cancelled ? 'cancelled' : counts.failed ? 'failed' : 'success';
+  const result: RunResult = { runId, status, ...counts, durationMs: Date.now() - started };
+  emit({ type: 'run_finished', at: now(), ...result });
+  return result;
+}
+
+function summarizeZod(err: { issues: { path: PropertyKey[]; message: string }[] }): string {
+  return err.issues
+    .slice(0, 5)
+    .map((i) => `${i.path.map(String).join('.') || '(root)'}: ${i.message}`)
+    .join('; ');
+}
+
+function asError(err: unknown): Error {
+  return err instanceof Error ? err : new Error(String(err));
+}
+
+export function errorMessage(err: unknown): string {
+  const e = asError(err);
+  return e.message.split('\n')[0] ?? e.name;
+}
+
+function isAbort(err: unknown): boolean {
+  return err instanceof Error && (err.name === 'AbortError' || err.name === 'CancelledError');
+}
+
+function sleep(ms: number, signal?: AbortSignal): Promise<void> {
+  return new Promise((resolve) => {
+    const t = setTimeout(resolve, ms);
+    signal?.addEventListener('abort', () => {
+      clearTimeout(t);
+      resolve();
+    });
+  });
+}
+
+export type { RunReason };

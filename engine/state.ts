@@ -1,0 +1,221 @@
+import { appendFileSync, mkdirSync, readFileSync } from 'node:fs';
+import { mkdir, open, readdir, readFile, rm } from 'node:fs/promises';
+import { join } from 'node:path';
+import { writeFileAtomic } from './atomic.ts';
+import type { MaterializedMetadata, RunEvent } from './events.ts';
+
+/** What the index remembers about one asset × partition. */
+export interface MaterializationRecord {
+  /** Last successful materialization (absent if it never succeeded). */
+  dataVersion?: string;
+  codeVersion?: string;
+  /** `<input name>@<partition>` → data version (null = was missing). */
+  inputVersions?: Record<string, string | null>;
+  runId?: string;
+  at?: string;
+  metadata?: MaterializedMetadata;
+  /** Set when the latest attempt failed (cleared by a later success). */
+  lastFailure?: { runId: string; at: string; error: string };
+}
+
+type AssetIndex = Record<string, MaterializationRecord>;
+
+/**
+ * The state dir (`.cityflow/` by default): `index/<asset>.json` (latest version per partition, one small
+ * file per asset, rewritten atomically), `runs/<run id>.jsonl` (append-only event log), `lock`.
+ */
+export class StateStore {
+  private readonly index = new Map<string, AssetIndex>();
+  private readonly dirty = new Set<string>();
+
+  constructor(readonly dir: string) {}
+
+  private indexFile(asset: string): string {
+    return join(this.dir, 'index', `${asset}.json`);
+  }
+
+  private assetIndex(asset: string): AssetIndex {
+    let idx = this.index.get(asset);
+    if (!idx) {
+      try {
+        idx = JSON.parse(readFileSync(this.indexFile(asset), 'utf8')) as AssetIndex;
+      } catch (err) {
+        if ((err as NodeJS.ErrnoException).code !== 'ENOENT') {
+          throw new Error(
+            `State index ${this.indexFile(asset)} is unreadable (${(err as Error).message}); delete it to rebuild`,
+          );
+        }
+        idx = {};
+      }
+      this.index.set(asset, idx);
+    }
+    return idx;
+  }
+
+  get(asset: string, partition: string): MaterializationRecord | undefined {
+    return this.assetIndex(asset)[partition];
+  }
+
+  partitionsOf(asset: string): Record<string, MaterializationRecord> {
+    return this.assetIndex(asset);
+  }
+
+  recordSuccess(
+    asset: string,
+    partition: string,
+    rec: Required<Omit<MaterializationRecord, 'lastFailure'>>,
+  ): void {
+    this.assetIndex(asset)[partition] = rec;
+    this.dirty.add(asset);
+  }
+
+  recordFailure(
+    asset: string,
+    partition: string,
+    failure: NonNullable<MaterializationRecord['lastFailure']>,
+  ): void {
+    const idx = this.assetIndex(asset);
+    idx[partition] = { ...idx[partition], lastFailure: failure };
+    this.dirty.add(asset);
+  }
+
+  /** Writes changed asset indexes (atomically, one file each). */
+  async flush(): Promise<void> {
+    const assets = [...this.dirty];
+    this.dirty.clear();
+    await Promise.all(
+      assets.map((a) => writeFileAtomic(this.indexFile(a), JSON.stringify(this.assetIndex(a)))),
+    );
+  }
+
+  // ---------- run logs ----------
+
+  runLogPath(runId: string): string {
+    return join(this.dir, 'runs', `${runId}.jsonl`);
+  }
+
+  /** Returns an appender; each event is one line, appended synchronously so a crash loses at most the tail. */
+  openRunLog(runId: string): (e: RunEvent) => void {
+    mkdirSync(join(this.dir, 'runs'), { recursive: true });
+    const path = this.runLogPath(runId);
+    return (e) => appendFileSync(path, JSON.stringify(e) + '\n');
+  }
+
+  async readRun(runId: string): Promise<RunEvent[]> {
+    if (!/^[A-Za-z0-9_.-]+$/.test(runId)) throw new Error(`Invalid run id "${runId}"`);
+    let text: string;
+    try {
+      text = await readFile(this.runLogPath(runId), 'utf8');
+    } catch {
+      throw new Error(`No run "${runId}" in ${join(this.dir, 'runs')} (see \`pipeline runs\`)`);
+    }
+    return parseEventLines(text);
+  }
+
+  async listRuns(): Promise<RunSummary[]> {
+    let names: string[];
+    try {
+      names = (await readdir(join(this.dir, 'runs'))).filter((n) => n.endsWith('.jsonl'));
+    } catch {
+      return [];
+    }
+    const out: RunSummary[] = [];
+    for (const n of names.sort().reverse()) {
+      const events = parseEventLines(await readFile(join(this.dir, 'runs', n), 'utf8'));
+      const start = events.find((e) => e.type === 'run_started');
+      const end = events.find((e) => e.type === 'run_finished');
+      out.push({
+        runId: n.slice(0, -'.jsonl'.length),
+        startedAt: start?.at ?? null,
+        command: start?.type === 'run_started' ? start.command : '',
+        status: end?.type === 'run_finished' ? end.status : 'incomplete',
+        materialized:
+          end?.type === 'run_finished'
+            ? end.materialized
+            : events.filter((e) => e.type === 'materialized').length,
+        skipped:
+          end?.type === 'run_finished' ? end.skipped : events.filter((e) => e.type === 'skipped').length,
+        failed: end?.type === 'run_finished' ? end.failed : events.filter((e) => e.type === 'failed').length,
+        durationMs: end?.type === 'run_finished' ? end.durationMs : null,
+      });
+    }
+    return out;
+  }
+
+  // ---------- lock ----------
+
+  /**
+   * One writer per state dir. A second process waits (telling who holds it) until the holder exits;
+   * a lock left by a dead process (kill -9) is taken over.
+   */
+  async acquireLock(
+    runId: string,
+    onWait: (msg: string) => void,
+    signal?: AbortSignal,
+  ): Promise<() => Promise<void>> {
+    await mkdir(this.dir, { recursive: true });
+    const path = join(this.dir, 'lock');
+    let told = false;
+    for (;;) {
+      try {
+        const fh = await open(path, 'wx');
+        await fh.writeFile(JSON.stringify({ pid: process.pid, runId, at: new Date().toISOString() }));
+        await fh.close();
+        return async () => {
+          await rm(path, { force: true });
+        };
+      } catch (err) {
+        if ((err as NodeJS.ErrnoException).code !== 'EEXIST') throw err;
+      }
+      let holder: { pid?: number; runId?: string } = {};
+      try {
+        holder = JSON.parse(await readFile(path, 'utf8')) as typeof holder;
+      } catch {
+        // Being written right now, or empty: look again shortly.
+      }
+      if (holder.pid && !isAlive(holder.pid)) {
+        await rm(path, { force: true });
+        continue;
+      }
+      if (!told && holder.pid) {
+        onWait(`waiting for run ${holder.runId} (pid ${holder.pid}) to release the state lock ${path}`);
+        told = true;
+      }
+      if (signal?.aborted) throw new Error('Cancelled while waiting for the state lock');
+      await new Promise((r) => setTimeout(r, 200));
+    }
+  }
+}
+
+export interface RunSummary {
+  runId: string;
+  startedAt: string | null;
+  command: string;
+  status: 'success' | 'failed' | 'cancelled' | 'incomplete';
+  materialized: number;
+  skipped: number;
+  failed: number;
+  durationMs: number | null;
+}
+
+function parseEventLines(text: string): RunEvent[] {
+  const out: RunEvent[] = [];
+  for (const line of text.split('\n')) {
+    if (!line.trim()) continue;
+    try {
+      out.push(JSON.parse(line) as RunEvent);
+    } catch {
+      // A torn last line after a kill: ignore it, the rest of the log is intact.
+    }
+  }
+  return out;
+}
+
+function isAlive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch (err) {
+    return (err as NodeJS.ErrnoException).code === 'EPERM';
+  }
+}

@@ -1,0 +1,152 @@
+/**
+ * One grep-friendly line per run event, for non-TTY output, `--no-tui` and CI. Lines name the unit as
+ * `asset[partition]` and carry `key=value` figures; only chosen fields are printed, never whole objects.
+ */
+import type { MaterializedMetadata, RunEvent, RunReason } from '../../engine/events.ts';
+import {
+  firstLine,
+  formatBytes,
+  formatCount,
+  formatDuration,
+  formatProgress,
+  percent,
+  truncate,
+} from './format.ts';
+
+export interface PlainOptions {
+  /** IANA zone for the `[HH:MM:SS]` stamp; the process's local zone by default. */
+  timeZone?: string;
+}
+
+/** Messages and errors are cut here so one event is always one readable line. */
+const MESSAGE_MAX = 300;
+
+const timeFormats = new Map<string, Intl.DateTimeFormat>();
+
+function clock(at: string, timeZone: string | undefined): string {
+  const key = timeZone ?? '';
+  let fmt = timeFormats.get(key);
+  if (!fmt) {
+    fmt = new Intl.DateTimeFormat('en-GB', {
+      timeZone,
+      hour: '2-digit',
+      minute: '2-digit',
+      second: '2-digit',
+      hourCycle: 'h23',
+    });
+    timeFormats.set(key, fmt);
+  }
+  const date = new Date(at);
+  return Number.isNaN(date.getTime()) ? '--:--:--' : fmt.format(date);
+}
+
+const unit = (e: { asset: string; partition: string }): string => `${e.asset}[${e.partition}]`;
+const message = (text: string): string => truncate(firstLine(text), MESSAGE_MAX);
+const plural = (n: number, word: string): string => `${formatCount(n)} ${word}${n === 1 ? '' : 's'}`;
+
+function reasonText(r: RunReason): string {
+  switch (r.kind) {
+    case 'missing':
+    case 'forced':
+      return r.kind;
+    case 'code_changed':
+      return `code_changed ${r.from}→${r.to}`;
+    case 'input_changed':
+      return `input_changed ${r.input}[${r.partition}]`;
+    case 'last_failed':
+      return 'last_failed';
+    case 'upstream_will_run':
+      return `upstream_will_run ${r.input}[${r.partition}]`;
+  }
+}
+
+function quarantineText(q: MaterializedMetadata['quarantined']): string {
+  const entries = Object.entries(q ?? {}).filter(([, n]) => n > 0);
+  if (entries.length === 0) return '';
+  const total = entries.reduce((sum, [, n]) => sum + n, 0);
+  const detail = entries.map(([reason, n]) => `${reason}=${n}`).join(', ');
+  return ` quarantined=${total} (${detail})`;
+}
+
+/** The line for one event (without a trailing newline), or null for events not worth a line. */
+export function formatPlainLine(event: RunEvent, opts: PlainOptions = {}): string | null {
+  const t = `[${clock(event.at, opts.timeZone)}]`;
+  switch (event.type) {
+    case 'run_started':
+      return (
+        `${t} ▶ run ${event.runId} started: ${event.command} · ${plural(event.assets.length, 'asset')}, ` +
+        `${plural(event.units, 'unit')} (${formatCount(event.toRun)} to run), concurrency=${event.concurrency}`
+      );
+    case 'asset_started':
+      return `${t} · asset ${event.asset} started (${plural(event.partitions, 'partition')})`;
+    case 'unit_started': {
+      const reasons = event.reasons.map(reasonText).join(', ');
+      return `${t} ⟳ started ${unit(event)} attempt=${event.attempt}${reasons ? ` reasons: ${reasons}` : ''}`;
+    }
+    case 'progress':
+      return (
+        `${t} ⟳ progress ${unit(event)} ${formatProgress(event.done, event.total, event.unit)} ` +
+        `(${percent(event.done, event.total)}%)`
+      );
+    case 'log':
+      return `${t} · log ${unit(event)} ${event.level}: ${message(event.message)}`;
+    case 'materialized': {
+      const m = event.metadata;
+      const rows = m.rows === undefined ? '' : ` rows=${m.rows}`;
+      return (
+        `${t} ✓ materialized ${unit(event)}${rows} ${formatBytes(m.bytes)} ${formatDuration(m.durationMs)}` +
+        quarantineText(m.quarantined)
+      );
+    }
+    case 'skipped':
+      return `${t} ↷ skipped ${unit(event)} ${event.reason}${event.detail ? `: ${message(event.detail)}` : ''}`;
+    case 'retry':
+      return (
+        `${t} ⟳ retry ${unit(event)} attempt=${event.attempt} failed, retrying in ` +
+        `${formatDuration(event.delayMs)}: ${message(event.error)}`
+      );
+    case 'failed':
+      return `${t} ✗ failed ${unit(event)} attempt=${event.attempt}: ${message(event.error)}`;
+    case 'check': {
+      const icon = event.status === 'pass' ? '✓' : event.status === 'warn' ? '!' : '✗';
+      const blocking = event.blocking ? ' (blocking)' : '';
+      const msg = event.message ? `: ${message(event.message)}` : '';
+      return `${t} ${icon} check ${unit(event)} ${event.check} ${event.status}${blocking}${msg}`;
+    }
+    case 'run_finished': {
+      const icon = event.status === 'success' ? '■' : '✗';
+      return (
+        `${t} ${icon} run ${event.runId} ${event.status}: materialized=${event.materialized} ` +
+        `skipped=${event.skipped} failed=${event.failed} in ${formatDuration(event.durationMs)}`
+      );
+    }
+  }
+}
+
+export interface PlainPrinterOptions extends PlainOptions {
+  /** Least time between two progress lines of the same unit, measured on event stamps (default 10 s). */
+  progressEveryMs?: number;
+}
+
+/**
+ * Turns a stream of events into lines, thinning `progress` events (which can come many times a second)
+ * to one line per unit per interval, plus the final 100% line. Throttled on event `at` stamps, so a
+ * replayed log prints exactly what the live run printed.
+ */
+export function createPlainPrinter(opts: PlainPrinterOptions = {}): (event: RunEvent) => string | null {
+  const every = opts.progressEveryMs ?? 10_000;
+  const lastProgressAt = new Map<string, number>();
+  return (event) => {
+    if (event.type === 'progress') {
+      const key = unit(event);
+      const at = Date.parse(event.at);
+      const last = lastProgressAt.get(key);
+      const complete = event.total > 0 && event.done >= event.total;
+      if (!complete && last !== undefined && at - last < every) return null;
+      lastProgressAt.set(key, at);
+    } else if (event.type === 'materialized' || event.type === 'failed' || event.type === 'skipped') {
+      lastProgressAt.delete(unit(event));
+    }
+    return formatPlainLine(event, opts);
+  };
+}

@@ -100,15 +100,16 @@ function detailLines(row: AssetRow): Array<{ text: string; color: string }> {
   }
   const issue = row.lastCheckIssue;
   if (issue) {
-    const counts = [
-      row.checks.warn && `${row.checks.warn} warn`,
-      row.checks.fail && `${row.checks.fail} fail`,
-    ]
-      .filter(Boolean)
-      .join(', ');
+    // Counts only when there is more than the one issue shown.
+    const counts =
+      row.checks.warn + row.checks.fail > 1
+        ? `(${[row.checks.warn && `${row.checks.warn} warn`, row.checks.fail && `${row.checks.fail} fail`]
+            .filter(Boolean)
+            .join(', ')}; last) `
+        : '';
     const msg = issue.message ? `: ${issue.message}` : '';
     lines.push({
-      text: `! checks ${counts}; ${issue.check} ${issue.status} ${issue.partition}${msg}`,
+      text: `! ${counts}check ${issue.check} ${issue.status} ${issue.partition}${msg}`,
       color: issue.status === 'fail' ? 'red' : 'yellow',
     });
   }
@@ -182,11 +183,12 @@ function Header({ columns }: { columns: number }) {
 
 function Footer({ state, now, columns }: { state: ViewState; now?: number; columns: number }) {
   const { run } = state;
+  // Status and time first: a long command line is what gets cut at narrow widths.
   const title = [
-    `run ${run.id ?? '(not started)'}`,
-    run.command ?? undefined,
     run.status,
     formatDuration(runElapsedMs(state, now)),
+    `run ${run.id ?? '(not started)'}`,
+    run.command ?? undefined,
   ]
     .filter(Boolean)
     .join(' · ');

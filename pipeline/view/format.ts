@@ -2,13 +2,13 @@
 
 const BYTE_UNITS = ['KB', 'MB', 'GB', 'TB'] as const;
 
-/** Binary units with one decimal: 1234 → "1.2 KB", 999 → "999 B". */
+/** Decimal (SI) units with one decimal, as the data sources quote sizes: 1234 → "1.2 KB", 999 → "999 B". */
 export function formatBytes(bytes: number): string {
-  if (!Number.isFinite(bytes) || bytes < 1024) return `${Math.max(0, Math.round(bytes || 0))} B`;
+  if (!Number.isFinite(bytes) || bytes < 1000) return `${Math.max(0, Math.round(bytes || 0))} B`;
   let value = bytes;
   let unit = -1;
-  while (value >= 1024 && unit < BYTE_UNITS.length - 1) {
-    value /= 1024;
+  while (value >= 999.95 && unit < BYTE_UNITS.length - 1) {
+    value /= 1000;
     unit++;
   }
   return `${value.toFixed(1)} ${BYTE_UNITS[unit]}`;

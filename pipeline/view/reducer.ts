@@ -46,6 +46,7 @@ export interface AssetRow {
   running: RunningUnit[];
   /** Aggregate progress of the running units that reported any (sums of done and total), else null. */
   progress: { done: number; total: number; unit?: string } | null;
+  /** `at` of the first unit start or outcome (not `asset_started`, which comes at run start). */
   startedAt: string | null;
   /** `at` of the latest outcome; the row's duration runs from `startedAt` to here once settled. */
   finishedAt: string | null;
@@ -192,8 +193,8 @@ export function reduceView(state: ViewState, event: RunEvent): ViewState {
     case 'asset_started':
       return updateRow(s, event.asset, (row) => ({
         ...row,
+        // The engine announces every asset at run start, so this is not when its work began.
         partitionsTotal: Math.max(event.partitions, row.partitionsTotal),
-        startedAt: row.startedAt ?? event.at,
       }));
 
     case 'unit_started':

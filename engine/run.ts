@@ -470,6 +470,22 @@ export async function execute(
             },
           };
           await asset.computeBatch!(inputs, ctx);
+          if (shared.total) {
+            // Records that belong to no partition (e.g. an unparsable date) are kept in a batch-level file.
+            const where = await writeQuarantine(asset.key, 'batch', shared);
+            const counts = Object.entries(shared.counts)
+              .map(([r, n]) => `${r}=${n}`)
+              .join(' ');
+            emit({
+              type: 'log',
+              runId,
+              at: now(),
+              asset: asset.key,
+              partition: first.partition,
+              level: 'warn',
+              message: `${shared.total} bad records not attributable to a day (${counts}) quarantined in ${where}`,
+            });
+          }
           for (const u of toRun) {
             if (!results.has(u.id))
               throw new Error(`Batch asset ${asset.key} did not emit partition ${u.partition}`);

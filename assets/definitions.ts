@@ -1,0 +1,126 @@
+import { z } from 'zod';
+import {
+  daily,
+  defineAsset,
+  defineBatchAsset,
+  dep,
+  fromUnpartitioned,
+  hourlyToDaily,
+  type AnyAsset,
+} from '../engine/index.ts';
+import { computeBikesMetrics, BikesMetricsSchema } from './bikes/metrics.ts';
+import { parseBikesFile, type BikeCount } from './bikes/parse.ts';
+import { ArcDayAccumulator } from './comptages/aggregate.ts';
+import { comptagesChecks } from './comptages/checks.ts';
+import { computeComptagesMetrics, ComptagesMetricsSchema } from './comptages/metrics.ts';
+import { parseComptagesFile } from './comptages/parse.ts';
+import { rawBikes, rawComptages, rawTraffic } from './sources.ts';
+import { computeTrafficMetrics, TrafficMetricsSchema } from './traffic/metrics.ts';
+import { parseTrafficFile, type Disruption } from './traffic/parse.ts';
+
+const metricsIo = (metricType: string) => ({ io: 'metrics', ioMeta: { metricType } });
+
+export const bikesMetrics = defineAsset({
+  key: 'bikes_metrics',
+  group: 'metrics',
+  tags: ['bikes'],
+  description: 'Per bike counter: daily total, peak hour, failing sensors, anomalies (Paris day)',
+  partitions: daily(),
+  ...metricsIo('bikes'),
+  schema: BikesMetricsSchema,
+  deps: { raw: dep(rawBikes, hourlyToDaily()) },
+  compute: async ({ raw }, ctx) => {
+    const records: BikeCount[] = [];
+    for (const hour of raw)
+      for (const f of hour.value.files) records.push(...(await parseBikesFile(f, ctx.reject)));
+    const doc = computeBikesMetrics(ctx.partitionKey, records, ctx.reject);
+    ctx.addMetadata({ rows: doc.metrics.length });
+    return doc;
+  },
+});
+
+export const trafficMetrics = defineAsset({
+  key: 'traffic_metrics',
+  group: 'metrics',
+  tags: ['traffic'],
+  description: 'Public-transport disruptions active on the day, by severity and metro line',
+  partitions: daily(),
+  ...metricsIo('traffic'),
+  schema: TrafficMetricsSchema,
+  deps: { raw: dep(rawTraffic, hourlyToDaily()) },
+  compute: async ({ raw }, ctx) => {
+    const disruptions: Disruption[] = [];
+    for (const hour of raw)
+      for (const f of hour.value.files) disruptions.push(...(await parseTrafficFile(f, ctx.reject)));
+    const doc = computeTrafficMetrics(ctx.partitionKey, disruptions);
+    ctx.addMetadata({ rows: doc.total_disruptions_count });
+    return doc;
+  },
+});
+
+const ArcDaySchema = z.object({
+  arc_id: z.string(),
+  day: z.string(),
+  libelle: z.string(),
+  flow: z.array(z.number().nullable()).length(24),
+  occupancy: z.array(z.number().nullable()).length(24),
+  etat: z.array(z.string().nullable()).length(24),
+  geo_point: z.tuple([z.number(), z.number()]).nullable(),
+  row_length_m: z.number().nullable(),
+  rows: z.number().int(),
+});
+
+/** One streaming pass over the road-count file produces every requested day (stored per day). */
+export const comptagesArcDays = defineBatchAsset({
+  key: 'comptages_arc_days',
+  group: 'intermediate',
+  tags: ['comptages'],
+  description: 'Per road arc per Paris day: the 24 hourly flows/occupancies/states',
+  partitions: daily(),
+  io: 'intermediate',
+  schema: z.array(ArcDaySchema),
+  deps: { raw: dep(rawComptages, fromUnpartitioned()) },
+  compute: async ({ raw }, ctx) => {
+    const days = new Set(ctx.partitionKeys);
+    const acc = new ArcDayAccumulator();
+    const total = raw.files.reduce((a, f) => a + f.size, 0);
+    let done = 0;
+    for (const f of raw.files) {
+      // Rows are rejected into the quarantine of their own day when it is known, else the batch's.
+      await parseComptagesFile(f, ctx.reject, (row) => acc.add(row), { days });
+      done += f.size;
+      ctx.progress(done, total);
+    }
+    for (const day of ctx.partitionKeys) {
+      const arcDays = acc.arcDays(day);
+      await ctx.emit(day, arcDays, { rows: arcDays.length });
+    }
+  },
+});
+
+export const comptagesMetrics = defineAsset({
+  key: 'comptages_metrics',
+  group: 'metrics',
+  tags: ['comptages'],
+  description: 'Road traffic per arc and day: flows, peak hour, lost time, congestion, failing sensors',
+  partitions: daily(),
+  ...metricsIo('comptages'),
+  schema: ComptagesMetricsSchema,
+  checks: [...comptagesChecks],
+  deps: { arcDays: comptagesArcDays },
+  compute: ({ arcDays }, ctx) => {
+    const doc = computeComptagesMetrics(arcDays, ctx.partitionKey);
+    ctx.addMetadata({ rows: doc.metrics.length });
+    return doc;
+  },
+});
+
+export const cityflowAssets: AnyAsset[] = [
+  rawBikes,
+  rawTraffic,
+  rawComptages,
+  bikesMetrics,
+  trafficMetrics,
+  comptagesArcDays,
+  comptagesMetrics,
+];

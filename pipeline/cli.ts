@@ -1,0 +1,314 @@
+import { Command, CommanderError, InvalidArgumentError, Option } from 'commander';
+import { availableParallelism } from 'node:os';
+import {
+  execute,
+  newRunId,
+  parseSelection,
+  plan,
+  resolveSelection,
+  SelectionError,
+  DefinitionError,
+  type Plan,
+  type StatusOf,
+} from '../engine/index.ts';
+import { resolveDays, UsageError } from './days.ts';
+import { describeReason } from './reasons.ts';
+import { createRuntime, type Runtime } from './runtime.ts';
+import { createRunRenderer, replayRun, shouldUseTui } from './view/render.ts';
+
+interface SelectionOpts {
+  all?: boolean;
+  select?: string;
+  partition?: string;
+  from?: string;
+  to?: string;
+  force?: boolean;
+}
+
+const positiveInt = (v: string): number => {
+  const n = Number(v);
+  if (!Number.isInteger(n) || n < 1) throw new InvalidArgumentError('must be a whole number ≥ 1');
+  return n;
+};
+
+function addSelectionOptions(cmd: Command, requireSelection: boolean): Command {
+  return cmd
+    .option('--all', 'every asset')
+    .option(
+      '--select <expr>',
+      'selection: key, +key, key+, group:NAME, tag:NAME, status:stale|missing|failed (comma/space = union)',
+    )
+    .option('--partition <key>', 'one day (YYYY-MM-DD) or hour (YYYY-MM-DDTHH; its day is used)')
+    .option('--from <day>', 'first day of a range (YYYY-MM-DD)')
+    .option('--to <day>', 'last day of a range (YYYY-MM-DD)')
+    .option('--force', 'run even what is up to date')
+    .hook('preAction', (c) => {
+      const o = c.opts<SelectionOpts>();
+      if (requireSelection && !o.all && !o.select)
+        throw new UsageError('say what to run: --all or --select EXPR');
+      if (o.all && o.select) throw new UsageError('use either --all or --select, not both');
+      if (o.partition && (o.from || o.to))
+        throw new UsageError('use either --partition or --from/--to, not both');
+    });
+}
+
+/** Plans the selection; status: terms are resolved against a plan of the whole graph. */
+async function planSelection(
+  rt: Runtime,
+  o: SelectionOpts,
+  signal?: AbortSignal,
+): Promise<{ p: Plan; days: { from: string; to: string; origin: string } }> {
+  const { graph } = rt.defs;
+  const days = await resolveDays(o, rt.defs.sources);
+  let selected: Set<string>;
+  if (o.all || !o.select) {
+    selected = new Set(graph.order);
+  } else {
+    const terms = parseSelection(o.select);
+    let statusOf: StatusOf | undefined;
+    if (terms.some((t) => t.kind === 'status')) {
+      const full = await plan(rt.defs, rt.state, { selected: new Set(graph.order), days, signal });
+      statusOf = (k) => {
+        const us = full.units.filter((u) => u.asset === k && u.decision !== 'observe');
+        return {
+          missing: us.some((u) => u.reasons.some((r) => r.kind === 'missing')),
+          failed: us.some((u) => u.reasons.some((r) => r.kind === 'last_failed')),
+          stale: us.some((u) => u.decision === 'run'),
+        };
+      };
+    }
+    selected = resolveSelection(terms, graph, statusOf);
+  }
+  const p = await plan(rt.defs, rt.state, { selected, days, force: o.force, signal });
+  return { p, days };
+}
+
+async function withRuntime<T>(fn: (rt: Runtime) => Promise<T>): Promise<T> {
+  const rt = await createRuntime({ log: (m) => process.stderr.write(m + '\n') });
+  try {
+    return await fn(rt);
+  } finally {
+    await rt.close();
+  }
+}
+
+const program = new Command('pipeline')
+  .description('CityFlow: typed data assets and the Paris urban-mobility pipeline')
+  .exitOverride()
+  .showHelpAfterError('(run with --help for usage)');
+
+program
+  .command('list')
+  .description('list the assets with their group, partitions and dependencies')
+  .option('--json', 'machine-readable output')
+  .action(async (o: { json?: boolean }) =>
+    withRuntime(async (rt) => {
+      const rows = rt.defs.graph.order.map((k) => {
+        const a = rt.defs.graph.get(k);
+        return {
+          key: k,
+          kind: a.kind,
+          group: a.group,
+          tags: a.tags,
+          partitions: a.partitions?.kind ?? 'unpartitioned',
+          deps: rt.defs.graph.depsOf(k).map((d) => d.assetKey),
+          io: a.kind === 'source' ? 'source' : a.io,
+        };
+      });
+      if (o.json) return void console.log(JSON.stringify(rows));
+      for (const r of rows) {
+        console.log(
+          `${r.key.padEnd(24)} ${r.group.padEnd(12)} ${r.partitions.padEnd(13)} ${r.deps.length ? '← ' + r.deps.join(', ') : ''}`,
+        );
+      }
+    }),
+  );
+
+addSelectionOptions(
+  program.command('materialize').description('build the selected assets (only what is stale)'),
+  true,
+)
+  .addOption(
+    new Option('--concurrency <n>', 'units computed at once')
+      .argParser(positiveInt)
+      .default(availableParallelism(), 'CPU count'),
+  )
+  .option('--no-tui', 'plain lines instead of the terminal view')
+  .option('--json', 'print a JSON summary as the last line of stdout')
+  .action(async (o: SelectionOpts & { concurrency: number; tui: boolean; json?: boolean }) =>
+    withRuntime(async (rt) => {
+      const ac = new AbortController();
+      let interrupts = 0;
+      const onSigint = (): void => {
+        interrupts++;
+        if (interrupts > 1) process.exit(130);
+        process.stderr.write('\nCancelling: finishing in-flight writes (Ctrl-C again to quit now)…\n');
+        ac.abort();
+      };
+      process.on('SIGINT', onSigint);
+      process.on('SIGTERM', onSigint);
+      const runId = newRunId();
+      const release = await rt.state.acquireLock(runId, (m) => process.stderr.write(m + '\n'), ac.signal);
+      try {
+        const { p } = await planSelection(rt, o, ac.signal);
+        const out = o.json ? process.stderr : process.stdout;
+        const renderer = createRunRenderer({
+          tty: shouldUseTui({ isTTY: out.isTTY, noTui: !o.tui, env: process.env }),
+          stream: out,
+        });
+        const result = await execute(rt.defs, rt.state, p, {
+          runId,
+          command: process.argv.slice(2).join(' '),
+          concurrency: o.concurrency,
+          signal: ac.signal,
+          onEvent: renderer.onEvent,
+          quarantineDir: rt.quarantineDir,
+        });
+        await renderer.close();
+        if (o.json) {
+          const { runId: id, materialized, skipped, failed, durationMs } = result;
+          console.log(
+            JSON.stringify({ runId: id, status: result.status, materialized, skipped, failed, durationMs }),
+          );
+        }
+        process.exitCode = result.status === 'success' ? 0 : result.status === 'cancelled' ? 130 : 1;
+      } finally {
+        await release();
+        process.off('SIGINT', onSigint);
+        process.off('SIGTERM', onSigint);
+      }
+    }),
+  );
+
+addSelectionOptions(
+  program.command('plan').description('show what would run and why, without running'),
+  false,
+)
+  .option('--json', 'machine-readable output')
+  .action(async (o: SelectionOpts & { json?: boolean }) =>
+    withRuntime(async (rt) => {
+      const { p, days } = await planSelection(rt, o);
+      const units = p.units.filter((u) => u.decision !== 'observe');
+      if (o.json) {
+        return void console.log(
+          JSON.stringify({
+            days,
+            units: units.map((u) => ({
+              asset: u.asset,
+              partition: u.partition,
+              decision: u.decision,
+              reasons: u.reasons,
+            })),
+          }),
+        );
+      }
+      console.log(`Days ${days.from}..${days.to} (${days.origin})`);
+      for (const u of units) {
+        console.log(
+          `${u.decision === 'run' ? '▶ run ' : '· skip'} ${u.asset}[${u.partition}]${u.reasons.length ? ': ' + u.reasons.map(describeReason).join('; ') : ''}`,
+        );
+      }
+      const toRun = units.filter((u) => u.decision === 'run').length;
+      console.log(`${toRun} to run, ${units.length - toRun} up to date`);
+    }),
+  );
+
+program
+  .command('why')
+  .description("explain one asset's status and the reasons it would (not) run")
+  .argument('<key>', 'asset key')
+  .option('--partition <key>', 'one partition (default: every day of the raw data)')
+  .option('--json', 'machine-readable output')
+  .action(async (key: string, o: { partition?: string; json?: boolean }) =>
+    withRuntime(async (rt) => {
+      const asset = rt.defs.graph.get(key);
+      const { p } = await planSelection(rt, { select: key, partition: o.partition });
+      const units = p.units.filter((u) => u.asset === key);
+      const rows = units.map((u) => ({ ...u, record: rt.state.get(key, u.partition) }));
+      if (o.json) return void console.log(JSON.stringify(rows));
+      console.log(
+        `${key} (${asset.kind}, group ${asset.group}, ${asset.partitions?.kind ?? 'unpartitioned'}, code ${asset.codeVersion})`,
+      );
+      for (const r of rows) {
+        if (r.decision === 'observe') {
+          console.log(`  [${r.partition}] source, data version ${r.dataVersion}`);
+          continue;
+        }
+        const rec = r.record;
+        const last = rec?.at
+          ? `materialized ${rec.at} by run ${rec.runId}, data ${rec.dataVersion}`
+          : 'never materialized';
+        const failed = rec?.lastFailure
+          ? `; last failure ${rec.lastFailure.at}: ${rec.lastFailure.error}`
+          : '';
+        console.log(`  [${r.partition}] ${last}${failed}`);
+        console.log(
+          r.decision === 'run'
+            ? `    would run: ${r.reasons.map(describeReason).join('; ')}`
+            : '    up to date: code and every input unchanged since then',
+        );
+      }
+    }),
+  );
+
+const runs = program
+  .command('runs')
+  .description('list past runs')
+  .option('--json', 'machine-readable output');
+runs.action(async (o: { json?: boolean }) =>
+  withRuntime(async (rt) => {
+    const list = await rt.state.listRuns();
+    if (o.json) return void console.log(JSON.stringify(list));
+    if (!list.length) return void console.log('No runs yet.');
+    for (const r of list) {
+      console.log(
+        `${r.runId}  ${r.status.padEnd(10)} ✓${r.materialized} ↷${r.skipped} ✗${r.failed}  ${r.durationMs ?? '?'} ms  ${r.command}`,
+      );
+    }
+  }),
+);
+runs
+  .command('show')
+  .description("replay a run's events through the run view")
+  .argument('<id>', 'run id (see `pipeline runs`)')
+  .option('--no-tui', 'plain lines')
+  .action(async (id: string, o: { tui: boolean }) =>
+    withRuntime(async (rt) => {
+      const events = await rt.state.readRun(id);
+      await replayRun(events, {
+        tty: shouldUseTui({ isTTY: process.stdout.isTTY, noTui: !o.tui, env: process.env }),
+      });
+    }),
+  );
+
+program
+  .command('env')
+  .description('print the resolved configuration (secrets masked) and the storage mode')
+  .action(async () =>
+    withRuntime(async (rt) => {
+      console.log(rt.modeLine);
+      for (const [k, v] of Object.entries(rt.printableConfig)) console.log(`${k}=${v}`);
+    }),
+  );
+
+/** Exit codes: 0 success, 1 something failed, 2 usage or configuration error (message, no stack). */
+async function main(): Promise<void> {
+  try {
+    await program.parseAsync(process.argv);
+  } catch (err) {
+    if (err instanceof CommanderError) {
+      process.exitCode = err.exitCode === 0 ? 0 : 2;
+      return;
+    }
+    const e = err as Error;
+    const usage =
+      e instanceof UsageError ||
+      e instanceof SelectionError ||
+      e instanceof DefinitionError ||
+      e.name === 'ConfigError';
+    process.stderr.write(`pipeline: ${e.message}\n`);
+    process.exitCode = usage ? 2 : 1;
+  }
+}
+
+await main();

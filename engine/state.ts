@@ -43,6 +43,7 @@ export class StateStore {
         if ((err as NodeJS.ErrnoException).code !== 'ENOENT') {
           throw new Error(
             `State index ${this.indexFile(asset)} is unreadable (${(err as Error).message}); delete it to rebuild`,
+            { cause: err },
           );
         }
         idx = {};

@@ -83,7 +83,7 @@ export function computeWeatherMetrics(day: string, records: readonly WeatherReco
     .filter((r): r is WeatherDay => r.kind === 'day' && r.date === day)
     .sort((a, b) => (a.file < b.file ? -1 : a.file > b.file ? 1 : a.line - b.line))
     .at(-1);
-  let summary: Omit<WeatherDayMetrics, 'impact_mobilite'> | null = null;
+  let summary: Omit<WeatherDayMetrics, 'impact_mobilite'> | null;
   let source: WeatherMetrics['source'] = null;
   let hoursUsed: number | null = null;
   if (daily) {

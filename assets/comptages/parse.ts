@@ -73,6 +73,7 @@ export async function parseComptagesFile(
 ): Promise<ParseResult> {
   const result: ParseResult = { rows: 0, skipped: 0, rejected: 0, unknownEtat: 0 };
   const delimiter = sniffDelimiter(await readFirstLine(file.path));
+  let lastSkippedLine = -1;
 
   const parser = parse({
     delimiter,
@@ -83,13 +84,12 @@ export async function parseComptagesFile(
     skip_empty_lines: true,
     skip_records_with_error: true,
     on_skip: (err: CsvError | undefined) => {
+      const line = typeof err?.lines === 'number' ? err.lines : 0;
+      // csv-parse may report several errors for one broken record: quarantine it once.
+      if (line !== 0 && line === lastSkippedLine) return;
+      lastSkippedLine = line;
       result.rejected++;
-      reject({
-        reason: 'malformed_csv',
-        file: file.key,
-        line: typeof err?.lines === 'number' ? err.lines : 0,
-        detail: err?.message,
-      });
+      reject({ reason: 'malformed_csv', file: file.key, line, detail: err?.message });
     },
   });
   const input = createReadStream(file.path, { highWaterMark: 1 << 20 });

@@ -31,14 +31,18 @@ export interface RunRenderer {
 const FRAME_MS = 100;
 const TICK_MS = 1000;
 
+/** True when CI or CONTINUOUS_INTEGRATION is set to anything but "0"/"false" (the rule ink itself uses). */
+export function isCi(env: NodeJS.ProcessEnv = {}): boolean {
+  return [env.CI, env.CONTINUOUS_INTEGRATION].some((v) => v !== undefined && v !== '0' && v !== 'false');
+}
+
 /** TUI only on an interactive terminal, not in CI, and not when the user asked for plain output. */
 export function shouldUseTui(opts: {
   isTTY: boolean | undefined;
   noTui?: boolean;
   env?: NodeJS.ProcessEnv;
 }): boolean {
-  const ci = opts.env?.CI;
-  return !!opts.isTTY && !opts.noTui && !(ci !== undefined && ci !== '' && ci !== 'false' && ci !== '0');
+  return !!opts.isTTY && !opts.noTui && !isCi(opts.env);
 }
 
 function layoutColumns(opts: RendererOptions, stream: NodeJS.WriteStream): number {

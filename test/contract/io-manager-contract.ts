@@ -1,0 +1,210 @@
+/**
+ * The behaviour every IOManager must have, as one reusable vitest suite. Each implementation gets a
+ * `*.test.ts` here calling `describeIOManagerContract(name, factory)`; the factory gives a manager on a
+ * fresh or shared store and a cleanup. Keys carry a per-run suffix, so a shared server is fine.
+ */
+import { randomUUID } from 'node:crypto';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { MissingValueError, type IOContext, type IOManager } from '../../engine/io.ts';
+
+export interface ContractSubject {
+  manager: IOManager;
+  cleanup(): Promise<void>;
+}
+
+/** Deterministic pseudo-random numbers (a 32-bit LCG), so the large value is the same on every run. */
+function lcg(seed: number): () => number {
+  let s = seed >>> 0;
+  return () => {
+    s = (Math.imul(s, 1664525) + 1013904223) >>> 0;
+    return s / 2 ** 32;
+  };
+}
+
+/** ~3,400 arc metric objects shaped like the comptages metrics (SPEC §3.1), about 2 MB of JSON. */
+export function largeArcMetrics(count = 3400, seed = 42): Record<string, unknown>[] {
+  const rnd = lcg(seed);
+  const etats = ['Fluide', 'Pré-saturé', 'Saturé', 'Bloqué', 'Inconnu'];
+  return Array.from({ length: count }, (_, i) => ({
+    date: '2025-11-04',
+    identifiant_arc: String(1000 + i),
+    libelle: `Bd_Périphérique_Intérieur_${i}_Porte_de_${i % 2 ? 'Châtillon' : 'Vanves'}`,
+    debit_horaire_moyen: Math.round(rnd() * 400000) / 100,
+    debit_journalier_total: Math.floor(rnd() * 120000),
+    debit_max: Math.floor(rnd() * 9000),
+    taux_occupation_moyen: rnd() * 100,
+    etat_trafic_dominant: etats[i % etats.length],
+    heure_pic: `${String(i % 24).padStart(2, '0')}:00`,
+    temps_perdu_minutes: rnd() * 30,
+    temps_perdu_total_minutes: rnd() * 3000,
+    congestion_alerte: i % 7 === 0,
+    arrondissement: (i % 20) + 1,
+    geo_point_2d: { lat: 48.8 + rnd() / 10, lon: 2.25 + rnd() / 8 },
+    zone_fallback: null,
+    sources: Array.from({ length: 6 }, (_, k) => ({
+      capteur: `${i}-${k}`,
+      ok: rnd() > 0.1,
+      n: Math.floor(rnd() * 24),
+    })),
+  }));
+}
+
+export function describeIOManagerContract(name: string, factory: () => Promise<ContractSubject>): void {
+  describe(`IOManager contract: ${name}`, () => {
+    let subject: ContractSubject | undefined;
+    const run = randomUUID().slice(0, 8);
+    const ctx = (
+      asset: string,
+      partitionKey = '2025-11-04',
+      ioMeta?: Record<string, unknown>,
+    ): IOContext => ({
+      assetKey: `contract_${asset}_${run}`,
+      partitionKey,
+      ...(ioMeta ? { ioMeta } : {}),
+    });
+    const m = (): IOManager => {
+      if (!subject) throw new Error('factory failed');
+      return subject.manager;
+    };
+
+    beforeAll(async () => {
+      subject = await factory();
+    });
+    afterAll(async () => {
+      await subject?.cleanup();
+    });
+
+    it('round-trips a JSON document exactly (numbers, nesting, empties, escapes) and reports where', async () => {
+      const value = {
+        indicators: { frequentation_index: 0.1 + 0.2, total: 123456789, negative: -42.125, tiny: 1.5e-7 },
+        // 2^53 + 2 and 1e21 are exact doubles beyond the safe-integer range; 5e-324 is the smallest double.
+        big: [2 ** 53 + 2, 1e21, -1e21, Number.MAX_VALUE, 5e-324],
+        flags: [true, false, null],
+        empty: { list: [], object: {}, text: '' },
+        text: 'quote " backslash \\ newline \n tab \t',
+        nested: { a: { b: { c: { d: [[1, [2, [3]]]] } } } },
+        dropped: undefined,
+      };
+      const res = await m().store(ctx('roundtrip'), value, 'v-roundtrip');
+      expect(res.bytes).toBeGreaterThan(0);
+      expect(typeof res.location).toBe('string');
+      const loaded = (await m().load(ctx('roundtrip'))) as Record<string, unknown>;
+      expect(loaded).toEqual(value);
+      // `undefined` fields are stripped, as JSON does.
+      expect(Object.keys(loaded)).not.toContain('dropped');
+      const st = await m().stat(ctx('roundtrip'));
+      expect(st?.dataVersion).toBe('v-roundtrip');
+    });
+
+    it('round-trips top-level arrays, strings, numbers and null', async () => {
+      for (const [i, value] of [[1, 'two', { three: 3 }], 'plain', 42.5, null, []].entries()) {
+        await m().store(ctx('scalars', `p${i}`), value, `v${i}`);
+        expect(await m().load(ctx('scalars', `p${i}`))).toEqual(value);
+      }
+    });
+
+    it('overwrite: the new value and data version replace the old ones entirely', async () => {
+      const c = ctx('overwrite');
+      await m().store(c, { a: 1, only_in_v1: 'x', list: [1, 2, 3] }, 'v1');
+      await m().store(c, { a: 2, list: [9] }, 'v2');
+      const loaded = (await m().load(c)) as Record<string, unknown>;
+      expect(loaded).toEqual({ a: 2, list: [9] });
+      expect(loaded).not.toHaveProperty('only_in_v1');
+      expect((await m().stat(c))?.dataVersion).toBe('v2');
+    });
+
+    it('partitions are isolated', async () => {
+      await m().store(ctx('parts', '2025-11-03'), { day: 3 }, 'd3');
+      await m().store(ctx('parts', '2025-11-04'), { day: 4 }, 'd4');
+      await m().store(ctx('parts', '2025-11-03'), { day: 33 }, 'd33');
+      expect(await m().load(ctx('parts', '2025-11-03'))).toEqual({ day: 33 });
+      expect(await m().load(ctx('parts', '2025-11-04'))).toEqual({ day: 4 });
+      expect((await m().stat(ctx('parts', '2025-11-04')))?.dataVersion).toBe('d4');
+    });
+
+    it('assets are isolated', async () => {
+      await m().store(ctx('asset_a'), { who: 'a' }, 'va');
+      await m().store(ctx('asset_b'), { who: 'b' }, 'vb');
+      expect(await m().load(ctx('asset_a'))).toEqual({ who: 'a' });
+      expect(await m().load(ctx('asset_b'))).toEqual({ who: 'b' });
+      expect((await m().stat(ctx('asset_a')))?.dataVersion).toBe('va');
+    });
+
+    it('metric and report hints (ioMeta) keep units apart, and "all" works as a partition key', async () => {
+      const metric = (p: string): IOContext => ctx('hinted', p, { metricType: `hinted_${run}` });
+      const report = (p: string): IOContext => ctx('report', p, { report: true });
+      await m().store(metric('2025-11-04'), { kind: 'metric', day: 4 }, 'm4');
+      await m().store(metric('2025-11-05'), { kind: 'metric', day: 5 }, 'm5');
+      await m().store(report(`2025-11-04`), { kind: 'report', run }, 'r4');
+      await m().store(ctx('unpartitioned', 'all'), { kind: 'whole' }, 'all1');
+      expect(await m().load(metric('2025-11-04'))).toEqual({ kind: 'metric', day: 4 });
+      expect(await m().load(metric('2025-11-05'))).toEqual({ kind: 'metric', day: 5 });
+      expect(await m().load(report('2025-11-04'))).toEqual({ kind: 'report', run });
+      expect((await m().stat(report('2025-11-04')))?.dataVersion).toBe('r4');
+      expect(await m().load(ctx('unpartitioned', 'all'))).toEqual({ kind: 'whole' });
+    });
+
+    it('missing: load throws MissingValueError and stat is null', async () => {
+      await m().store(ctx('present'), { x: 1 }, 'p1');
+      for (const c of [ctx('never_stored'), ctx('present', '1999-01-01')]) {
+        expect(await m().stat(c)).toBeNull();
+        const err = await m()
+          .load(c)
+          .then(
+            () => undefined,
+            (e: unknown) => e,
+          );
+        expect(err).toBeInstanceOf(MissingValueError);
+        expect((err as MissingValueError).assetKey).toBe(c.assetKey);
+        expect((err as MissingValueError).partitionKey).toBe(c.partitionKey);
+      }
+    });
+
+    it('stat and data version are stable across reads', async () => {
+      const c = ctx('stable');
+      await m().store(c, { n: [1, 2, 3] }, 'stable-v');
+      const s1 = await m().stat(c);
+      const l1 = await m().load(c);
+      const s2 = await m().stat(c);
+      const l2 = await m().load(c);
+      expect(s1).toEqual(s2);
+      expect(s1?.dataVersion).toBe('stable-v');
+      expect(l1).toEqual(l2);
+    });
+
+    it('a large value (3,400 arc objects, ~2 MB) round-trips, and shrinking it leaves nothing stale', async () => {
+      const c = ctx('large');
+      const arcs = largeArcMetrics();
+      const value = { metrics: arcs, total_troncons: arcs.length };
+      const size = Buffer.byteLength(JSON.stringify(value));
+      expect(size).toBeGreaterThan(1_500_000);
+      await m().store(c, value, 'large-v1');
+      expect(await m().load(c)).toEqual(value);
+      expect((await m().stat(c))?.dataVersion).toBe('large-v1');
+      // Smaller, then large again with other content: each load sees exactly the last value.
+      const small = { metrics: arcs.slice(0, 100), total_troncons: 100 };
+      await m().store(c, small, 'large-v2');
+      expect(await m().load(c)).toEqual(small);
+      const other = { metrics: largeArcMetrics(3400, 7), total_troncons: 3400 };
+      await m().store(c, other, 'large-v3');
+      expect(await m().load(c)).toEqual(other);
+      expect((await m().stat(c))?.dataVersion).toBe('large-v3');
+    });
+
+    it('unicode strings and keys round-trip exactly', async () => {
+      const value = {
+        libelle: 'Bd Périphérique Intérieur — Porte d’Orléans',
+        cjk: '東京都 서울 北京',
+        emoji: '🚲🚦🚇 👩‍👩‍👧',
+        rtl: 'שלום مرحبا',
+        combining: 'e\u0301 vs é',
+        zero_width: 'a\u200bb\u200dc',
+        lone_surrogate: 'x\ud800y',
+        clé_été: 'valeur',
+        日本: ['ä', 'ö', 'ü', 'ß'],
+      };
+      await m().store(ctx('unicode'), value, 'u1');
+      expect(await m().load(ctx('unicode'))).toEqual(value);
+    });
+  });
+}

@@ -1,7 +1,7 @@
 import { stripVTControlCharacters } from 'node:util';
-import { render } from 'ink-testing-library';
+import type { ReactElement } from 'react';
 import { afterEach, describe, expect, it } from 'vitest';
-import { cleanup } from 'ink-testing-library';
+import { cleanup, render } from 'ink-testing-library';
 import { eventsUntil, loadSampleRun } from './fixtures/sample-run.ts';
 import { reduceAll } from './reducer.ts';
 import { RunView } from './RunView.tsx';
@@ -12,7 +12,7 @@ const midRun = reduceAll(eventsUntil(events, (e) => e.type === 'progress' && e.d
 
 afterEach(() => cleanup());
 
-function frameOf(element: React.ReactElement): string[] {
+function frameOf(element: ReactElement): string[] {
   const { lastFrame } = render(element);
   return stripVTControlCharacters(lastFrame() ?? '').split('\n');
 }

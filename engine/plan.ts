@@ -48,7 +48,13 @@ export async function plan(defs: Definitions, state: StateStore, opts: PlanOptio
   const { graph } = defs;
   const units: PlannedUnit[] = [];
   const byId = new Map<string, PlannedUnit>();
-  const keysOf = (a: AnyAsset): string[] => partitionKeys(a.partitions, opts.days.from, opts.days.to);
+  const keyCache = new Map<string, string[]>();
+  const keysOf = (a: AnyAsset): string[] => {
+    const k = a.partitions ? `${a.partitions.kind}:${a.partitions.timezone}` : 'none';
+    let keys = keyCache.get(k);
+    if (!keys) keyCache.set(k, (keys = partitionKeys(a.partitions, opts.days.from, opts.days.to)));
+    return keys;
+  };
 
   // Sources feeding the selection (directly or through selected assets) are observed.
   const sourcesNeeded = new Map<string, Set<string>>();
@@ -152,10 +158,11 @@ export async function plan(defs: Definitions, state: StateStore, opts: PlanOptio
     }
   }
 
+  const present = new Set(units.map((u) => u.asset));
   return {
     units,
     byId,
-    assets: graph.order.filter((k) => units.some((u) => u.asset === k)),
+    assets: graph.order.filter((k) => present.has(k)),
     selected: opts.selected,
   };
 }

@@ -92,6 +92,12 @@ export async function execute(
   };
 
   const runUnits = plan.units.filter((u) => u.decision !== 'observe');
+  const unitsByAsset = new Map<string, PlannedUnit[]>();
+  for (const u of runUnits) {
+    const list = unitsByAsset.get(u.asset);
+    if (list) list.push(u);
+    else unitsByAsset.set(u.asset, [u]);
+  }
   emit({
     type: 'run_started',
     runId,
@@ -109,7 +115,7 @@ export async function execute(
       runId,
       at: now(),
       asset: key,
-      partitions: runUnits.filter((u) => u.asset === key).length,
+      partitions: unitsByAsset.get(key)?.length ?? 0,
     });
   }
 
@@ -507,7 +513,7 @@ export async function execute(
     if (asset.computeBatch) {
       let g = batchGroups.get(asset.key);
       if (!g) {
-        const group = runUnits.filter((x) => x.asset === asset.key);
+        const group = unitsByAsset.get(asset.key)!;
         g = Promise.resolve().then(() => runBatch(asset, group));
         batchGroups.set(asset.key, g);
       }

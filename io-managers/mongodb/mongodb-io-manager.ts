@@ -1,0 +1,322 @@
+/**
+ * Metrics and daily reports in MongoDB (SPEC §4.3), keyed by natural keys.
+ *
+ * - `metrics`: one document per (metric_type, date) `{metric_type, date, timestamp, metrics, data_version,
+ *   bytes, layout, chunks, write_tag, sha256, asset_key, created_at, updated_at}`; unique (metric_type, date).
+ * - `reports`: one per date `{report_id: daily_report_<date>, date, timestamp, report, ...}`; unique (date).
+ * - Values over `inlineMaxBytes` of JSON (default 4 MB, far below the 16 MB document limit) are stored
+ *   as UTF-8 JSON cut into binary chunks in `value_chunks` `{owner, tag, i, data, written_at}`: chunks
+ *   first under a fresh tag, then the main document switched to that tag, then old chunks deleted.
+ *   Readers follow the main document, so they never see a mix of two writes.
+ * Writes filter on fields, never on a client-chosen `_id` (CongoDB, the offline test server, lacks
+ * string `_id`s); `created_at` is set on insert only.
+ */
+import { Binary, MongoClient, type Collection, type Document } from 'mongodb';
+import { createHash } from 'node:crypto';
+import {
+  MissingValueError,
+  type IOContext,
+  type IOManager,
+  type StoredStat,
+  type StoreResult,
+} from '../../engine/io.ts';
+import { encodeJsonValue, newWriteTag, sliceBytes, type EncodedValue } from '../dynamodb/json-value.ts';
+import { upsertOperation } from './bulk.ts';
+
+export interface MongoDbIOManagerOptions {
+  /** e.g. `mongodb://user:pass@host:27017/`; the password never appears in messages. */
+  url: string;
+  /** Default `cityflow`. */
+  database?: string;
+  metricsCollection?: string;
+  reportsCollection?: string;
+  chunksCollection?: string;
+  /** Default 5,000 ms, as the original. */
+  serverSelectionTimeoutMS?: number;
+  /** JSON size up to which a value is stored as a native sub-document. Default 4,000,000 bytes. */
+  inlineMaxBytes?: number;
+  /** Chunk size for larger values. Default 4,000,000 bytes. */
+  chunkBytes?: number;
+  /** Chunks of other writes older than this are orphans of interrupted runs and are deleted. Default 15 min. */
+  orphanAgeMs?: number;
+  /** A ready client (its lifetime stays with the caller). */
+  client?: MongoClient;
+}
+
+/** Where one (asset, partition) lives. */
+interface DocKey {
+  collection: 'metrics' | 'reports';
+  filter: { metric_type: string; date: string } | { date: string };
+  /** Extra identity fields written with the document. */
+  identity: Document;
+  payloadAttr: 'metrics' | 'report';
+  owner: string;
+  label: string;
+}
+
+const MAX_CHUNK_BYTES = 8_000_000;
+/** BSON nests at most 100 levels; keep a margin for the document around the value. */
+const MAX_INLINE_DEPTH = 90;
+const CHUNK_LOAD_TRIES = 3;
+
+/** Replaces the password of a MongoDB URL (also with several hosts, where `new URL` fails). */
+export function maskMongoUrl(url: string): string {
+  return url.replace(/^(mongodb(?:\+srv)?:\/\/[^:/@]*):[^@/]*@/, '$1:***@');
+}
+
+/** The host list of a MongoDB URL, without credentials. */
+export function mongoHosts(url: string): string {
+  const m = /^mongodb(?:\+srv)?:\/\/(?:[^@/]*@)?([^/?]*)/.exec(url);
+  return m?.[1] || url;
+}
+
+function isUnreachable(err: unknown): boolean {
+  const name = (err as Error).name ?? '';
+  return /MongoServerSelectionError|MongoNetworkError|MongoNetworkTimeoutError|MongoTopologyClosedError/.test(
+    name,
+  );
+}
+
+function isTooLarge(err: unknown): boolean {
+  return /larger than|maximum.*size|too large|BSONObjectTooLarge/i.test(
+    `${(err as Error).name} ${(err as Error).message}`,
+  );
+}
+
+export class MongoDbIOManager implements IOManager {
+  readonly name = 'mongodb';
+  readonly client: MongoClient;
+  private readonly ownsClient: boolean;
+  private readonly inlineMaxBytes: number;
+  private readonly chunkBytes: number;
+  private readonly orphanAgeMs: number;
+  private readonly names: { metrics: string; reports: string; chunks: string };
+  private indexes: Promise<void> | undefined;
+
+  constructor(private readonly opts: MongoDbIOManagerOptions) {
+    this.ownsClient = !opts.client;
+    this.client =
+      opts.client ??
+      new MongoClient(opts.url, { serverSelectionTimeoutMS: opts.serverSelectionTimeoutMS ?? 5_000 });
+    this.inlineMaxBytes = opts.inlineMaxBytes ?? 4_000_000;
+    this.chunkBytes = Math.min(opts.chunkBytes ?? 4_000_000, MAX_CHUNK_BYTES);
+    this.orphanAgeMs = opts.orphanAgeMs ?? 15 * 60_000;
+    this.names = {
+      metrics: opts.metricsCollection ?? 'metrics',
+      reports: opts.reportsCollection ?? 'reports',
+      chunks: opts.chunksCollection ?? 'value_chunks',
+    };
+  }
+
+  get databaseName(): string {
+    return this.opts.database ?? 'cityflow';
+  }
+
+  private coll(which: 'metrics' | 'reports' | 'chunks'): Collection<Document> {
+    return this.client.db(this.databaseName).collection(this.names[which]);
+  }
+
+  /** Creates the unique natural-key indexes (idempotent); run by `pipeline setup` and before first use. */
+  ensureIndexes(): Promise<void> {
+    this.indexes ??= this.guard('ensureIndexes', undefined, async () => {
+      await Promise.all([
+        this.coll('metrics').createIndex(
+          { metric_type: 1, date: 1 },
+          { unique: true, name: 'metric_type_date' },
+        ),
+        this.coll('metrics').createIndex({ date: 1 }, { name: 'date' }),
+        this.coll('reports').createIndex({ date: 1 }, { unique: true, name: 'date_unique' }),
+        this.coll('chunks').createIndex({ owner: 1, tag: 1, i: 1 }, { unique: true, name: 'owner_tag_i' }),
+        this.coll('chunks').createIndex({ owner: 1, written_at: 1 }, { name: 'owner_written_at' }),
+      ]);
+    }).catch((err: unknown) => {
+      this.indexes = undefined; // try again next time
+      throw err;
+    });
+    return this.indexes;
+  }
+
+  keyOf(ctx: IOContext): DocKey {
+    const meta = ctx.ioMeta ?? {};
+    const db = this.databaseName;
+    if (meta.report === true) {
+      const reportId = `daily_report_${ctx.partitionKey}`;
+      return {
+        collection: 'reports',
+        filter: { date: ctx.partitionKey },
+        identity: { report_id: reportId },
+        payloadAttr: 'report',
+        owner: `${this.names.reports}/${ctx.partitionKey}`,
+        label: `${db}.${this.names.reports} date=${ctx.partitionKey}`,
+      };
+    }
+    const metricType =
+      typeof meta.metricType === 'string' && meta.metricType !== '' ? meta.metricType : ctx.assetKey;
+    return {
+      collection: 'metrics',
+      filter: { metric_type: metricType, date: ctx.partitionKey },
+      identity: {},
+      payloadAttr: 'metrics',
+      owner: `${this.names.metrics}/${metricType}/${ctx.partitionKey}`,
+      label: `${db}.${this.names.metrics} metric_type=${metricType} date=${ctx.partitionKey}`,
+    };
+  }
+
+  private location(key: DocKey): string {
+    const coll = key.collection === 'reports' ? this.names.reports : this.names.metrics;
+    return `mongodb://${mongoHosts(this.opts.url)}/${this.databaseName}.${coll}?${new URLSearchParams(key.filter)}`;
+  }
+
+  async stat(ctx: IOContext): Promise<StoredStat | null> {
+    const key = this.keyOf(ctx);
+    const doc = await this.guard('stat', key, () =>
+      this.coll(key.collection).findOne(key.filter, { projection: { data_version: 1, bytes: 1 } }),
+    );
+    if (!doc || typeof doc.data_version !== 'string') return null;
+    return {
+      dataVersion: doc.data_version,
+      bytes: doc.bytes as number | undefined,
+      location: this.location(key),
+    };
+  }
+
+  async load(ctx: IOContext): Promise<unknown> {
+    const key = this.keyOf(ctx);
+    return this.guard('load', key, async () => {
+      for (let attempt = 1; ; attempt++) {
+        const doc = await this.coll(key.collection).findOne(key.filter);
+        if (!doc) throw new MissingValueError(ctx.assetKey, ctx.partitionKey, this.location(key));
+        if (doc.layout !== 'chunked') return doc[key.payloadAttr] ?? null;
+        const bytes = await this.readChunks(key, doc);
+        if (bytes) return JSON.parse(bytes.toString('utf8'));
+        // A concurrent store replaced the value after we read the main document: read it again.
+        if (attempt >= CHUNK_LOAD_TRIES)
+          throw new Error(`Chunks of ${key.label} (write ${String(doc.write_tag)}) are missing or corrupt`);
+      }
+    });
+  }
+
+  async store(ctx: IOContext, value: unknown, dataVersion: string): Promise<StoreResult> {
+    const key = this.keyOf(ctx);
+    const enc = encodeJsonValue(value); // throws on NaN/Infinity with the field path
+    await this.ensureIndexes();
+    await this.guard('store', key, async () => {
+      const prev = await this.coll(key.collection).findOne(key.filter, { projection: { write_tag: 1 } });
+      const inline =
+        enc.bytes.length <= this.inlineMaxBytes &&
+        enc.depth <= MAX_INLINE_DEPTH &&
+        !enc.hasAwkwardKey &&
+        !enc.hasLoneSurrogate;
+      let tag: string | null = null;
+      if (inline) {
+        try {
+          await this.writeMain(key, ctx, enc, dataVersion, {
+            inlineValue: JSON.parse(enc.bytes.toString('utf8')),
+          });
+        } catch (err) {
+          if (!isTooLarge(err)) throw err;
+          tag = await this.writeChunked(key, ctx, enc, dataVersion);
+        }
+      } else {
+        tag = await this.writeChunked(key, ctx, enc, dataVersion);
+      }
+      await this.deleteStaleChunks(key, tag, typeof prev?.write_tag === 'string' ? prev.write_tag : null);
+    });
+    return { bytes: enc.bytes.length, location: this.location(key) };
+  }
+
+  async close(): Promise<void> {
+    if (this.ownsClient) await this.client.close();
+  }
+
+  // ---------------------------------------------------------------------------------------------
+
+  private async writeChunked(
+    key: DocKey,
+    ctx: IOContext,
+    enc: EncodedValue,
+    dataVersion: string,
+  ): Promise<string> {
+    const tag = newWriteTag();
+    const writtenAt = new Date();
+    const slices = sliceBytes(enc.bytes, this.chunkBytes);
+    await this.coll('chunks').bulkWrite(
+      slices.map((s, i) => ({
+        insertOne: { document: { owner: key.owner, tag, i, data: new Binary(s), written_at: writtenAt } },
+      })),
+      { ordered: false },
+    );
+    await this.writeMain(key, ctx, enc, dataVersion, { tag, chunks: slices.length });
+    return tag;
+  }
+
+  private async writeMain(
+    key: DocKey,
+    ctx: IOContext,
+    enc: EncodedValue,
+    dataVersion: string,
+    layout: { inlineValue: unknown } | { tag: string; chunks: number },
+  ): Promise<void> {
+    const now = new Date();
+    const chunked = 'tag' in layout;
+    const doc: Document = {
+      ...key.filter,
+      ...key.identity,
+      asset_key: ctx.assetKey,
+      timestamp: now.toISOString(),
+      data_version: dataVersion,
+      bytes: enc.bytes.length,
+      sha256: enc.sha256,
+      layout: chunked ? 'chunked' : 'inline',
+      chunks: chunked ? layout.chunks : 0,
+      write_tag: chunked ? layout.tag : null,
+    };
+    if (!chunked) doc[key.payloadAttr] = layout.inlineValue;
+    const op = upsertOperation(doc, Object.keys(key.filter), now, chunked ? [key.payloadAttr] : []);
+    await this.coll(key.collection).bulkWrite([op], { ordered: false });
+  }
+
+  private async readChunks(key: DocKey, doc: Document): Promise<Buffer | undefined> {
+    if (typeof doc.write_tag !== 'string') return undefined;
+    const parts = await this.coll('chunks')
+      .find({ owner: key.owner, tag: doc.write_tag }, { projection: { i: 1, data: 1 } })
+      .sort({ i: 1 })
+      .toArray();
+    if (parts.length !== doc.chunks || parts.some((p, i) => p.i !== i)) return undefined;
+    const bytes = Buffer.concat(parts.map((p) => Buffer.from((p.data as Binary).buffer)));
+    if (bytes.length !== doc.bytes) return undefined;
+    if (doc.sha256 && createHash('sha256').update(bytes).digest('hex') !== doc.sha256) return undefined;
+    return bytes;
+  }
+
+  /** Deletes the previous write's chunks and orphans of interrupted writes; never the current ones. */
+  private async deleteStaleChunks(
+    key: DocKey,
+    current: string | null,
+    previous: string | null,
+  ): Promise<void> {
+    const cutoff = new Date(Date.now() - this.orphanAgeMs);
+    const which: Document[] = [{ written_at: { $lt: cutoff } }];
+    if (previous) which.push({ tag: previous });
+    await this.coll('chunks').deleteMany({
+      owner: key.owner,
+      ...(current ? { tag: { $ne: current } } : {}),
+      $or: which,
+    });
+  }
+
+  /** Adds where (host, database, key; password masked) to any error. */
+  private async guard<T>(op: string, key: DocKey | undefined, fn: () => Promise<T>): Promise<T> {
+    try {
+      return await fn();
+    } catch (err) {
+      if (err instanceof MissingValueError || (err as Error).name === 'UnstorableValueError') throw err;
+      const where = `${mongoHosts(this.opts.url)} (${maskMongoUrl(this.opts.url)})`;
+      const what = key ? ` ${key.label}` : '';
+      const msg = isUnreachable(err)
+        ? `MongoDB unreachable at ${where} during ${op}${what}: ${(err as Error).message}`
+        : `MongoDB ${op}${what} at ${where} failed: ${(err as Error).name}: ${(err as Error).message}`;
+      throw new Error(msg, { cause: err });
+    }
+  }
+}

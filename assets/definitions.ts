@@ -14,7 +14,13 @@ import { ArcDayAccumulator } from './comptages/aggregate.ts';
 import { comptagesChecks } from './comptages/checks.ts';
 import { computeComptagesMetrics, ComptagesMetricsSchema } from './comptages/metrics.ts';
 import { parseComptagesFile } from './comptages/parse.ts';
-import { rawBikes, rawComptages, rawTraffic } from './sources.ts';
+import { computeChantiersMetrics, ChantiersMetricsSchema } from './chantiers/metrics.ts';
+import { parseChantiersFile, type Chantier } from './chantiers/parse.ts';
+import { computeReferentielMetrics, lengthByArc, ReferentielMetricsSchema } from './referentiel/metrics.ts';
+import { parseReferentielFile, type ReferentielRow } from './referentiel/parse.ts';
+import { rawBikes, rawChantiers, rawComptages, rawReferentiel, rawTraffic, rawWeather } from './sources.ts';
+import { computeWeatherMetrics, WeatherMetricsSchema } from './weather/metrics.ts';
+import { parseWeatherFile, type WeatherRecord } from './weather/parse.ts';
 import { computeTrafficMetrics, TrafficMetricsSchema } from './traffic/metrics.ts';
 import { parseTrafficFile, type Disruption } from './traffic/parse.ts';
 
@@ -98,6 +104,59 @@ export const comptagesArcDays = defineBatchAsset({
   },
 });
 
+export const weatherMetrics = defineAsset({
+  key: 'weather_metrics',
+  group: 'metrics',
+  tags: ['weather'],
+  description: 'Daily weather of the Paris day and its mobility impact',
+  partitions: daily(),
+  ...metricsIo('weather'),
+  schema: WeatherMetricsSchema,
+  deps: { raw: dep(rawWeather, hourlyToDaily()) },
+  compute: async ({ raw }, ctx) => {
+    const records: WeatherRecord[] = [];
+    for (const hour of raw)
+      for (const f of hour.value.files) records.push(...(await parseWeatherFile(f, ctx.reject)));
+    return computeWeatherMetrics(ctx.partitionKey, records);
+  },
+});
+
+export const chantiersMetrics = defineAsset({
+  key: 'chantiers_metrics',
+  group: 'metrics',
+  tags: ['chantiers'],
+  description: 'Road works active on the day: impact by arrondissement, critical zones, true areas',
+  partitions: daily(),
+  ...metricsIo('chantiers'),
+  schema: ChantiersMetricsSchema,
+  deps: { raw: dep(rawChantiers, fromUnpartitioned()) },
+  compute: async ({ raw }, ctx) => {
+    const rows: Chantier[] = [];
+    for (const f of raw.files) rows.push(...(await parseChantiersFile(f, ctx.reject)));
+    const doc = computeChantiersMetrics(ctx.partitionKey, rows);
+    ctx.addMetadata({ rows: doc.total_chantiers_actifs });
+    return doc;
+  },
+});
+
+export const referentielMetrics = defineAsset({
+  key: 'referentiel_metrics',
+  group: 'metrics',
+  tags: ['referentiel'],
+  description: 'Road-arc reference: one entry per arc (latest availability period), lengths, arrondissements',
+  partitions: daily(),
+  ...metricsIo('referentiel'),
+  schema: ReferentielMetricsSchema,
+  deps: { raw: dep(rawReferentiel, fromUnpartitioned()) },
+  compute: async ({ raw }, ctx) => {
+    const rows: ReferentielRow[] = [];
+    for (const f of raw.files) rows.push(...(await parseReferentielFile(f, ctx.reject)));
+    const doc = computeReferentielMetrics(ctx.partitionKey, rows);
+    ctx.addMetadata({ rows: doc.statistiques.nombre_troncons });
+    return doc;
+  },
+});
+
 export const comptagesMetrics = defineAsset({
   key: 'comptages_metrics',
   group: 'metrics',
@@ -107,9 +166,10 @@ export const comptagesMetrics = defineAsset({
   ...metricsIo('comptages'),
   schema: ComptagesMetricsSchema,
   checks: [...comptagesChecks],
-  deps: { arcDays: comptagesArcDays },
-  compute: ({ arcDays }, ctx) => {
-    const doc = computeComptagesMetrics(arcDays, ctx.partitionKey);
+  deps: { arcDays: comptagesArcDays, referentiel: referentielMetrics },
+  compute: ({ arcDays, referentiel }, ctx) => {
+    const lengths = lengthByArc(referentiel);
+    const doc = computeComptagesMetrics(arcDays, ctx.partitionKey, { lengthOf: (arc) => lengths.get(arc) });
     ctx.addMetadata({ rows: doc.metrics.length });
     return doc;
   },
@@ -118,9 +178,15 @@ export const comptagesMetrics = defineAsset({
 export const cityflowAssets: AnyAsset[] = [
   rawBikes,
   rawTraffic,
+  rawWeather,
   rawComptages,
+  rawChantiers,
+  rawReferentiel,
   bikesMetrics,
   trafficMetrics,
+  weatherMetrics,
+  chantiersMetrics,
+  referentielMetrics,
   comptagesArcDays,
   comptagesMetrics,
 ];

@@ -63,7 +63,114 @@ const countNewlines = (fields: readonly string[]): number => {
   return n;
 };
 
-const cell = (record: readonly string[], index: number): string => (index < 0 ? '' : (record[index] ?? ''));
+/** Cell by position, trimmed (cheaper than csv-parse's `trim` option, which scans every field). */
+const cell = (record: readonly string[], index: number): string =>
+  index < 0 ? '' : (record[index] ?? '').trim();
+
+/**
+ * Validates one CSV record (header excluded) and hands it on. Kept separate from the stream plumbing so
+ * that it runs synchronously inside csv-parse's `on_record` hook: no per-row promise, no per-row
+ * object from csv-parse's `info`, which together cost more than the parsing itself (measured).
+ */
+class RowValidator {
+  private readonly seen = new SeenInstants();
+  private lastPointText = '';
+  private lastPoint: [number, number] | null = null;
+
+  constructor(
+    private readonly file: ComptagesFile,
+    private readonly reject: Reject,
+    private readonly onRow: (row: ComptagesRow) => void,
+    private readonly opts: ParseOptions,
+    private readonly delimiter: string,
+    private readonly columns: ColumnMap,
+    private readonly width: number,
+    private readonly result: ParseResult,
+  ) {}
+
+  private fail(record: readonly string[], endLine: number, reason: RejectReason, detail?: string): void {
+    this.result.rejected++;
+    this.reject({
+      reason,
+      file: this.file.key,
+      line: endLine - countNewlines(record),
+      detail,
+      raw: record.join(this.delimiter),
+    });
+  }
+
+  handle(record: string[], endLine: number): void {
+    const c = this.columns;
+    if (record.length !== this.width) {
+      this.fail(record, endLine, 'wrong_column_count', `${record.length} fields, header has ${this.width}`);
+      return;
+    }
+    const tsText = cell(record, c.timestamp);
+    const ts = parseCountTimestamp(tsText);
+    if (ts.ok === false) return this.fail(record, endLine, ts.reason, tsText);
+    // Cheap partition filter first: rows of other days are not validated further, nor rejected.
+    if (this.opts.days && !this.opts.days.has(ts.day)) {
+      this.result.skipped++;
+      return;
+    }
+    const arcId = cell(record, c.arc_id);
+    if (arcId === '') return this.fail(record, endLine, 'missing_arc_id');
+    const flowText = cell(record, c.flow);
+    const flow = parseDecimal(flowText);
+    if (flow === undefined) return this.fail(record, endLine, 'non_numeric_flow', flowText);
+    if (flow !== null && flow < 0) return this.fail(record, endLine, 'negative_flow', flowText);
+    const occText = cell(record, c.occupancy);
+    const occupancy = parseDecimal(occText);
+    if (occupancy === undefined) return this.fail(record, endLine, 'non_numeric_occupancy', occText);
+    if (occupancy !== null && (occupancy < 0 || occupancy > 100))
+      return this.fail(record, endLine, 'occupancy_out_of_range', occText);
+
+    // A wall-clock time of the repeated autumn hour (no offset in the text): the first row of the arc
+    // at that time is read as the summer occurrence, the next one as the winter occurrence.
+    let instant: number;
+    let offset: number;
+    if (ts.ok === 'ambiguous') {
+      const summerTaken = this.seen.has(arcId, ts.day, ts.hour, 120);
+      instant = summerTaken ? ts.winter : ts.summer;
+      offset = summerTaken ? 60 : 120;
+    } else {
+      instant = ts.instant;
+      offset = ts.offsetMinutes;
+    }
+    if (!this.seen.add(arcId, ts.day, ts.hour, offset)) {
+      const at = new Date(instant).toISOString();
+      return this.fail(record, endLine, 'duplicate_row', `arc ${arcId} at ${at} already seen in this file`);
+    }
+
+    let etat = normalizeEtatTrafic(cell(record, c.etat));
+    if (etat === null) {
+      this.result.unknownEtat++;
+      etat = 'Inconnu';
+    }
+    const pointText = cell(record, c.geo_point);
+    if (pointText !== this.lastPointText) {
+      this.lastPointText = pointText;
+      this.lastPoint = pointText === '' ? null : parseGeoPoint(pointText);
+    }
+    const shape = cell(record, c.geo_shape);
+
+    this.result.rows++;
+    this.onRow({
+      arc_id: arcId,
+      libelle: cell(record, c.libelle),
+      instant,
+      day: ts.day,
+      hour: ts.hour,
+      offset_minutes: offset,
+      flow,
+      occupancy,
+      etat,
+      etat_arc: normalizeEtatArc(cell(record, c.etat_arc)),
+      geo_point: this.lastPoint,
+      geo_shape_text: shape === '' ? null : shape,
+    });
+  }
+}
 
 export async function parseComptagesFile(
   file: ComptagesFile,
@@ -74,12 +181,13 @@ export async function parseComptagesFile(
   const result: ParseResult = { rows: 0, skipped: 0, rejected: 0, unknownEtat: 0 };
   const delimiter = sniffDelimiter(await readFirstLine(file.path));
   let lastSkippedLine = -1;
+  let validator: RowValidator | null = null;
+  let headerSeen = false;
 
+  const input = createReadStream(file.path, { highWaterMark: 1 << 20 });
   const parser = parse({
     delimiter,
     bom: true,
-    trim: true,
-    info: true,
     relax_column_count: true,
     skip_empty_lines: true,
     skip_records_with_error: true,
@@ -91,19 +199,14 @@ export async function parseComptagesFile(
       result.rejected++;
       reject({ reason: 'malformed_csv', file: file.key, line, detail: err?.message });
     },
-  });
-  const input = createReadStream(file.path, { highWaterMark: 1 << 20 });
-  input.on('error', (err) => parser.destroy(err));
-  input.pipe(parser);
-
-  let columns: ColumnMap | null = null;
-  let width = 0;
-  const seen = new SeenInstants();
-  let lastPointText = '';
-  let lastPoint: [number, number] | null = null;
-
-  for await (const { record, info } of parser as AsyncIterable<{ record: string[]; info: Info }>) {
-    if (!columns) {
+    // Every record is consumed here, synchronously; returning null emits nothing downstream.
+    on_record: (record: string[], context: Info) => {
+      if (validator) {
+        validator.handle(record, context.lines);
+        return null;
+      }
+      if (headerSeen) return null; // header was rejected: the stream is being torn down
+      headerSeen = true;
       const mapped = mapColumns(record);
       if (mapped.missing.length > 0) {
         result.rejected++;
@@ -114,110 +217,38 @@ export async function parseComptagesFile(
           detail: `header lacks ${mapped.missing.join(', ')} (separator '${delimiter}')`,
           raw: record.join(delimiter),
         });
+        input.unpipe(parser);
         input.destroy();
-        parser.destroy();
-        return result;
+        setImmediate(() => parser.destroy());
+        return null;
       }
-      columns = mapped.columns;
-      width = record.length;
-      continue;
-    }
+      validator = new RowValidator(
+        file,
+        reject,
+        onRow,
+        opts,
+        delimiter,
+        mapped.columns,
+        record.length,
+        result,
+      );
+      return null;
+    },
+  });
 
-    const fail = (reason: RejectReason, detail?: string): void => {
-      result.rejected++;
-      reject({
-        reason,
-        file: file.key,
-        line: info.lines - countNewlines(record),
-        detail,
-        raw: record.join(delimiter),
-      });
-    };
+  // Backpressure: pipe() pauses the file stream whenever the parser's input buffer is full, and the
+  // parser is drained as fast as on_record handles rows, so memory stays bounded whatever the size.
+  const done = new Promise<void>((resolve, rejectPromise) => {
+    parser.on('error', rejectPromise);
+    parser.on('end', resolve);
+    parser.on('close', resolve);
+  });
+  input.on('error', (err) => parser.destroy(err));
+  input.pipe(parser);
+  parser.resume();
+  await done;
 
-    if (record.length !== width) {
-      fail('wrong_column_count', `${record.length} fields, header has ${width}`);
-      continue;
-    }
-    const ts = parseCountTimestamp(cell(record, columns.timestamp));
-    if (ts.ok === false) {
-      fail(ts.reason, cell(record, columns.timestamp));
-      continue;
-    }
-    // Cheap partition filter first: rows of other days are not validated further, nor rejected.
-    if (opts.days && !opts.days.has(ts.day)) {
-      result.skipped++;
-      continue;
-    }
-    const arcId = cell(record, columns.arc_id);
-    if (arcId === '') {
-      fail('missing_arc_id');
-      continue;
-    }
-    const flow = parseDecimal(cell(record, columns.flow));
-    if (flow === undefined) {
-      fail('non_numeric_flow', cell(record, columns.flow));
-      continue;
-    }
-    if (flow !== null && flow < 0) {
-      fail('negative_flow', String(flow));
-      continue;
-    }
-    const occupancy = parseDecimal(cell(record, columns.occupancy));
-    if (occupancy === undefined) {
-      fail('non_numeric_occupancy', cell(record, columns.occupancy));
-      continue;
-    }
-    if (occupancy !== null && (occupancy < 0 || occupancy > 100)) {
-      fail('occupancy_out_of_range', String(occupancy));
-      continue;
-    }
-
-    // A wall-clock time of the repeated autumn hour (no offset in the text): the first row of the arc
-    // at that time is read as the summer occurrence, the next one as the winter occurrence.
-    let instant: number;
-    let offset: number;
-    if (ts.ok === 'ambiguous') {
-      const summerTaken = seen.has(arcId, ts.day, ts.hour, 120);
-      instant = summerTaken ? ts.winter : ts.summer;
-      offset = summerTaken ? 60 : 120;
-    } else {
-      instant = ts.instant;
-      offset = ts.offsetMinutes;
-    }
-    if (!seen.add(arcId, ts.day, ts.hour, offset)) {
-      fail('duplicate_row', `arc ${arcId} at ${new Date(instant).toISOString()} already seen in this file`);
-      continue;
-    }
-
-    let etat = normalizeEtatTrafic(cell(record, columns.etat));
-    if (etat === null) {
-      result.unknownEtat++;
-      etat = 'Inconnu';
-    }
-    const pointText = cell(record, columns.geo_point);
-    if (pointText !== lastPointText) {
-      lastPointText = pointText;
-      lastPoint = pointText === '' ? null : parseGeoPoint(pointText);
-    }
-    const shape = cell(record, columns.geo_shape);
-
-    result.rows++;
-    onRow({
-      arc_id: arcId,
-      libelle: cell(record, columns.libelle),
-      instant,
-      day: ts.day,
-      hour: ts.hour,
-      offset_minutes: offset,
-      flow,
-      occupancy,
-      etat,
-      etat_arc: normalizeEtatArc(cell(record, columns.etat_arc)),
-      geo_point: lastPoint,
-      geo_shape_text: shape === '' ? null : shape,
-    });
-  }
-  if (!columns) {
+  if (!headerSeen) {
     result.rejected++;
     reject({ reason: 'empty_file', file: file.key, line: 0, detail: 'no header line' });
   }

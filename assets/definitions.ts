@@ -1,11 +1,13 @@
 import { z } from 'zod';
 import {
   daily,
+  dayOffset,
   defineAsset,
   defineBatchAsset,
   dep,
   fromUnpartitioned,
   hourlyToDaily,
+  self,
   type AnyAsset,
 } from '../engine/index.ts';
 import { computeBikesMetrics, BikesMetricsSchema } from './bikes/metrics.ts';
@@ -18,6 +20,8 @@ import { computeChantiersMetrics, ChantiersMetricsSchema } from './chantiers/met
 import { parseChantiersFile, type Chantier } from './chantiers/parse.ts';
 import { computeReferentielMetrics, lengthByArc, ReferentielMetricsSchema } from './referentiel/metrics.ts';
 import { parseReferentielFile, type ReferentielRow } from './referentiel/parse.ts';
+import { buildDailyReport, DailyReportSchema } from './report/build.ts';
+import { reportToCsv } from './report/csv.ts';
 import { rawBikes, rawChantiers, rawComptages, rawReferentiel, rawTraffic, rawWeather } from './sources.ts';
 import { computeWeatherMetrics, WeatherMetricsSchema } from './weather/metrics.ts';
 import { parseWeatherFile, type WeatherRecord } from './weather/parse.ts';
@@ -175,6 +179,43 @@ export const comptagesMetrics = defineAsset({
   },
 });
 
+/** The day's report; `previous` is this same asset one week earlier (absent → said so in the report). */
+export const dailyReport = defineAsset({
+  key: 'daily_report',
+  group: 'report',
+  tags: ['report'],
+  description:
+    'Daily mobility report: summary, top arcs and zones, alerts, failing sensors, works, evolution vs D-7',
+  partitions: daily(),
+  io: 'reports',
+  ioMeta: { report: true, format: 'json' },
+  schema: DailyReportSchema,
+  deps: {
+    bikes: bikesMetrics,
+    traffic: trafficMetrics,
+    weather: weatherMetrics,
+    comptages: comptagesMetrics,
+    chantiers: chantiersMetrics,
+    referentiel: referentielMetrics,
+    previous: self(dayOffset(-7)),
+  },
+  compute: ({ previous, ...inputs }, ctx) => buildDailyReport(ctx.partitionKey, inputs, previous),
+});
+
+/** The same report as a `;` CSV, one section per block (docs/report.md). */
+export const dailyReportCsv = defineAsset({
+  key: 'daily_report_csv',
+  group: 'report',
+  tags: ['report'],
+  description: 'The daily report as a sectioned ; CSV (UTF-8)',
+  partitions: daily(),
+  io: 'reports',
+  ioMeta: { report: true, format: 'csv' },
+  schema: z.string(),
+  deps: { report: dailyReport },
+  compute: ({ report }) => reportToCsv(report),
+});
+
 export const cityflowAssets: AnyAsset[] = [
   rawBikes,
   rawTraffic,
@@ -189,4 +230,6 @@ export const cityflowAssets: AnyAsset[] = [
   referentielMetrics,
   comptagesArcDays,
   comptagesMetrics,
+  dailyReport,
+  dailyReportCsv,
 ];

@@ -17,8 +17,12 @@ function safeSegment(s: string, what: string): string {
   return s;
 }
 
+/** Text assets declared with `ioMeta.format: 'csv'` are stored as the text itself, not as JSON. */
+const isText = (ctx: IOContext): boolean => ctx.ioMeta?.format === 'csv';
+
 /**
- * The embedded default store: `<rootDir>/<asset key>/<partition key or "all">.json`, written atomically.
+ * The embedded default store: `<rootDir>/<asset key>/<partition key or "all">.json` (`.csv` for text
+ * assets), written atomically.
  * The data version is kept in a small sidecar (`.version`) written after the value, so `stat` is cheap.
  */
 export class LocalFsIOManager implements IOManager {
@@ -29,7 +33,7 @@ export class LocalFsIOManager implements IOManager {
     return join(
       this.opts.rootDir,
       safeSegment(ctx.assetKey, 'asset key'),
-      `${safeSegment(ctx.partitionKey, 'partition key')}.json`,
+      `${safeSegment(ctx.partitionKey, 'partition key')}.${isText(ctx) ? 'csv' : 'json'}`,
     );
   }
 
@@ -43,12 +47,14 @@ export class LocalFsIOManager implements IOManager {
         throw new MissingValueError(ctx.assetKey, ctx.partitionKey, path);
       throw err;
     }
-    return JSON.parse(text);
+    return isText(ctx) ? text : JSON.parse(text);
   }
 
   async store(ctx: IOContext, value: unknown, dataVersion: string): Promise<StoreResult> {
     const path = this.pathOf(ctx);
-    const body = JSON.stringify(value, null, 2);
+    if (isText(ctx) && typeof value !== 'string')
+      throw new TypeError(`${ctx.assetKey}: a csv asset must produce a string`);
+    const body = isText(ctx) ? (value as string) : JSON.stringify(value, null, 2);
     await writeFileAtomic(path, body);
     await writeFileAtomic(`${path}.version`, dataVersion);
     return { bytes: Buffer.byteLength(body), location: path };

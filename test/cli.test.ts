@@ -85,7 +85,7 @@ describe('pipeline CLI', () => {
     };
     const toRun = planned.units.filter((u) => u.decision === 'run').map((u) => u.asset);
     expect(toRun[0]).toBe('bikes_metrics');
-    expect(toRun.every((a) => a === 'bikes_metrics' || a === 'daily_report')).toBe(true);
+    expect(toRun.every((a) => ['bikes_metrics', 'daily_report', 'daily_report_csv'].includes(a))).toBe(true);
     const third = lastJson(
       (await pipeline('materialize', '--select', 'bikes_metrics+', '--json', '--partition', '2021-09-01'))
         .stdout,

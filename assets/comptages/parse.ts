@@ -1,7 +1,7 @@
 /**
- * Streaming reader of a `comptages-routiers-permanents` CSV (the 6.2 GB file): csv-parse over a file
- * stream, consumed with `for await` so the file is read only as fast as rows are handled
- * (backpressure) and never held in memory. Column positions come from the header, so the export
+ * Streaming reader of a `comptages-routiers-permanents` CSV (the 6.2 GB file): a file stream piped
+ * into csv-parse (pipe backpressure), every record validated synchronously as it is parsed, so the
+ * file is read only as fast as rows are handled and is never held in memory. Column positions come from the header, so the export
  * labels (';') and the API/historique field names (often ',') both work; the separator is sniffed from
  * the header line. Each good row is handed to `onRow` as a `ComptagesRow`; each bad row goes to
  * `reject` with the file key, its 1-based starting line and a reason.

@@ -209,7 +209,7 @@ export const dailyReportCsv = defineAsset({
   tags: ['report'],
   description: 'The daily report as a sectioned ; CSV (UTF-8)',
   partitions: daily(),
-  io: 'reports',
+  io: 'report_files',
   ioMeta: { report: true, format: 'csv' },
   schema: z.string(),
   deps: { report: dailyReport },

@@ -1,36 +1,114 @@
-import { join, resolve } from 'node:path';
-import { defineDefinitions, StateStore, type Definitions } from '../engine/index.ts';
+import { join } from 'node:path';
+import {
+  defineDefinitions,
+  StateStore,
+  type Definitions,
+  type IOManager,
+  type SourceIO,
+} from '../engine/index.ts';
 import { cityflowAssets } from '../assets/definitions.ts';
+import { DynamoDbIOManager } from '../io-managers/dynamodb/dynamodb-io-manager.ts';
 import { LocalFsIOManager } from '../io-managers/local-fs.ts';
 import { LocalSourceIO } from '../io-managers/local-source.ts';
+import { MongoDbIOManager } from '../io-managers/mongodb/mongodb-io-manager.ts';
+import { describeMode, loadConfig, printableConfig, type Config } from './config.ts';
 
 /** The environment's bindings: definitions with their storage, the state dir, and how they were chosen. */
 export interface Runtime {
+  config: Config;
   defs: Definitions;
   state: StateStore;
   quarantineDir: string;
   modeLine: string;
   printableConfig: Record<string, string>;
+  /** The database IO manager when one is configured (for `pipeline setup`). */
+  database?: DynamoDbIOManager | MongoDbIOManager;
   close(): Promise<void>;
 }
 
-export async function createRuntime(_opts: { log: (msg: string) => void }): Promise<Runtime> {
-  const env = process.env;
-  const dataDir = resolve(env.DATA_DIR ?? 'data');
-  const outputDir = resolve(env.OUTPUT_DIR ?? 'output');
-  const stateDir = resolve(env.STATE_DIR ?? '.cityflow');
-  const local = new LocalFsIOManager({ rootDir: outputDir });
+/**
+ * Environment → bindings. Asset code names a binding (`metrics`, `reports`, `report_files`,
+ * `intermediate`); this is the only place that decides what stands behind each:
+ * - metrics and reports: DynamoDB, MongoDB, or local JSON files (SPEC §4.1 rules, in config.ts);
+ * - report files (the CSV): local files, or S3 in S3 mode;
+ * - intermediates (per-arc-per-day road counts): always local files in OUTPUT_DIR (large, rebuildable);
+ * - raw sources: DATA_DIR, or S3 through a local cache with fallback to DATA_DIR.
+ */
+export async function createRuntime(opts: {
+  log: (msg: string) => void;
+  env?: NodeJS.ProcessEnv;
+}): Promise<Runtime> {
+  const config = loadConfig(opts.env ?? process.env);
+  const local = new LocalFsIOManager({ rootDir: config.outputDir });
+  const closers: (() => Promise<void>)[] = [];
+
+  let database: DynamoDbIOManager | MongoDbIOManager | undefined;
+  if (config.database === 'dynamodb') {
+    database = new DynamoDbIOManager({
+      region: config.awsRegion,
+      // DynamoDB Local or any compatible endpoint; the SDK also reads this variable by itself.
+      endpoint: (opts.env ?? process.env).AWS_ENDPOINT_URL_DYNAMODB,
+      metricsTable: config.dynamodbMetricsTable,
+      reportsTable: config.dynamodbReportsTable,
+    });
+  } else if (config.database === 'mongodb') {
+    database = new MongoDbIOManager({ url: config.mongodbUrl, database: config.mongodbDatabase });
+  }
+  if (database?.close) closers.push(() => database.close!());
+  const store: IOManager = database ?? local;
+
+  const localSources = new LocalSourceIO({
+    dataDir: config.dataDir,
+    hashCacheFile: join(config.stateDir, 'source-hashes.json'),
+  });
+  let sources: SourceIO = localSources;
+  let reportFiles: IOManager = local;
+  const s3 = config.rawFromS3 ? await createS3Bindings(config, localSources, opts.log) : undefined;
+  if (s3) {
+    sources = s3.sources;
+    reportFiles = s3.reportFiles;
+    closers.push(s3.close);
+  }
+
   const defs = defineDefinitions({
     assets: cityflowAssets,
-    io: { default: local },
-    sources: new LocalSourceIO({ dataDir, hashCacheFile: join(stateDir, 'source-hashes.json') }),
+    io: {
+      default: local,
+      intermediate: local,
+      metrics: store,
+      reports: s3 ? s3.mirrorReports(store) : store,
+      report_files: reportFiles,
+    },
+    sources,
   });
+  const modeLine = describeMode(config);
   return {
+    config,
     defs,
-    state: new StateStore(stateDir),
-    quarantineDir: join(outputDir, '_quarantine'),
-    modeLine: `Local mode: raw from ${dataDir}, outputs in ${outputDir}`,
-    printableConfig: { DATA_DIR: dataDir, OUTPUT_DIR: outputDir, STATE_DIR: stateDir },
-    close: async () => {},
+    state: new StateStore(config.stateDir),
+    quarantineDir: join(config.outputDir, '_quarantine'),
+    modeLine,
+    printableConfig: printableConfig(config),
+    database,
+    close: async () => {
+      for (const c of closers) await c();
+    },
   };
+}
+
+interface S3Bindings {
+  sources: SourceIO;
+  reportFiles: IOManager;
+  mirrorReports(primary: IOManager): IOManager;
+  close(): Promise<void>;
+}
+
+async function createS3Bindings(
+  _config: Config,
+  _fallback: SourceIO,
+  _log: (msg: string) => void,
+): Promise<S3Bindings> {
+  throw new Error(
+    'S3 raw input is being wired (USE_S3 / AWS_EXECUTION_ENV): not available in this build yet',
+  );
 }

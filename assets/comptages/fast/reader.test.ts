@@ -1,0 +1,197 @@
+/**
+ * The fast reader must give exactly what the csv-parse path gives (parse.ts + ArcDayAccumulator):
+ * same ArcDay records (deep-equal), same rejects (reason, line, detail, raw), same counts — with one
+ * range and with three ranges cut at arbitrary byte positions.
+ */
+import { appendFile, copyFile, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import type { QuarantineRecord } from '../../../engine/quarantine.ts';
+import { generateComptages, COMPTAGES_HEADER } from '../../../bench/gen-comptages.ts';
+import type { ArcDay } from '../arc-day.ts';
+import { ArcDayAccumulator } from '../aggregate.ts';
+import { parseComptagesFile } from '../parse.ts';
+import { readComptagesFast } from './reader.ts';
+
+const REAL = fileURLToPath(
+  new URL('../../../test/fixtures/real/comptages-routiers-permanents/', import.meta.url),
+);
+const FIXTURES = [
+  'champs-elysees_arc4264_2023-2024_export.csv',
+  'convention_arc5671_2021-2022_export.csv',
+  'DERIVED_historique-api-fieldnames_st-antoine_arc376_2023.csv',
+];
+
+interface Reference {
+  arcDays: Map<string, ArcDay[]>;
+  rejects: QuarantineRecord[];
+  rows: number;
+  skipped: number;
+  rejected: number;
+  unknownEtat: number;
+}
+
+async function reference(path: string, days?: ReadonlySet<string>): Promise<Reference> {
+  const acc = new ArcDayAccumulator();
+  const rejects: QuarantineRecord[] = [];
+  const r = await parseComptagesFile(
+    { path, key: 'f.csv' },
+    (x) => rejects.push(x),
+    (row) => acc.add(row),
+    days ? { days } : {},
+  );
+  return { arcDays: new Map(acc.days().map((d) => [d, acc.arcDays(d)])), rejects, ...r };
+}
+
+async function expectSame(path: string, workers: number, days?: ReadonlySet<string>) {
+  const ref = await reference(path, days);
+  const fast = await readComptagesFast({ path, key: 'f.csv' }, { workers, ...(days ? { days } : {}) });
+  expect(fast.arcDays).toEqual(ref.arcDays);
+  expect(fast.rejects).toEqual(ref.rejects);
+  expect({
+    rows: fast.rows,
+    skipped: fast.skipped,
+    rejected: fast.rejected,
+    unknownEtat: fast.unknownEtat,
+  }).toEqual({
+    rows: ref.rows,
+    skipped: ref.skipped,
+    rejected: ref.rejected,
+    unknownEtat: ref.unknownEtat,
+  });
+  const counts: Record<string, number> = {};
+  for (const r of ref.rejects) counts[r.reason] = (counts[r.reason] ?? 0) + 1;
+  expect(fast.rejectCounts).toEqual(counts);
+  return { fast, ref };
+}
+
+/** One export-format row; `over` replaces fields by index (0 arc, 1 libelle, 2 date, 3 flow, 4 occ, 5 etat). */
+function exportRow(over: Record<number, string>): string {
+  const f = [
+    '4264',
+    'AV_Champs_Elysees',
+    '2024-10-27T01:00:00+02:00',
+    '1034.0',
+    '22.86333',
+    'Fluide',
+    '2294',
+    'Av_Champs_Elysees-Washington',
+    '2293',
+    'Av_Champs_Elysees-Berri',
+    'Invalide',
+    '1996-10-10',
+    '2023-01-01',
+    '48.87153587897717, 2.3017227924560615',
+    '"{""coordinates"": [[2.3009951475338766, 48.87177704259844], [2.302450437378247, 48.87129471535591]], ""type"": ""LineString""}"',
+  ];
+  for (const [i, v] of Object.entries(over)) f[Number(i)] = v;
+  return f.join(';') + '\r\n';
+}
+
+let dir = '';
+beforeAll(async () => {
+  dir = await mkdtemp(join(tmpdir(), 'fast-reader-'));
+});
+afterAll(async () => {
+  await rm(dir, { recursive: true, force: true });
+});
+
+describe('readComptagesFast = csv-parse path', () => {
+  for (const name of FIXTURES) {
+    for (const workers of [1, 3]) {
+      it(`real fixture ${name}, ${workers} range(s)`, async () => {
+        const { fast } = await expectSame(join(REAL, name), workers);
+        expect(fast.mode.parser).toBe('fast');
+        // Fixture sizes: 1000, 1000 and 500 data rows, none rejected (parse.test.ts counts them).
+        expect(fast.rows).toBe(name.startsWith('DERIVED') ? 500 : 1000);
+      });
+    }
+  }
+
+  it('generated ~5 MB file with bad rows, edge rows and cross-range duplicates, 1 and 3 ranges', async () => {
+    const path = join(dir, 'gen.csv');
+    const gen = await generateComptages({ sizeBytes: 5_000_000, out: path, seed: 7, badPerMillion: 3000 });
+    expect(gen.badRows).toBeGreaterThan(0);
+    // Rows appended at the end duplicate instants of the first data lines (which sit in range 0).
+    const lines = (await readFile(path, 'utf8')).split('\r\n');
+    const copies = lines.slice(1, 40).filter((l) => !l.includes('not-a-date'));
+    const edge = [
+      ...copies.map((l) => l + '\r\n'),
+      exportRow({ 3: ' 12 ', 4: '3,5' }), // spaces trimmed, French decimal comma
+      exportRow({ 0: '"4264"', 2: '2024-10-27T02:00:00+02:00' }), // quoted arc id; autumn hour, summer half
+      exportRow({ 2: '2024-10-27T02:00:00+01:00', 3: '10.0', 4: '40', 5: 'Saturé' }), // winter half
+      exportRow({ 2: '2024-10-27T02:00:00+01:00' }), // duplicate of the winter half
+      exportRow({ 2: '2024-10-27 03:00:00' }), // no offset: Paris wall clock
+      exportRow({ 2: '2024-10-27T05:00:00Z', 5: 'FLU' }), // Z, folded state
+      exportRow({ 2: '2024-10-27T06:30:00+01:00' }), // not on the hour
+      exportRow({ 3: '-4' }),
+      exportRow({ 4: '100.5' }),
+      exportRow({ 0: '', 2: '2024-10-27T07:00:00+01:00' }),
+      exportRow({ 5: 'Embouteillé', 2: '2024-10-27T08:00:00+01:00' }), // unknown state → Inconnu, counted
+      exportRow({ 0: '04264', 1: '', 2: '2024-10-27T09:00:00+01:00' }), // leading zero: another arc id
+      '\r\n',
+      '4264;short;row\r\n',
+    ];
+    await appendFile(path, edge.join(''));
+    for (const workers of [1, 3]) {
+      const { fast } = await expectSame(path, workers);
+      expect(fast.mode).toMatchObject({ parser: 'fast', ranges: workers });
+      // 39 copied lines minus the bad ones among them are duplicates, +1 hand-made duplicate.
+      expect(fast.rejectCounts.duplicate_row).toBeGreaterThanOrEqual(copies.length - 3);
+      expect(fast.rejectCounts.timestamp_not_on_hour).toBe(1);
+      expect(fast.rejectCounts.missing_arc_id).toBe(1);
+      expect(fast.unknownEtat).toBe(1);
+    }
+    const day = (await readComptagesFast({ path, key: 'f.csv' }, { workers: 3 })).arcDays.get('2024-10-27')!;
+    const arc = day.find((a) => a.arc_id === '4264')!;
+    // Slot 2 = 02:00+02:00 (1034 veh, 22.86333 %, Fluide) + 02:00+01:00 (10 veh, 40 %, Saturé):
+    // flows added 1044, occupancies averaged (22.86333 + 40) / 2, the more severe state.
+    expect(arc.flow[2]).toBe(1044);
+    expect(arc.occupancy[2]).toBeCloseTo(31.431665, 9);
+    expect(arc.etat[2]).toBe('Saturé');
+    // Slot 1 holds ' 12 ' / '3,5' → 12 and 3.5.
+    expect([arc.flow[1], arc.occupancy[1]]).toEqual([12, 3.5]);
+  });
+
+  it('days filter: only the chosen days, same skipped count', async () => {
+    const path = join(dir, 'days.csv');
+    await generateComptages({ sizeBytes: 1_500_000, out: path, seed: 3, arcs: 50 });
+    const { fast } = await expectSame(path, 3, new Set(['2025-01-02']));
+    expect([...fast.arcDays.keys()]).toEqual(['2025-01-02']);
+    expect(fast.skipped).toBeGreaterThan(0);
+  });
+
+  it('a duplicate that supplied a first-seen libelle in a later range: re-read as one range', async () => {
+    const path = join(dir, 'lib.csv');
+    const filler = (i: number): string =>
+      exportRow({ 0: String(9000 + i), 2: `2024-03-0${1 + (i % 5)}T1${i % 10}:00:00+01:00` });
+    const rows = [
+      exportRow({ 1: '', 2: '2024-03-10T05:00:00+01:00' }), // range 0: no libelle
+      ...Array.from({ length: 60 }, (_, i) => filler(i)),
+      exportRow({ 1: 'X', 2: '2024-03-10T05:00:00+01:00' }), // later range: duplicate, would give 'X'
+      exportRow({ 1: 'Y', 2: '2024-03-10T06:00:00+01:00' }), // single pass gives 'Y'
+    ];
+    await writeFile(path, `\uFEFF${COMPTAGES_HEADER}\r\n${rows.join('')}`);
+    const { fast } = await expectSame(path, 3);
+    expect(fast.arcDays.get('2024-03-10')![0]!.libelle).toBe('Y');
+    expect(fast.mode.note).toMatch(/one range/);
+  });
+
+  it('quoted line breaks or mixed line endings: falls back to csv-parse with the same answer', async () => {
+    const path = join(dir, 'irregular.csv');
+    await copyFile(join(REAL, FIXTURES[0]!), path);
+    await appendFile(path, exportRow({ 1: '"Champs\nElysees"', 2: '2024-02-01T10:00:00+01:00' }));
+    const { fast } = await expectSame(path, 3);
+    expect(fast.mode.parser).toBe('csv-parse');
+    // The bare LF inside the quotes is seen first as a line ending that differs from the header's CRLF.
+    expect(fast.mode.note).toMatch(/line break|line endings/);
+  });
+
+  it('header without the required columns: one line-0 reject, as parse.ts', async () => {
+    const path = join(dir, 'bad-header.csv');
+    await writeFile(path, 'a;b;c\r\n1;2;3\r\n');
+    await expectSame(path, 2);
+  });
+});

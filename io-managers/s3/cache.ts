@@ -1,0 +1,181 @@
+/**
+ * The local download cache for S3 objects: where a key lives on disk, its ETag/size sidecar, and
+ * atomic writes that never leave a short or half-written file under a real name.
+ *
+ * Layout (the key path is mirrored, so `hour=01/x.json` and `hour=02/x.json` never collide):
+ *   <cacheDir>/objects/<bucket>/<key>          the body
+ *   <cacheDir>/meta/<bucket>/<key>.json        { etag, size, key, bucket, fetchedAt }
+ *   <cacheDir>/tmp/                            temp files, renamed into place (same filesystem)
+ * Bodies and sidecars live in separate trees so no S3 key (e.g. one ending in `.json`) can collide
+ * with another key's sidecar.
+ */
+import { randomUUID } from 'node:crypto';
+import { createWriteStream } from 'node:fs';
+import { mkdir, open, readFile, rename, rm, stat } from 'node:fs/promises';
+import path from 'node:path';
+import type { Readable } from 'node:stream';
+import { pipeline } from 'node:stream/promises';
+
+/** Raised when a key or bucket would resolve outside the cache directory; never retried, never a fallback. */
+export class UnsafeKeyError extends Error {
+  constructor(
+    readonly key: string,
+    reason: string,
+  ) {
+    super(`Refusing S3 key ${JSON.stringify(key)}: ${reason} (it would resolve outside the cache directory)`);
+    this.name = 'UnsafeKeyError';
+  }
+}
+
+export interface CacheMeta {
+  bucket: string;
+  key: string;
+  etag: string;
+  size: number;
+  fetchedAt: string;
+}
+
+/** `%2e`, `%2f`, `%5c`, `%00` (any case): encoded dot, slash, backslash or NUL. */
+const ENCODED_DANGER = /%(2e|2f|5c|00)/i;
+
+/** Throws UnsafeKeyError unless `key` is a plain relative path of safe segments. */
+export function assertSafeKey(key: string): void {
+  const refuse = (reason: string): never => {
+    throw new UnsafeKeyError(key, reason);
+  };
+  if (key === '') refuse('empty key');
+  if (key.includes('\0')) refuse('contains a NUL byte');
+  if (key.includes('\\')) refuse('contains a backslash');
+  if (ENCODED_DANGER.test(key)) refuse('contains a URL-encoded dot, slash, backslash or NUL');
+  if (key.startsWith('/')) refuse('is absolute');
+  if (/^[A-Za-z]:/.test(key)) refuse('starts with a drive letter');
+  for (const seg of key.split('/')) {
+    if (seg === '..') refuse('contains a ".." segment');
+    if (seg === '.') refuse('contains a "." segment');
+    if (seg === '') refuse('contains an empty segment ("//" or a trailing "/")');
+  }
+}
+
+export class ObjectCache {
+  readonly root: string;
+
+  constructor(cacheDir: string) {
+    this.root = path.resolve(cacheDir);
+  }
+
+  private inside(tree: 'objects' | 'meta', bucket: string, key: string, suffix = ''): string {
+    assertSafeKey(bucket);
+    if (bucket.includes('/')) throw new UnsafeKeyError(bucket, 'bucket names cannot contain "/"');
+    assertSafeKey(key);
+    const base = path.join(this.root, tree, bucket);
+    const p = path.resolve(base, key + suffix);
+    // Belt and braces: whatever the checks above missed, the resolved path must stay inside.
+    if (!p.startsWith(base + path.sep)) throw new UnsafeKeyError(key, 'resolves outside its bucket folder');
+    return p;
+  }
+
+  /** Local path of the body of `s3://bucket/key`. Throws UnsafeKeyError for escaping keys. */
+  pathFor(bucket: string, key: string): string {
+    return this.inside('objects', bucket, key);
+  }
+
+  private metaPathFor(bucket: string, key: string): string {
+    return this.inside('meta', bucket, key, '.json');
+  }
+
+  /** The sidecar, or null when absent/corrupt or when the body is missing or has another size. */
+  async readValid(bucket: string, key: string): Promise<CacheMeta | null> {
+    let meta: CacheMeta;
+    try {
+      meta = JSON.parse(await readFile(this.metaPathFor(bucket, key), 'utf8')) as CacheMeta;
+    } catch {
+      return null;
+    }
+    if (typeof meta.etag !== 'string' || typeof meta.size !== 'number') return null;
+    try {
+      const st = await stat(this.pathFor(bucket, key));
+      return st.isFile() && st.size === meta.size ? meta : null;
+    } catch {
+      return null;
+    }
+  }
+
+  /**
+   * Streams `body` to a temp file, fsyncs, checks the byte count against `expectedSize` (a short
+   * body never becomes a cache file), renames it over the cached path, then writes the sidecar
+   * (also atomically). The sidecar is removed first so a crash in between leaves no stale pairing.
+   */
+  async write(
+    bucket: string,
+    key: string,
+    body: Readable,
+    info: { etag: string; expectedSize: number },
+  ): Promise<string> {
+    const finalPath = this.pathFor(bucket, key);
+    const metaPath = this.metaPathFor(bucket, key);
+    const tmpDir = path.join(this.root, 'tmp');
+    await mkdir(tmpDir, { recursive: true });
+    await mkdir(path.dirname(finalPath), { recursive: true });
+    await rm(metaPath, { force: true });
+    const tmp = path.join(tmpDir, `${randomUUID()}.part`);
+    try {
+      let written = 0;
+      await pipeline(
+        body,
+        async function* count(source: AsyncIterable<Buffer>) {
+          for await (const chunk of source) {
+            written += chunk.length;
+            yield chunk;
+          }
+        },
+        createWriteStream(tmp),
+      );
+      if (written !== info.expectedSize) {
+        throw new Error(
+          `Short or long download of s3://${bucket}/${key}: got ${written} bytes, expected ${info.expectedSize}`,
+        );
+      }
+      await fsyncFile(tmp);
+      await rename(tmp, finalPath);
+    } catch (err) {
+      await rm(tmp, { force: true });
+      throw err;
+    }
+    const meta: CacheMeta = {
+      bucket,
+      key,
+      etag: info.etag,
+      size: info.expectedSize,
+      fetchedAt: new Date().toISOString(),
+    };
+    await writeFileAtomic(metaPath, JSON.stringify(meta) + '\n', tmpDir);
+    return finalPath;
+  }
+}
+
+async function fsyncFile(file: string): Promise<void> {
+  const fh = await open(file, 'r');
+  try {
+    await fh.sync();
+  } finally {
+    await fh.close();
+  }
+}
+
+async function writeFileAtomic(file: string, content: string, tmpDir: string): Promise<void> {
+  await mkdir(path.dirname(file), { recursive: true });
+  const tmp = path.join(tmpDir, `${randomUUID()}.meta`);
+  try {
+    const fh = await open(tmp, 'w');
+    try {
+      await fh.writeFile(content);
+      await fh.sync();
+    } finally {
+      await fh.close();
+    }
+    await rename(tmp, file);
+  } catch (err) {
+    await rm(tmp, { force: true });
+    throw err;
+  }
+}

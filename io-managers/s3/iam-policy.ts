@@ -1,0 +1,103 @@
+/**
+ * The least-privilege IAM policy the pipeline needs in AWS mode: list + read the raw prefix, write
+ * reports under the reports prefix, and the DynamoDB calls the metrics/reports store makes
+ * (io-managers/dynamodb: Get/BatchGet/Put/Update/BatchWrite/Query, DescribeTable at start-up).
+ * Table creation is a separate statement, needed only by the one-time setup.
+ * Accepts the pipeline's Config directly (same field names).
+ */
+
+export interface IamPolicyInput {
+  s3RawBucket?: string;
+  s3RawPrefix: string;
+  s3ReportsBucket?: string;
+  s3ReportsPrefix: string;
+  dynamodbMetricsTable: string;
+  dynamodbReportsTable: string;
+  awsRegion: string;
+  /** `dynamodb` (default) adds the DynamoDB statements; other backends need none. */
+  database?: string;
+}
+
+export interface IamPolicyOptions {
+  /** 12-digit account id for the table ARNs; `*` when unknown. */
+  accountId?: string;
+  /** Leave out the CreateTable statement (runtime role, tables already exist). */
+  withoutSetup?: boolean;
+}
+
+export interface PolicyStatement {
+  Sid: string;
+  Effect: 'Allow';
+  Action: string[];
+  Resource: string[];
+  Condition?: Record<string, Record<string, string[]>>;
+}
+
+export interface IamPolicy {
+  Version: '2012-10-17';
+  Statement: PolicyStatement[];
+}
+
+const trim = (p: string): string => p.replace(/^\/+|\/+$/g, '');
+
+export function iamPolicy(config: IamPolicyInput, opts: IamPolicyOptions = {}): IamPolicy {
+  if (!config.s3RawBucket) throw new Error('S3_RAW_BUCKET is required to write the IAM policy');
+  if (!config.s3ReportsBucket) throw new Error('S3_REPORTS_BUCKET is required to write the IAM policy');
+  const account = opts.accountId ?? '*';
+  if (account !== '*' && !/^\d{12}$/.test(account)) throw new Error(`AWS account id must be 12 digits: ${account}`);
+  const raw = trim(config.s3RawPrefix);
+  const reports = trim(config.s3ReportsPrefix);
+  const objects = (bucket: string, prefix: string): string =>
+    `arn:aws:s3:::${bucket}/${prefix ? `${prefix}/` : ''}*`;
+
+  const statements: PolicyStatement[] = [
+    {
+      Sid: 'ListRawPrefix',
+      Effect: 'Allow',
+      Action: ['s3:ListBucket'],
+      Resource: [`arn:aws:s3:::${config.s3RawBucket}`],
+      // Only listings under the raw prefix (the prefix itself for folder discovery, and below it).
+      ...(raw && { Condition: { StringLike: { 's3:prefix': [raw, `${raw}/*`] } } }),
+    },
+    {
+      Sid: 'ReadRawObjects',
+      Effect: 'Allow',
+      Action: ['s3:GetObject'],
+      Resource: [objects(config.s3RawBucket, raw)],
+    },
+    {
+      Sid: 'WriteReports',
+      Effect: 'Allow',
+      Action: ['s3:PutObject'],
+      Resource: [objects(config.s3ReportsBucket, reports)],
+    },
+  ];
+  if ((config.database ?? 'dynamodb') === 'dynamodb') {
+    const tables = [config.dynamodbMetricsTable, config.dynamodbReportsTable].map(
+      (t) => `arn:aws:dynamodb:${config.awsRegion}:${account}:table/${t}`,
+    );
+    statements.push({
+      Sid: 'ReadWriteMetricsAndReports',
+      Effect: 'Allow',
+      Action: [
+        'dynamodb:DescribeTable',
+        'dynamodb:GetItem',
+        'dynamodb:BatchGetItem',
+        'dynamodb:PutItem',
+        'dynamodb:UpdateItem',
+        'dynamodb:BatchWriteItem',
+        'dynamodb:Query',
+      ],
+      Resource: tables,
+    });
+    if (!opts.withoutSetup) {
+      statements.push({
+        Sid: 'SetupOnlyCreateTables',
+        Effect: 'Allow',
+        Action: ['dynamodb:CreateTable'],
+        Resource: tables,
+      });
+    }
+  }
+  return { Version: '2012-10-17', Statement: statements };
+}

@@ -1,0 +1,224 @@
+/**
+ * Small S3 object operations: paginated listing, one-object download into the cache (validated by
+ * ETag and size), parallel prefix download, and JSON loading straight from the response stream.
+ */
+import {
+  GetObjectCommand,
+  ListObjectsV2Command,
+  type GetObjectCommandOutput,
+  type S3Client,
+} from '@aws-sdk/client-s3';
+import pLimit from 'p-limit';
+import type { Readable } from 'node:stream';
+import { httpStatusOf } from './client.ts';
+import { type ObjectCache } from './cache.ts';
+
+export interface ListedObject {
+  key: string;
+  size: number;
+  /** As S3 returns it, quotes included (e.g. `"9b2cf535f27731c974343645a3985328"`). */
+  etag: string;
+}
+
+export interface ListOptions {
+  /** Keep keys ending with one of these (case-insensitive), e.g. `['.json', '.csv']`. */
+  extensions?: readonly string[];
+  /** Only direct children of the prefix (no sub-folders). Default: everything below. */
+  delimiter?: boolean;
+  signal?: AbortSignal;
+}
+
+/** Ensures a non-empty prefix ends with `/`, so `dt=2025-11-0` never matches `dt=2025-11-04`. */
+export function folderPrefix(prefix: string): string {
+  const p = prefix.replace(/^\/+/, '');
+  return p === '' || p.endsWith('/') ? p : `${p}/`;
+}
+
+function hasExtension(key: string, extensions: readonly string[] | undefined): boolean {
+  if (!extensions || extensions.length === 0) return true;
+  const k = key.toLowerCase();
+  return extensions.some((e) => k.endsWith(e.toLowerCase()));
+}
+
+/** Every object under `prefix` (following continuation tokens past 1,000 keys), sorted by key. */
+export async function listObjects(
+  client: S3Client,
+  bucket: string,
+  prefix: string,
+  opts: ListOptions = {},
+): Promise<ListedObject[]> {
+  const out: ListedObject[] = [];
+  let token: string | undefined;
+  do {
+    const page = await client.send(
+      new ListObjectsV2Command({
+        Bucket: bucket,
+        Prefix: prefix,
+        ...(opts.delimiter && { Delimiter: '/' }),
+        ...(token !== undefined && { ContinuationToken: token }),
+      }),
+      { abortSignal: opts.signal },
+    );
+    for (const o of page.Contents ?? []) {
+      if (o.Key === undefined || o.Key.endsWith('/')) continue; // folder placeholders
+      if (!hasExtension(o.Key, opts.extensions)) continue;
+      out.push({ key: o.Key, size: o.Size ?? 0, etag: o.ETag ?? '' });
+    }
+    token = page.IsTruncated ? page.NextContinuationToken : undefined;
+  } while (token !== undefined);
+  return out.sort((a, b) => (a.key < b.key ? -1 : a.key > b.key ? 1 : 0));
+}
+
+export async function listKeys(
+  client: S3Client,
+  bucket: string,
+  prefix: string,
+  opts: ListOptions = {},
+): Promise<string[]> {
+  return (await listObjects(client, bucket, prefix, opts)).map((o) => o.key);
+}
+
+/** Names of the immediate sub-folders of `prefix` (e.g. `dt=2025-11-04`), sorted, paginated. */
+export async function listFolderNames(client: S3Client, bucket: string, prefix: string): Promise<string[]> {
+  const base = folderPrefix(prefix);
+  const names = new Set<string>();
+  let token: string | undefined;
+  do {
+    const page = await client.send(
+      new ListObjectsV2Command({
+        Bucket: bucket,
+        Prefix: base,
+        Delimiter: '/',
+        ...(token !== undefined && { ContinuationToken: token }),
+      }),
+    );
+    for (const p of page.CommonPrefixes ?? []) {
+      const name = p.Prefix?.slice(base.length).replace(/\/$/, '');
+      if (name) names.add(name);
+    }
+    token = page.IsTruncated ? page.NextContinuationToken : undefined;
+  } while (token !== undefined);
+  return [...names].sort();
+}
+
+export interface CachedObject {
+  key: string;
+  /** Absolute local path of the cached body. */
+  path: string;
+  size: number;
+  etag: string;
+  /** True when a body was transferred by this call; false when the cache was reused. */
+  transferred: boolean;
+}
+
+export interface DownloadOptions {
+  /** ETag and size from a fresh listing: when they match the cache, no request is made at all. */
+  known?: { etag: string; size: number };
+  signal?: AbortSignal;
+}
+
+/**
+ * Makes `s3://bucket/key` available in the cache and returns its local path.
+ * - cache valid and `known` (from a listing) matches its ETag and size → reused, no request;
+ * - cache present otherwise → conditional GET (`If-None-Match: <etag>`): 304 → reused, 200 → replaced;
+ * - no cache → GET. The body is streamed to a temp file and its length checked before the rename.
+ */
+export async function downloadToCache(
+  client: S3Client,
+  cache: ObjectCache,
+  bucket: string,
+  key: string,
+  opts: DownloadOptions = {},
+): Promise<CachedObject> {
+  const local = cache.pathFor(bucket, key); // refuses escaping keys before any request
+  const meta = await cache.readValid(bucket, key);
+  const reuse = (): CachedObject => ({
+    key,
+    path: local,
+    size: meta!.size,
+    etag: meta!.etag,
+    transferred: false,
+  });
+  if (meta && opts.known && opts.known.etag === meta.etag && opts.known.size === meta.size) return reuse();
+
+  let res: GetObjectCommandOutput;
+  try {
+    res = await client.send(
+      new GetObjectCommand({ Bucket: bucket, Key: key, ...(meta && { IfNoneMatch: meta.etag }) }),
+      { abortSignal: opts.signal },
+    );
+  } catch (err) {
+    if (meta && httpStatusOf(err) === 304) return reuse();
+    throw err;
+  }
+  const body = res.Body as Readable | undefined;
+  if (!body) throw new Error(`Empty response body for s3://${bucket}/${key}`);
+  if (res.ContentLength === undefined) {
+    body.destroy();
+    throw new Error(`No Content-Length for s3://${bucket}/${key}; cannot verify the download`);
+  }
+  const etag = res.ETag ?? '';
+  const size = res.ContentLength;
+  const path = await cache.write(bucket, key, body, { etag, expectedSize: size });
+  return { key, path, size, etag, transferred: true };
+}
+
+export interface DownloadPrefixOptions extends ListOptions {
+  /** Parallel downloads. Default 8. */
+  concurrency?: number;
+  onObject?: (obj: CachedObject) => void;
+}
+
+/** Lists `prefix` and downloads every (matching) object into the cache, in parallel. Sorted by key. */
+export async function downloadPrefix(
+  client: S3Client,
+  cache: ObjectCache,
+  bucket: string,
+  prefix: string,
+  opts: DownloadPrefixOptions = {},
+): Promise<CachedObject[]> {
+  const listed = await listObjects(client, bucket, prefix, opts);
+  return downloadListed(client, cache, bucket, listed, opts);
+}
+
+/** Downloads already-listed objects (each validated against its listed ETag and size). */
+export async function downloadListed(
+  client: S3Client,
+  cache: ObjectCache,
+  bucket: string,
+  listed: readonly ListedObject[],
+  opts: Pick<DownloadPrefixOptions, 'concurrency' | 'onObject' | 'signal'> = {},
+): Promise<CachedObject[]> {
+  // Validate every key first: one escaping key refuses the whole batch before any download.
+  for (const o of listed) cache.pathFor(bucket, o.key);
+  const limit = pLimit(opts.concurrency ?? 8);
+  return Promise.all(
+    listed.map((o) =>
+      limit(async () => {
+        const got = await downloadToCache(client, cache, bucket, o.key, {
+          known: { etag: o.etag, size: o.size },
+          ...(opts.signal && { signal: opts.signal }),
+        });
+        opts.onObject?.(got);
+        return got;
+      }),
+    ),
+  );
+}
+
+/** Parses a JSON object straight from the response stream (no temp file). */
+export async function loadJson(
+  client: S3Client,
+  bucket: string,
+  key: string,
+  signal?: AbortSignal,
+): Promise<unknown> {
+  const res = await client.send(new GetObjectCommand({ Bucket: bucket, Key: key }), { abortSignal: signal });
+  if (!res.Body) throw new Error(`Empty response body for s3://${bucket}/${key}`);
+  const text = await res.Body.transformToString('utf-8');
+  try {
+    return JSON.parse(text) as unknown;
+  } catch (err) {
+    throw new Error(`s3://${bucket}/${key} is not valid JSON: ${(err as Error).message}`, { cause: err });
+  }
+}

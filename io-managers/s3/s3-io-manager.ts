@@ -1,0 +1,88 @@
+/**
+ * IOManager storing JSON values at `s3://<bucket>/<prefix>/<assetKey>/<partition>.json`, with the
+ * engine's data version in the object metadata so `stat` is one HEAD. A PUT is atomic on S3:
+ * readers see the old object or the new one, never a mix.
+ */
+import { GetObjectCommand, HeadObjectCommand, PutObjectCommand, type S3Client } from '@aws-sdk/client-s3';
+import { MissingValueError, type IOContext, type IOManager, type StoreResult, type StoredStat } from '../../engine/io.ts';
+import { assertSafeKey } from './cache.ts';
+import { isNotFound } from './client.ts';
+
+/** S3 user metadata keys are lower-cased by servers; keep ours lower-case. */
+const VERSION_META = 'cityflow-data-version';
+
+export interface S3IOManagerOptions {
+  client: S3Client;
+  bucket: string;
+  /** Folder inside the bucket, e.g. `assets`. */
+  prefix: string;
+}
+
+export class S3IOManager implements IOManager {
+  readonly name = 's3';
+  private readonly root: string;
+
+  constructor(private readonly opts: S3IOManagerOptions) {
+    this.root = opts.prefix.replace(/^\/+|\/+$/g, '');
+  }
+
+  /** Object key of one unit. Asset keys may contain `/` (folders); unsafe segments are refused. */
+  keyFor(ctx: IOContext): string {
+    assertSafeKey(ctx.assetKey);
+    if (ctx.partitionKey.includes('/')) throw new Error(`Partition key cannot contain "/": ${ctx.partitionKey}`);
+    assertSafeKey(ctx.partitionKey);
+    const rel = `${ctx.assetKey}/${ctx.partitionKey}.json`;
+    return this.root ? `${this.root}/${rel}` : rel;
+  }
+
+  private url(key: string): string {
+    return `s3://${this.opts.bucket}/${key}`;
+  }
+
+  async load(ctx: IOContext): Promise<unknown> {
+    const key = this.keyFor(ctx);
+    try {
+      const res = await this.opts.client.send(new GetObjectCommand({ Bucket: this.opts.bucket, Key: key }));
+      if (!res.Body) throw new Error(`Empty response body for ${this.url(key)}`);
+      return JSON.parse(await res.Body.transformToString('utf-8')) as unknown;
+    } catch (err) {
+      if (isNotFound(err)) throw new MissingValueError(ctx.assetKey, ctx.partitionKey, this.url(key));
+      throw err;
+    }
+  }
+
+  async store(ctx: IOContext, value: unknown, dataVersion: string): Promise<StoreResult> {
+    const key = this.keyFor(ctx);
+    const body = JSON.stringify(value === undefined ? null : value);
+    const bytes = Buffer.byteLength(body);
+    await this.opts.client.send(
+      new PutObjectCommand({
+        Bucket: this.opts.bucket,
+        Key: key,
+        Body: body,
+        ContentLength: bytes,
+        ContentType: 'application/json; charset=utf-8',
+        // Metadata travels in HTTP headers: ASCII only, so the version is URI-encoded.
+        Metadata: { [VERSION_META]: encodeURIComponent(dataVersion) },
+      }),
+    );
+    return { bytes, location: this.url(key) };
+  }
+
+  async stat(ctx: IOContext): Promise<StoredStat | null> {
+    const key = this.keyFor(ctx);
+    try {
+      const res = await this.opts.client.send(new HeadObjectCommand({ Bucket: this.opts.bucket, Key: key }));
+      const v = res.Metadata?.[VERSION_META];
+      if (v === undefined) return null; // not written by this manager
+      return {
+        dataVersion: decodeURIComponent(v),
+        ...(res.ContentLength !== undefined && { bytes: res.ContentLength }),
+        location: this.url(key),
+      };
+    } catch (err) {
+      if (isNotFound(err)) return null;
+      throw err;
+    }
+  }
+}

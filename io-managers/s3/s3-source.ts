@@ -1,0 +1,132 @@
+/**
+ * Raw inputs from `s3://<bucket>/<prefix>/<location.prefix>`, downloaded into the local cache and
+ * served as local paths. If S3 still fails after the client's retries, every call is delegated to
+ * the injected fallback source (the local one) for the rest of this source's life, after ONE warning.
+ */
+import type { S3Client } from '@aws-sdk/client-s3';
+import { combineVersions } from '../../engine/hash.ts';
+import type { FileSet, SourceIO, SourceLocation, SourceObservation } from '../../engine/io.ts';
+import { describeS3Error } from './client.ts';
+import { ObjectCache, UnsafeKeyError } from './cache.ts';
+import { downloadListed, folderPrefix, listFolderNames, listObjects, type ListedObject } from './objects.ts';
+
+export interface S3SourceOptions {
+  client: S3Client;
+  bucket: string;
+  /** Raw root inside the bucket, e.g. `cityflow-raw/raw` (no leading/trailing slash needed). */
+  prefix: string;
+  cacheDir: string;
+  /** Parallel downloads. Default 8. */
+  concurrency?: number;
+  /** Used when S3 fails after retries. Without it, S3 errors propagate. */
+  fallback?: SourceIO;
+  /** Receives the single fallback warning. */
+  warn?: (message: string) => void;
+}
+
+export class S3SourceIO implements SourceIO {
+  readonly name = 's3';
+  private readonly cache: ObjectCache;
+  private readonly root: string;
+  private fellBack: { reason: string } | undefined;
+
+  constructor(private readonly opts: S3SourceOptions) {
+    this.cache = new ObjectCache(opts.cacheDir);
+    this.root = opts.prefix.replace(/^\/+|\/+$/g, '');
+  }
+
+  /** `s3://bucket/prefix`, the origin of files served from S3. */
+  get url(): string {
+    return `s3://${this.opts.bucket}${this.root ? `/${this.root}` : ''}`;
+  }
+
+  private fullKey(rel: string): string {
+    return this.root ? `${this.root}/${rel}` : rel;
+  }
+
+  private relKey(full: string): string {
+    return this.root ? full.slice(this.root.length + 1) : full;
+  }
+
+  private async list(location: SourceLocation, signal?: AbortSignal): Promise<ListedObject[]> {
+    const base = folderPrefix(this.fullKey(location.prefix.replace(/^\/+|\/+$/g, '')));
+    const listed = await listObjects(this.opts.client, this.opts.bucket, base, {
+      delimiter: !location.recursive,
+      ...(signal && { signal }),
+    });
+    const match = location.match;
+    return match ? listed.filter((o) => match.test(o.key.slice(o.key.lastIndexOf('/') + 1))) : listed;
+  }
+
+  /** Runs `op` on S3; on failure (other than refusals and aborts) switches to the fallback for good. */
+  private async withFallback<T>(op: () => Promise<T>, viaFallback: (f: SourceIO) => Promise<T>): Promise<T> {
+    const fallback = this.opts.fallback;
+    if (this.fellBack && fallback) return viaFallback(fallback);
+    try {
+      return await op();
+    } catch (err) {
+      if (!fallback || err instanceof UnsafeKeyError || isAbort(err)) throw err;
+      if (!this.fellBack) {
+        this.fellBack = { reason: describeS3Error(err) };
+        this.opts.warn?.(
+          `S3 raw input ${this.url} failed after retries (${this.fellBack.reason}); ` +
+            `reading raw files from ${fallback.name} instead for the rest of this run`,
+        );
+      }
+      return viaFallback(fallback);
+    }
+  }
+
+  async observe(location: SourceLocation, signal?: AbortSignal): Promise<SourceObservation> {
+    return this.withFallback(
+      async () => {
+        const listed = await this.list(location, signal);
+        const parts: string[] = [];
+        for (const o of listed) parts.push(this.relKey(o.key), String(o.size), o.etag);
+        return {
+          // ETags + sizes: no body is downloaded to know whether anything changed.
+          dataVersion: listed.length ? combineVersions(['s3', ...parts]) : 'empty',
+          fileCount: listed.length,
+          bytes: listed.reduce((a, o) => a + o.size, 0),
+        };
+      },
+      (f) => f.observe(location, signal),
+    );
+  }
+
+  async resolve(location: SourceLocation, signal?: AbortSignal): Promise<FileSet> {
+    return this.withFallback(
+      async () => {
+        const listed = await this.list(location, signal);
+        const got = await downloadListed(this.opts.client, this.cache, this.opts.bucket, listed, {
+          concurrency: this.opts.concurrency ?? 8,
+          ...(signal && { signal }),
+        });
+        return {
+          files: got.map((o) => ({ path: o.path, key: this.relKey(o.key), size: o.size })),
+          origin: this.url,
+        };
+      },
+      async (f) => {
+        const set = await f.resolve(location, signal);
+        return { ...set, origin: `${set.origin} (fallback: ${this.fellBack?.reason ?? 'S3 failed'})` };
+      },
+    );
+  }
+
+  async listFolders(prefix: string): Promise<string[]> {
+    return this.withFallback(
+      () => listFolderNames(this.opts.client, this.opts.bucket, this.fullKey(prefix.replace(/^\/+|\/+$/g, ''))),
+      (f) => f.listFolders(prefix),
+    );
+  }
+
+  /** Why the source fell back to local files, or undefined while S3 works. */
+  get fallbackReason(): string | undefined {
+    return this.fellBack?.reason;
+  }
+}
+
+function isAbort(err: unknown): boolean {
+  return (err as { name?: string } | null)?.name === 'AbortError';
+}

@@ -1,0 +1,135 @@
+/**
+ * Starts a throw-away Ceph RADOS Gateway (a real S3 implementation) with `scripts/start-ceph-rgw.sh`
+ * on free 127.0.0.1 ports, state in a temp folder. Stopped by the PIDs the daemons recorded in
+ * `<dir>/run/*.pid`, never by process name; `stop()` waits until they have exited.
+ */
+import { execFile, spawnSync } from 'node:child_process';
+import { mkdtemp, readdir, readFile, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { dirname, join, resolve } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { freePort } from './dynamodb.ts';
+
+const ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '../..');
+
+/** Keys created by the start script; they exist only inside the throw-away gateway. */
+export const CEPH_TEST_CREDENTIALS = { accessKeyId: 'TESTKEY', secretAccessKey: 'TESTSECRET' } as const;
+
+export interface RunningCeph {
+  endpoint: string;
+  accessKeyId: string;
+  secretAccessKey: string;
+  /** The state folder (logs in `<dir>/log`). */
+  dir: string;
+  pids: number[];
+  stop(): Promise<void>;
+}
+
+export function cephInstalled(): boolean {
+  return ['radosgw', 'ceph-mon', 'ceph-osd'].every(
+    (bin) => spawnSync('sh', ['-c', `command -v ${bin}`], { stdio: 'ignore' }).status === 0,
+  );
+}
+
+/**
+ * Runs `scripts/install-ceph.sh` when the daemons are missing. Returns null when installed, or
+ * the reason it could not be (not root, no network…).
+ */
+export async function ensureCephInstalled(): Promise<string | null> {
+  if (cephInstalled()) return null;
+  return new Promise((res) => {
+    execFile(
+      join(ROOT, 'scripts/install-ceph.sh'),
+      { timeout: 600_000, maxBuffer: 16 * 1024 * 1024 },
+      (err, _stdout, stderr) => {
+        if (!err && cephInstalled()) res(null);
+        else {
+          const tail = stderr.trim().split('\n').slice(-3).join(' | ');
+          res(`radosgw is not installed and scripts/install-ceph.sh failed: ${tail || String(err)}`);
+        }
+      },
+    );
+  });
+}
+
+const alive = (pid: number): boolean => {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch (err) {
+    return (err as NodeJS.ErrnoException).code === 'EPERM';
+  }
+};
+
+async function recordedPids(dir: string): Promise<number[]> {
+  const runDir = join(dir, 'run');
+  let names: string[];
+  try {
+    names = await readdir(runDir);
+  } catch {
+    return [];
+  }
+  const pids: number[] = [];
+  for (const n of names.filter((f) => f.endsWith('.pid'))) {
+    const pid = Number((await readFile(join(runDir, n), 'utf8')).trim());
+    if (Number.isInteger(pid) && pid > 1) pids.push(pid);
+  }
+  return pids;
+}
+
+/** SIGTERM the recorded daemons (gateway first), wait for exit, SIGKILL leftovers after 10 s. */
+async function stopPids(pids: number[]): Promise<void> {
+  for (const pid of pids) {
+    try {
+      process.kill(pid, 'SIGTERM');
+    } catch {
+      /* already gone */
+    }
+  }
+  const deadline = Date.now() + 10_000;
+  while (pids.some(alive) && Date.now() < deadline) await new Promise((r) => setTimeout(r, 100));
+  for (const pid of pids.filter(alive)) {
+    try {
+      process.kill(pid, 'SIGKILL');
+    } catch {
+      /* gone */
+    }
+  }
+  const hard = Date.now() + 5_000;
+  while (pids.some(alive) && Date.now() < hard) await new Promise((r) => setTimeout(r, 100));
+}
+
+export async function startCeph(): Promise<RunningCeph> {
+  const dir = await mkdtemp(join(tmpdir(), 'cityflow-ceph-'));
+  const [port, monPort] = [await freePort(), await freePort()];
+  const stateDir = join(dir, 'state');
+  const cleanup = async (): Promise<void> => {
+    await stopPids(await recordedPids(stateDir));
+    await rm(dir, { recursive: true, force: true });
+  };
+  try {
+    await new Promise<void>((res, reject) => {
+      execFile(
+        join(ROOT, 'scripts/start-ceph-rgw.sh'),
+        [stateDir, String(port), String(monPort)],
+        { timeout: 180_000, maxBuffer: 16 * 1024 * 1024 },
+        (err, _stdout, stderr) => {
+          if (err) reject(new Error(`Ceph RGW did not start: ${stderr.trim().split('\n').slice(-5).join(' | ')}`));
+          else res();
+        },
+      );
+    });
+  } catch (err) {
+    await cleanup();
+    throw err;
+  }
+  const pids = await recordedPids(stateDir);
+  let stopped: Promise<void> | undefined;
+  return {
+    endpoint: `http://127.0.0.1:${port}`,
+    ...CEPH_TEST_CREDENTIALS,
+    dir: stateDir,
+    pids,
+    stop: () => (stopped ??= cleanup()),
+  };
+}

@@ -1,0 +1,51 @@
+/**
+ * `npm run bench`: road-count throughput and peak memory of CityFlow's fast reader against DuckDB on
+ * the same generated file and the same aggregation (per arc and Paris day: flow sum, row count, mean
+ * occupancy). Sizes 100 MB and 1 GB (plus 6 GB with BENCH_BIG=1); files are generated once under
+ * bench/out/ (git-ignored) with a fixed seed. Each measurement runs in its own process (bench/measure.ts)
+ * so its peak RSS (process.resourceUsage().maxRSS, worker threads included) is its own.
+ */
+import { execFileSync } from 'node:child_process';
+import { existsSync } from 'node:fs';
+import { fileURLToPath } from 'node:url';
+import { generateComptages, parseSize } from './gen-comptages.ts';
+import type { Measurement } from './measure.ts';
+
+const OUT = fileURLToPath(new URL('./out/', import.meta.url));
+const MEASURE = fileURLToPath(new URL('./measure.ts', import.meta.url));
+const sizes = ['100MB', '1GB', ...(process.env.BENCH_BIG === '1' ? ['6GB'] : [])];
+
+function measure(engine: string, path: string): Measurement {
+  const out = execFileSync(process.execPath, ['--import', 'tsx', MEASURE, engine, path], {
+    encoding: 'utf8',
+  });
+  return JSON.parse(out.trim().split('\n').at(-1)!) as Measurement;
+}
+
+const mbps = (m: Measurement): number => m.bytes / 1e6 / (m.ms / 1000);
+const fmt = (m: Measurement): string =>
+  `${m.engine.padEnd(14)} ${(m.ms / 1000).toFixed(2).padStart(7)} s ${mbps(m).toFixed(1).padStart(7)} MB/s ` +
+  `${Math.round(m.rows / (m.ms / 1000))
+    .toLocaleString('en')
+    .padStart(11)} rows/s ` +
+  `${String(m.maxRssMB).padStart(5)} MB peak RSS  ${m.groups.toLocaleString('en')} arc-days`;
+
+for (const size of sizes) {
+  const path = `${OUT}comptages-${size}.csv`;
+  if (!existsSync(path)) {
+    console.log(`generating ${path} …`);
+    await generateComptages({ sizeBytes: parseSize(size), out: path, seed: 42 });
+  }
+  console.log(`\n== ${size} (${path})`);
+  const duck = measure('duckdb', path);
+  console.log(fmt(duck));
+  const city = measure('cityflow', path);
+  console.log(fmt(city));
+  const floor = measure('cityflow-1day', path);
+  console.log(fmt(floor));
+  if (city.groups !== duck.groups) console.log(`!! group counts differ: ${city.groups} vs ${duck.groups}`);
+  console.log(
+    `ratio CityFlow/DuckDB throughput ${(mbps(city) / mbps(duck)).toFixed(2)}× (target ≥ 1.2×), ` +
+      `peak RSS ${city.maxRssMB} MB (target ≤ 200 MB)`,
+  );
+}

@@ -11,7 +11,7 @@
  * Writes filter on fields, never on a client-chosen `_id` (CongoDB, the offline test server, lacks
  * string `_id`s); `created_at` is set on insert only.
  */
-import { Binary, MongoClient, type Collection, type Document } from 'mongodb';
+import { Binary, MongoClient, type Collection, type Document, type MongoClientOptions } from 'mongodb';
 import { createHash } from 'node:crypto';
 import {
   MissingValueError,
@@ -41,6 +41,8 @@ export interface MongoDbIOManagerOptions {
   orphanAgeMs?: number;
   /** A ready client (its lifetime stays with the caller). */
   client?: MongoClient;
+  /** Extra driver options (TLS, pool size...). */
+  clientOptions?: MongoClientOptions;
 }
 
 /** Where one (asset, partition) lives. */
@@ -97,7 +99,13 @@ export class MongoDbIOManager implements IOManager {
     this.ownsClient = !opts.client;
     this.client =
       opts.client ??
-      new MongoClient(opts.url, { serverSelectionTimeoutMS: opts.serverSelectionTimeoutMS ?? 5_000 });
+      new MongoClient(opts.url, {
+        serverSelectionTimeoutMS: opts.serverSelectionTimeoutMS ?? 5_000,
+        // Polling heartbeats instead of streaming (exhaust) ones: CongoDB answers streamed hellos wrongly
+        // and the driver then drops the pool under concurrent load; for a batch pipeline polling costs nothing.
+        serverMonitoringMode: 'poll',
+        ...opts.clientOptions,
+      });
     this.inlineMaxBytes = opts.inlineMaxBytes ?? 4_000_000;
     this.chunkBytes = Math.min(opts.chunkBytes ?? 4_000_000, MAX_CHUNK_BYTES);
     this.orphanAgeMs = opts.orphanAgeMs ?? 15 * 60_000;

@@ -1,0 +1,85 @@
+import { spawn, type ChildProcess } from 'node:child_process';
+import { cp, mkdtemp, readdir, readFile, stat } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join, relative } from 'node:path';
+
+export const BIN = join(import.meta.dirname, '..', '..', 'pipeline', 'bin.mjs');
+export const SAMPLE = join(import.meta.dirname, '..', '..', 'data');
+
+/** A throw-away project: a copy of the bundled sample plus its own output and state dirs. */
+export async function scratchProject(prefix: string): Promise<{ root: string; env: NodeJS.ProcessEnv }> {
+  const root = await mkdtemp(join(tmpdir(), prefix));
+  await cp(SAMPLE, join(root, 'data'), { recursive: true });
+  return {
+    root,
+    env: {
+      PATH: process.env.PATH,
+      HOME: root,
+      CI: 'true',
+      DATA_DIR: join(root, 'data'),
+      OUTPUT_DIR: join(root, 'output'),
+      STATE_DIR: join(root, 'state'),
+    },
+  };
+}
+
+export interface Finished {
+  code: number | null;
+  signal: NodeJS.Signals | null;
+  stdout: string;
+  stderr: string;
+}
+
+export function startPipeline(
+  env: NodeJS.ProcessEnv,
+  args: string[],
+): { child: ChildProcess; done: Promise<Finished> } {
+  const child = spawn(process.execPath, [BIN, ...args], { env, stdio: ['ignore', 'pipe', 'pipe'] });
+  let stdout = '';
+  let stderr = '';
+  child.stdout!.on('data', (d: Buffer) => (stdout += d.toString()));
+  child.stderr!.on('data', (d: Buffer) => (stderr += d.toString()));
+  const done = new Promise<Finished>((resolve) =>
+    child.on('close', (code, signal) => resolve({ code, signal, stdout, stderr })),
+  );
+  return { child, done };
+}
+
+/** Every file under dir (relative path → bytes), ignoring temp files of interrupted writes. */
+export async function snapshot(dir: string): Promise<Map<string, string>> {
+  const out = new Map<string, string>();
+  const walk = async (d: string): Promise<void> => {
+    let entries;
+    try {
+      entries = await readdir(d, { withFileTypes: true });
+    } catch {
+      return;
+    }
+    for (const e of entries) {
+      const p = join(d, e.name);
+      if (e.isDirectory()) await walk(p);
+      else if (!e.name.includes('.tmp-')) out.set(relative(dir, p), await readFile(p, 'utf8'));
+    }
+  };
+  await walk(dir);
+  return out;
+}
+
+export async function exists(p: string): Promise<boolean> {
+  return stat(p).then(
+    () => true,
+    () => false,
+  );
+}
+
+/** Deterministic PRNG (mulberry32) so kill points are reproducible from the seed. */
+export function seeded(seed: number): () => number {
+  let a = seed >>> 0;
+  return () => {
+    a = (a + 0x6d2b79f5) >>> 0;
+    let t = a;
+    t = Math.imul(t ^ (t >>> 15), t | 1);
+    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
+    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
+  };
+}

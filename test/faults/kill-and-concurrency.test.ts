@@ -1,0 +1,121 @@
+import { readdir, readFile, rm } from 'node:fs/promises';
+import { join } from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { exists, scratchProject, seeded, snapshot, startPipeline } from './cli-process.ts';
+
+const KILLS = 30;
+const SEED = 20251104;
+let clean: Map<string, string>;
+let cleanMs = 0;
+const roots: string[] = [];
+
+beforeAll(async () => {
+  const p = await scratchProject('cityflow-clean-');
+  roots.push(p.root);
+  const t0 = Date.now();
+  const r = await startPipeline(p.env, ['materialize', '--all', '--no-tui']).done;
+  cleanMs = Date.now() - t0;
+  expect(r.code).toBe(0);
+  clean = await snapshot(join(p.root, 'output'));
+  expect(clean.size).toBeGreaterThan(10);
+}, 120_000);
+afterAll(async () => {
+  for (const r of roots) await rm(r, { recursive: true, force: true });
+});
+
+/** Output files that are JSON must parse: a half-written file would not. */
+async function assertWhole(out: Map<string, string>): Promise<void> {
+  for (const [path, text] of out) {
+    if (path.endsWith('.json')) expect(() => JSON.parse(text), path).not.toThrow();
+  }
+}
+
+describe('kill -9 at random points of materialize --all', () => {
+  it(`leaves no half-written output and the next run converges to the clean outputs (${KILLS} kills, seed ${SEED})`, async () => {
+    const rand = seeded(SEED);
+    const p = await scratchProject('cityflow-kill-');
+    roots.push(p.root);
+    let killedMidRun = 0;
+    for (let i = 0; i < KILLS; i++) {
+      const delay = Math.round(rand() * cleanMs);
+      // Every other run forces a full rebuild, so kills also land while existing outputs are being replaced.
+      const args = ['materialize', '--all', '--no-tui', ...(i % 2 ? ['--force'] : [])];
+      const { child, done } = startPipeline(p.env, args);
+      const timer = setTimeout(() => child.kill('SIGKILL'), delay);
+      const r = await done;
+      clearTimeout(timer);
+      if (r.signal === 'SIGKILL') killedMidRun++;
+      await assertWhole(await snapshot(join(p.root, 'output')));
+      // The state index stays readable after every kill.
+      for (const f of await readdir(join(p.root, 'state', 'index')).catch(() => [] as string[])) {
+        if (!f.endsWith('.json')) continue;
+        const text = await readFile(join(p.root, 'state', 'index', f), 'utf8');
+        expect(() => JSON.parse(text), f).not.toThrow();
+      }
+    }
+    const final = await startPipeline(p.env, ['materialize', '--all', '--no-tui', '--json']).done;
+    expect(final.code, final.stderr).toBe(0);
+    const after = await snapshot(join(p.root, 'output'));
+    expect([...after.keys()].sort()).toEqual([...clean.keys()].sort());
+    for (const [k, v] of clean) expect(after.get(k), k).toBe(v);
+    console.log(
+      `kill -9: ${KILLS} kills (${killedMidRun} landed mid-run, clean run ${cleanMs} ms), outputs byte-identical: ${clean.size} files`,
+    );
+    expect(killedMidRun).toBeGreaterThanOrEqual(KILLS / 2);
+  }, 600_000);
+});
+
+describe('two materialize processes on one state dir', () => {
+  it('serialises them with a lock: the second waits, says for what, and rebuilds nothing twice', async () => {
+    const p = await scratchProject('cityflow-lock-');
+    roots.push(p.root);
+    const a = startPipeline(p.env, ['materialize', '--all', '--no-tui', '--json']);
+    await new Promise((r) => setTimeout(r, 300));
+    const b = startPipeline(p.env, ['materialize', '--all', '--no-tui', '--json']);
+    const [ra, rb] = await Promise.all([a.done, b.done]);
+    expect(ra.code, ra.stderr).toBe(0);
+    expect(rb.code, rb.stderr).toBe(0);
+    const sa = JSON.parse(ra.stdout.trim().split('\n').at(-1)!) as { materialized: number; skipped: number };
+    const sb = JSON.parse(rb.stdout.trim().split('\n').at(-1)!) as { materialized: number; skipped: number };
+    // Whichever got the lock first built everything; the other found it all up to date.
+    expect(Math.min(sa.materialized, sb.materialized)).toBe(0);
+    expect(Math.max(sa.materialized, sb.materialized)).toBe(sa.materialized + sa.skipped);
+    expect(ra.stderr + rb.stderr).toMatch(/waiting for run \S+ \(pid \d+\) to release the state lock/);
+    expect(await exists(join(p.root, 'state', 'lock'))).toBe(false);
+    const out = await snapshot(join(p.root, 'output'));
+    for (const [k, v] of clean) expect(out.get(k), k).toBe(v);
+  }, 120_000);
+});
+
+describe('Ctrl-C during a run', () => {
+  it('records the run as cancelled, leaves whole files, and a re-run resumes to the clean result', async () => {
+    const p = await scratchProject('cityflow-sigint-');
+    roots.push(p.root);
+    const { child, done } = startPipeline(p.env, ['materialize', '--all', '--no-tui']);
+    // Wait until the run has started materializing, then interrupt.
+    await new Promise<void>((resolve) => {
+      child.stdout!.on('data', (d: Buffer) => {
+        if (d.toString().includes('materialized')) resolve();
+      });
+    });
+    child.kill('SIGINT');
+    const r = await done;
+    expect(r.code).toBe(130);
+    expect(r.stderr).toMatch(/Cancelling/);
+    const runs = await readdir(join(p.root, 'state', 'runs'));
+    const log = (await readFile(join(p.root, 'state', 'runs', runs[0]!), 'utf8')).trim().split('\n');
+    expect(JSON.parse(log.at(-1)!)).toMatchObject({ type: 'run_finished', status: 'cancelled' });
+    await expect(
+      snapshot(join(p.root, 'output')).then((o) => [...o.values()].every((t) => t.length > 0)),
+    ).resolves.toBe(true);
+    const again = await startPipeline(p.env, ['materialize', '--all', '--no-tui', '--json']).done;
+    expect(again.code).toBe(0);
+    const summary = JSON.parse(again.stdout.trim().split('\n').at(-1)!) as {
+      skipped: number;
+      materialized: number;
+    };
+    expect(summary.skipped).toBeGreaterThan(0); // what finished before Ctrl-C is not rebuilt
+    const out = await snapshot(join(p.root, 'output'));
+    for (const [k, v] of clean) expect(out.get(k), k).toBe(v);
+  }, 120_000);
+});

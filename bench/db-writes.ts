@@ -16,7 +16,11 @@ import { LOCAL_CREDENTIALS, LOCAL_REGION, startDynamoLocal } from '../test/serve
 import { startMongo } from '../test/servers/mongo.ts';
 
 const N = Number(process.argv[2] ?? 3400);
-const rows = largeArcMetrics(N).map((r) => ({ ...r, date: '2025-11-04' }));
+const rows = largeArcMetrics(N).map((r) => ({
+  ...r,
+  identifiant_arc: String(r.identifiant_arc),
+  date: '2025-11-04',
+}));
 
 async function timed(label: string, n: number, fn: () => Promise<void>): Promise<number> {
   const t0 = performance.now();

@@ -7,6 +7,6 @@ export default defineConfig({
     typecheck: { enabled: true, include: ['**/*.test-d.ts'] },
     testTimeout: 60_000,
     hookTimeout: 180_000,
-    globalSetup: [],
+    globalSetup: ['test/servers/db.global.ts', 'test/servers/ceph.global.ts'],
   },
 });

@@ -66,7 +66,7 @@ export async function createRuntime(opts: {
   const s3 = config.rawFromS3 ? await createS3Bindings(config, localSources, opts.log) : undefined;
   if (s3) {
     sources = s3.sources;
-    reportFiles = s3.reportFiles;
+    reportFiles = s3.reportFiles(local);
     closers.push(s3.close);
   }
 
@@ -98,7 +98,7 @@ export async function createRuntime(opts: {
 
 interface S3Bindings {
   sources: SourceIO;
-  reportFiles: IOManager;
+  reportFiles(primary: IOManager): IOManager;
   mirrorReports(primary: IOManager): IOManager;
   close(): Promise<void>;
 }

@@ -1,0 +1,38 @@
+import type { IOContext, IOManager, StoredStat, StoreResult } from '../engine/io.ts';
+
+/** Writes one more copy of a stored value somewhere else; returns where. */
+export type Mirror = (ctx: IOContext, value: unknown) => Promise<string>;
+
+/**
+ * Stores in a primary IO manager (which answers `load`/`stat`) and then copies the value to mirrors,
+ * e.g. the daily report in DynamoDB plus `s3://reports/<date>/daily_report.json`. A failed mirror
+ * fails the store, so the unit is retried or reported, never silently half-published.
+ */
+export class MirrorIOManager implements IOManager {
+  readonly name: string;
+  constructor(
+    private readonly primary: IOManager,
+    private readonly mirrors: Mirror[],
+  ) {
+    this.name = `${primary.name}+mirror`;
+  }
+
+  load(ctx: IOContext): Promise<unknown> {
+    return this.primary.load(ctx);
+  }
+
+  stat(ctx: IOContext): Promise<StoredStat | null> {
+    return this.primary.stat(ctx);
+  }
+
+  async store(ctx: IOContext, value: unknown, dataVersion: string): Promise<StoreResult> {
+    const stored = await this.primary.store(ctx, value, dataVersion);
+    const copies: string[] = [];
+    for (const m of this.mirrors) copies.push(await m(ctx, value));
+    return { bytes: stored.bytes, location: [stored.location, ...copies].join(' + ') };
+  }
+
+  async close(): Promise<void> {
+    await this.primary.close?.();
+  }
+}

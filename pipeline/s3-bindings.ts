@@ -1,0 +1,46 @@
+import type { IOManager, SourceIO } from '../engine/index.ts';
+import { MirrorIOManager, type Mirror } from '../io-managers/mirror.ts';
+import { createS3Client } from '../io-managers/s3/client.ts';
+import { writeDailyReport } from '../io-managers/s3/report-writer.ts';
+import { S3SourceIO } from '../io-managers/s3/s3-source.ts';
+import type { Config } from './config.ts';
+
+/**
+ * S3 mode (AWS_EXECUTION_ENV or USE_S3=true): raw files from s3://S3_RAW_BUCKET/S3_RAW_PREFIX through
+ * the ETag-validated cache, falling back to DATA_DIR with one warning; the report JSON and CSV also
+ * published to s3://S3_REPORTS_BUCKET/S3_REPORTS_PREFIX/<date>/daily_report.{json,csv}.
+ */
+export function createS3Bindings(config: Config, localSources: SourceIO, log: (msg: string) => void) {
+  const client = createS3Client({
+    region: config.awsRegion,
+    endpoint: config.s3EndpointUrl,
+    forcePathStyle: config.s3ForcePathStyle,
+    profile: config.awsProfile,
+  });
+  const sources = new S3SourceIO({
+    client,
+    bucket: config.s3RawBucket!,
+    prefix: config.s3RawPrefix,
+    cacheDir: config.s3CacheDir,
+    fallback: localSources,
+    warn: (m) => log(`warning: ${m}`),
+  });
+  const reportTo =
+    (kind: 'json' | 'csv'): Mirror =>
+    async (ctx, value) => {
+      if (!config.s3ReportsBucket)
+        throw new Error('S3_REPORTS_BUCKET is not set: cannot publish the report to S3');
+      const written = await writeDailyReport(
+        { client, bucket: config.s3ReportsBucket, prefix: config.s3ReportsPrefix },
+        ctx.partitionKey,
+        kind === 'json' ? { json: value } : { csv: value as string },
+      );
+      return (kind === 'json' ? written.json : written.csv) ?? '';
+    };
+  return {
+    sources,
+    mirrorReports: (primary: IOManager): IOManager => new MirrorIOManager(primary, [reportTo('json')]),
+    reportFiles: (primary: IOManager): IOManager => new MirrorIOManager(primary, [reportTo('csv')]),
+    close: async () => client.destroy(),
+  };
+}

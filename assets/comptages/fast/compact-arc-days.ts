@@ -273,38 +273,35 @@ export class CompactArcDays {
       const arc = this.arcOfString(arcId);
       const day = other.slotDay[s]!;
       const t = this.slotOf(arc, day);
-      const dupSources = new Set<number>();
+      let dupSources: Set<number> | null = null;
+      const take = (h: number, o: number, f: number, q: number, e: number, source: number): void => {
+        if (this.has(t, h, o)) {
+          dups.push({ arcId, dayNum: day, hour: h, offsetMinutes: offsetMinutesOf(o) });
+          (dupSources ??= new Set()).add(source);
+        } else this.put(t, h, o, f, q, e);
+      };
       for (let h = 0; h < HOURS; h++) {
         const oi = s * HOURS + h;
         const off = other.offs[oi]!;
         if (off === 0) continue;
         if (otherAmbiguous.has(oi) && this.offs[t * HOURS + h] !== 0) return null;
-        const halves: [number, number, number, number, number][] = [
-          [off, other.flow[oi]!, other.occ[oi]!, other.etat[oi]!, h],
-        ];
+        take(h, off, other.flow[oi]!, other.occ[oi]!, other.etat[oi]!, h);
         const sec = otherSecond.get(oi);
-        if (sec) halves.push([sec.off, sec.flow, sec.occ, sec.etat, h + SECOND_HALF]);
-        for (const [o, f, q, e, source] of halves) {
-          if (this.has(t, h, o)) {
-            dups.push({ arcId, dayNum: day, hour: h, offsetMinutes: offsetMinutesOf(o) });
-            dupSources.add(source);
-          } else {
-            this.put(t, h, o, f, q, e);
-          }
-        }
+        if (sec) take(h, sec.off, sec.flow, sec.occ, sec.etat, h + SECOND_HALF);
       }
+      const isDup = (source: number): boolean => dupSources !== null && dupSources.has(source);
       const src = (k: number): number => other.src[s * 3 + k]!;
       const lib = other.libelle[s]!;
       if (this.libelle[t] === '' && lib !== '') {
-        if (dupSources.has(src(0))) return null;
+        if (isDup(src(0))) return null;
         this.setLibelle(t, lib, src(0));
       }
       if (this.needsGeo(t) && src(1) !== NO_SOURCE) {
-        if (dupSources.has(src(1))) return null;
+        if (isDup(src(1))) return null;
         this.setGeo(t, other.geo[s * 2]!, other.geo[s * 2 + 1]!, src(1));
       }
       if (this.needsLength(t) && src(2) !== NO_SOURCE) {
-        if (dupSources.has(src(2))) return null;
+        if (isDup(src(2))) return null;
         this.setLength(t, other.len[s]!, src(2));
       }
     }

@@ -291,6 +291,81 @@ program
     }),
   );
 
+program
+  .command('setup')
+  .description('create the missing DynamoDB tables (on-demand) or MongoDB indexes of the configured database')
+  .action(async () =>
+    withRuntime(async (rt) => {
+      const db = rt.database;
+      if (!db) return void console.log('Local mode: nothing to set up (outputs are files under OUTPUT_DIR).');
+      if ('ensureTables' in db) {
+        const { created } = await db.ensureTables();
+        console.log(
+          created.length
+            ? `Created DynamoDB tables: ${created.join(', ')}`
+            : 'DynamoDB tables already exist.',
+        );
+      } else {
+        await db.ensureIndexes();
+        console.log(`MongoDB indexes ensured on ${rt.config.mongodbDatabase}.`);
+      }
+    }),
+  );
+
+program
+  .command('upload')
+  .description(
+    'sync the local raw data (DATA_DIR) to s3://S3_RAW_BUCKET/S3_RAW_PREFIX, skipping identical objects',
+  )
+  .option('--dry-run', 'say what would be uploaded, upload nothing')
+  .action(async (o: { dryRun?: boolean }) =>
+    withRuntime(async (rt) => {
+      const c = rt.config;
+      if (!c.s3RawBucket)
+        throw new UsageError('set S3_RAW_BUCKET (and S3_ENDPOINT_URL for a non-AWS server) to upload');
+      const { createS3Client } = await import('../io-managers/s3/client.ts');
+      const { syncToS3 } = await import('../io-managers/s3/upload.ts');
+      const client = createS3Client({
+        region: c.awsRegion,
+        endpoint: c.s3EndpointUrl,
+        forcePathStyle: c.s3ForcePathStyle,
+        profile: c.awsProfile,
+      });
+      try {
+        const r = await syncToS3(c.dataDir, client, c.s3RawBucket, c.s3RawPrefix, {
+          dryRun: o.dryRun,
+          onProgress: (e) =>
+            console.log(
+              `[${e.done}/${e.total}] ${o.dryRun ? 'would ' : ''}${e.action} ${e.key} (${e.reason})`,
+            ),
+        });
+        console.log(
+          `${o.dryRun ? 'Dry run: would upload' : 'Uploaded'} ${r.uploaded} files (${r.bytes} bytes), skipped ${r.skipped} identical`,
+        );
+      } finally {
+        client.destroy();
+      }
+    }),
+  );
+
+program
+  .command('iam-policy')
+  .description('print the least-privilege IAM policy for the configured buckets and tables')
+  .option('--account-id <id>', '12-digit AWS account id for the table ARNs')
+  .option('--runtime-only', 'leave out the CreateTable statement used by `pipeline setup`')
+  .action(async (o: { accountId?: string; runtimeOnly?: boolean }) =>
+    withRuntime(async (rt) => {
+      const { iamPolicy } = await import('../io-managers/s3/iam-policy.ts');
+      console.log(
+        JSON.stringify(
+          iamPolicy(rt.config, { accountId: o.accountId, withoutSetup: o.runtimeOnly }),
+          null,
+          2,
+        ),
+      );
+    }),
+  );
+
 /** Exit codes: 0 success, 1 something failed, 2 usage or configuration error (message, no stack). */
 async function main(): Promise<void> {
   try {

@@ -44,7 +44,8 @@ export function iamPolicy(config: IamPolicyInput, opts: IamPolicyOptions = {}): 
   if (!config.s3RawBucket) throw new Error('S3_RAW_BUCKET is required to write the IAM policy');
   if (!config.s3ReportsBucket) throw new Error('S3_REPORTS_BUCKET is required to write the IAM policy');
   const account = opts.accountId ?? '*';
-  if (account !== '*' && !/^\d{12}$/.test(account)) throw new Error(`AWS account id must be 12 digits: ${account}`);
+  if (account !== '*' && !/^\d{12}$/.test(account))
+    throw new Error(`AWS account id must be 12 digits: ${account}`);
   const raw = trim(config.s3RawPrefix);
   const reports = trim(config.s3ReportsPrefix);
   const objects = (bucket: string, prefix: string): string =>

@@ -26,7 +26,8 @@ export interface WrittenReport {
 
 /** Object key of a report file. `date` must be `YYYY-MM-DD`. */
 export function reportKey(prefix: string, date: string, ext: 'json' | 'csv'): string {
-  if (!/^\d{4}-\d{2}-\d{2}$/.test(date)) throw new Error(`Report date must be YYYY-MM-DD, got ${JSON.stringify(date)}`);
+  if (!/^\d{4}-\d{2}-\d{2}$/.test(date))
+    throw new Error(`Report date must be YYYY-MM-DD, got ${JSON.stringify(date)}`);
   const root = prefix.replace(/^\/+|\/+$/g, '');
   return `${root ? `${root}/` : ''}${date}/daily_report.${ext}`;
 }
@@ -53,7 +54,11 @@ export async function writeDailyReport(
     return `s3://${opts.bucket}/${key}`;
   };
   if (files.json !== undefined) {
-    out.json = await put('json', JSON.stringify(files.json, null, 2) + '\n', 'application/json; charset=utf-8');
+    out.json = await put(
+      'json',
+      JSON.stringify(files.json, null, 2) + '\n',
+      'application/json; charset=utf-8',
+    );
   }
   if (files.csv !== undefined) out.csv = await put('csv', files.csv, 'text/csv; charset=utf-8');
   return out;

@@ -4,7 +4,13 @@
  * readers see the old object or the new one, never a mix.
  */
 import { GetObjectCommand, HeadObjectCommand, PutObjectCommand, type S3Client } from '@aws-sdk/client-s3';
-import { MissingValueError, type IOContext, type IOManager, type StoreResult, type StoredStat } from '../../engine/io.ts';
+import {
+  MissingValueError,
+  type IOContext,
+  type IOManager,
+  type StoreResult,
+  type StoredStat,
+} from '../../engine/io.ts';
 import { assertSafeKey } from './cache.ts';
 import { isNotFound } from './client.ts';
 
@@ -29,7 +35,8 @@ export class S3IOManager implements IOManager {
   /** Object key of one unit. Asset keys may contain `/` (folders); unsafe segments are refused. */
   keyFor(ctx: IOContext): string {
     assertSafeKey(ctx.assetKey);
-    if (ctx.partitionKey.includes('/')) throw new Error(`Partition key cannot contain "/": ${ctx.partitionKey}`);
+    if (ctx.partitionKey.includes('/'))
+      throw new Error(`Partition key cannot contain "/": ${ctx.partitionKey}`);
     assertSafeKey(ctx.partitionKey);
     const rel = `${ctx.assetKey}/${ctx.partitionKey}.json`;
     return this.root ? `${this.root}/${rel}` : rel;

@@ -116,7 +116,8 @@ export class S3SourceIO implements SourceIO {
 
   async listFolders(prefix: string): Promise<string[]> {
     return this.withFallback(
-      () => listFolderNames(this.opts.client, this.opts.bucket, this.fullKey(prefix.replace(/^\/+|\/+$/g, ''))),
+      () =>
+        listFolderNames(this.opts.client, this.opts.bucket, this.fullKey(prefix.replace(/^\/+|\/+$/g, ''))),
       (f) => f.listFolders(prefix),
     );
   }

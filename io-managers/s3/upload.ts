@@ -71,7 +71,11 @@ async function md5s(file: string, partSize: number): Promise<{ whole: string; pa
 }
 
 /** The ETag S3 gives a file uploaded with this part size (no quotes). */
-export async function expectedEtag(file: string, size: number, partSize = DEFAULT_PART_SIZE): Promise<string> {
+export async function expectedEtag(
+  file: string,
+  size: number,
+  partSize = DEFAULT_PART_SIZE,
+): Promise<string> {
   const { whole, parts } = await md5s(file, partSize);
   if (size < partSize) return whole;
   return `${createHash('md5').update(Buffer.concat(parts)).digest('hex')}-${parts.length}`;
@@ -82,7 +86,8 @@ async function walk(dir: string, rel = ''): Promise<{ file: string; rel: string;
   for (const e of await readdir(path.join(dir, rel), { withFileTypes: true })) {
     const r = rel ? `${rel}/${e.name}` : e.name;
     if (e.isDirectory()) out.push(...(await walk(dir, r)));
-    else if (e.isFile()) out.push({ file: path.join(dir, r), rel: r, size: (await stat(path.join(dir, r))).size });
+    else if (e.isFile())
+      out.push({ file: path.join(dir, r), rel: r, size: (await stat(path.join(dir, r))).size });
   }
   return out;
 }

@@ -56,7 +56,8 @@ export function countCommands(client: S3Client): { counts: Record<string, number
   const counts: Record<string, number> = {};
   client.middlewareStack.add(
     (next, context) => async (args) => {
-      counts[context.commandName] = (counts[context.commandName] ?? 0) + 1;
+      const name = context.commandName ?? 'unknown';
+      counts[name] = (counts[name] ?? 0) + 1;
       return next(args);
     },
     { step: 'initialize', name: `countCommands-${randomUUID()}` },

@@ -114,7 +114,8 @@ export async function startCeph(): Promise<RunningCeph> {
         [stateDir, String(port), String(monPort)],
         { timeout: 180_000, maxBuffer: 16 * 1024 * 1024 },
         (err, _stdout, stderr) => {
-          if (err) reject(new Error(`Ceph RGW did not start: ${stderr.trim().split('\n').slice(-5).join(' | ')}`));
+          if (err)
+            reject(new Error(`Ceph RGW did not start: ${stderr.trim().split('\n').slice(-5).join(' | ')}`));
           else res();
         },
       );

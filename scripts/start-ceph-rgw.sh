@@ -99,7 +99,7 @@ ceph-osd "${C[@]}" -i "$OSD_ID" --mkfs --osd-uuid "$OSD_UUID" >/dev/null 2>&1
 "${CEPH[@]}" osd crush add-bucket localhost host >/dev/null 2>&1 || true
 "${CEPH[@]}" osd crush move localhost root=default >/dev/null 2>&1 || true
 "${CEPH[@]}" osd crush add "osd.$OSD_ID" 1.0 host=localhost >/dev/null 2>&1 || true
-ceph-osd "${C[@]}" -i "$OSD_ID"
+ceph-osd "${C[@]}" -i "$OSD_ID" 2>>"$D/log/osd-start.err" # its start-up chatter goes to the log
 for _ in $(seq 1 60); do "${CEPH[@]}" osd stat 2>/dev/null | grep -q '1 up' && break; sleep 0.5; done
 
 radosgw "${C[@]}" -n client.rgw

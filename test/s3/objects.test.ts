@@ -2,6 +2,7 @@
 import { mkdtemp, readFile, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
+import { Readable } from 'node:stream';
 import type { S3Client } from '@aws-sdk/client-s3';
 import pLimit from 'p-limit';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -143,6 +144,32 @@ describe.skipIf(skip !== '')(`S3 objects on Ceph RGW${skip ? ` — SKIPPED: ${sk
     const again = await downloadPrefix(client, cache, bucket, 'day/', { extensions: ['.json'] });
     expect(again.every((o) => !o.transferred)).toBe(true);
     expect(counter.counts).toEqual({ ListObjectsV2Command: 1 });
+  });
+
+  it('a truncated body (fault injected below the SDK parser) never becomes a cache file', async () => {
+    const key = 'short/data.csv';
+    await put(client, bucket, key, 'a;b\n1;2\n3;4\n'); // 12 bytes
+    const faulty = testClient({ maxAttempts: 1 });
+    // Lowest-priority deserialize middleware sees the raw HTTP response before the SDK parses it:
+    // keep Content-Length (12) but deliver only the first 7 bytes, like a connection cut short.
+    faulty.middlewareStack.add(
+      (next) => async (args) => {
+        const out = await next(args);
+        const res = out.response as { body: Readable };
+        const chunks: Buffer[] = [];
+        for await (const c of res.body) chunks.push(c as Buffer);
+        res.body = Readable.from([Buffer.concat(chunks).subarray(0, 7)]);
+        return out;
+      },
+      { step: 'deserialize', priority: 'low', name: 'truncateBody' },
+    );
+    await expect(downloadToCache(faulty, cache, bucket, key)).rejects.toThrow('got 7 bytes, expected 12');
+    await expect(readFile(cache.pathFor(bucket, key))).rejects.toThrow(/ENOENT/);
+    expect(await cache.readValid(bucket, key)).toBeNull();
+    faulty.destroy();
+    // The healthy client then caches the full body.
+    const ok = await downloadToCache(client, cache, bucket, key);
+    expect(await readFile(ok.path, 'utf8')).toBe('a;b\n1;2\n3;4\n');
   });
 
   it('refuses a prefix holding an escaping key before downloading anything', async () => {

@@ -97,6 +97,8 @@ async function stopPids(pids: number[]): Promise<void> {
   }
   const hard = Date.now() + 5_000;
   while (pids.some(alive) && Date.now() < hard) await new Promise((r) => setTimeout(r, 100));
+  const left = pids.filter(alive);
+  if (left.length > 0) throw new Error(`Ceph daemons still running after SIGKILL: pids ${left.join(', ')}`);
 }
 
 export async function startCeph(): Promise<RunningCeph> {

@@ -147,6 +147,7 @@ addSelectionOptions(
       };
       process.on('SIGINT', onSigint);
       process.on('SIGTERM', onSigint);
+      process.stderr.write(rt.modeLine + '\n');
       const runId = newRunId();
       const release = await rt.state.acquireLock(runId, (m) => process.stderr.write(m + '\n'), ac.signal);
       try {

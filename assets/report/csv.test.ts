@@ -2,6 +2,7 @@ import { describe, expect, it } from 'vitest';
 import { parse } from 'csv-parse/sync';
 import { buildDailyReport } from './build.ts';
 import { quoteCell, reportToCsv } from './csv.ts';
+import { SUMMARY_FIGURES } from './schema.ts';
 import { allInputs, DAY } from './test-fixtures.ts';
 
 /** Splits the CSV into blocks by the blank separator line; each block's first line is its title. */
@@ -127,6 +128,27 @@ describe('reportToCsv', () => {
     expect(empty[4]).toEqual([
       '=== ALERTES CONGESTION ===',
       'Identifiant arc;Libellé;Arrondissement;Heures congestionnées consécutives;Taux occupation max (%);Temps perdu (min);Sévérité',
+    ]);
+  });
+});
+
+describe('determinism across storage backends', () => {
+  it('writes the evolution rows in the fixed figure order whatever the key order of the stored report', () => {
+    const prev = buildDailyReport('2025-10-28', {});
+    const report = buildDailyReport('2025-11-04', {}, prev);
+    if (!report.evolution_vs_semaine_precedente.available) throw new Error('expected an evolution');
+    // Same report with its evolution keys reversed, as a database map may return them.
+    const ind = report.evolution_vs_semaine_precedente.indicateurs;
+    const reversed = Object.fromEntries(Object.entries(ind).reverse()) as typeof ind;
+    const shuffled = {
+      ...report,
+      evolution_vs_semaine_precedente: { ...report.evolution_vs_semaine_precedente, indicateurs: reversed },
+    };
+    expect(reportToCsv(shuffled)).toBe(reportToCsv(report));
+    const lines = reportToCsv(report).split('\n');
+    const first = lines.findIndex((l) => l.startsWith(SUMMARY_FIGURES[0] + ';'));
+    expect(lines.slice(first, first + SUMMARY_FIGURES.length).map((l) => l.split(';')[0])).toEqual([
+      ...SUMMARY_FIGURES,
     ]);
   });
 });

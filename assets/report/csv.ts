@@ -5,7 +5,7 @@
  * Numbers are plain JS notation with a fixed number of decimals per column (`toFixed`); null is an
  * empty cell. Every column is documented in docs/report.md.
  */
-import type { DailyReport } from './schema.ts';
+import { SUMMARY_FIGURES, type DailyReport } from './schema.ts';
 
 type Cell = string | number | null;
 
@@ -227,11 +227,12 @@ function sections(r: DailyReport): Section[] {
       ? {
           title: `ÉVOLUTION VS SEMAINE PRÉCÉDENTE (${ev.date_reference})`,
           header: ['Indicateur', 'Valeur', 'Valeur semaine précédente', 'Variation (%)'],
-          rows: Object.entries(ev.indicateurs).map(([k, f]) => [
+          // Fixed figure order: a report read back from a database may list its keys in any order.
+          rows: SUMMARY_FIGURES.map((k) => [
             k,
-            dec2(f.valeur),
-            dec2(f.valeur_semaine_precedente),
-            dec2(f.variation_pct),
+            dec2(ev.indicateurs[k].valeur),
+            dec2(ev.indicateurs[k].valeur_semaine_precedente),
+            dec2(ev.indicateurs[k].variation_pct),
           ]),
         }
       : {

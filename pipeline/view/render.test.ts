@@ -1,7 +1,7 @@
 import { EventEmitter } from 'node:events';
 import { stripVTControlCharacters } from 'node:util';
 import { describe, expect, it } from 'vitest';
-import { eventsUntil, loadSampleRun } from './fixtures/sample-run.ts';
+import { loadSampleRun } from './fixtures/sample-run.ts';
 import { createPlainPrinter } from './plain.ts';
 import { createRunRenderer, replayRun, shouldUseTui } from './render.ts';
 

@@ -115,7 +115,9 @@ describe.skipIf(!!s3SkipReason())('AWS mode: raw from S3, metrics in DynamoDB, r
       local.get(`daily_report/${last}`),
     );
     const csvLines = (await body(`reports/${last}/daily_report.csv`)).split('\n');
-    const localCsv = (await readFile(join(root, 'output', 'daily_report_csv', `${last}.csv`), 'utf8')).split('\n');
+    const localCsv = (await readFile(join(root, 'output', 'daily_report_csv', `${last}.csv`), 'utf8')).split(
+      '\n',
+    );
     expect(csvLines.filter((l, i) => l !== localCsv[i])).toEqual([]);
     expect(csvLines.length).toBe(localCsv.length);
     // The secret key never shows in what the run printed or logged.

@@ -15,6 +15,8 @@ import { parseBikesFile, type BikeCount } from './bikes/parse.ts';
 import { ArcDayAccumulator } from './comptages/aggregate.ts';
 import { comptagesChecks } from './comptages/checks.ts';
 import { computeComptagesMetrics, ComptagesMetricsSchema } from './comptages/metrics.ts';
+import type { ArcDay } from './comptages/arc-day.ts';
+import { readComptagesFast } from './comptages/fast/reader.ts';
 import { parseComptagesFile } from './comptages/parse.ts';
 import { computeChantiersMetrics, ChantiersMetricsSchema } from './chantiers/metrics.ts';
 import { parseChantiersFile, type Chantier } from './chantiers/parse.ts';
@@ -27,6 +29,9 @@ import { computeWeatherMetrics, WeatherMetricsSchema } from './weather/metrics.t
 import { parseWeatherFile, type WeatherRecord } from './weather/parse.ts';
 import { computeTrafficMetrics, TrafficMetricsSchema } from './traffic/metrics.ts';
 import { parseTrafficFile, type Disruption } from './traffic/parse.ts';
+
+/** Bad road-count rows kept with full detail (counts stay exact beyond it). */
+const MAX_KEPT_REJECTS = 100_000;
 
 const metricsIo = (metricType: string) => ({ io: 'metrics', ioMeta: { metricType } });
 
@@ -92,19 +97,42 @@ export const comptagesArcDays = defineBatchAsset({
   deps: { raw: dep(rawComptages, fromUnpartitioned()) },
   compute: async ({ raw }, ctx) => {
     const days = new Set(ctx.partitionKeys);
+    const emitDays = async (arcDaysOf: (day: string) => ArcDay[]) => {
+      for (const day of ctx.partitionKeys) {
+        const arcDays = arcDaysOf(day);
+        await ctx.emit(day, arcDays, { rows: arcDays.length });
+      }
+    };
+    if (raw.files.length === 1) {
+      // The real case (one 6.2 GB file): byte-range workers, results identical to the csv-parse path
+      // (assets/comptages/fast/reader.test.ts), several times faster (docs/performance.md).
+      const file = raw.files[0]!;
+      const r = await readComptagesFast(file, {
+        days,
+        maxRejects: MAX_KEPT_REJECTS,
+        onProgress: (done, total) => ctx.progress(done, total),
+      });
+      for (const rec of r.rejects) ctx.reject(rec);
+      if (r.rejected > r.rejects.length) {
+        ctx.log.warn(
+          `${r.rejected} rows rejected, the first ${r.rejects.length} kept in quarantine: ${JSON.stringify(r.rejectCounts)}`,
+        );
+      }
+      ctx.log.info(
+        `${file.key}: ${r.rows} rows read by ${r.mode.parser} (${r.mode.ranges} ranges)${r.mode.note ? `: ${r.mode.note}` : ''}`,
+      );
+      return emitDays((day) => r.arcDays.get(day) ?? []);
+    }
+    // Several files share one accumulator (and one set of rules) through the streaming csv-parse reader.
     const acc = new ArcDayAccumulator();
     const total = raw.files.reduce((a, f) => a + f.size, 0);
     let done = 0;
     for (const f of raw.files) {
-      // Rows are rejected into the quarantine of their own day when it is known, else the batch's.
       await parseComptagesFile(f, ctx.reject, (row) => acc.add(row), { days });
       done += f.size;
       ctx.progress(done, total);
     }
-    for (const day of ctx.partitionKeys) {
-      const arcDays = acc.arcDays(day);
-      await ctx.emit(day, arcDays, { rows: arcDays.length });
-    }
+    return emitDays((day) => acc.arcDays(day));
   },
 });
 

@@ -190,14 +190,14 @@ describe('describeMode', () => {
     expect(describeMode(c)).toBe(
       'AWS mode: AWS_EXECUTION_ENV=AWS_EC2 → raw from s3://bucket-cityflow-paris-s3-raw/cityflow-raw/raw ' +
         '(cache /srv/cityflow/.cache/s3), metrics to DynamoDB cityflow-metrics (eu-west-3), ' +
-        'report CSV to s3://cityflow-reports-paris/reports',
+        'report JSON + CSV also to s3://cityflow-reports-paris/reports/<date>/',
     );
   });
 
   it('describes local mode', () => {
     expect(describeMode(load({}))).toBe(
-      'Local mode → raw from /srv/cityflow/data, metrics to local JSON files in /srv/cityflow/.cityflow, ' +
-        'reports to /srv/cityflow/output/reports',
+      'Local mode → raw from /srv/cityflow/data, metrics to local JSON files in /srv/cityflow/output, ' +
+        'reports in /srv/cityflow/output/daily_report and /srv/cityflow/output/daily_report_csv',
     );
   });
 
@@ -215,7 +215,7 @@ describe('describeMode', () => {
     expect(line).toBe(
       'Mixed mode: USE_S3=true, DATABASE_TYPE=mongodb → raw from s3://raw/raw at http://127.0.0.1:7480 ' +
         '(cache /srv/cityflow/.cache/s3), metrics to MongoDB cityflow at ' +
-        'mongodb://app:****@db.example:27017/?authSource=admin, report CSV to s3://rep/reports',
+        'mongodb://app:****@db.example:27017/?authSource=admin, report JSON + CSV also to s3://rep/reports/<date>/',
     );
   });
 });

@@ -275,10 +275,13 @@ export function describeMode(config: Config): string {
       ? `metrics to DynamoDB ${config.dynamodbMetricsTable} (${config.awsRegion})`
       : config.database === 'mongodb'
         ? `metrics to MongoDB ${config.mongodbDatabase} at ${maskUrlCredentials(config.mongodbUrl)}`
-        : `metrics to local JSON files in ${config.stateDir}`;
+        : `metrics to local JSON files in ${config.outputDir}`;
+  const reportFiles = `${path.join(config.outputDir, 'daily_report_csv')}`;
   const reports = config.rawFromS3
-    ? `report CSV to ${s3Url(config.s3ReportsBucket, config.s3ReportsPrefix)}`
-    : `reports to ${path.join(config.outputDir, 'reports')}`;
+    ? `report JSON + CSV also to ${s3Url(config.s3ReportsBucket, config.s3ReportsPrefix)}/<date>/`
+    : config.database === 'local'
+      ? `reports in ${path.join(config.outputDir, 'daily_report')} and ${reportFiles}`
+      : `report CSV in ${reportFiles}`;
   return `${why} → ${raw}, ${metrics}, ${reports}`;
 }
 

@@ -20,7 +20,10 @@ export interface PlannedUnit {
 
 export interface Plan {
   units: PlannedUnit[];
-  byId: Map<string, PlannedUnit>;
+  /** The planned unit of an asset × partition, if any. */
+  unit(asset: string, partition: string): PlannedUnit | undefined;
+  /** The same, keyed by `asset[partition]` (built on first use). */
+  readonly byId: Map<string, PlannedUnit>;
   /** Asset keys in topological order that have units in the plan (sources included). */
   assets: string[];
   selected: Set<string>;
@@ -37,6 +40,19 @@ export interface PlanOptions {
 }
 
 export const unitId = (asset: string, partition: string): string => `${asset}[${partition}]`;
+
+class Unit implements PlannedUnit {
+  constructor(
+    readonly asset: string,
+    readonly partition: string,
+    public decision: Decision,
+    public reasons: RunReason[],
+    readonly dataVersion: string | null,
+  ) {}
+  get id(): string {
+    return unitId(this.asset, this.partition);
+  }
+}
 export const inputKey = (dep: string, partition: string): string => `${dep}@${partition}`;
 
 /**
@@ -47,7 +63,16 @@ export const inputKey = (dep: string, partition: string): string => `${dep}@${pa
 export async function plan(defs: Definitions, state: StateStore, opts: PlanOptions): Promise<Plan> {
   const { graph } = defs;
   const units: PlannedUnit[] = [];
-  const byId = new Map<string, PlannedUnit>();
+  // Nested maps, not "asset[partition]" strings: a 730,000-unit plan would allocate as many keys.
+  const index = new Map<string, Map<string, PlannedUnit>>();
+  const add = (u: PlannedUnit): void => {
+    units.push(u);
+    let m = index.get(u.asset);
+    if (!m) index.set(u.asset, (m = new Map()));
+    m.set(u.partition, u);
+  };
+  const lookup = (asset: string, partition: string): PlannedUnit | undefined =>
+    index.get(asset)?.get(partition);
   const keyCache = new Map<string, string[]>();
   const keysOf = (a: AnyAsset): string[] => {
     const k = a.partitions ? `${a.partitions.kind}:${a.partitions.timezone}` : 'none';
@@ -89,45 +114,29 @@ export async function plan(defs: Definitions, state: StateStore, opts: PlanOptio
       const ps = sourcesNeeded.get(key);
       if (!ps) continue;
       for (const p of [...ps].sort()) {
-        const u: PlannedUnit = {
-          id: unitId(key, p),
-          asset: key,
-          partition: p,
-          decision: 'observe',
-          reasons: [],
-          dataVersion: observations.get(unitId(key, p)) ?? null,
-        };
-        units.push(u);
-        byId.set(u.id, u);
+        add(new Unit(key, p, 'observe', [], observations.get(unitId(key, p)) ?? null));
       }
       continue;
     }
     if (!isSelected) continue;
+    const recorded = state.partitionsOf(key);
+    const deps = graph.depsOf(key);
     for (const p of keysOf(a)) {
-      const rec = state.get(key, p);
+      const rec = recorded[p];
       const reasons: RunReason[] = [];
       if (opts.force) reasons.push({ kind: 'forced' });
       if (!rec?.dataVersion) reasons.push({ kind: 'missing' });
       else if (rec.codeVersion !== a.codeVersion)
         reasons.push({ kind: 'code_changed', from: rec.codeVersion ?? '', to: a.codeVersion });
       if (rec?.lastFailure) reasons.push({ kind: 'last_failed', runId: rec.lastFailure.runId });
-      for (const d of graph.depsOf(key))
-        reasons.push(...inputReasons(d, p, rec?.inputVersions, (up, q) => versionNow(up, q)));
-      const u: PlannedUnit = {
-        id: unitId(key, p),
-        asset: key,
-        partition: p,
-        decision: reasons.length ? 'run' : 'skip',
-        reasons,
-        dataVersion: rec?.dataVersion ?? null,
-      };
-      units.push(u);
-      byId.set(u.id, u);
+      if (rec?.inputVersions)
+        for (const d of deps) reasons.push(...inputReasons(d, p, rec.inputVersions, versionNow));
+      add(new Unit(key, p, reasons.length ? 'run' : 'skip', reasons, rec?.dataVersion ?? null));
     }
   }
 
   function versionNow(up: string, q: string): string | null | 'pending' {
-    const planned = byId.get(unitId(up, q));
+    const planned = lookup(up, q);
     if (planned?.decision === 'run') return 'pending';
     if (planned) return planned.dataVersion;
     return state.get(up, q)?.dataVersion ?? null;
@@ -149,7 +158,7 @@ export async function plan(defs: Definitions, state: StateStore, opts: PlanOptio
       if (u.decision !== 'skip') continue;
       for (const d of graph.depsOf(u.asset)) {
         for (const q of d.mapping.upstream(u.partition)) {
-          if (byId.get(unitId(d.assetKey, q))?.decision === 'run') {
+          if (lookup(d.assetKey, q)?.decision === 'run') {
             u.decision = 'run';
             u.reasons.push({ kind: 'upstream_will_run', input: d.name, partition: q });
           }
@@ -158,10 +167,14 @@ export async function plan(defs: Definitions, state: StateStore, opts: PlanOptio
     }
   }
 
-  const present = new Set(units.map((u) => u.asset));
+  const present = new Set(index.keys());
+  let byIdCache: Map<string, PlannedUnit> | undefined;
   return {
     units,
-    byId,
+    unit: lookup,
+    get byId() {
+      return (byIdCache ??= new Map(units.map((u) => [u.id, u])));
+    },
     assets: graph.order.filter((k) => present.has(k)),
     selected: opts.selected,
   };

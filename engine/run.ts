@@ -126,7 +126,7 @@ export async function execute(
 
   /** Current data version of an upstream unit, after it ran in this run if it was planned. */
   const versionOf = async (asset: string, partition: string): Promise<string | null> => {
-    const planned = plan.byId.get(unitId(asset, partition));
+    const planned = plan.unit(asset, partition);
     if (planned?.decision === 'observe') return planned.dataVersion;
     const o = outcomes.get(unitId(asset, partition));
     if (o) return (await o).dataVersion;

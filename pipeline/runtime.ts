@@ -103,12 +103,12 @@ interface S3Bindings {
   close(): Promise<void>;
 }
 
+/** Loaded lazily so local runs never load the S3 client. */
 async function createS3Bindings(
-  _config: Config,
-  _fallback: SourceIO,
-  _log: (msg: string) => void,
+  config: Config,
+  localSources: SourceIO,
+  log: (msg: string) => void,
 ): Promise<S3Bindings> {
-  throw new Error(
-    'S3 raw input is being wired (USE_S3 / AWS_EXECUTION_ENV): not available in this build yet',
-  );
+  const { createS3Bindings: create } = await import('./s3-bindings.ts');
+  return create(config, localSources, log);
 }

@@ -58,6 +58,8 @@ export async function parseChantiersFile(file: RawFile, reject: Reject): Promise
   const C = CHANTIERS_COLUMNS;
   const out: Chantier[] = [];
   const required = [C.identifiant, C.date_debut, C.date_fin, C.impact];
+  // Identifiant is unique in the export (192/192 in the real file): a repeat would count a work twice.
+  const firstLine = new Map<string, number>();
   for await (const row of readCsvRows(file, reject, { delimiter: ';', required })) {
     const v = (k: keyof typeof C) => row.values[C[k]] ?? '';
     const bad = (reason: string, detail: string) =>
@@ -66,6 +68,12 @@ export async function parseChantiersFile(file: RawFile, reject: Reject): Promise
       bad('invalid_record', 'missing Identifiant');
       continue;
     }
+    const seenAt = firstLine.get(v('identifiant'));
+    if (seenAt !== undefined) {
+      bad('duplicate_record', `Identifiant ${v('identifiant')} already on line ${seenAt}`);
+      continue;
+    }
+    firstLine.set(v('identifiant'), row.line);
     if (!isCalendarDay(v('date_debut')) || !isCalendarDay(v('date_fin'))) {
       bad(
         'unparsable_date',

@@ -188,10 +188,14 @@ export async function parseComptagesFile(
   const parser = parse({
     delimiter,
     bom: true,
+    // Both terminators (see geo/csv-source.ts): a CRLF/LF mix must not lose the other kind's rows.
+    record_delimiter: ['\r\n', '\n'],
     relax_column_count: true,
     skip_empty_lines: true,
     skip_records_with_error: true,
     on_skip: (err: CsvError | undefined) => {
+      // After a rejected header the whole file is one line-0 reject; rows parsed during teardown are not.
+      if (headerSeen && !validator) return;
       const line = typeof err?.lines === 'number' ? err.lines : 0;
       // csv-parse may report several errors for one broken record: quarantine it once.
       if (line !== 0 && line === lastSkippedLine) return;

@@ -46,6 +46,9 @@ export async function* readCsvRows(file: RawFile, reject: Reject, opts: CsvOptio
   const parser = parse({
     delimiter: opts.delimiter,
     bom: true,
+    // Both terminators, always: csv-parse otherwise locks onto the first line's one, and a file
+    // mixing CRLF and LF records then loses every record with the other terminator.
+    record_delimiter: ['\r\n', '\n'],
     columns: (names: string[]) => (header = names.map((h) => h.trim())),
     relax_column_count: false,
     skip_empty_lines: true,

@@ -177,6 +177,30 @@ interface CommonOptions<T> {
   retry?: RetryPolicy;
 }
 
+/** The shared part of `defineAsset` and `defineBatchAsset`. */
+function assetDef<T>(
+  def: CommonOptions<T> & { schema: z.ZodType; deps?: Record<string, DepInput>; compute: unknown },
+  run: Pick<AssetDef<T>, 'compute' | 'computeBatch'>,
+): AssetDef<T> {
+  checkKey(def.key);
+  return {
+    kind: 'asset',
+    key: def.key,
+    group: def.group ?? 'default',
+    tags: def.tags ?? [],
+    description: def.description,
+    partitions: def.partitions,
+    deps: normalizeDeps(def.key, def.deps ?? {}),
+    io: def.io ?? 'default',
+    ioMeta: def.ioMeta,
+    codeVersion: codeVersionOf(def.codeVersion, def.compute),
+    checks: def.checks ?? [],
+    retry: def.retry,
+    schema: def.schema as unknown as z.ZodType<T>,
+    ...run,
+  };
+}
+
 /**
  * Declares a typed asset. The types of `compute`'s inputs come from the deps' schemas, so a misspelled
  * input or a wrong input type is a compile error (see `asset.test-d.ts`).
@@ -191,23 +215,7 @@ export function defineAsset<
     compute: (inputs: Inputs<D, z.output<S>>, ctx: AssetContext) => Promise<z.output<S>> | z.output<S>;
   },
 ): AssetDef<z.output<S>> {
-  checkKey(def.key);
-  return {
-    kind: 'asset',
-    key: def.key,
-    group: def.group ?? 'default',
-    tags: def.tags ?? [],
-    description: def.description,
-    partitions: def.partitions,
-    deps: normalizeDeps(def.key, def.deps ?? {}),
-    io: def.io ?? 'default',
-    ioMeta: def.ioMeta,
-    codeVersion: codeVersionOf(def.codeVersion, def.compute),
-    checks: def.checks ?? [],
-    retry: def.retry,
-    schema: def.schema as unknown as z.ZodType<z.output<S>>,
-    compute: def.compute as AssetDef<z.output<S>>['compute'],
-  };
+  return assetDef(def, { compute: def.compute as AssetDef<z.output<S>>['compute'] });
 }
 
 /** Like defineAsset, but one call computes every requested partition and emits them one by one. */
@@ -222,23 +230,7 @@ export function defineBatchAsset<
     compute: (inputs: Inputs<D, z.output<S>>, ctx: BatchContext<z.output<S>>) => Promise<void>;
   },
 ): AssetDef<z.output<S>> {
-  checkKey(def.key);
-  return {
-    kind: 'asset',
-    key: def.key,
-    group: def.group ?? 'default',
-    tags: def.tags ?? [],
-    description: def.description,
-    partitions: def.partitions,
-    deps: normalizeDeps(def.key, def.deps ?? {}),
-    io: def.io ?? 'default',
-    ioMeta: def.ioMeta,
-    codeVersion: codeVersionOf(def.codeVersion, def.compute),
-    checks: def.checks ?? [],
-    retry: def.retry,
-    schema: def.schema as unknown as z.ZodType<z.output<S>>,
-    computeBatch: def.compute as AssetDef<z.output<S>>['computeBatch'],
-  };
+  return assetDef(def, { computeBatch: def.compute as AssetDef<z.output<S>>['computeBatch'] });
 }
 
 /** A raw input: a set of files located by partition, read through the environment's SourceIO. */

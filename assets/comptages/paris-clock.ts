@@ -5,6 +5,8 @@
  * 1996..2099 fall back to Intl, so the answer is always the IANA one (a test compares both).
  */
 
+import { parisOffsetMs } from '../geo/paris-time.ts';
+
 const HOUR_MS = 3_600_000;
 const DAY_MS = 86_400_000;
 
@@ -24,24 +26,9 @@ function summerWindow(year: number): [number, number] {
   return w;
 }
 
-const intlParts = new Intl.DateTimeFormat('en-CA', {
-  timeZone: 'Europe/Paris',
-  hourCycle: 'h23',
-  year: 'numeric',
-  month: '2-digit',
-  day: '2-digit',
-  hour: '2-digit',
-  minute: '2-digit',
-  second: '2-digit',
-});
-
 /** IANA answer (slow path and test oracle): Paris UTC offset in minutes at an instant. */
 export function parisOffsetMinutesIntl(instant: number): number {
-  const whole = Math.floor(instant / 1000) * 1000;
-  const p: Record<string, number> = {};
-  for (const { type, value } of intlParts.formatToParts(new Date(whole))) p[type] = Number(value);
-  const wall = Date.UTC(p.year!, p.month! - 1, p.day!, p.hour!, p.minute!, p.second!);
-  return Math.round((wall - whole) / 60_000);
+  return Math.round(parisOffsetMs(instant) / 60_000);
 }
 
 /** Paris UTC offset in minutes at an instant: 60 (CET) or 120 (CEST). */

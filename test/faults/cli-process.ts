@@ -72,14 +72,5 @@ export async function exists(p: string): Promise<boolean> {
   );
 }
 
-/** Deterministic PRNG (mulberry32) so kill points are reproducible from the seed. */
-export function seeded(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
+/** Deterministic PRNG so kill points are reproducible from the seed (the data generator's). */
+export { mulberry32 as seeded } from '../../bench/gen-comptages.ts';

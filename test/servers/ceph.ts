@@ -101,7 +101,22 @@ async function stopPids(pids: number[]): Promise<void> {
   if (left.length > 0) throw new Error(`Ceph daemons still running after SIGKILL: pids ${left.join(', ')}`);
 }
 
-export async function startCeph(): Promise<RunningCeph> {
+/**
+ * Starts the gateway; a failed start (seen now and then on a busy 2-core machine) is retried once on
+ * fresh ports, and the error keeps the script's own diagnostics.
+ */
+export async function startCeph(attempts = 2): Promise<RunningCeph> {
+  for (let i = 1; ; i++) {
+    try {
+      return await startCephOnce();
+    } catch (err) {
+      if (i >= attempts) throw err;
+      process.stderr.write(`${(err as Error).message}\nretrying Ceph start (${i + 1}/${attempts})\n`);
+    }
+  }
+}
+
+async function startCephOnce(): Promise<RunningCeph> {
   const dir = await mkdtemp(join(tmpdir(), 'cityflow-ceph-'));
   const [port, monPort] = [await freePort(), await freePort()];
   const stateDir = join(dir, 'state');
@@ -117,7 +132,7 @@ export async function startCeph(): Promise<RunningCeph> {
         { timeout: 180_000, maxBuffer: 16 * 1024 * 1024 },
         (err, _stdout, stderr) => {
           if (err)
-            reject(new Error(`Ceph RGW did not start: ${stderr.trim().split('\n').slice(-5).join(' | ')}`));
+            reject(new Error(`Ceph RGW did not start: ${stderr.trim().split('\n').slice(-15).join(' | ')}`));
           else res();
         },
       );

@@ -129,13 +129,14 @@ addSelectionOptions(
   true,
 )
   .addOption(
-    new Option('--concurrency <n>', 'units computed at once')
-      .argParser(positiveInt)
-      .default(availableParallelism(), 'CPU count'),
+    new Option(
+      '--concurrency <n>',
+      'units computed at once (default: PIPELINE_CONCURRENCY, else the CPU count)',
+    ).argParser(positiveInt),
   )
   .option('--no-tui', 'plain lines instead of the terminal view')
   .option('--json', 'print a JSON summary as the last line of stdout')
-  .action(async (o: SelectionOpts & { concurrency: number; tui: boolean; json?: boolean }) =>
+  .action(async (o: SelectionOpts & { concurrency?: number; tui: boolean; json?: boolean }) =>
     withRuntime(async (rt) => {
       const ac = new AbortController();
       let interrupts = 0;
@@ -160,7 +161,9 @@ addSelectionOptions(
         const result = await execute(rt.defs, rt.state, p, {
           runId,
           command: process.argv.slice(2).join(' '),
-          concurrency: o.concurrency,
+          concurrency:
+            o.concurrency ??
+            (process.env.PIPELINE_CONCURRENCY ? rt.config.pipelineConcurrency : availableParallelism()),
           signal: ac.signal,
           onEvent: renderer.onEvent,
           quarantineDir: rt.quarantineDir,

@@ -11,6 +11,7 @@ import {
   type AnyAsset,
 } from '../engine/index.ts';
 import { computeBikesMetrics, BikesMetricsSchema } from './bikes/metrics.ts';
+import { bikesChecks, chantiersChecks, referentielChecks, trafficChecks, weatherChecks } from './checks.ts';
 import { parseBikesFile, type BikeCount } from './bikes/parse.ts';
 import { ArcDayAccumulator } from './comptages/aggregate.ts';
 import { comptagesChecks } from './comptages/checks.ts';
@@ -43,6 +44,7 @@ export const bikesMetrics = defineAsset({
   partitions: daily(),
   ...metricsIo('bikes'),
   schema: BikesMetricsSchema,
+  checks: bikesChecks,
   deps: { raw: dep(rawBikes, hourlyToDaily()) },
   compute: async ({ raw }, ctx) => {
     const records: BikeCount[] = [];
@@ -62,6 +64,7 @@ export const trafficMetrics = defineAsset({
   partitions: daily(),
   ...metricsIo('traffic'),
   schema: TrafficMetricsSchema,
+  checks: trafficChecks,
   deps: { raw: dep(rawTraffic, hourlyToDaily()) },
   compute: async ({ raw }, ctx) => {
     const disruptions: Disruption[] = [];
@@ -144,6 +147,7 @@ export const weatherMetrics = defineAsset({
   partitions: daily(),
   ...metricsIo('weather'),
   schema: WeatherMetricsSchema,
+  checks: weatherChecks,
   deps: { raw: dep(rawWeather, hourlyToDaily()) },
   compute: async ({ raw }, ctx) => {
     const records: WeatherRecord[] = [];
@@ -161,6 +165,7 @@ export const chantiersMetrics = defineAsset({
   partitions: daily(),
   ...metricsIo('chantiers'),
   schema: ChantiersMetricsSchema,
+  checks: chantiersChecks,
   deps: { raw: dep(rawChantiers, fromUnpartitioned()) },
   compute: async ({ raw }, ctx) => {
     const rows: Chantier[] = [];
@@ -179,6 +184,7 @@ export const referentielMetrics = defineAsset({
   partitions: daily(),
   ...metricsIo('referentiel'),
   schema: ReferentielMetricsSchema,
+  checks: referentielChecks,
   deps: { raw: dep(rawReferentiel, fromUnpartitioned()) },
   compute: async ({ raw }, ctx) => {
     const rows: ReferentielRow[] = [];

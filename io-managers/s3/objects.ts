@@ -115,13 +115,18 @@ export interface DownloadOptions {
   /** ETag and size from a fresh listing: when they match the cache, no request is made at all. */
   known?: { etag: string; size: number };
   signal?: AbortSignal;
+  /** Tries when the body breaks mid-transfer (reset, short body). Default DEFAULT_BODY_ATTEMPTS. */
+  bodyAttempts?: number;
+  /** Called before each body retry (tests, logs). */
+  onBodyRetry?: (attempt: number, err: unknown) => void;
 }
 
 /**
  * Makes `s3://bucket/key` available in the cache and returns its local path.
  * - cache valid and `known` (from a listing) matches its ETag and size → reused, no request;
  * - cache present otherwise → conditional GET (`If-None-Match: <etag>`): 304 → reused, 200 → replaced;
- * - no cache → GET. The body is streamed to a temp file and its length checked before the rename.
+ * - no cache → GET. The body is streamed to a temp file and its length checked before the rename;
+ *   a body that breaks mid-transfer is fetched again (`bodyAttempts`), never kept.
  */
 export async function downloadToCache(
   client: S3Client,
@@ -141,26 +146,48 @@ export async function downloadToCache(
   });
   if (meta && opts.known && opts.known.etag === meta.etag && opts.known.size === meta.size) return reuse();
 
-  let res: GetObjectCommandOutput;
-  try {
-    res = await client.send(
-      new GetObjectCommand({ Bucket: bucket, Key: key, ...(meta && { IfNoneMatch: meta.etag }) }),
-      { abortSignal: opts.signal },
-    );
-  } catch (err) {
-    if (meta && httpStatusOf(err) === 304) return reuse();
-    throw err;
+  // The SDK retries a request until its response headers arrive; a body cut short afterwards
+  // (connection reset, fewer bytes than Content-Length) surfaces here, so the GET is retried here.
+  const attempts = Math.max(1, opts.bodyAttempts ?? DEFAULT_BODY_ATTEMPTS);
+  for (let attempt = 1; ; attempt++) {
+    let res: GetObjectCommandOutput;
+    try {
+      res = await client.send(
+        new GetObjectCommand({ Bucket: bucket, Key: key, ...(meta && { IfNoneMatch: meta.etag }) }),
+        { abortSignal: opts.signal },
+      );
+    } catch (err) {
+      if (meta && httpStatusOf(err) === 304) return reuse();
+      throw err;
+    }
+    const body = res.Body as Readable | undefined;
+    if (!body) throw new Error(`Empty response body for s3://${bucket}/${key}`);
+    if (res.ContentLength === undefined) {
+      body.destroy();
+      throw new Error(`No Content-Length for s3://${bucket}/${key}; cannot verify the download`);
+    }
+    const etag = res.ETag ?? '';
+    const size = res.ContentLength;
+    try {
+      const path = await cache.write(bucket, key, body, { etag, expectedSize: size });
+      return { key, path, size, etag, transferred: true };
+    } catch (err) {
+      if (attempt >= attempts || opts.signal?.aborted) throw err;
+      opts.onBodyRetry?.(attempt, err);
+      // Exponential backoff with full jitter: up to 100 ms, 200 ms, …
+      await sleep(Math.random() * 100 * 2 ** (attempt - 1), opts.signal);
+    }
   }
-  const body = res.Body as Readable | undefined;
-  if (!body) throw new Error(`Empty response body for s3://${bucket}/${key}`);
-  if (res.ContentLength === undefined) {
-    body.destroy();
-    throw new Error(`No Content-Length for s3://${bucket}/${key}; cannot verify the download`);
-  }
-  const etag = res.ETag ?? '';
-  const size = res.ContentLength;
-  const path = await cache.write(bucket, key, body, { etag, expectedSize: size });
-  return { key, path, size, etag, transferred: true };
+}
+
+/** Tries per object when the body fails mid-transfer (the cache never keeps a partial body). */
+export const DEFAULT_BODY_ATTEMPTS = 3;
+
+function sleep(ms: number, signal?: AbortSignal): Promise<void> {
+  return new Promise((resolve) => {
+    const t = setTimeout(resolve, ms);
+    signal?.addEventListener('abort', () => (clearTimeout(t), resolve()), { once: true });
+  });
 }
 
 export interface DownloadPrefixOptions extends ListOptions {

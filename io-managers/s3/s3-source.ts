@@ -4,6 +4,7 @@
  * the injected fallback source (the local one) for the rest of this source's life, after ONE warning.
  */
 import type { S3Client } from '@aws-sdk/client-s3';
+import { setMaxListeners } from 'node:events';
 import { combineVersions } from '../../engine/hash.ts';
 import type { FileSet, SourceIO, SourceLocation, SourceObservation } from '../../engine/io.ts';
 import { describeS3Error } from './client.ts';
@@ -77,7 +78,8 @@ export class S3SourceIO implements SourceIO {
     }
   }
 
-  async observe(location: SourceLocation, signal?: AbortSignal): Promise<SourceObservation> {
+  async observe(location: SourceLocation, callerSignal?: AbortSignal): Promise<SourceObservation> {
+    const signal = unlimited(callerSignal);
     return this.withFallback(
       async () => {
         const listed = await this.list(location, signal);
@@ -90,11 +92,12 @@ export class S3SourceIO implements SourceIO {
           bytes: listed.reduce((a, o) => a + o.size, 0),
         };
       },
-      (f) => f.observe(location, signal),
+      (f) => f.observe(location, callerSignal),
     );
   }
 
-  async resolve(location: SourceLocation, signal?: AbortSignal): Promise<FileSet> {
+  async resolve(location: SourceLocation, callerSignal?: AbortSignal): Promise<FileSet> {
+    const signal = unlimited(callerSignal);
     return this.withFallback(
       async () => {
         const listed = await this.list(location, signal);
@@ -108,7 +111,7 @@ export class S3SourceIO implements SourceIO {
         };
       },
       async (f) => {
-        const set = await f.resolve(location, signal);
+        const set = await f.resolve(location, callerSignal);
         return { ...set, origin: `${set.origin} (fallback: ${this.fellBack?.reason ?? 'S3 failed'})` };
       },
     );
@@ -126,6 +129,27 @@ export class S3SourceIO implements SourceIO {
   get fallbackReason(): string | undefined {
     return this.fellBack?.reason;
   }
+}
+
+/**
+ * The SDK adds one abort listener per request in flight to the signal it is given. The caller's
+ * signal is the run's, shared by every unit, and the planner observes 16 sources at once: Node would
+ * print a MaxListenersExceededWarning. Each caller signal is therefore linked once (one listener) to
+ * a child signal without a listener limit, which is what the requests get.
+ */
+const linkedSignals = new WeakMap<AbortSignal, AbortSignal>();
+function unlimited(parent: AbortSignal | undefined): AbortSignal | undefined {
+  if (!parent) return undefined;
+  let child = linkedSignals.get(parent);
+  if (!child) {
+    const ac = new AbortController();
+    setMaxListeners(0, ac.signal);
+    if (parent.aborted) ac.abort(parent.reason);
+    else parent.addEventListener('abort', () => ac.abort(parent.reason), { once: true });
+    child = ac.signal;
+    linkedSignals.set(parent, child);
+  }
+  return child;
 }
 
 function isAbort(err: unknown): boolean {

@@ -33,7 +33,10 @@ const getOf =
   (part: string) =>
   (r: RequestInfo): boolean =>
     r.method === 'GET' && !r.query.includes('list-type') && r.path.includes(part);
-const isObjectGet = (r: RequestInfo): boolean => r.method === 'GET' && !r.query.includes('list-type');
+/** Any request for the raw prefix `raw/` (object GETs and listings), not the report uploads. */
+const isRaw = (r: RequestInfo): boolean => r.path.includes('/raw/') || /(^|&)prefix=raw/.test(r.query);
+const isRawGet = (r: RequestInfo): boolean =>
+  isRaw(r) && r.method === 'GET' && !r.query.includes('list-type');
 const isList = (r: RequestInfo): boolean => r.method === 'GET' && r.query.includes('list-type');
 
 /** Milliseconds between consecutive requests (the client's backoff, as seen at the wire). */
@@ -268,4 +271,177 @@ describe.skipIf(skip !== '')(`S3SourceIO behind a fault proxy${skip ? ` — SKIP
       await proxy.acceptConnections();
     }
   });
+});
+
+interface RunLogEvent {
+  type: string;
+  asset?: string;
+  partition?: string;
+  metadata?: { sources?: string[] };
+}
+
+/** The materialize run: exit code, output, and its run log's events (`STATE_DIR/runs/<id>.jsonl`). */
+async function materialize(env: NodeJS.ProcessEnv) {
+  const r = await startPipeline(env, ['materialize', '--all', '--json']).done;
+  const summary = JSON.parse(r.stdout.trim().split('\n').at(-1) ?? '{}') as {
+    runId?: string;
+    status?: string;
+    materialized?: number;
+  };
+  const log = summary.runId
+    ? (await readFile(path.join(env.STATE_DIR!, 'runs', `${summary.runId}.jsonl`), 'utf8'))
+        .trim()
+        .split('\n')
+        .map((l) => JSON.parse(l) as RunLogEvent)
+    : [];
+  const sourced = log.filter((e) => e.type === 'materialized' && e.metadata?.sources);
+  return { ...r, summary, log, sourced };
+}
+
+/** Metric and report JSON outputs (relative path → text), the `_quarantine` folder excluded. */
+async function outputs(dir: string): Promise<Map<string, string>> {
+  const out = new Map<string, string>();
+  for (const asset of await readdir(dir)) {
+    if (asset.startsWith('_') || asset === 'comptages_arc_days') continue;
+    for (const f of await readdir(path.join(dir, asset)))
+      out.set(`${asset}/${f}`, await readFile(path.join(dir, asset, f), 'utf8'));
+  }
+  return out;
+}
+
+describe.skipIf(skip !== '')(`pipeline CLI behind a fault proxy${skip ? ` — SKIPPED: ${skip}` : ''}`, () => {
+  let direct: S3Client;
+  let bucket: string;
+  let proxy: FaultProxy;
+  let root: string;
+  let base: NodeJS.ProcessEnv;
+  let cleanRun: Map<string, string>;
+
+  const envFor = (label: string, dataDir: string): NodeJS.ProcessEnv => ({
+    ...base,
+    DATA_DIR: dataDir,
+    OUTPUT_DIR: path.join(root, `${label}-output`),
+    STATE_DIR: path.join(root, `${label}-state`),
+    S3_CACHE_DIR: path.join(root, `${label}-cache`),
+  });
+
+  beforeAll(async () => {
+    direct = testClient();
+    bucket = await freshBucket(direct, 'cli-faults');
+    await syncToS3(SAMPLE, direct, bucket, 'raw');
+    proxy = await FaultProxy.start(inject('s3Endpoint'));
+    const p = await scratchProject('cityflow-s3-faults-');
+    root = p.root;
+    tmpDirs.push(root);
+    base = {
+      ...p.env,
+      USE_S3: 'true',
+      AWS_REGION: 'eu-west-3',
+      AWS_ACCESS_KEY_ID: inject('s3AccessKeyId'),
+      AWS_SECRET_ACCESS_KEY: inject('s3SecretAccessKey'),
+      S3_ENDPOINT_URL: proxy.url,
+      S3_FORCE_PATH_STYLE: 'true',
+      S3_RAW_BUCKET: bucket,
+      S3_RAW_PREFIX: 'raw',
+      S3_REPORTS_BUCKET: bucket,
+      S3_REPORTS_PREFIX: 'reports',
+    };
+  });
+  afterAll(async () => {
+    direct?.destroy();
+    await proxy?.close();
+  });
+
+  it('transient 500 / 503 / reset / short body on 8 objects: all retried, every unit served from S3, no warning', async () => {
+    proxy.clearFaults();
+    proxy.resetLog();
+    // The first GET of each of the first 8 distinct raw objects gets one fault, in turn:
+    // 500, 503 SlowDown, reset after 100 bytes, 5 bytes short. Every object is faulted at most once.
+    const faults = [
+      { kind: 'status', status: 500, code: 'InternalError' },
+      { kind: 'status', status: 503, code: 'SlowDown' },
+      { kind: 'reset-mid-body', afterBytes: 100 },
+      { kind: 'short-body', missingBytes: 5 },
+    ] as const;
+    const seen = new Set<string>();
+    faults.forEach((fault, i) =>
+      proxy.inject({
+        match: (r) => {
+          if (!isRawGet(r) || seen.has(r.path) || seen.size >= 8 || seen.size % 4 !== i) return false;
+          seen.add(r.path);
+          return true;
+        },
+        fault,
+      }),
+    );
+    const empty = path.join(root, 'no-local-raw'); // proves nothing came from a fallback
+    await mkdir(empty, { recursive: true });
+    const env = envFor('transient', empty);
+    const run = await materialize(env);
+    const gets = proxy.requests.filter(isRawGet);
+    const faulted = gets.filter((r) => r.fault);
+    const objects = new Set(gets.map((r) => r.path));
+    const audit = await auditCache(env.S3_CACHE_DIR!);
+    console.log(
+      `[cli transient] raw object GETs ${gets.length} for ${objects.size} objects, faulted ${faulted.length} ` +
+        `(${faulted.map((r) => r.fault).join(', ')}), listings ${proxy.count(isList)}; ` +
+        `units with sources ${run.sourced.length}; cache ${audit.files} files / ${audit.bytes} bytes`,
+    );
+    expect(run.code, run.stderr).toBe(0);
+    expect(run.summary.status).toBe('success');
+    expect(run.stderr).not.toMatch(/warning:|\(fallback: /);
+    expect(run.stderr).not.toContain('MaxListenersExceededWarning');
+    expect(faulted).toHaveLength(8);
+    // Each faulted object was fetched exactly twice, every other object once.
+    expect(gets.length).toBe(objects.size + 8);
+    for (const f of faulted) expect(gets.filter((r) => r.path === f.path)).toHaveLength(2);
+    expect(run.sourced.length).toBeGreaterThan(0);
+    for (const e of run.sourced) expect(e.metadata!.sources).toEqual([`s3://${bucket}/raw`]);
+    expect(audit.files).toBe(objects.size);
+    expect(audit.corrupt).toEqual([]);
+    expect(audit.leftovers).toBe(0);
+    cleanRun = await outputs(env.OUTPUT_DIR!);
+    expect(cleanRun.size).toBeGreaterThan(0);
+  }, 120_000);
+
+  it('S3 throttles every raw request after 10 objects: ONE warning, later units from local, same results', async () => {
+    proxy.clearFaults();
+    proxy.resetLog();
+    let served = 0;
+    proxy.inject({
+      match: (r) => isRaw(r) && (served >= 10 || (isRawGet(r) && ++served > 10)),
+      fault: { kind: 'status', status: 503, code: 'SlowDown' },
+    });
+    const env = envFor('dying', path.join(root, 'data'));
+    const run = await materialize(env);
+    const s3Url = `s3://${bucket}/raw`;
+    const fallback = `local:${env.DATA_DIR} (fallback: S3 SlowDown (HTTP 503))`;
+    const bySource = { s3: 0, local: 0, both: 0 };
+    for (const e of run.sourced) {
+      const s = e.metadata!.sources!;
+      for (const x of s) expect([s3Url, fallback]).toContain(x);
+      if (s.length === 2) bySource.both++;
+      else if (s[0] === s3Url) bySource.s3++;
+      else bySource.local++;
+    }
+    const warnings = run.stderr.split('\n').filter((l) => l.startsWith('warning:'));
+    const audit = await auditCache(env.S3_CACHE_DIR!);
+    console.log(
+      `[cli dying] requests ${proxy.count()} (503 answered: ${proxy.count((r) => r.status === 503)}), ` +
+        `units from S3 only ${bySource.s3}, local only ${bySource.local}, both ${bySource.both}; ` +
+        `warnings ${warnings.length}; cache ${audit.files} files`,
+    );
+    expect(run.code, run.stderr).toBe(0);
+    expect(warnings).toEqual([
+      `warning: S3 raw input ${s3Url} failed after retries (S3 SlowDown (HTTP 503)); ` +
+        'reading raw files from local instead for the rest of this run',
+    ]);
+    expect(run.stderr).not.toContain('MaxListenersExceededWarning');
+    expect(bySource.s3).toBeGreaterThan(0);
+    expect(bySource.local + bySource.both).toBeGreaterThan(0);
+    expect(audit.corrupt).toEqual([]);
+    expect(audit.files).toBe(10);
+    // Same bytes in S3 and in DATA_DIR: the metric and report outputs are identical to the clean run.
+    expect(await outputs(env.OUTPUT_DIR!)).toEqual(cleanRun);
+  }, 120_000);
 });

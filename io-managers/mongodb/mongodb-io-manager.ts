@@ -60,6 +60,8 @@ const MAX_CHUNK_BYTES = 8_000_000;
 /** BSON nests at most 100 levels; keep a margin for the document around the value. */
 const MAX_INLINE_DEPTH = 90;
 const CHUNK_LOAD_TRIES = 3;
+/** How long a failed connect is reported again before the next operation retries it. */
+const CONNECT_FAILURE_MEMORY_MS = 30_000;
 
 /** Replaces the password of a MongoDB URL (also with several hosts, where `new URL` fails). */
 export function maskMongoUrl(url: string): string {
@@ -94,6 +96,8 @@ export class MongoDbIOManager implements IOManager {
   private readonly orphanAgeMs: number;
   private readonly names: { metrics: string; reports: string; chunks: string };
   private indexes: Promise<void> | undefined;
+  private connecting: Promise<void> | undefined;
+  private connectFailedAt: number | undefined;
 
   constructor(private readonly opts: MongoDbIOManagerOptions) {
     this.ownsClient = !opts.client;
@@ -234,6 +238,7 @@ export class MongoDbIOManager implements IOManager {
   }
 
   async close(): Promise<void> {
+    this.connecting = undefined;
     if (this.ownsClient) await this.client.close();
   }
 
@@ -313,9 +318,32 @@ export class MongoDbIOManager implements IOManager {
     });
   }
 
+  /**
+   * One explicit connect shared by every caller. Without it, concurrent first operations all start
+   * the driver's auto-connect: one gets the real reason (`connect ECONNREFUSED 127.0.0.1:9`), the
+   * others only `Topology is closed`. A failed connect is remembered for CONNECT_FAILURE_MEMORY_MS so
+   * the units of a run fail fast with the real reason; after that, the next operation tries again.
+   */
+  private connect(): Promise<void> {
+    const now = Date.now();
+    if (this.connecting && (!this.connectFailedAt || now - this.connectFailedAt < CONNECT_FAILURE_MEMORY_MS))
+      return this.connecting;
+    this.connectFailedAt = undefined;
+    this.connecting = this.client.connect().then(
+      () => undefined,
+      (err: unknown) => {
+        this.connectFailedAt = Date.now();
+        throw err;
+      },
+    );
+    this.connecting.catch(() => {}); // callers get it; never unhandled
+    return this.connecting;
+  }
+
   /** Adds where (host, database, key; password masked) to any error. */
   private async guard<T>(op: string, key: DocKey | undefined, fn: () => Promise<T>): Promise<T> {
     try {
+      await this.connect();
       return await fn();
     } catch (err) {
       if (err instanceof MissingValueError || (err as Error).name === 'UnstorableValueError') throw err;

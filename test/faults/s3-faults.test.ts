@@ -281,8 +281,8 @@ interface RunLogEvent {
 }
 
 /** The materialize run: exit code, output, and its run log's events (`STATE_DIR/runs/<id>.jsonl`). */
-async function materialize(env: NodeJS.ProcessEnv) {
-  const r = await startPipeline(env, ['materialize', '--all', '--json']).done;
+async function materialize(env: NodeJS.ProcessEnv, ...extra: string[]) {
+  const r = await startPipeline(env, ['materialize', '--all', '--json', ...extra]).done;
   const summary = JSON.parse(r.stdout.trim().split('\n').at(-1) ?? '{}') as {
     runId?: string;
     status?: string;
@@ -298,11 +298,14 @@ async function materialize(env: NodeJS.ProcessEnv) {
   return { ...r, summary, log, sourced };
 }
 
-/** Metric and report JSON outputs (relative path → text), the `_quarantine` folder excluded. */
+/**
+ * Metric outputs (relative path → text). Reports are left out: a run over three days has no report
+ * of the week before to compare with, so its reports legitimately differ from an all-days run.
+ */
 async function outputs(dir: string): Promise<Map<string, string>> {
   const out = new Map<string, string>();
   for (const asset of await readdir(dir)) {
-    if (asset.startsWith('_') || asset === 'comptages_arc_days') continue;
+    if (!asset.endsWith('_metrics')) continue;
     for (const f of await readdir(path.join(dir, asset)))
       out.set(`${asset}/${f}`, await readFile(path.join(dir, asset, f), 'utf8'));
   }
@@ -377,7 +380,8 @@ describe.skipIf(skip !== '')(`pipeline CLI behind a fault proxy${skip ? ` — SK
     const empty = path.join(root, 'no-local-raw'); // proves nothing came from a fallback
     await mkdir(empty, { recursive: true });
     const env = envFor('transient', empty);
-    const run = await materialize(env);
+    // Three of the sample's eight days keep the run short (S3 mode lists every hourly folder).
+    const run = await materialize(env, '--from', '2025-11-02', '--to', '2025-11-04');
     const gets = proxy.requests.filter(isRawGet);
     const faulted = gets.filter((r) => r.fault);
     const objects = new Set(gets.map((r) => r.path));
@@ -441,7 +445,8 @@ describe.skipIf(skip !== '')(`pipeline CLI behind a fault proxy${skip ? ` — SK
     expect(bySource.local + bySource.both).toBeGreaterThan(0);
     expect(audit.corrupt).toEqual([]);
     expect(audit.files).toBe(10);
-    // Same bytes in S3 and in DATA_DIR: the metric and report outputs are identical to the clean run.
-    expect(await outputs(env.OUTPUT_DIR!)).toEqual(cleanRun);
+    // Same bytes in S3 and in DATA_DIR: the metrics of the days both runs built are identical.
+    const dying = await outputs(env.OUTPUT_DIR!);
+    for (const [k, v] of cleanRun) expect(dying.get(k), k).toBe(v);
   }, 120_000);
 });

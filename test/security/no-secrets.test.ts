@@ -12,7 +12,7 @@
 import { GetObjectCommand } from '@aws-sdk/client-s3';
 import { readdir, readFile } from 'node:fs/promises';
 import path from 'node:path';
-import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
+import { afterAll, describe, expect, inject, it } from 'vitest';
 import { listKeys } from '../../io-managers/s3/objects.ts';
 import { syncToS3 } from '../../io-managers/s3/upload.ts';
 import { SAMPLE, scratchProject, startPipeline, type Finished } from '../faults/cli-process.ts';

@@ -64,7 +64,9 @@ export function normalizeEtatArc(text: string): string {
   return text;
 }
 
-const PLAIN_NUMBER = /^-?(?:\d+\.?\d*|\.\d+)$/;
+// Unambiguous on purpose: the former /^-?(?:\d+\.?\d*|\.\d+)$/ backtracked quadratically on a long run
+// of digits that ends badly ('999…9x': 100 KB took 8 s, so a 50 MB cell would never finish).
+const PLAIN_NUMBER = /^-?(?:\d+(?:\.\d*)?|\.\d+)$/;
 const COMMA_DECIMAL = /^-?\d+,\d+$/;
 
 /**

@@ -1,0 +1,169 @@
+/**
+ * Bad input through the real `pipeline` CLI (child process) on a tiny DATA_DIR built from the corpus:
+ * bad records are quarantined (file, line, reason), counted per reason in the run log, and the run
+ * still succeeds; an unreadable file makes the run fail with a plain message.
+ */
+import { spawn } from 'node:child_process';
+import { chmod, copyFile, mkdir, mkdtemp, readFile, readdir, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { dirname, join } from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import type { QuarantineRecord } from '../../engine/quarantine.ts';
+import { BIN, startPipeline, type Finished } from '../faults/cli-process.ts';
+import { BAD } from './helpers.ts';
+
+const DAY = '2021-09-01'; // the day of the real bike-counter records in the corpus
+
+const LAYOUT: Record<string, string> = {
+  [`api/bikes/dt=${DAY}/hour=14/bikes_data.csv`]: 'bikes/outside-day-and-duplicate.csv',
+  [`api/traffic/dt=${DAY}/hour=02/traffic_data.json`]: 'traffic/bad-records.json',
+  [`api/weather/dt=${DAY}/hour=02/weather_data.json`]: 'weather/invalid.json',
+  'batch/comptages-x.csv': 'comptages/unparsable-dates.csv',
+  'batch/chantiers-x.csv': 'chantiers/duplicate-rows.csv',
+  'batch/referentiel-x.csv': 'referentiel/duplicate-rows.csv',
+};
+
+async function project(root: string) {
+  for (const [to, from] of Object.entries(LAYOUT)) {
+    await mkdir(dirname(join(root, 'data', to)), { recursive: true });
+    await copyFile(join(BAD, from), join(root, 'data', to));
+  }
+  return {
+    PATH: process.env.PATH,
+    HOME: root,
+    CI: 'true',
+    DATA_DIR: join(root, 'data'),
+    OUTPUT_DIR: join(root, 'out'),
+    STATE_DIR: join(root, 'state'),
+  };
+}
+
+const ndjson = async (path: string): Promise<QuarantineRecord[]> =>
+  (await readFile(path, 'utf8'))
+    .trim()
+    .split('\n')
+    .map((l) => JSON.parse(l) as QuarantineRecord);
+
+const summary = (rs: QuarantineRecord[]) => rs.map((r) => `${r.reason}@${r.line}`);
+
+describe('pipeline materialize on bad input', () => {
+  let root: string;
+  let run: Finished;
+  let events: { type: string; asset?: string; metadata?: { quarantined?: Record<string, number> } }[];
+
+  beforeAll(async () => {
+    root = await mkdtemp(join(tmpdir(), 'cityflow-bad-pipeline-'));
+    const env = await project(root);
+    run = await startPipeline(env, ['materialize', '--all', '--partition', DAY, '--json', '--no-tui']).done;
+    const last = JSON.parse(run.stdout.trim().split('\n').at(-1)!) as { runId: string };
+    events = (await readFile(join(root, 'state', 'runs', `${last.runId}.jsonl`), 'utf8'))
+      .trim()
+      .split('\n')
+      .map((l) => JSON.parse(l) as (typeof events)[number]);
+  });
+  afterAll(async () => {
+    await rm(root, { recursive: true, force: true });
+  });
+
+  const quarantinedOf = (asset: string) =>
+    events.find((e) => e.type === 'materialized' && e.asset === asset)?.metadata?.quarantined;
+
+  it('completes (exit 0) and materializes all 9 assets when bad records are only quarantined', () => {
+    expect(run.code, run.stderr).toBe(0);
+    const summaryLine = JSON.parse(run.stdout.trim().split('\n').at(-1)!) as Record<string, unknown>;
+    expect(summaryLine).toMatchObject({ status: 'success', materialized: 9, failed: 0 });
+  });
+
+  it('bikes: outside-day record (line 5) and duplicate (line 7) quarantined with file and reason', async () => {
+    const q = await ndjson(join(root, 'out', '_quarantine', 'bikes_metrics', `${DAY}.ndjson`));
+    expect(summary(q).sort()).toEqual(['duplicate_record@7', 'outside_partition@5']);
+    for (const r of q) expect(r.file).toBe(`api/bikes/dt=${DAY}/hour=14/bikes_data.csv`);
+    expect(quarantinedOf('bikes_metrics')).toEqual({ outside_partition: 1, duplicate_record: 1 });
+  });
+
+  it('traffic: 3 bad disruptions at lines 735, 736, 2601; counts per reason in the run log', async () => {
+    const q = await ndjson(join(root, 'out', '_quarantine', 'traffic_metrics', `${DAY}.ndjson`));
+    expect(summary(q)).toEqual(['invalid_record@735', 'invalid_record@736', 'no_valid_period@2601']);
+    expect(quarantinedOf('traffic_metrics')).toEqual({ invalid_record: 2, no_valid_period: 1 });
+  });
+
+  it('weather: an invalid JSON file is one invalid_json reject at line 0; the asset still materializes', async () => {
+    const q = await ndjson(join(root, 'out', '_quarantine', 'weather_metrics', `${DAY}.ndjson`));
+    expect(summary(q)).toEqual(['invalid_json@0']);
+    expect(q[0]!.file).toBe(`api/weather/dt=${DAY}/hour=02/weather_data.json`);
+    expect(quarantinedOf('weather_metrics')).toEqual({ invalid_json: 1 });
+  });
+
+  it('chantiers and referentiel: duplicate rows quarantined per day', async () => {
+    expect(quarantinedOf('chantiers_metrics')).toEqual({ duplicate_record: 1 });
+    expect(quarantinedOf('referentiel_metrics')).toEqual({ superseded_duplicate_arc: 1 });
+    const q = await ndjson(join(root, 'out', '_quarantine', 'chantiers_metrics', `${DAY}.ndjson`));
+    expect(summary(q)).toEqual(['duplicate_record@27']);
+  });
+
+  it('comptages: rows whose day cannot be read go to the batch-level quarantine (3 lines)', async () => {
+    const q = await ndjson(join(root, 'out', '_quarantine', 'comptages_arc_days', 'batch.ndjson'));
+    expect(summary(q)).toEqual(['unparsable_date@3', 'unparsable_date@6', 'unparsable_date@10']);
+    expect(run.stdout + run.stderr).toMatch(/3 bad records not attributable to a day \(unparsable_date=3\)/);
+  });
+});
+
+describe('pipeline materialize with a file that cannot be read at all', () => {
+  let root: string;
+  let run: Finished;
+  const unreadable = `api/traffic/dt=${DAY}/hour=02/traffic_data.json`;
+
+  beforeAll(async () => {
+    root = await mkdtemp(join(tmpdir(), 'cityflow-unreadable-'));
+    const env = await project(root);
+    await chmod(join(root, 'data', unreadable), 0o000);
+    const asRoot = process.getuid?.() === 0;
+    if (!asRoot) {
+      run = await startPipeline(env, ['materialize', '--all', '--partition', DAY, '--json', '--no-tui']).done;
+      return;
+    }
+    // root reads mode-000 files anyway: run the CLI as `nobody` so the permission really applies.
+    const open = async (d: string): Promise<void> => {
+      await chmod(d, 0o777);
+      for (const e of await readdir(d, { withFileTypes: true }))
+        if (e.isDirectory()) await open(join(d, e.name));
+    };
+    await open(root);
+    const child = spawn(
+      process.execPath,
+      [BIN, 'materialize', '--all', '--partition', DAY, '--json', '--no-tui'],
+      {
+        env,
+        uid: 65534,
+        gid: 65534,
+        stdio: ['ignore', 'pipe', 'pipe'],
+      },
+    );
+    let stdout = '';
+    let stderr = '';
+    child.stdout.on('data', (d: Buffer) => (stdout += d.toString()));
+    child.stderr.on('data', (d: Buffer) => (stderr += d.toString()));
+    run = await new Promise((resolve) =>
+      child.on('close', (code, signal) => resolve({ code, signal, stdout, stderr })),
+    );
+  });
+  afterAll(async () => {
+    await rm(root, { recursive: true, force: true });
+  });
+
+  it('fails (exit 1) with one plain line naming the file and the problem, no stack trace', () => {
+    expect(run.code).toBe(1);
+    expect(run.stderr).toContain(unreadable);
+    expect(run.stderr).toMatch(/EACCES: permission denied/);
+    expect(run.stderr).not.toMatch(/^\s+at /m);
+  });
+
+  // KNOWN GAP (not fixable in the parsers): the local source hashes every raw file while planning
+  // (io-managers/local-source.ts observe → FileHashCache.hash), so the EACCES ends the whole run before
+  // any asset runs. The wanted contract — only traffic_metrics (and its dependents) fail, the other
+  // assets materialize — does not hold yet; this test flips to failing once it does.
+  it.fails('only its own asset fails: unrelated assets are still materialized', async () => {
+    const bikes = join(root, 'out', '_quarantine', 'bikes_metrics', `${DAY}.ndjson`);
+    await expect(readFile(bikes, 'utf8')).resolves.toContain('outside_partition');
+  });
+});

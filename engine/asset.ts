@@ -276,10 +276,11 @@ const TRANSIENT_CODES = new Set([
   'ENOTFOUND',
 ]);
 
-export function isTransient(err: unknown): boolean {
-  if (!err || typeof err !== 'object') return false;
-  const e = err as { transient?: unknown; code?: unknown; $retryable?: unknown; name?: string };
-  return (
-    e.transient === true || !!e.$retryable || (typeof e.code === 'string' && TRANSIENT_CODES.has(e.code))
-  );
+/** Looks through `cause` chains too: storage adapters wrap driver errors with a clearer message. */
+export function isTransient(err: unknown, depth = 0): boolean {
+  if (!err || typeof err !== 'object' || depth > 5) return false;
+  const e = err as { transient?: unknown; code?: unknown; $retryable?: unknown; cause?: unknown };
+  if (e.transient === true || !!e.$retryable || (typeof e.code === 'string' && TRANSIENT_CODES.has(e.code)))
+    return true;
+  return isTransient(e.cause, depth + 1);
 }

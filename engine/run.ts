@@ -70,6 +70,7 @@ export async function execute(
   const started = Date.now();
   const limit = pLimit(Math.max(1, opts.concurrency ?? 4));
   const retry = opts.retry ?? { maxAttempts: 3, baseDelayMs: 200 };
+  const inputLimit = pLimit(8);
   const log = state.openRunLog(runId);
   const emit = (e: RunEvent): void => {
     log(e);
@@ -219,11 +220,10 @@ export async function execute(
       };
       const qs = d.mapping.upstream(partition).filter((q) => !(d.self && q === partition));
       if (d.mapping.cardinality === 'many') {
+        // A day's 24 hourly inputs are independent: load them a few at a time (S3 listings are slow).
+        const loaded = await inputLimit.map(qs, async (q) => ({ q, r: await loadOne(q) }));
         const values: Partitioned<unknown>[] = [];
-        for (const q of qs) {
-          const r = await loadOne(q);
-          if (r.found) values.push({ partitionKey: q, value: r.value });
-        }
+        for (const { q, r } of loaded) if (r.found) values.push({ partitionKey: q, value: r.value });
         inputs[d.name] = values;
       } else {
         const r = await loadOne(qs[0]!);

@@ -102,8 +102,14 @@ export async function plan(defs: Definitions, state: StateStore, opts: PlanOptio
     async ([k, p]) => {
       opts.signal?.throwIfAborted();
       const src = graph.get(k);
-      const obs = await defs.sources.observe(src.locate!(p), opts.signal);
-      observations.set(unitId(k, p), obs.dataVersion);
+      try {
+        const obs = await defs.sources.observe(src.locate!(p), opts.signal);
+        observations.set(unitId(k, p), obs.dataVersion);
+      } catch (err) {
+        if (opts.signal?.aborted) throw err;
+        // An unreadable source must fail only its dependents, when they read it, not the whole plan.
+        observations.set(unitId(k, p), `unobservable:${(err as Error).message}`);
+      }
     },
   );
 

@@ -180,16 +180,17 @@ describe('bikes API JSON', () => {
     expect(m.metrics[0]).toMatchObject({ arrondissement: null, coordinates: null, total_jour: 4 });
   });
 
-  it('turns unreadable files into one line-0 reject', async () => {
+  it('turns invalid files into one line-0 reject, and throws for a file the system cannot read', async () => {
     const q = new QuarantineCollector();
     await parseBikesFile(tmpFile('bad.json', '{"results": ['), q.add);
     await parseBikesFile(tmpFile('shape.json', '{"foo": 1}'), q.add);
-    await parseBikesFile({ path: join(dir, 'missing.json'), key: 'missing.json' }, q.add);
     expect(q.records.map((r) => [r.reason, r.line])).toEqual([
       ['invalid_json', 0],
       ['unexpected_shape', 0],
-      ['unreadable_file', 0],
     ]);
+    await expect(
+      parseBikesFile({ path: join(dir, 'missing.json'), key: 'missing.json' }, q.add),
+    ).rejects.toThrow(/cannot read missing\.json: ENOENT/);
   });
 
   it('de-duplicates the same counter-hour across snapshots (last file wins)', async () => {

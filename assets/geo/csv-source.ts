@@ -94,10 +94,19 @@ export async function* readCsvRows(file: RawFile, reject: Reject, opts: CsvOptio
       yield { line: startLine(item.info.lines, item.raw), values, raw: item.raw.replace(/\r?\n?$/, '') };
     }
   } catch (e) {
+    if (isSystemError(e)) throw unreadableFile(file, e);
     reject({ reason: 'unreadable_file', file: file.key, line: 0, detail: (e as Error).message });
     return;
   }
   if (header === null) reject({ reason: 'empty_file', file: file.key, line: 0, detail: 'no header row' });
+}
+
+/** A file the operating system refused to read (EACCES, EISDIR, EIO…), as opposed to bad content. */
+const isSystemError = (e: unknown): boolean => typeof (e as NodeJS.ErrnoException)?.syscall === 'string';
+
+/** The error that fails the asset reading `file`: it names the file and the system's reason. */
+export function unreadableFile(file: RawFile, e: unknown): Error {
+  return new Error(`cannot read ${file.key}: ${(e as Error).message}`, { cause: e });
 }
 
 /** Reads the header line only (to pick a format); null if the file is empty or unreadable. */

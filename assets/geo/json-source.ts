@@ -1,7 +1,10 @@
-/** Reads a small JSON source file; unreadable or invalid JSON becomes one line-0 reject, never a throw. */
+/**
+ * Reads a small JSON source file. Empty, invalid or wrongly shaped JSON becomes one line-0 reject; a file
+ * the system cannot read at all (permissions, I/O) throws, naming the file, so only its asset fails.
+ */
 import { readFile } from 'node:fs/promises';
 import type { Reject } from '../../engine/quarantine.ts';
-import type { RawFile } from './csv-source.ts';
+import { unreadableFile, type RawFile } from './csv-source.ts';
 
 export async function readJsonFile(
   file: RawFile,
@@ -11,8 +14,7 @@ export async function readJsonFile(
   try {
     text = await readFile(file.path, 'utf8');
   } catch (e) {
-    reject({ reason: 'unreadable_file', file: file.key, line: 0, detail: (e as Error).message });
-    return { ok: false };
+    throw unreadableFile(file, e);
   }
   if (text.trim() === '') {
     reject({ reason: 'empty_file', file: file.key, line: 0, detail: 'file is empty' });

@@ -9,6 +9,7 @@ import {
   hourlyToDaily,
   self,
   type AnyAsset,
+  type Reject,
 } from '../engine/index.ts';
 import { computeBikesMetrics, BikesMetricsSchema } from './bikes/metrics.ts';
 import { bikesChecks, chantiersChecks, referentielChecks, trafficChecks, weatherChecks } from './checks.ts';
@@ -30,6 +31,12 @@ import { computeWeatherMetrics, WeatherMetricsSchema } from './weather/metrics.t
 import { parseWeatherFile, type WeatherRecord } from './weather/parse.ts';
 import { computeTrafficMetrics, TrafficMetricsSchema } from './traffic/metrics.ts';
 import { parseTrafficFile, type Disruption } from './traffic/parse.ts';
+
+/**
+ * The date part of a road-count timestamp: exports write Paris wall-clock time (with a `+01:00/+02:00`
+ * offset or none), so it is the Paris day.
+ */
+const PARIS_LOCAL_DATE = /[;,]"?(\d{4}-\d{2}-\d{2})[T ]\d{2}:\d{2}(?::\d{2})?(?:[+-]\d{2}:\d{2})?"?[;,]/;
 
 /** Bad road-count rows kept with full detail (counts stay exact beyond it). */
 const MAX_KEPT_REJECTS = 100_000;
@@ -100,6 +107,12 @@ export const comptagesArcDays = defineBatchAsset({
   deps: { raw: dep(rawComptages, fromUnpartitioned()) },
   compute: async ({ raw }, ctx) => {
     const days = new Set(ctx.partitionKeys);
+    // A bad row whose timestamp is still readable is quarantined with its own day (and counted in that
+    // day's metadata); only rows with no readable day go to the batch-level quarantine.
+    const reject: Reject = (rec) => {
+      const day = PARIS_LOCAL_DATE.exec(rec.raw ?? '')?.[1];
+      (day && days.has(day) ? ctx.rejectFor(day) : ctx.reject)(rec);
+    };
     const emitDays = async (arcDaysOf: (day: string) => ArcDay[]) => {
       for (const day of ctx.partitionKeys) {
         const arcDays = arcDaysOf(day);
@@ -115,7 +128,7 @@ export const comptagesArcDays = defineBatchAsset({
         maxRejects: MAX_KEPT_REJECTS,
         onProgress: (done, total) => ctx.progress(done, total),
       });
-      for (const rec of r.rejects) ctx.reject(rec);
+      for (const rec of r.rejects) reject(rec);
       if (r.rejected > r.rejects.length) {
         ctx.log.warn(
           `${r.rejected} rows rejected, the first ${r.rejects.length} kept in quarantine: ${JSON.stringify(r.rejectCounts)}`,
@@ -131,7 +144,7 @@ export const comptagesArcDays = defineBatchAsset({
     const total = raw.files.reduce((a, f) => a + f.size, 0);
     let done = 0;
     for (const f of raw.files) {
-      await parseComptagesFile(f, ctx.reject, (row) => acc.add(row), { days });
+      await parseComptagesFile(f, reject, (row) => acc.add(row), { days });
       done += f.size;
       ctx.progress(done, total);
     }

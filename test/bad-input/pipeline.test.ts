@@ -164,3 +164,51 @@ describe('pipeline materialize with a file that cannot be read at all', () => {
     await expect(readFile(bikes, 'utf8')).resolves.toContain('outside_partition');
   });
 });
+
+describe('road-count rejects are quarantined with their own day', () => {
+  let root: string;
+  let run: Finished;
+  const NEG_DAY = '2024-01-04';
+
+  beforeAll(async () => {
+    root = await mkdtemp(join(tmpdir(), 'cityflow-comptages-day-'));
+    await mkdir(join(root, 'data', 'batch'), { recursive: true });
+    await copyFile(
+      join(BAD, 'comptages', 'nan-negative.csv'),
+      join(root, 'data', 'batch', 'comptages-x.csv'),
+    );
+    const env = {
+      PATH: process.env.PATH,
+      HOME: root,
+      CI: 'true',
+      DATA_DIR: join(root, 'data'),
+      OUTPUT_DIR: join(root, 'out'),
+      STATE_DIR: join(root, 'state'),
+    };
+    run = await startPipeline(env, [
+      'materialize',
+      '--select',
+      'comptages_arc_days',
+      '--partition',
+      NEG_DAY,
+      '--json',
+      '--no-tui',
+    ]).done;
+  });
+  afterAll(() => rm(root, { recursive: true, force: true }));
+
+  it('counts them in that day’s materialization metadata (4 bad rows of 2024-01-04: NaN and negative flow, NaN and negative occupancy)', async () => {
+    expect(run.code, run.stderr).toBe(0);
+    const q = await ndjson(join(root, 'out', '_quarantine', 'comptages_arc_days', `${NEG_DAY}.ndjson`));
+    expect(q.map((r) => r.line).sort((a, b) => a - b)).toEqual([3, 5, 7, 9]);
+    const runs = await readdir(join(root, 'state', 'runs'));
+    const events = (await readFile(join(root, 'state', 'runs', runs[0]!), 'utf8'))
+      .trim()
+      .split('\n')
+      .map((l) => JSON.parse(l));
+    const m = events.find((e) => e.type === 'materialized' && e.partition === NEG_DAY);
+    expect(Object.values(m.metadata.quarantined as Record<string, number>).reduce((a, b) => a + b, 0)).toBe(
+      4,
+    );
+  });
+});

@@ -3,7 +3,7 @@ import type { AnyAsset } from './asset.ts';
 import { ioFor, type Definitions } from './definitions.ts';
 import type { RunReason } from './events.ts';
 import type { ResolvedDep } from './graph.ts';
-import { partitionKeys, UNPARTITIONED } from './partitions.ts';
+import { partitionKeys } from './partitions.ts';
 import type { StateStore } from './state.ts';
 
 export type Decision = 'run' | 'skip' | 'observe';
@@ -214,5 +214,3 @@ function addTo(m: Map<string, Set<string>>, k: string, v: string): void {
   if (!s) m.set(k, (s = new Set()));
   s.add(v);
 }
-
-export { UNPARTITIONED };

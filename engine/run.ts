@@ -120,6 +120,17 @@ export async function execute(
     });
   }
 
+  const unitStarted = (u: PlannedUnit, attempt: number): void =>
+    emit({
+      type: 'unit_started',
+      runId,
+      at: now(),
+      asset: u.asset,
+      partition: u.partition,
+      attempt,
+      reasons: u.reasons,
+    });
+
   const skip = (u: PlannedUnit, reason: SkipReason, detail?: string): void => {
     counts.skipped++;
     emit({ type: 'skipped', runId, at: now(), asset: u.asset, partition: u.partition, reason, detail });
@@ -395,15 +406,7 @@ export async function execute(
       }
       try {
         return await withRetries(u, async (attempt) => {
-          emit({
-            type: 'unit_started',
-            runId,
-            at: now(),
-            asset: u.asset,
-            partition: u.partition,
-            attempt,
-            reasons: u.reasons,
-          });
+          unitStarted(u, attempt);
           const t0 = Date.now();
           const meta: Record<string, unknown> = {};
           const quarantine = new QuarantineCollector();
@@ -435,15 +438,7 @@ export async function execute(
       try {
         await withRetries(first, async (attempt) => {
           for (const u of toRun) {
-            emit({
-              type: 'unit_started',
-              runId,
-              at: now(),
-              asset: u.asset,
-              partition: u.partition,
-              attempt,
-              reasons: u.reasons,
-            });
+            unitStarted(u, attempt);
           }
           const t0 = Date.now();
           const sources = new Set<string>();

@@ -18,7 +18,6 @@ import {
   type KeySchemaElement,
 } from '@aws-sdk/client-dynamodb';
 import { DynamoDBDocumentClient, GetCommand, QueryCommand, UpdateCommand } from '@aws-sdk/lib-dynamodb';
-import { createHash } from 'node:crypto';
 import {
   MissingValueError,
   type IOContext,
@@ -27,7 +26,14 @@ import {
   type StoreResult,
 } from '../../engine/io.ts';
 import { batchGetAll, batchWriteAll, type BatchOptions, type WriteRequest } from './batch.ts';
-import { encodeJsonValue, newWriteTag, sliceBytes, writeTagTime, type EncodedValue } from './json-value.ts';
+import {
+  encodeJsonValue,
+  newWriteTag,
+  sliceBytes,
+  verifiedChunks,
+  writeTagTime,
+  type EncodedValue,
+} from './json-value.ts';
 import {
   chunkKey,
   chunkPk,
@@ -310,10 +316,7 @@ export class DynamoDbIOManager implements IOManager {
     if (found.length !== n) return undefined;
     const parts: Buffer[] = new Array<Buffer>(n);
     for (const f of found) parts[f.chunk_index as number] = Buffer.from(f.chunk as Uint8Array);
-    const bytes = Buffer.concat(parts);
-    if (bytes.length !== item.bytes) return undefined;
-    if (item.sha256 && createHash('sha256').update(bytes).digest('hex') !== item.sha256) return undefined;
-    return bytes;
+    return verifiedChunks(Buffer.concat(parts), item);
   }
 
   /** Deletes the previous write's chunks and orphans of interrupted writes; never the current ones. */

@@ -91,6 +91,20 @@ export function encodeJsonValue(value: unknown): EncodedValue {
 }
 
 /** Splits into slices of at most `size` bytes (binary slices: a UTF-8 character may straddle two). */
+/**
+ * The reassembled bytes of a chunked value, or undefined when they are not exactly what the index item
+ * recorded (size, and sha256 when present): a concurrent rewrite or a lost chunk, never a half value.
+ */
+export function verifiedChunks(
+  bytes: Buffer,
+  expected: { bytes?: unknown; sha256?: unknown },
+): Buffer | undefined {
+  if (bytes.length !== expected.bytes) return undefined;
+  if (expected.sha256 && createHash('sha256').update(bytes).digest('hex') !== expected.sha256)
+    return undefined;
+  return bytes;
+}
+
 export function sliceBytes(bytes: Buffer, size: number): Buffer[] {
   if (size <= 0) throw new Error(`chunk size must be positive, got ${size}`);
   const out: Buffer[] = [];

@@ -12,7 +12,6 @@
  * string `_id`s); `created_at` is set on insert only.
  */
 import { Binary, MongoClient, type Collection, type Document, type MongoClientOptions } from 'mongodb';
-import { createHash } from 'node:crypto';
 import {
   MissingValueError,
   type IOContext,
@@ -20,7 +19,13 @@ import {
   type StoredStat,
   type StoreResult,
 } from '../../engine/io.ts';
-import { encodeJsonValue, newWriteTag, sliceBytes, type EncodedValue } from '../dynamodb/json-value.ts';
+import {
+  encodeJsonValue,
+  newWriteTag,
+  sliceBytes,
+  verifiedChunks,
+  type EncodedValue,
+} from '../dynamodb/json-value.ts';
 import { upsertOperation } from './bulk.ts';
 
 export interface MongoDbIOManagerOptions {
@@ -296,10 +301,7 @@ export class MongoDbIOManager implements IOManager {
       .sort({ i: 1 })
       .toArray();
     if (parts.length !== doc.chunks || parts.some((p, i) => p.i !== i)) return undefined;
-    const bytes = Buffer.concat(parts.map((p) => Buffer.from((p.data as Binary).buffer)));
-    if (bytes.length !== doc.bytes) return undefined;
-    if (doc.sha256 && createHash('sha256').update(bytes).digest('hex') !== doc.sha256) return undefined;
-    return bytes;
+    return verifiedChunks(Buffer.concat(parts.map((p) => Buffer.from((p.data as Binary).buffer))), doc);
   }
 
   /** Deletes the previous write's chunks and orphans of interrupted writes; never the current ones. */

@@ -10,11 +10,9 @@
  * with another key's sidecar.
  */
 import { randomUUID } from 'node:crypto';
-import { createWriteStream } from 'node:fs';
 import { mkdir, open, readFile, rename, rm, stat } from 'node:fs/promises';
 import path from 'node:path';
 import type { Readable } from 'node:stream';
-import { pipeline } from 'node:stream/promises';
 
 /** Raised when a key or bucket would resolve outside the cache directory; never retried, never a fallback. */
 export class UnsafeKeyError extends Error {
@@ -118,24 +116,26 @@ export class ObjectCache {
     await mkdir(path.dirname(finalPath), { recursive: true });
     await rm(metaPath, { force: true });
     const tmp = path.join(tmpDir, `${randomUUID()}.part`);
+    // The temp file is opened (and later closed) here rather than by a write stream inside a
+    // pipeline: a stream destroyed by a body error may finish opening its file *after* the catch
+    // below removed it, leaving a stray .part in tmp/.
+    const fh = await open(tmp, 'w');
     try {
       let written = 0;
-      await pipeline(
-        body,
-        async function* count(source: AsyncIterable<Buffer>) {
-          for await (const chunk of source) {
-            written += chunk.length;
-            yield chunk;
-          }
-        },
-        createWriteStream(tmp),
-      );
-      if (written !== info.expectedSize) {
-        throw new Error(
-          `Short or long download of s3://${bucket}/${key}: got ${written} bytes, expected ${info.expectedSize}`,
-        );
+      try {
+        for await (const chunk of body as AsyncIterable<Buffer>) {
+          written += chunk.length;
+          await fh.write(chunk); // awaiting each write is the backpressure
+        }
+        if (written !== info.expectedSize) {
+          throw new Error(
+            `Short or long download of s3://${bucket}/${key}: got ${written} bytes, expected ${info.expectedSize}`,
+          );
+        }
+        await fh.sync();
+      } finally {
+        await fh.close();
       }
-      await fsyncFile(tmp);
       await rename(tmp, finalPath);
     } catch (err) {
       await rm(tmp, { force: true });
@@ -150,15 +150,6 @@ export class ObjectCache {
     };
     await writeFileAtomic(metaPath, JSON.stringify(meta) + '\n', tmpDir);
     return finalPath;
-  }
-}
-
-async function fsyncFile(file: string): Promise<void> {
-  const fh = await open(file, 'r');
-  try {
-    await fh.sync();
-  } finally {
-    await fh.close();
   }
 }
 

@@ -154,7 +154,7 @@ addSelectionOptions(
       try {
         const { p } = await planSelection(rt, o, ac.signal);
         const out = o.json ? process.stderr : process.stdout;
-        const renderer = createRunRenderer({
+        const renderer = await createRunRenderer({
           tty: shouldUseTui({ isTTY: out.isTTY, noTui: !o.tui, env: process.env }),
           stream: out,
         });

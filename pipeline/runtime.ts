@@ -7,10 +7,10 @@ import {
   type SourceIO,
 } from '../engine/index.ts';
 import { cityflowAssets } from '../assets/definitions.ts';
-import { DynamoDbIOManager } from '../io-managers/dynamodb/dynamodb-io-manager.ts';
+import type { DynamoDbIOManager } from '../io-managers/dynamodb/dynamodb-io-manager.ts';
 import { LocalFsIOManager } from '../io-managers/local-fs.ts';
 import { LocalSourceIO } from '../io-managers/local-source.ts';
-import { MongoDbIOManager } from '../io-managers/mongodb/mongodb-io-manager.ts';
+import type { MongoDbIOManager } from '../io-managers/mongodb/mongodb-io-manager.ts';
 import { describeMode, loadConfig, printableConfig, type Config } from './config.ts';
 
 /** The environment's bindings: definitions with their storage, the state dir, and how they were chosen. */
@@ -42,8 +42,10 @@ export async function createRuntime(opts: {
   const local = new LocalFsIOManager({ rootDir: config.outputDir });
   const closers: (() => Promise<void>)[] = [];
 
+  // Database drivers are imported only when configured: local runs never load them.
   let database: DynamoDbIOManager | MongoDbIOManager | undefined;
   if (config.database === 'dynamodb') {
+    const { DynamoDbIOManager } = await import('../io-managers/dynamodb/dynamodb-io-manager.ts');
     database = new DynamoDbIOManager({
       region: config.awsRegion,
       // DynamoDB Local or any compatible endpoint; the SDK also reads this variable by itself.
@@ -52,6 +54,7 @@ export async function createRuntime(opts: {
       reportsTable: config.dynamodbReportsTable,
     });
   } else if (config.database === 'mongodb') {
+    const { MongoDbIOManager } = await import('../io-managers/mongodb/mongodb-io-manager.ts');
     database = new MongoDbIOManager({ url: config.mongodbUrl, database: config.mongodbDatabase });
   }
   if (database?.close) closers.push(() => database.close!());

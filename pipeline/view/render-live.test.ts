@@ -28,7 +28,7 @@ class CaptureStream extends EventEmitter {
 
 it('re-renders after events at ~10 fps while the run is live', async () => {
   const out = new CaptureStream();
-  const renderer = createRunRenderer({ tty: true, stream: out as unknown as NodeJS.WriteStream });
+  const renderer = await createRunRenderer({ tty: true, stream: out as unknown as NodeJS.WriteStream });
   const mid = eventsUntil(loadSampleRun(), (e) => e.type === 'progress' && e.done === 3_300_000_000);
   for (const e of mid) renderer.onEvent(e);
   await new Promise((resolve) => setTimeout(resolve, 250));

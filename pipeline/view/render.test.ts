@@ -46,7 +46,7 @@ describe('shouldUseTui', () => {
 describe('createRunRenderer (plain)', () => {
   it('writes the plain lines of every event and keeps the folded state', async () => {
     const out = new CaptureStream(false);
-    const renderer = createRunRenderer({ tty: false, stream: out.asStream(), timeZone: 'UTC' });
+    const renderer = await createRunRenderer({ tty: false, stream: out.asStream(), timeZone: 'UTC' });
     for (const e of events) renderer.onEvent(e);
     await renderer.close();
     const print = createPlainPrinter({ timeZone: 'UTC' });
@@ -59,7 +59,7 @@ describe('createRunRenderer (plain)', () => {
 describe('createRunRenderer (ink)', () => {
   it('draws the view on a terminal and leaves the final frame on close', async () => {
     const out = new CaptureStream(true);
-    const renderer = createRunRenderer({ tty: true, stream: out.asStream() });
+    const renderer = await createRunRenderer({ tty: true, stream: out.asStream() });
     const t0 = Date.now();
     for (const e of events) renderer.onEvent(e);
     await renderer.close();

@@ -31,6 +31,7 @@ mkdir -p "$D/mon.a" "$D/osd.0" "$D/rgw" "$D/log" "$D/run"
 
 # On any failure, stop what this script already started (by recorded PID only).
 cleanup_on_error() {
+  echo "failed at line ${BASH_LINENO[0]}: ${BASH_COMMAND}" >&2
   for f in "$D"/run/*.pid; do
     [ -f "$f" ] && kill "$(cat "$f")" 2>/dev/null || true
   done
@@ -95,7 +96,7 @@ done
 
 OSD_UUID=$(uuid)
 OSD_ID=$("${CEPH[@]}" osd create "$OSD_UUID") # without the uuid: "mon_cmd_maybe_osd_create fail: 'wrong fsid'"
-ceph-osd "${C[@]}" -i "$OSD_ID" --mkfs --osd-uuid "$OSD_UUID" >/dev/null 2>&1
+ceph-osd "${C[@]}" -i "$OSD_ID" --mkfs --osd-uuid "$OSD_UUID" >>"$D/log/osd-mkfs.out" 2>&1
 "${CEPH[@]}" osd crush add-bucket localhost host >/dev/null 2>&1 || true
 "${CEPH[@]}" osd crush move localhost root=default >/dev/null 2>&1 || true
 "${CEPH[@]}" osd crush add "osd.$OSD_ID" 1.0 host=localhost >/dev/null 2>&1 || true

@@ -105,7 +105,7 @@ async function stopPids(pids: number[]): Promise<void> {
  * Starts the gateway; a failed start (seen now and then on a busy 2-core machine) is retried once on
  * fresh ports, and the error keeps the script's own diagnostics.
  */
-export async function startCeph(attempts = 2): Promise<RunningCeph> {
+export async function startCeph(attempts = 3): Promise<RunningCeph> {
   for (let i = 1; ; i++) {
     try {
       return await startCephOnce();
@@ -114,6 +114,16 @@ export async function startCeph(attempts = 2): Promise<RunningCeph> {
       process.stderr.write(`${(err as Error).message}\nretrying Ceph start (${i + 1}/${attempts})\n`);
     }
   }
+}
+
+async function logTails(logDir: string): Promise<string> {
+  const names = await readdir(logDir).catch(() => [] as string[]);
+  let out = '';
+  for (const name of names) {
+    const lines = (await readFile(join(logDir, name), 'utf8').catch(() => '')).trimEnd().split('\n');
+    out += `\n--- ${name} (last 8 lines)\n${lines.slice(-8).join('\n')}`;
+  }
+  return out;
 }
 
 async function startCephOnce(): Promise<RunningCeph> {
@@ -138,8 +148,10 @@ async function startCephOnce(): Promise<RunningCeph> {
       );
     });
   } catch (err) {
+    // The state folder is removed below: keep the end of every daemon log in the error.
+    const logs = await logTails(join(stateDir, 'log'));
     await cleanup();
-    throw err;
+    throw new Error(`${(err as Error).message}${logs}`);
   }
   const pids = await recordedPids(stateDir);
   let stopped: Promise<void> | undefined;

@@ -1,0 +1,103 @@
+/**
+ * The `pipeline` command runs the sources compiled by pipeline/compile.mjs (esbuild, file by file, cached
+ * by source hash). Checked on a copy of the project: the first start compiles, later starts reuse the
+ * build, and editing one asset's compute function re-runs that asset and its dependents only (code
+ * versions of the other assets do not move when another file changes).
+ */
+import { execFile } from 'node:child_process';
+import { cp, mkdir, mkdtemp, readdir, readFile, rm, symlink, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { promisify } from 'node:util';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+
+const run = promisify(execFile);
+const REPO = join(import.meta.dirname, '..');
+let root: string;
+let env: NodeJS.ProcessEnv;
+const CACHE = (): string => join(root, 'node_modules/.cache/cityflow');
+
+interface PlanUnit {
+  asset: string;
+  partition: string;
+  decision: 'run' | 'skip';
+  reasons: { kind: string }[];
+}
+
+async function pipeline(...args: string[]): Promise<string> {
+  const { stdout } = await run(process.execPath, [join(root, 'pipeline/bin.mjs'), ...args], {
+    env,
+    cwd: root,
+  });
+  return stdout;
+}
+
+async function builds(): Promise<string[]> {
+  const names = await readdir(CACHE()).catch(() => [] as string[]);
+  return names.filter((n) => /^[0-9a-f]{16}$/.test(n)).sort();
+}
+
+beforeAll(async () => {
+  root = await mkdtemp(join(tmpdir(), 'cityflow-compile-'));
+  for (const dir of ['engine', 'io-managers', 'assets', 'pipeline']) {
+    await cp(join(REPO, dir), join(root, dir), { recursive: true, filter: (p) => !p.includes('fixtures') });
+  }
+  await cp(join(REPO, 'tsconfig.json'), join(root, 'tsconfig.json'));
+  await cp(join(REPO, 'package.json'), join(root, 'package.json'));
+  // A node_modules of its own, made of links to the real packages, so this copy has its own build cache.
+  await mkdir(join(root, 'node_modules'));
+  for (const name of await readdir(join(REPO, 'node_modules'))) {
+    if (name !== '.cache') await symlink(join(REPO, 'node_modules', name), join(root, 'node_modules', name));
+  }
+  env = {
+    PATH: process.env.PATH,
+    HOME: root,
+    CI: 'true',
+    DATA_DIR: join(REPO, 'data'),
+    OUTPUT_DIR: join(root, 'output'),
+    STATE_DIR: join(root, 'state'),
+  };
+}, 120_000);
+afterAll(() => rm(root, { recursive: true, force: true }));
+
+describe('compiled CLI', () => {
+  it('compiles once per source state, and a code edit re-runs exactly the edited asset and its dependents', async () => {
+    const first = JSON.parse(
+      await pipeline('materialize', '--all', '--json').then((s) => s.trim().split('\n').at(-1)!),
+    ) as {
+      materialized: number;
+    };
+    expect(first.materialized).toBeGreaterThan(0);
+    expect(await builds()).toHaveLength(1);
+    const [build] = await builds();
+    // Same layout as the sources, relative imports rewritten to .js (nothing left importing .ts).
+    const cli = await readFile(join(CACHE(), build!, 'pipeline/cli.js'), 'utf8');
+    expect(cli).toMatch(/from "\.\/runtime\.js"/);
+    expect(cli).not.toMatch(/from "\.{1,2}\/[^"]*\.tsx?"/);
+
+    const noop = JSON.parse(await pipeline('plan', '--all', '--json')) as { units: PlanUnit[] };
+    expect(noop.units.filter((u) => u.decision === 'run')).toEqual([]);
+    expect(await builds()).toEqual([build]);
+
+    // Edit weather_metrics' compute function (an extra statement that never throws changes its text).
+    const defsPath = join(root, 'assets/definitions.ts');
+    const defs = await readFile(defsPath, 'utf8');
+    const at = defs.indexOf("key: 'weather_metrics'");
+    expect(at).toBeGreaterThan(0);
+    const computeAt = defs.indexOf('compute: ', at);
+    const bodyAt = defs.indexOf('{', defs.indexOf('=>', computeAt)) + 1;
+    await writeFile(
+      defsPath,
+      defs.slice(0, bodyAt) + "\n    if (raw.length < 0) throw new Error('edited');" + defs.slice(bodyAt),
+    );
+
+    const plan = JSON.parse(await pipeline('plan', '--all', '--json')) as { units: PlanUnit[] };
+    expect(await builds()).toHaveLength(2);
+    const toRun = new Set(plan.units.filter((u) => u.decision === 'run').map((u) => u.asset));
+    expect([...toRun].sort()).toEqual(['daily_report', 'daily_report_csv', 'weather_metrics']);
+    const codeChanged = new Set(
+      plan.units.filter((u) => u.reasons.some((r) => r.kind === 'code_changed')).map((u) => u.asset),
+    );
+    expect([...codeChanged]).toEqual(['weather_metrics']);
+  }, 120_000);
+});

@@ -137,7 +137,8 @@ export const comptagesArcDays = defineBatchAsset({
       ctx.log.info(
         `${file.key}: ${r.rows} rows read by ${r.mode.parser} (${r.mode.ranges} ranges)${r.mode.note ? `: ${r.mode.note}` : ''}`,
       );
-      return emitDays((day) => r.arcDays.get(day) ?? []);
+      // One day's ArcDay objects at a time, built from the compact state (which then frees that day).
+      return emitDays((day) => r.takeArcDays(day));
     }
     // Several files share one accumulator (and one set of rules) through the streaming csv-parse reader.
     const acc = new ArcDayAccumulator();

@@ -1,10 +1,16 @@
 /**
  * One measurement in its own process (so peak RSS is this reader's alone), printed as one JSON line:
  * `tsx bench/measure.ts cityflow|cityflow-1day|duckdb FILE`. Run by bench/run.ts.
+ *
+ * CityFlow is measured as the `comptages_arc_days` asset uses it: read the file, then build each day's
+ * `ArcDay[]` one day at a time and drop it. The reader is the compiled one (dist/, plain JS workers)
+ * when `npm run build` has produced it, else the TypeScript sources (tsx in each worker); `reader` in
+ * the output says which ran.
  */
-import { statSync } from 'node:fs';
-import { DuckDBInstance } from '@duckdb/node-api';
-import { readComptagesFast } from '../assets/comptages/fast/reader.ts';
+import { existsSync, statSync } from 'node:fs';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import type { readComptagesFast as ReadFast } from '../assets/comptages/fast/reader.ts';
 
 export interface Measurement {
   engine: string;
@@ -13,21 +19,43 @@ export interface Measurement {
   rows: number;
   groups: number;
   maxRssMB: number;
+  /** Which reader ran: 'dist' (compiled JS) or 'tsx' (TypeScript sources). */
+  reader?: string;
 }
 
-async function cityflow(path: string, oneDay: boolean): Promise<{ rows: number; groups: number }> {
-  const res = await readComptagesFast(
+/** dist/ of the repo, or another build root (CITYFLOW_DIST) while checking a build made elsewhere. */
+const DIST = process.env.CITYFLOW_DIST ?? fileURLToPath(new URL('../dist/', import.meta.url));
+const DIST_READER = join(DIST, 'assets/comptages/fast/reader.js');
+
+async function loadReader(): Promise<{ read: typeof ReadFast; reader: string }> {
+  if (existsSync(DIST_READER) && process.env.BENCH_TSX !== '1') {
+    const m = (await import(DIST_READER)) as { readComptagesFast: typeof ReadFast };
+    return { read: m.readComptagesFast, reader: 'dist' };
+  }
+  const m = await import('../assets/comptages/fast/reader.ts');
+  return { read: m.readComptagesFast, reader: 'tsx' };
+}
+
+async function cityflow(
+  path: string,
+  oneDay: boolean,
+): Promise<{ rows: number; groups: number; reader: string }> {
+  const { read, reader } = await loadReader();
+  const res = await read(
     { path, key: 'bench.csv' },
     // The streaming floor: same full scan, but only one day's arc-days are kept.
     oneDay ? { days: new Set(['2025-01-02']) } : {},
   );
+  // As the asset does: one day's ArcDay objects at a time, then dropped.
   let groups = 0;
-  for (const list of res.arcDays.values()) groups += list.length;
-  return { rows: res.rows + res.rejected + res.skipped, groups };
+  for (const day of res.days) groups += res.takeArcDays(day).length;
+  return { rows: res.rows + res.rejected + res.skipped, groups, reader };
 }
 
 /** The same aggregation in DuckDB: per arc and Paris day, sum of flow, row count, mean occupancy. */
 async function duckdb(path: string): Promise<{ rows: number; groups: number }> {
+  // Loaded only here: the native library alone weighs tens of MB of RSS.
+  const { DuckDBInstance } = await import('@duckdb/node-api');
   const instance = await DuckDBInstance.create(':memory:', { threads: '2' });
   const conn = await instance.connect();
   await conn.run("SET TimeZone='Europe/Paris'");

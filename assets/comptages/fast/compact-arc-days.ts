@@ -1,7 +1,15 @@
 /**
  * Compact, mergeable arc-day accumulator for the fast reader: the same numbers as `ArcDayAccumulator`
- * (aggregate.ts) kept in flat typed arrays (≈ 430 B per arc-day, no per-row or per-arc-day objects),
- * so a worker's partial result can be transferred to the main thread without copying and merged.
+ * (aggregate.ts) in flat typed arrays, one block per Paris day, ≈ 165 B per arc-day and no per-row or
+ * per-arc-day objects. A worker's blocks are transferred to the main thread (moved, not copied); a
+ * block whose day no earlier range has is adopted as is, so merging mostly time-ordered ranges costs
+ * almost nothing; `takeArcDays` builds one day's `ArcDay[]` and frees that day's block.
+ *
+ * Per hour, 6 bytes: flow as a Uint16 (integer vehicles/hour), and one Uint32 holding the occupancy
+ * as a scaled integer (×10^5, 24 bits), the etat code (3 bits) and the offset code (2 bits, 0 = no
+ * row). Exactness: a value is stored scaled only if decoding gives back the very same double
+ * (`q / scale === v`, and not -0); anything else (decimals beyond the scale, huge values) goes to a
+ * per-day side table as a plain number. So values always equal what the csv-parse path gives.
  *
  * Each hour slot keeps its *first* row (the row with the natural Paris offset of that hour). The one
  * hour that can hold two distinct instants — the repeated autumn hour, 02:00+02:00 then 02:00+01:00 —
@@ -11,7 +19,8 @@
  *
  * First-seen rules (libelle, geo_point, row length) follow file order: partial results are merged in
  * range order, and each slot remembers which of its hours supplied those values, so a merge can detect
- * the (pathological) case where that row turns out to be a duplicate of an earlier range.
+ * the (pathological) case where that row turns out to be a duplicate of an earlier range. The values
+ * themselves are interned (an arc has the same libelle, point and length on almost every day).
  */
 import type { ArcDay } from '../arc-day.ts';
 import { compareArcIds } from '../aggregate.ts';
@@ -21,41 +30,64 @@ import { ETATS_TRAFIC, ETAT_SEVERITY } from '../normalize.ts';
 const SEVERITY_OF_CODE = [-1, ...ETATS_TRAFIC.map((e) => ETAT_SEVERITY[e])];
 
 export const HOURS = 24;
-/** `src*` value: no row supplied the field yet. */
-export const NO_SOURCE = 255;
-/** `src*` offset added to the hour when the value came from the second half of the autumn hour. */
+/** Source code added to the hour when the value came from the second half of the autumn hour. */
 export const SECOND_HALF = 24;
 
 /** Offset codes stored per hour: 0 = empty, 1 = UTC+01:00 (60 min), 2 = UTC+02:00 (120 min). */
 export const offsetCode = (offsetMinutes: number): number => (offsetMinutes === 120 ? 2 : 1);
 export const offsetMinutesOf = (code: number): number => (code === 2 ? 120 : 60);
 
-/** The second row of a repeated hour (see file comment). */
+// Flow cell (Uint16): the integer value, or one of two markers.
+const FLOW_NULL = 0xffff;
+const FLOW_SIDE = 0xfffe;
+const FLOW_MAX = 0xfffd;
+// Occupancy bits of the Uint32 cell: value × 10^5, or one of two markers.
+const OCC_SCALE = 1e5;
+const OCC_MASK = 0xffffff;
+const OCC_NULL = 0xffffff;
+const OCC_SIDE = 0xfffffe;
+const OCC_MAX = 10_000_000; // 100 %
+const ETAT_SHIFT = 24;
+const OFF_SHIFT = 27;
+
+/** The second row of a repeated hour (see file comment). NaN = null. */
 export interface SecondHalf {
   off: number;
-  flow: number; // NaN = null
-  occ: number; // NaN = null
+  flow: number;
+  occ: number;
   etat: number; // 1 + index in ETATS_TRAFIC
 }
 
-/** Plain-data form of a `CompactArcDays`, structured-clone friendly (typed arrays are transferred). */
-export interface CompactState {
+/** Plain-data form of one day block, structured-clone friendly (typed arrays are transferred). */
+export interface DayState {
+  day: number;
   size: number;
-  arcIds: string[];
-  slotArc: Int32Array;
-  slotDay: Int32Array;
-  flow: Float64Array;
-  occ: Float64Array;
-  etat: Uint8Array;
-  offs: Uint8Array;
-  rows: Int32Array;
-  geo: Float64Array;
-  len: Float64Array;
+  /** Per slot: arc index. */
+  arc: Int32Array;
+  /** Per slot × hour: encoded flow. */
+  flow: Uint16Array;
+  /** Per slot × hour: occupancy | etat << 24 | offset code << 27 (0 = no row). */
+  cell: Uint32Array;
+  /** Per slot: 1 + index in the libelle / geo / length tables, 0 = not set yet. */
+  lib: Int32Array;
+  geo: Int32Array;
+  len: Int32Array;
+  /** Per slot: 1 + source hour code of [libelle, geo_point, row length], 0 = not set. */
   src: Uint8Array;
-  libelle: string[];
+  flowSide: [number, number][];
+  occSide: [number, number][];
   second: [number, SecondHalf][];
   /** slot*24+hour of rows whose instant was chosen by the summer-first rule of offset-less times. */
   ambiguous: number[];
+}
+
+export interface CompactState {
+  arcIds: string[];
+  libs: string[];
+  /** [lat, lon] pairs, flattened. */
+  geos: number[];
+  lens: number[];
+  days: DayState[];
 }
 
 const DAY_MS = 86_400_000;
@@ -63,43 +95,194 @@ const DAY_MS = 86_400_000;
 /** 'YYYY-MM-DD' of a day number (days since 1970-01-01). */
 export const dayString = (dayNum: number): string => new Date(dayNum * DAY_MS).toISOString().slice(0, 10);
 
-export class CompactArcDays {
+const isNegZero = (v: number): boolean => v === 0 && 1 / v < 0;
+
+/** One Paris day's arc-days. */
+export class DayBlock {
   size = 0;
-  private cap: number;
-  readonly arcIds: string[] = [];
-  private readonly numArc = new Map<number, number>();
-  private readonly strArc = new Map<string, number>();
-  private readonly daySlots: Map<number, number>[] = [];
-  private lastDay: number[] = [];
-  private lastSlot: number[] = [];
-  slotArc: Int32Array;
-  slotDay: Int32Array;
-  flow: Float64Array;
-  occ: Float64Array;
-  etat: Uint8Array;
-  offs: Uint8Array;
-  rows: Int32Array;
-  geo: Float64Array;
-  len: Float64Array;
-  /** Per slot: source hour of [libelle, geo_point, row length]. */
+  cap: number;
+  /** Arc index → 1 + slot (0 = absent). */
+  slotOfArc: Int32Array;
+  arc: Int32Array;
+  flow: Uint16Array;
+  cell: Uint32Array;
+  lib: Int32Array;
+  geo: Int32Array;
+  len: Int32Array;
   src: Uint8Array;
-  libelle: string[] = [];
+  readonly flowSide = new Map<number, number>();
+  readonly occSide = new Map<number, number>();
   readonly second = new Map<number, SecondHalf>();
   readonly ambiguous = new Set<number>();
 
-  constructor(initialCapacity = 1024) {
-    this.cap = initialCapacity;
-    this.slotArc = new Int32Array(this.cap);
-    this.slotDay = new Int32Array(this.cap);
-    this.flow = new Float64Array(this.cap * HOURS).fill(NaN);
-    this.occ = new Float64Array(this.cap * HOURS).fill(NaN);
-    this.etat = new Uint8Array(this.cap * HOURS);
-    this.offs = new Uint8Array(this.cap * HOURS);
-    this.rows = new Int32Array(this.cap);
-    this.geo = new Float64Array(this.cap * 2).fill(NaN);
-    this.len = new Float64Array(this.cap).fill(NaN);
-    this.src = new Uint8Array(this.cap * 3).fill(NO_SOURCE);
+  constructor(
+    readonly day: number,
+    cap: number,
+    arcs: number,
+  ) {
+    this.cap = cap;
+    this.slotOfArc = new Int32Array(Math.max(arcs, 16));
+    this.arc = new Int32Array(cap);
+    this.flow = new Uint16Array(cap * HOURS);
+    this.cell = new Uint32Array(cap * HOURS);
+    this.lib = new Int32Array(cap);
+    this.geo = new Int32Array(cap);
+    this.len = new Int32Array(cap);
+    this.src = new Uint8Array(cap * 3);
   }
+
+  static fromState(st: DayState, arcs: number): DayBlock {
+    const b = new DayBlock(st.day, 0, arcs);
+    b.size = b.cap = st.size;
+    b.arc = st.arc;
+    b.flow = st.flow;
+    b.cell = st.cell;
+    b.lib = st.lib;
+    b.geo = st.geo;
+    b.len = st.len;
+    b.src = st.src;
+    for (let s = 0; s < st.size; s++) b.indexArc(st.arc[s]!, s);
+    for (const [k, v] of st.flowSide) b.flowSide.set(k, v);
+    for (const [k, v] of st.occSide) b.occSide.set(k, v);
+    for (const [k, v] of st.second) b.second.set(k, v);
+    for (const k of st.ambiguous) b.ambiguous.add(k);
+    return b;
+  }
+
+  toState(): DayState {
+    const n = this.size;
+    return {
+      day: this.day,
+      size: n,
+      arc: this.arc.subarray(0, n),
+      flow: this.flow.subarray(0, n * HOURS),
+      cell: this.cell.subarray(0, n * HOURS),
+      lib: this.lib.subarray(0, n),
+      geo: this.geo.subarray(0, n),
+      len: this.len.subarray(0, n),
+      src: this.src.subarray(0, n * 3),
+      flowSide: [...this.flowSide],
+      occSide: [...this.occSide],
+      second: [...this.second],
+      ambiguous: [...this.ambiguous],
+    };
+  }
+
+  buffers(): ArrayBuffer[] {
+    return [this.arc, this.flow, this.cell, this.lib, this.geo, this.len, this.src].map(
+      (a) => a.buffer as ArrayBuffer,
+    );
+  }
+
+  slotOf(arc: number): number {
+    return arc < this.slotOfArc.length ? this.slotOfArc[arc]! - 1 : -1;
+  }
+
+  private indexArc(arc: number, slot: number): void {
+    if (arc >= this.slotOfArc.length) {
+      const wider = new Int32Array(Math.max(arc + 1, this.slotOfArc.length * 2));
+      wider.set(this.slotOfArc);
+      this.slotOfArc = wider;
+    }
+    this.slotOfArc[arc] = slot + 1;
+  }
+
+  addSlot(arc: number): number {
+    if (this.size === this.cap) this.grow();
+    const s = this.size++;
+    this.arc[s] = arc;
+    this.indexArc(arc, s);
+    return s;
+  }
+
+  private grow(): void {
+    const cap = Math.max(64, Math.ceil(this.cap * 1.5));
+    const widen = <T extends Int32Array | Uint16Array | Uint32Array | Uint8Array>(a: T, per: number): T => {
+      const b = new (a.constructor as new (n: number) => T)(cap * per);
+      b.set(a);
+      return b;
+    };
+    this.arc = widen(this.arc, 1);
+    this.flow = widen(this.flow, HOURS);
+    this.cell = widen(this.cell, HOURS);
+    this.lib = widen(this.lib, 1);
+    this.geo = widen(this.geo, 1);
+    this.len = widen(this.len, 1);
+    this.src = widen(this.src, 3);
+    this.cap = cap;
+  }
+
+  /** Offset code held at cell i (0 = empty). */
+  offAt(i: number): number {
+    return this.cell[i]! >>> OFF_SHIFT;
+  }
+
+  has(slot: number, hour: number, off: number): boolean {
+    const i = slot * HOURS + hour;
+    const o = this.cell[i]! >>> OFF_SHIFT;
+    if (o === off) return true;
+    if (o === 0) return false;
+    return this.second.get(i)?.off === off;
+  }
+
+  put(slot: number, hour: number, off: number, flow: number, occ: number, etat: number): number {
+    const i = slot * HOURS + hour;
+    if (this.cell[i]! >>> OFF_SHIFT !== 0) {
+      this.second.set(i, { off, flow, occ, etat });
+      return hour + SECOND_HALF;
+    }
+    let f = FLOW_NULL;
+    if (flow === flow) {
+      // Integers up to FLOW_MAX (not -0) are stored as is; anything else on the side.
+      if (flow >= 0 && flow <= FLOW_MAX && (flow | 0) === flow && !isNegZero(flow)) f = flow;
+      else {
+        f = FLOW_SIDE;
+        this.flowSide.set(i, flow);
+      }
+    }
+    let q = OCC_NULL;
+    if (occ === occ) {
+      q = Math.round(occ * OCC_SCALE);
+      if (!(q >= 0 && q <= OCC_MAX && q / OCC_SCALE === occ && !isNegZero(occ))) {
+        q = OCC_SIDE;
+        this.occSide.set(i, occ);
+      }
+    }
+    this.flow[i] = f;
+    this.cell[i] = q | (etat << ETAT_SHIFT) | (off << OFF_SHIFT);
+    return hour;
+  }
+
+  /** Flow of the first row at cell i, NaN = null. */
+  flowAt(i: number): number {
+    const f = this.flow[i]!;
+    return f === FLOW_NULL ? NaN : f === FLOW_SIDE ? this.flowSide.get(i)! : f;
+  }
+
+  occAt(i: number): number {
+    const q = this.cell[i]! & OCC_MASK;
+    return q === OCC_NULL ? NaN : q === OCC_SIDE ? this.occSide.get(i)! : q / OCC_SCALE;
+  }
+
+  etatAt(i: number): number {
+    return (this.cell[i]! >>> ETAT_SHIFT) & 7;
+  }
+}
+
+export class CompactArcDays {
+  readonly arcIds: string[] = [];
+  private readonly numArc = new Map<number, number>();
+  private readonly strArc = new Map<string, number>();
+  private readonly blocks = new Map<number, DayBlock>();
+  private last: DayBlock | null = null;
+  /** The block of the day last passed to `select` (the scanner's current row). */
+  cur!: DayBlock;
+  readonly libs: string[] = [];
+  readonly geos: number[] = [];
+  readonly lens: number[] = [];
+  private readonly libIndex = new Map<string, number>();
+  private readonly geoIndex = new Map<string, number>();
+  private readonly lenIndex = new Map<number, number>();
 
   /** Arc index of a canonical integer id (digits, no leading zero): no string is built per row. */
   arcOfNumber(n: number): number {
@@ -118,143 +301,111 @@ export class CompactArcDays {
     this.arcIds.push(id);
     if (/^(0|[1-9]\d{0,14})$/.test(id)) this.numArc.set(Number(id), a);
     else this.strArc.set(id, a);
-    this.daySlots.push(new Map());
-    this.lastDay.push(-1e9);
-    this.lastSlot.push(-1);
     return a;
   }
 
-  /** Slot of (arc, day), or -1 if absent. */
-  findSlot(arc: number, dayNum: number): number {
-    if (this.lastDay[arc] === dayNum) return this.lastSlot[arc]!;
-    const s = this.daySlots[arc]!.get(dayNum);
-    if (s === undefined) return -1;
-    this.lastDay[arc] = dayNum;
-    this.lastSlot[arc] = s;
-    return s;
-  }
-
-  /** Slot of (arc, day), created empty if absent. */
-  slotOf(arc: number, dayNum: number): number {
-    const found = this.findSlot(arc, dayNum);
-    if (found >= 0) return found;
-    if (this.size === this.cap) this.grow();
-    const s = this.size++;
-    this.slotArc[s] = arc;
-    this.slotDay[s] = dayNum;
-    this.libelle.push('');
-    this.daySlots[arc]!.set(dayNum, s);
-    this.lastDay[arc] = dayNum;
-    this.lastSlot[arc] = s;
-    return s;
-  }
-
-  private grow(): void {
-    const cap = this.cap * 2;
-    const widen = <T extends Float64Array | Int32Array | Uint8Array>(a: T, per: number, fill: number): T => {
-      const b = new (a.constructor as new (n: number) => T)(cap * per);
-      if (fill !== 0) b.fill(fill);
-      b.set(a);
-      return b;
-    };
-    this.slotArc = widen(this.slotArc, 1, 0);
-    this.slotDay = widen(this.slotDay, 1, 0);
-    this.flow = widen(this.flow, HOURS, NaN);
-    this.occ = widen(this.occ, HOURS, NaN);
-    this.etat = widen(this.etat, HOURS, 0);
-    this.offs = widen(this.offs, HOURS, 0);
-    this.rows = widen(this.rows, 1, 0);
-    this.geo = widen(this.geo, 2, NaN);
-    this.len = widen(this.len, 1, NaN);
-    this.src = widen(this.src, 3, NO_SOURCE);
-    this.cap = cap;
-  }
-
-  /** True if (slot, hour) already holds a row at this offset code. */
-  has(slot: number, hour: number, off: number): boolean {
-    const i = slot * HOURS + hour;
-    const o = this.offs[i]!;
-    if (o === off) return true;
-    if (o === 0) return false;
-    return this.second.get(i)?.off === off;
-  }
-
-  /**
-   * Stores one accepted, de-duplicated row's values; returns the source code of the row (its hour,
-   * +SECOND_HALF if it went to the side table), to be passed to the first-seen setters.
-   */
-  put(slot: number, hour: number, off: number, flow: number, occ: number, etat: number): number {
-    const i = slot * HOURS + hour;
-    this.rows[slot]!++;
-    if (this.offs[i] === 0) {
-      this.offs[i] = off;
-      this.flow[i] = flow;
-      this.occ[i] = occ;
-      this.etat[i] = etat;
-      return hour;
+  /** Makes `day` the current block (created empty if absent); returns the arc's slot there, or -1. */
+  select(arc: number, day: number): number {
+    let blk = this.last;
+    if (blk === null || blk.day !== day) {
+      blk = this.blocks.get(day) ?? null;
+      if (blk === null) {
+        blk = new DayBlock(day, Math.max(64, this.arcIds.length), this.arcIds.length);
+        this.blocks.set(day, blk);
+      }
+      this.last = blk;
     }
-    this.second.set(i, { off, flow, occ, etat });
-    return hour + SECOND_HALF;
+    this.cur = blk;
+    return blk.slotOf(arc);
   }
 
+  /** Number of arc-days held. */
+  get size(): number {
+    let n = 0;
+    for (const b of this.blocks.values()) n += b.size;
+    return n;
+  }
+
+  // Interned first-seen values; the stored index is 1 + table index (0 = not set).
+  private internLib(s: string): number {
+    let k = this.libIndex.get(s);
+    if (k === undefined) this.libIndex.set(s, (k = this.libs.push(s)));
+    return k;
+  }
+  private internGeo(lat: number, lon: number): number {
+    const key = `${lat},${lon}`;
+    const k = this.geoIndex.get(key);
+    // The key collapses -0 and 0: only reuse an entry that is the very same pair.
+    if (k !== undefined && Object.is(this.geos[2 * k - 2], lat) && Object.is(this.geos[2 * k - 1], lon))
+      return k;
+    this.geos.push(lat, lon);
+    const fresh = this.geos.length / 2;
+    if (k === undefined) this.geoIndex.set(key, fresh);
+    return fresh;
+  }
+  private internLen(v: number): number {
+    let k = this.lenIndex.get(v);
+    if (k === undefined || !Object.is(this.lens[k - 1], v)) {
+      k = this.lens.push(v);
+      this.lenIndex.set(v, k);
+    }
+    return k;
+  }
+
+  // First-seen setters on the current block (`select` first).
   needsLibelle(slot: number): boolean {
-    return this.libelle[slot] === '';
+    return this.cur.lib[slot] === 0;
   }
   setLibelle(slot: number, libelle: string, source: number): void {
-    this.libelle[slot] = libelle;
-    this.src[slot * 3] = source;
+    this.cur.lib[slot] = this.internLib(libelle);
+    this.cur.src[slot * 3] = source + 1;
   }
   needsGeo(slot: number): boolean {
-    return this.src[slot * 3 + 1] === NO_SOURCE;
+    return this.cur.geo[slot] === 0;
   }
   setGeo(slot: number, lat: number, lon: number, source: number): void {
-    this.geo[slot * 2] = lat;
-    this.geo[slot * 2 + 1] = lon;
-    this.src[slot * 3 + 1] = source;
+    this.cur.geo[slot] = this.internGeo(lat, lon);
+    this.cur.src[slot * 3 + 1] = source + 1;
   }
   needsLength(slot: number): boolean {
-    return this.src[slot * 3 + 2] === NO_SOURCE;
+    return this.cur.len[slot] === 0;
   }
   setLength(slot: number, length: number, source: number): void {
-    this.len[slot] = length;
-    this.src[slot * 3 + 2] = source;
+    this.cur.len[slot] = this.internLen(length);
+    this.cur.src[slot * 3 + 2] = source + 1;
   }
 
   /** Plain data for postMessage; pass `transferList()` along to move the buffers instead of copying. */
   toState(): CompactState {
-    const n = this.size;
     return {
-      size: n,
       arcIds: this.arcIds,
-      slotArc: this.slotArc.subarray(0, n),
-      slotDay: this.slotDay.subarray(0, n),
-      flow: this.flow.subarray(0, n * HOURS),
-      occ: this.occ.subarray(0, n * HOURS),
-      etat: this.etat.subarray(0, n * HOURS),
-      offs: this.offs.subarray(0, n * HOURS),
-      rows: this.rows.subarray(0, n),
-      geo: this.geo.subarray(0, n * 2),
-      len: this.len.subarray(0, n),
-      src: this.src.subarray(0, n * 3),
-      libelle: this.libelle,
-      second: [...this.second],
-      ambiguous: [...this.ambiguous],
+      libs: this.libs,
+      geos: this.geos,
+      lens: this.lens,
+      days: [...this.blocks.values()].map((b) => b.toState()),
     };
   }
 
   transferList(): ArrayBuffer[] {
-    return [
-      this.slotArc,
-      this.slotDay,
-      this.flow,
-      this.occ,
-      this.etat,
-      this.offs,
-      this.rows,
-      this.geo,
-      this.len,
-      this.src,
-    ].map((a) => a.buffer as ArrayBuffer);
+    return [...this.blocks.values()].flatMap((b) => b.buffers());
+  }
+
+  /** Adopts a transferred state (the first range's result) without copying its arrays. */
+  static fromState(st: CompactState): CompactArcDays {
+    const c = new CompactArcDays();
+    for (const id of st.arcIds) c.arcOfString(id);
+    for (const s of st.libs) c.internLib(s);
+    for (let k = 0; k < st.geos.length; k += 2) c.internGeo(st.geos[k]!, st.geos[k + 1]!);
+    for (const v of st.lens) c.internLen(v);
+    // Tables are interned again above; a table with repeated values would shift indices.
+    if (
+      c.libs.length !== st.libs.length ||
+      c.geos.length !== st.geos.length ||
+      c.lens.length !== st.lens.length
+    )
+      throw new Error('compact state tables are not distinct');
+    for (const d of st.days) c.blocks.set(d.day, DayBlock.fromState(d, st.arcIds.length));
+    return c;
   }
 
   /**
@@ -262,145 +413,157 @@ export class CompactArcDays {
    * rows that duplicate an instant already held here (they must be rejected as `duplicate_row`), or
    * `null` when the merge cannot reproduce single-pass semantics exactly (a duplicate supplied a
    * first-seen value that is still unset here, or an offset-less autumn time straddles the ranges):
-   * the caller then re-reads the file in one range.
+   * the caller then re-reads the file in one range. `other`'s arrays are reused (and modified).
    */
   mergeNext(other: CompactState): MergeDuplicate[] | null {
     const dups: MergeDuplicate[] = [];
-    const otherSecond = new Map(other.second);
-    const otherAmbiguous = new Set(other.ambiguous);
-    for (let s = 0; s < other.size; s++) {
-      const arcId = other.arcIds[other.slotArc[s]!]!;
-      const arc = this.arcOfString(arcId);
-      const day = other.slotDay[s]!;
-      const t = this.slotOf(arc, day);
-      let dupSources: Set<number> | null = null;
-      const take = (h: number, o: number, f: number, q: number, e: number, source: number): void => {
-        if (this.has(t, h, o)) {
-          dups.push({ arcId, dayNum: day, hour: h, offsetMinutes: offsetMinutesOf(o) });
-          (dupSources ??= new Set()).add(source);
-        } else this.put(t, h, o, f, q, e);
-      };
-      for (let h = 0; h < HOURS; h++) {
-        const oi = s * HOURS + h;
-        const off = other.offs[oi]!;
-        if (off === 0) continue;
-        if (otherAmbiguous.has(oi) && this.offs[t * HOURS + h] !== 0) return null;
-        take(h, off, other.flow[oi]!, other.occ[oi]!, other.etat[oi]!, h);
-        const sec = otherSecond.get(oi);
-        if (sec) take(h, sec.off, sec.flow, sec.occ, sec.etat, h + SECOND_HALF);
+    const arcMap = other.arcIds.map((id) => this.arcOfString(id));
+    const libMap = [0, ...other.libs.map((s) => this.internLib(s))];
+    const geoMap = [0];
+    for (let k = 0; k < other.geos.length; k += 2)
+      geoMap.push(this.internGeo(other.geos[k]!, other.geos[k + 1]!));
+    const lenMap = [0, ...other.lens.map((v) => this.internLen(v))];
+    for (const od of other.days) {
+      const mine = this.blocks.get(od.day);
+      if (!mine) {
+        // A day no earlier range has: nothing to de-duplicate, adopt the block with indices remapped.
+        for (let s = 0; s < od.size; s++) {
+          od.arc[s] = arcMap[od.arc[s]!]!;
+          od.lib[s] = libMap[od.lib[s]!]!;
+          od.geo[s] = geoMap[od.geo[s]!]!;
+          od.len[s] = lenMap[od.len[s]!]!;
+        }
+        this.blocks.set(od.day, DayBlock.fromState(od, this.arcIds.length));
+        continue;
       }
-      const isDup = (source: number): boolean => dupSources !== null && dupSources.has(source);
-      const src = (k: number): number => other.src[s * 3 + k]!;
-      const lib = other.libelle[s]!;
-      if (this.libelle[t] === '' && lib !== '') {
-        if (isDup(src(0))) return null;
-        this.setLibelle(t, lib, src(0));
-      }
-      if (this.needsGeo(t) && src(1) !== NO_SOURCE) {
-        if (isDup(src(1))) return null;
-        this.setGeo(t, other.geo[s * 2]!, other.geo[s * 2 + 1]!, src(1));
-      }
-      if (this.needsLength(t) && src(2) !== NO_SOURCE) {
-        if (isDup(src(2))) return null;
-        this.setLength(t, other.len[s]!, src(2));
+      this.last = null;
+      const ob = DayBlock.fromState(od, 0);
+      for (let s = 0; s < ob.size; s++) {
+        const arcId = other.arcIds[ob.arc[s]!]!;
+        const arc = arcMap[ob.arc[s]!]!;
+        let t = mine.slotOf(arc);
+        if (t < 0) t = mine.addSlot(arc);
+        let dupSources: Set<number> | null = null;
+        const take = (h: number, o: number, f: number, q: number, e: number, source: number): void => {
+          if (mine.has(t, h, o)) {
+            dups.push({ arcId, dayNum: od.day, hour: h, offsetMinutes: offsetMinutesOf(o) });
+            (dupSources ??= new Set()).add(source);
+          } else mine.put(t, h, o, f, q, e);
+        };
+        for (let h = 0; h < HOURS; h++) {
+          const oi = s * HOURS + h;
+          const off = ob.offAt(oi);
+          if (off === 0) continue;
+          if (ob.ambiguous.has(oi) && mine.offAt(t * HOURS + h) !== 0) return null;
+          take(h, off, ob.flowAt(oi), ob.occAt(oi), ob.etatAt(oi), h);
+          const sec = ob.second.get(oi);
+          if (sec) take(h, sec.off, sec.flow, sec.occ, sec.etat, h + SECOND_HALF);
+        }
+        const isDup = (source: number): boolean => dupSources !== null && dupSources.has(source);
+        const src = (k: number): number => ob.src[s * 3 + k]! - 1;
+        if (mine.lib[t] === 0 && ob.lib[s] !== 0) {
+          if (isDup(src(0))) return null;
+          mine.lib[t] = libMap[ob.lib[s]!]!;
+          mine.src[t * 3] = src(0) + 1;
+        }
+        if (mine.geo[t] === 0 && ob.geo[s] !== 0) {
+          if (isDup(src(1))) return null;
+          mine.geo[t] = geoMap[ob.geo[s]!]!;
+          mine.src[t * 3 + 1] = src(1) + 1;
+        }
+        if (mine.len[t] === 0 && ob.len[s] !== 0) {
+          if (isDup(src(2))) return null;
+          mine.len[t] = lenMap[ob.len[s]!]!;
+          mine.src[t * 3 + 2] = src(2) + 1;
+        }
       }
     }
     return dups;
   }
 
-  /** Rebuilds an accumulator from a transferred state (so the first range's result is adopted as is). */
-  static fromState(st: CompactState): CompactArcDays {
-    const c = new CompactArcDays(Math.max(1024, st.size));
-    for (const id of st.arcIds) c.arcOfString(id);
-    for (let s = 0; s < st.size; s++) {
-      const t = c.slotOf(st.slotArc[s]!, st.slotDay[s]!);
-      c.rows[t] = st.rows[s]!;
-      c.libelle[t] = st.libelle[s]!;
-    }
-    c.flow.set(st.flow);
-    c.occ.set(st.occ);
-    c.etat.set(st.etat);
-    c.offs.set(st.offs);
-    c.geo.set(st.geo);
-    c.len.set(st.len);
-    c.src.set(st.src);
-    for (const [k, v] of st.second) c.second.set(k, v);
-    for (const k of st.ambiguous) c.ambiguous.add(k);
-    return c;
-  }
-
-  /** Day numbers present (optionally restricted), ascending. */
+  /** Day numbers held, ascending. */
   dayNumbers(): number[] {
-    const days = new Set<number>();
-    for (let s = 0; s < this.size; s++) days.add(this.slotDay[s]!);
-    return [...days].sort((a, b) => a - b);
+    return [...this.blocks.keys()].sort((a, b) => a - b);
   }
 
-  /** The `ArcDay` records by Paris day (days ascending, arcs in `compareArcIds` order), as aggregate.ts. */
-  toArcDays(): Map<string, ArcDay[]> {
-    const byDay = new Map<number, number[]>();
-    for (let s = 0; s < this.size; s++) {
-      const d = this.slotDay[s]!;
-      let list = byDay.get(d);
-      if (!list) byDay.set(d, (list = []));
-      list.push(s);
+  private arcRank: Int32Array | null = null;
+
+  /**
+   * The `ArcDay` records of one day (arcs in `compareArcIds` order, as aggregate.ts), then frees that
+   * day's block: a second call for the same day returns []. Call only once all ranges are merged.
+   */
+  takeArcDays(dayNum: number): ArcDay[] {
+    const blk = this.blocks.get(dayNum);
+    if (!blk) return [];
+    this.blocks.delete(dayNum);
+    if (this.last === blk) this.last = null;
+    if (!this.arcRank || this.arcRank.length !== this.arcIds.length) {
+      const order = this.arcIds
+        .map((_, a) => a)
+        .sort((a, b) => compareArcIds(this.arcIds[a]!, this.arcIds[b]!));
+      this.arcRank = new Int32Array(order.length);
+      order.forEach((a, r) => (this.arcRank![a] = r));
     }
-    const out = new Map<string, ArcDay[]>();
-    for (const d of [...byDay.keys()].sort((a, b) => a - b)) {
-      const day = dayString(d);
-      const slots = byDay
-        .get(d)!
-        .sort((a, b) => compareArcIds(this.arcIds[this.slotArc[a]!]!, this.arcIds[this.slotArc[b]!]!));
-      out.set(
-        day,
-        slots.map((s) => this.arcDay(s, day)),
-      );
-    }
-    return out;
+    const rank = this.arcRank;
+    const slots = Array.from({ length: blk.size }, (_, s) => s).sort(
+      (a, b) => rank[blk.arc[a]!]! - rank[blk.arc[b]!]!,
+    );
+    const day = dayString(dayNum);
+    return slots.map((s) => this.arcDay(blk, s, day));
   }
 
-  private arcDay(s: number, day: string): ArcDay {
-    // Exact-size arrays (push would over-allocate ~1.7×; this output can hold millions of them).
+  private arcDay(blk: DayBlock, s: number, day: string): ArcDay {
+    // Exact-size arrays (push would over-allocate ~1.7×).
     const flow = new Array<number | null>(HOURS);
     const occupancy = new Array<number | null>(HOURS);
     const etat = new Array<string | null>(HOURS);
+    let rows = 0;
     for (let h = 0; h < HOURS; h++) {
       const i = s * HOURS + h;
-      let f = this.flow[i]!;
-      let code = this.etat[i]!;
+      if (blk.offAt(i) === 0) {
+        flow[h] = null;
+        occupancy[h] = null;
+        etat[h] = null;
+        continue;
+      }
+      rows++;
+      let f = blk.flowAt(i);
+      let code = blk.etatAt(i);
       // Occupancy as the accumulator computes it: 0 + each value, divided by the count when 2.
       let occSum = 0;
       let occN = 0;
-      const q = this.occ[i]!;
-      if (!Number.isNaN(q)) {
+      const q = blk.occAt(i);
+      if (q === q) {
         occSum += q;
         occN++;
       }
-      const sec = this.second.get(i);
+      const sec = blk.second.get(i);
       if (sec) {
-        if (!Number.isNaN(sec.flow)) f = Number.isNaN(f) ? sec.flow : f + sec.flow;
-        if (!Number.isNaN(sec.occ)) {
+        rows++;
+        if (sec.flow === sec.flow) f = f === f ? f + sec.flow : sec.flow;
+        if (sec.occ === sec.occ) {
           occSum += sec.occ;
           occN++;
         }
         if (code === 0 || SEVERITY_OF_CODE[sec.etat]! > SEVERITY_OF_CODE[code]!) code = sec.etat;
       }
-      flow[h] = Number.isNaN(f) ? null : f;
+      flow[h] = f === f ? f : null;
       occupancy[h] = occN === 0 ? null : occN === 1 ? occSum : occSum / occN;
       etat[h] = code === 0 ? null : ETATS_TRAFIC[code - 1]!;
     }
-    const lat = this.geo[s * 2]!;
-    const length = this.len[s]!;
+    const g = blk.geo[s]!;
+    const l = blk.len[s]!;
+    const lib = blk.lib[s]!;
     return {
-      arc_id: this.arcIds[this.slotArc[s]!]!,
+      arc_id: this.arcIds[blk.arc[s]!]!,
       day,
-      libelle: this.libelle[s]!,
+      libelle: lib === 0 ? '' : this.libs[lib - 1]!,
       flow,
       occupancy,
       etat,
-      geo_point: this.needsGeo(s) ? null : [lat, this.geo[s * 2 + 1]!],
-      row_length_m: this.needsLength(s) ? null : length,
-      rows: this.rows[s]!,
+      geo_point: g === 0 ? null : [this.geos[2 * g - 2]!, this.geos[2 * g - 1]!],
+      row_length_m: l === 0 ? null : this.lens[l - 1]!,
+      rows,
     };
   }
 }

@@ -13,7 +13,7 @@ import { generateComptages, COMPTAGES_HEADER } from '../../../bench/gen-comptage
 import type { ArcDay } from '../arc-day.ts';
 import { ArcDayAccumulator } from '../aggregate.ts';
 import { parseComptagesFile } from '../parse.ts';
-import { readComptagesFast } from './reader.ts';
+import { collectArcDays, readComptagesFast } from './reader.ts';
 
 const REAL = fileURLToPath(
   new URL('../../../test/fixtures/real/comptages-routiers-permanents/', import.meta.url),
@@ -48,7 +48,7 @@ async function reference(path: string, days?: ReadonlySet<string>): Promise<Refe
 async function expectSame(path: string, workers: number, days?: ReadonlySet<string>) {
   const ref = await reference(path, days);
   const fast = await readComptagesFast({ path, key: 'f.csv' }, { workers, ...(days ? { days } : {}) });
-  expect(fast.arcDays).toEqual(ref.arcDays);
+  expect(collectArcDays(fast)).toEqual(ref.arcDays);
   expect(fast.rejects).toEqual(ref.rejects);
   expect({
     rows: fast.rows,
@@ -131,6 +131,10 @@ describe('readComptagesFast = csv-parse path', () => {
       exportRow({ 0: '', 2: '2024-10-27T07:00:00+01:00' }),
       exportRow({ 5: 'Embouteillé', 2: '2024-10-27T08:00:00+01:00' }), // unknown state → Inconnu, counted
       exportRow({ 0: '04264', 1: '', 2: '2024-10-27T09:00:00+01:00' }), // leading zero: another arc id
+      // Values the compact state cannot hold scaled (kept exact in its side tables):
+      exportRow({ 2: '2024-10-27T10:00:00+01:00', 3: '12.5', 4: '12.1234567' }), // decimals beyond the scale
+      exportRow({ 2: '2024-10-27T11:00:00+01:00', 3: '70000', 4: '-0' }), // flow over 16 bits, -0 occupancy
+      exportRow({ 2: '2024-10-27T12:00:00+01:00', 3: '-0', 4: '0.0000001' }), // -0 flow, 7-decimal occupancy
       '\r\n',
       '4264;short;row\r\n',
     ];
@@ -144,7 +148,7 @@ describe('readComptagesFast = csv-parse path', () => {
       expect(fast.rejectCounts.missing_arc_id).toBe(1);
       expect(fast.unknownEtat).toBe(1);
     }
-    const day = (await readComptagesFast({ path, key: 'f.csv' }, { workers: 3 })).arcDays.get('2024-10-27')!;
+    const day = (await readComptagesFast({ path, key: 'f.csv' }, { workers: 3 })).takeArcDays('2024-10-27');
     const arc = day.find((a) => a.arc_id === '4264')!;
     // Slot 2 = 02:00+02:00 (1034 veh, 22.86333 %, Fluide) + 02:00+01:00 (10 veh, 40 %, Saturé):
     // flows added 1044, occupancies averaged (22.86333 + 40) / 2, the more severe state.
@@ -153,13 +157,29 @@ describe('readComptagesFast = csv-parse path', () => {
     expect(arc.etat[2]).toBe('Saturé');
     // Slot 1 holds ' 12 ' / '3,5' → 12 and 3.5.
     expect([arc.flow[1], arc.occupancy[1]]).toEqual([12, 3.5]);
+    // Side-table values come back as Number(text) gives them, -0 included.
+    expect([arc.flow[10], arc.occupancy[10], arc.flow[11], arc.flow[12]]).toEqual([
+      12.5, 12.1234567, 70000, -0,
+    ]);
+    // The accumulator sums occupancies from 0, so a -0 occupancy reads back as +0 on both paths.
+    expect(Object.is(arc.occupancy[11], 0)).toBe(true);
+    expect(arc.occupancy[12]).toBe(1e-7);
+  });
+
+  it('takeArcDays frees the day it returns: a second call gives []', async () => {
+    const res = await readComptagesFast({ path: join(REAL, FIXTURES[0]!), key: 'f.csv' }, { workers: 2 });
+    const first = res.days[0]!;
+    // champs-elysees export: one arc (4264), so every day has exactly one record.
+    expect(res.takeArcDays(first)).toHaveLength(1);
+    expect(res.takeArcDays(first)).toEqual([]);
+    expect(res.takeArcDays('1999-01-01')).toEqual([]);
   });
 
   it('days filter: only the chosen days, same skipped count', async () => {
     const path = join(dir, 'days.csv');
     await generateComptages({ sizeBytes: 1_500_000, out: path, seed: 3, arcs: 50 });
     const { fast } = await expectSame(path, 3, new Set(['2025-01-02']));
-    expect([...fast.arcDays.keys()]).toEqual(['2025-01-02']);
+    expect(fast.days).toEqual(['2025-01-02']);
     expect(fast.skipped).toBeGreaterThan(0);
   });
 
@@ -174,8 +194,8 @@ describe('readComptagesFast = csv-parse path', () => {
       exportRow({ 1: 'Y', 2: '2024-03-10T06:00:00+01:00' }), // single pass gives 'Y'
     ];
     await writeFile(path, `\uFEFF${COMPTAGES_HEADER}\r\n${rows.join('')}`);
-    const { fast } = await expectSame(path, 3);
-    expect(fast.arcDays.get('2024-03-10')![0]!.libelle).toBe('Y');
+    const { fast, ref } = await expectSame(path, 3);
+    expect(ref.arcDays.get('2024-03-10')![0]!.libelle).toBe('Y');
     expect(fast.mode.note).toMatch(/one range/);
   });
 

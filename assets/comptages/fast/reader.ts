@@ -28,7 +28,7 @@ import type { ArcDay } from '../arc-day.ts';
 import { ArcDayAccumulator } from '../aggregate.ts';
 import { dayNumber } from '../paris-clock.ts';
 import { parseComptagesFile, type ComptagesFile } from '../parse.ts';
-import { CompactArcDays, type CompactState } from './compact-arc-days.ts';
+import { CompactArcDays, dayString, type CompactState } from './compact-arc-days.ts';
 import { readLayout, type Layout } from './layout.ts';
 import type { RangeResult, RangeTask } from './scan-range.ts';
 
@@ -43,8 +43,14 @@ export interface FastReadOptions {
 }
 
 export interface FastReadResult {
-  /** ArcDay records by Paris day: days ascending, arcs in `compareArcIds` order (as aggregate.ts). */
-  arcDays: Map<string, ArcDay[]>;
+  /** Paris days that have arc-days, ascending. */
+  days: string[];
+  /**
+   * The ArcDay records of one Paris day (arcs in `compareArcIds` order, as aggregate.ts), built on
+   * demand from the compact state so only the days being handled exist as objects. The day's compact
+   * data is released once built: a second call for the same day returns [].
+   */
+  takeArcDays(day: string): ArcDay[];
   /** The first `maxRejects` rejects by line, each with file key, 1-based line, reason, detail, raw. */
   rejects: QuarantineRecord[];
   rejectCounts: Record<string, number>;
@@ -101,7 +107,8 @@ export async function readComptagesFast(
 }
 
 const emptyResult = (): FastReadResult => ({
-  arcDays: new Map(),
+  days: [],
+  takeArcDays: () => [],
   rejects: [],
   rejectCounts: {},
   rows: 0,
@@ -219,7 +226,9 @@ async function mergeRanges(
     lineBase += r.newlines;
   }
   out.rejects = rejects.sort((a, b) => a.line - b.line).slice(0, maxRejects);
-  out.arcDays = acc!.toArcDays();
+  const compact = acc!;
+  out.days = compact.dayNumbers().map(dayString);
+  out.takeArcDays = (day) => compact.takeArcDays(dayNumber(day));
   return out;
 }
 
@@ -232,21 +241,40 @@ const taskOf = (
   maxRejects: number,
 ): RangeTask => ({ path: file.path, key: file.key, layout, start, end, days, maxRejects });
 
-const WORKER_URL = new URL('./range-worker.ts', import.meta.url);
-
 /**
- * Starts a worker on one range. The worker is TypeScript: when this module itself runs from .ts
- * sources (tsx, vitest), the worker first registers tsx's loader, else it is loaded directly.
+ * The worker file matches this module's own extension: compiled (`npm run build`, dist/…/reader.js)
+ * spawns the plain JS worker directly; from the TypeScript sources (tsx, vitest) the worker first
+ * registers tsx's loader, then imports range-worker.ts.
  */
+const COMPILED = import.meta.url.endsWith('.js');
+const WORKER_URL = new URL(COMPILED ? './range-worker.js' : './range-worker.ts', import.meta.url);
+/** Loader flags (`--import tsx`, `--loader …`) are not inherited by compiled workers: plain JS needs none. */
+const LOADER_FLAGS = new Set(['--import', '--require', '-r', '--loader', '--experimental-loader']);
+const compiledExecArgv = (): string[] => {
+  const out: string[] = [];
+  const argv = process.execArgv;
+  for (let i = 0; i < argv.length; i++) {
+    const a = argv[i]!;
+    const name = a.split('=')[0]!;
+    if (LOADER_FLAGS.has(name)) {
+      if (!a.includes('=')) i++; // skip the flag's value too
+      continue;
+    }
+    out.push(a);
+  }
+  return out;
+};
+
+/** Starts a worker on one range. */
 function runWorker(task: RangeTask, onProgress: (done: number) => void): Promise<WorkerResult> {
   let worker: Worker;
-  if (WORKER_URL.pathname.endsWith('.ts')) {
+  if (COMPILED) {
+    worker = new Worker(WORKER_URL, { workerData: task, execArgv: compiledExecArgv() });
+  } else {
     const tsxPackage = createRequire(import.meta.url).resolve('tsx/package.json');
     const api = new URL('./dist/esm/api/index.mjs', pathToFileURL(tsxPackage)).href;
     const boot = `import(${JSON.stringify(api)}).then((m) => { m.register(); return import(${JSON.stringify(WORKER_URL.href)}); });`;
     worker = new Worker(boot, { eval: true, workerData: task });
-  } else {
-    worker = new Worker(WORKER_URL, { workerData: task });
   }
   return new Promise((resolve, reject) => {
     let settled = false;
@@ -291,6 +319,12 @@ async function readWithCsvParse(
   out.skipped = parsed.skipped;
   out.rejected = parsed.rejected;
   out.unknownEtat = parsed.unknownEtat;
-  for (const day of acc.days()) out.arcDays.set(day, acc.arcDays(day));
+  out.days = acc.days();
+  out.takeArcDays = (day) => acc.arcDays(day);
   return out;
+}
+
+/** Every day's records at once (tests and small files; the asset takes one day at a time). */
+export function collectArcDays(res: FastReadResult): Map<string, ArcDay[]> {
+  return new Map(res.days.map((day) => [day, res.takeArcDays(day)]));
 }

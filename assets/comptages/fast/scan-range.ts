@@ -381,23 +381,24 @@ export function scanRange(task: RangeTask, onProgress?: (bytesDone: number) => v
     if (occ < 0 || occ > 100) return reject('occupancy_out_of_range', String(occ));
 
     const a = arcText === null ? acc.arcOfNumber(arc) : acc.arcOfString(arcText);
-    let slot = acc.findSlot(a, tDay);
+    let slot = acc.select(a, tDay);
+    const blk = acc.cur;
     if (tAmbiguous) {
-      const summerTaken = slot >= 0 && acc.has(slot, tHour, 2);
+      const summerTaken = slot >= 0 && blk.has(slot, tHour, 2);
       tInstant = summerTaken ? tWinter : tSummer;
       tOff = summerTaken ? 60 : 120;
     }
     const off = offsetCode(tOff);
-    if (slot >= 0 && acc.has(slot, tHour, off)) {
+    if (slot >= 0 && blk.has(slot, tHour, off)) {
       return reject(
         'duplicate_row',
         `arc ${acc.arcIds[a]!} at ${new Date(tInstant).toISOString()} already seen in this file`,
       );
     }
     const etat = etatCode(col.etat);
-    if (slot < 0) slot = acc.slotOf(a, tDay);
-    const source = acc.put(slot, tHour, off, flow, occ, etat);
-    if (tAmbiguous) acc.ambiguous.add(slot * HOURS + tHour);
+    if (slot < 0) slot = blk.addSlot(a);
+    const source = blk.put(slot, tHour, off, flow, occ, etat);
+    if (tAmbiguous) blk.ambiguous.add(slot * HOURS + tHour);
     res.rows++;
 
     if (acc.needsLibelle(slot) && col.libelle >= 0) {

@@ -5,7 +5,14 @@
 import type { Reject } from '../../engine/quarantine.ts';
 import { arrondissementOf } from '../geo/arrondissements.ts';
 import { readCsvRows, type RawFile } from '../geo/csv-source.ts';
-import { parseGeoPoint, parseGeoShape, polygonAreaM2, shapeCenter, type GeoShape } from '../geo/geometry.ts';
+import {
+  optionalGeo,
+  parseGeoPoint,
+  parseGeoShape,
+  polygonAreaM2,
+  shapeCenter,
+  type GeoShape,
+} from '../geo/geometry.ts';
 import { isCalendarDay } from '../geo/paris-time.ts';
 
 export interface Chantier {
@@ -85,7 +92,13 @@ export async function parseChantiersFile(file: RawFile, reject: Reject): Promise
       bad('inverted_dates', `fin ${v('date_fin')} before début ${v('date_debut')}`);
       continue;
     }
-    const shape = v('geo_shape') === '' ? null : parseGeoShape(v('geo_shape'));
+    // A damaged geometry loses only itself: the value is quarantined, the works are kept.
+    const shape = optionalGeo(v('geo_shape'), parseGeoShape, () =>
+      bad('invalid_geo_shape', 'geo_shape is not a GeoJSON geometry; kept without shape (surface 0)'),
+    );
+    const point = optionalGeo(v('geo_point'), parseGeoPoint, () =>
+      bad('invalid_geo_point', 'geo_point_2d is not "lat, lon"; kept without point'),
+    );
     const area =
       shape && (shape.type === 'Polygon' || shape.type === 'MultiPolygon') ? polygonAreaM2(shape) : 0;
     out.push({
@@ -96,7 +109,7 @@ export async function parseChantiersFile(file: RawFile, reject: Reject): Promise
       niveau_perturbation: v('niveau') || null,
       date_debut: v('date_debut'),
       date_fin: v('date_fin'),
-      arrondissement: arrondissement(v('code_postal'), parseGeoPoint(v('geo_point')), shape),
+      arrondissement: arrondissement(v('code_postal'), point, shape),
       geo_shape: shape,
       surface_m2: area,
       file: file.key,

@@ -149,3 +149,18 @@ export function shapeCenter(geom: GeoShape | null | undefined): LonLat | null {
     }
   }
 }
+
+/**
+ * An optional geometry cell: empty is null; a non-empty cell that does not parse is reported through
+ * `onInvalid` (the caller quarantines the value with its line and keeps the row) and read as null.
+ */
+export function optionalGeo<T>(
+  text: string,
+  parse: (text: string) => T | null,
+  onInvalid: () => void,
+): T | null {
+  if (text === '') return null;
+  const value = parse(text);
+  if (value === null) onInvalid();
+  return value;
+}

@@ -5,7 +5,7 @@
  */
 import type { Reject } from '../../engine/quarantine.ts';
 import { readCsvRows, type RawFile } from '../geo/csv-source.ts';
-import { parseGeoPoint, parseGeoShape, type GeoShape } from '../geo/geometry.ts';
+import { optionalGeo, parseGeoPoint, parseGeoShape, type GeoShape } from '../geo/geometry.ts';
 import { isCalendarDay, parisLocalToUtcMs, parseIsoWithOffset } from '../geo/paris-time.ts';
 
 export interface ReferentielRow {
@@ -93,6 +93,9 @@ export async function parseReferentielFile(file: RawFile, reject: Reject): Promi
       });
       continue;
     }
+    // A damaged geometry loses only itself: the value is quarantined, the arc is kept.
+    const invalid = (reason: string, detail: string) => () =>
+      reject({ reason, file: file.key, line: row.line, detail, raw: row.raw });
     rows.push({
       arc: v('arc'),
       libelle: v('libelle'),
@@ -100,8 +103,16 @@ export async function parseReferentielFile(file: RawFile, reject: Reject): Promi
       date_fin: v('fin'),
       noeud_amont: v('amont') || null,
       noeud_aval: v('aval') || null,
-      geo_point_2d: parseGeoPoint(v('geo_point')),
-      geo_shape: v('geo_shape') === '' ? null : parseGeoShape(v('geo_shape')),
+      geo_point_2d: optionalGeo(
+        v('geo_point'),
+        parseGeoPoint,
+        invalid('invalid_geo_point', 'geo_point_2d is not "lat, lon"; arc kept without point'),
+      ),
+      geo_shape: optionalGeo(
+        v('geo_shape'),
+        parseGeoShape,
+        invalid('invalid_geo_shape', 'geo_shape is not a GeoJSON geometry; arc kept without shape'),
+      ),
       file: file.key,
       line: row.line,
     });

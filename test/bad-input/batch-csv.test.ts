@@ -50,9 +50,9 @@ describe('chantiers parser on the bad-input corpus', () => {
     expect(p.rows).toHaveLength(15);
   });
 
-  it('invalid GeoJSON (records 2 and 6, lines 5 and 12): rows kept without shape and area', async () => {
+  it('invalid GeoJSON (records 2 and 6, lines 5 and 12): rows kept without shape and area, each value quarantined', async () => {
     const p = await chantiers('chantiers/invalid-geojson.csv');
-    expect(p.rejects).toEqual([]);
+    expect(p.summary()).toEqual(['invalid_geo_shape@5', 'invalid_geo_shape@12']);
     const noShape = p.rows.filter((r) => r.geo_shape === null).map((r) => r.line);
     expect(noShape).toEqual([5, 12]);
     expect(p.rows.filter((r) => r.geo_shape === null).every((r) => r.surface_m2 === 0)).toBe(true);
@@ -75,7 +75,12 @@ describe('referentiel parser on the bad-input corpus', () => {
     ],
     ['referentiel/extra-missing-columns.csv', ['wrong_column_count@5', 'wrong_column_count@9'], 8, '10 − 2'],
     ['referentiel/truncated-last-row.csv', ['wrong_column_count@11'], 9, 'line 11 cut after 3 fields'],
-    ['referentiel/invalid-geojson.csv', [], 10, 'shapes of lines 3 and 7 unreadable, rows kept'],
+    [
+      'referentiel/invalid-geojson.csv',
+      ['invalid_geo_shape@3', 'invalid_geo_shape@7'],
+      10,
+      'shapes of lines 3 and 7 unreadable: values quarantined, rows kept',
+    ],
     ['referentiel/empty.csv', ['empty_file@0'], 0, '0 bytes'],
   ] as [string, string[], number, string][])('%s → %j, %i kept (%s)', async (rel, expected, kept) => {
     const p = await referentiel(rel);

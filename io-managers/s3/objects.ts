@@ -195,8 +195,11 @@ function sleep(ms: number, signal?: AbortSignal): Promise<void> {
   });
 }
 
+/** Parallel GETs per prefix download (well under the SDK agent's 50 sockets). */
+export const DEFAULT_DOWNLOAD_CONCURRENCY = 8;
+
 export interface DownloadPrefixOptions extends ListOptions {
-  /** Parallel downloads. Default 8. */
+  /** Parallel downloads. Default DEFAULT_DOWNLOAD_CONCURRENCY. */
   concurrency?: number;
   onObject?: (obj: CachedObject) => void;
 }
@@ -223,7 +226,7 @@ export async function downloadListed(
 ): Promise<CachedObject[]> {
   // Validate every key first: one escaping key refuses the whole batch before any download.
   for (const o of listed) cache.pathFor(bucket, o.key);
-  const limit = pLimit(opts.concurrency ?? 8);
+  const limit = pLimit(opts.concurrency ?? DEFAULT_DOWNLOAD_CONCURRENCY);
   return Promise.all(
     listed.map((o) =>
       limit(async () => {

@@ -5,9 +5,12 @@
  * bench/out/ (git-ignored) with a fixed seed. Each measurement runs in its own process (bench/measure.ts)
  * so its peak RSS (process.resourceUsage().maxRSS, worker threads included) is its own; the fastest of
  * BENCH_REPEAT runs is reported (the 2-core machine is shared), with the highest RSS seen.
+ * CityFlow is measured as the asset uses it (every day's ArcDay[] built one day at a time, then dropped),
+ * with the compiled reader from dist/ when `npm run build` made it (else tsx); the output says which.
  */
 import { execFileSync } from 'node:child_process';
 import { existsSync } from 'node:fs';
+import { availableParallelism, loadavg } from 'node:os';
 import { fileURLToPath } from 'node:url';
 import { generateComptages, parseSize } from './gen-comptages.ts';
 import type { Measurement } from './measure.ts';
@@ -32,9 +35,26 @@ function measure(engine: string, path: string): Measurement {
     maxRss = Math.max(maxRss, m.maxRssMB);
     if (!best || m.ms < best.ms) best = m;
   }
-  console.log(`  ${engine} runs: ${times.join(' / ')} s`);
+  console.log(
+    `  ${engine} runs: ${times.join(' / ')} s${best!.reader ? ` (reader: ${best!.reader})` : ''}, load ${load()}`,
+  );
   return { ...best!, maxRssMB: maxRss };
 }
+
+const load = (): string =>
+  loadavg()
+    .map((l) => l.toFixed(2))
+    .join(' ');
+
+console.log(
+  `node ${process.version}, ${availableParallelism()} cores, load average ${load()}, ` +
+    `fastest of ${REPEAT}; CityFlow reader: ${
+      existsSync(new URL('../dist/assets/comptages/fast/reader.js', import.meta.url)) ||
+      process.env.CITYFLOW_DIST
+        ? 'compiled (dist/)'
+        : 'TypeScript sources (tsx), no dist/ yet'
+    }`,
+);
 
 const mbps = (m: Measurement): number => m.bytes / 1e6 / (m.ms / 1000);
 const fmt = (m: Measurement): string =>

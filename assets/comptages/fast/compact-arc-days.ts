@@ -22,6 +22,7 @@
  * the (pathological) case where that row turns out to be a duplicate of an earlier range. The values
  * themselves are interned (an arc has the same libelle, point and length on almost every day).
  */
+import { closeSync, openSync, readSync, writeSync } from 'node:fs';
 import type { ArcDay } from '../arc-day.ts';
 import { compareArcIds } from '../aggregate.ts';
 import { ETATS_TRAFIC, ETAT_SEVERITY } from '../normalize.ts';
@@ -79,6 +80,32 @@ export interface DayState {
   second: [number, SecondHalf][];
   /** slot*24+hour of rows whose instant was chosen by the summer-first rule of offset-less times. */
   ambiguous: number[];
+  /** Set when the arrays were spilled to a scratch file (they are then empty here). */
+  disk?: DiskRef;
+}
+
+/** Where a spilled block's arrays are: `size` slots written in field order at `pos` of `path`. */
+export interface DiskRef {
+  path: string;
+  pos: number;
+}
+
+/** Index remapping of a block adopted from a later range while still on disk, applied when loaded. */
+interface Remap {
+  arc: number[];
+  lib: number[];
+  geo: number[];
+  len: number[];
+}
+
+/**
+ * Spilling (workers): at most `residentSlots` arc-days stay in memory; the least recently used day
+ * blocks go to `path`. Road-count files are roughly time-ordered, so a spilled day is rarely touched
+ * again; when one is, it is read back and the budget doubles (a shuffled file degrades to in-memory).
+ */
+export interface SpillOptions {
+  path: string;
+  residentSlots: number;
 }
 
 export interface CompactState {
@@ -114,6 +141,10 @@ export class DayBlock {
   readonly occSide = new Map<number, number>();
   readonly second = new Map<number, SecondHalf>();
   readonly ambiguous = new Set<number>();
+  /** Non-null while the arrays are on disk. */
+  disk: DiskRef | null = null;
+  remap: Remap | null = null;
+  lastUse = 0;
 
   constructor(
     readonly day: number,
@@ -141,7 +172,8 @@ export class DayBlock {
     b.geo = st.geo;
     b.len = st.len;
     b.src = st.src;
-    for (let s = 0; s < st.size; s++) b.indexArc(st.arc[s]!, s);
+    if (st.disk) b.disk = st.disk;
+    else for (let s = 0; s < st.size; s++) b.indexArc(st.arc[s]!, s);
     for (const [k, v] of st.flowSide) b.flowSide.set(k, v);
     for (const [k, v] of st.occSide) b.occSide.set(k, v);
     for (const [k, v] of st.second) b.second.set(k, v);
@@ -165,7 +197,77 @@ export class DayBlock {
       occSide: [...this.occSide],
       second: [...this.second],
       ambiguous: [...this.ambiguous],
+      ...(this.disk ? { disk: this.disk } : {}),
     };
+  }
+
+  private arrays(): (Int32Array | Uint16Array | Uint32Array | Uint8Array)[] {
+    return [this.arc, this.flow, this.cell, this.lib, this.geo, this.len, this.src];
+  }
+
+  /** Writes the arrays at the end of the scratch file `fd` and drops them from memory. */
+  spill(fd: number, path: string, pos: number): number {
+    this.disk = { path, pos };
+    const n = this.size;
+    for (const a of this.arrays()) {
+      const per = a.length / this.cap;
+      const bytes = new Uint8Array(a.buffer, a.byteOffset, n * per * a.BYTES_PER_ELEMENT);
+      pos += writeSync(fd, bytes, 0, bytes.length, pos);
+    }
+    this.cap = 0;
+    this.arc = new Int32Array(0);
+    this.flow = new Uint16Array(0);
+    this.cell = new Uint32Array(0);
+    this.lib = new Int32Array(0);
+    this.geo = new Int32Array(0);
+    this.len = new Int32Array(0);
+    this.src = new Uint8Array(0);
+    this.slotOfArc = new Int32Array(0);
+    return pos;
+  }
+
+  /** Reads spilled arrays back (and applies a pending remap); `arcs` sizes the arc index. */
+  load(arcs: number): void {
+    const disk = this.disk;
+    if (!disk) return;
+    const n = this.size;
+    this.cap = n;
+    this.arc = new Int32Array(n);
+    this.flow = new Uint16Array(n * HOURS);
+    this.cell = new Uint32Array(n * HOURS);
+    this.lib = new Int32Array(n);
+    this.geo = new Int32Array(n);
+    this.len = new Int32Array(n);
+    this.src = new Uint8Array(n * 3);
+    const fd = openSync(disk.path, 'r');
+    try {
+      let pos = disk.pos;
+      for (const a of this.arrays()) {
+        const bytes = new Uint8Array(a.buffer, a.byteOffset, a.byteLength);
+        let done = 0;
+        while (done < bytes.length) {
+          const got = readSync(fd, bytes, done, bytes.length - done, pos + done);
+          if (got === 0) throw new Error(`road-count scratch file ${disk.path} is truncated`);
+          done += got;
+        }
+        pos += bytes.length;
+      }
+    } finally {
+      closeSync(fd);
+    }
+    this.disk = null;
+    const r = this.remap;
+    if (r) {
+      for (let s = 0; s < n; s++) {
+        this.arc[s] = r.arc[this.arc[s]!]!;
+        this.lib[s] = r.lib[this.lib[s]!]!;
+        this.geo[s] = r.geo[this.geo[s]!]!;
+        this.len[s] = r.len[this.len[s]!]!;
+      }
+      this.remap = null;
+    }
+    this.slotOfArc = new Int32Array(Math.max(arcs, 16));
+    for (let s = 0; s < n; s++) this.indexArc(this.arc[s]!, s);
   }
 
   buffers(): ArrayBuffer[] {
@@ -175,6 +277,7 @@ export class DayBlock {
   }
 
   slotOf(arc: number): number {
+    if (this.disk) throw new Error('day block used while spilled');
     return arc < this.slotOfArc.length ? this.slotOfArc[arc]! - 1 : -1;
   }
 
@@ -283,6 +386,13 @@ export class CompactArcDays {
   private readonly libIndex = new Map<string, number>();
   private readonly geoIndex = new Map<string, number>();
   private readonly lenIndex = new Map<number, number>();
+  private spillFd = -1;
+  private spillPos = 0;
+  private clock = 0;
+  /** Blocks read back from the scratch file (each doubles the memory budget). */
+  reloads = 0;
+
+  constructor(private readonly spillOpts: SpillOptions | null = null) {}
 
   /** Arc index of a canonical integer id (digits, no leading zero): no string is built per row. */
   arcOfNumber(n: number): number {
@@ -312,11 +422,38 @@ export class CompactArcDays {
       if (blk === null) {
         blk = new DayBlock(day, Math.max(64, this.arcIds.length), this.arcIds.length);
         this.blocks.set(day, blk);
+        if (this.spillOpts) this.spillColdBlocks(blk);
+      } else if (blk.disk) {
+        blk.load(this.arcIds.length);
+        this.reloads++;
+        this.spillOpts!.residentSlots *= 2;
       }
+      blk.lastUse = ++this.clock;
       this.last = blk;
     }
     this.cur = blk;
     return blk.slotOf(arc);
+  }
+
+  /** Spills least recently used blocks (never `keep`) while resident arc-days exceed the budget. */
+  private spillColdBlocks(keep: DayBlock): void {
+    const opts = this.spillOpts!;
+    const resident = [...this.blocks.values()].filter((b) => !b.disk && b !== keep);
+    let slots = resident.reduce((n, b) => n + b.size, 0);
+    if (slots <= opts.residentSlots) return;
+    resident.sort((a, b) => a.lastUse - b.lastUse);
+    if (this.spillFd < 0) this.spillFd = openSync(opts.path, 'w');
+    for (const b of resident) {
+      if (slots <= opts.residentSlots) break;
+      slots -= b.size;
+      this.spillPos = b.spill(this.spillFd, opts.path, this.spillPos);
+    }
+  }
+
+  /** Closes the scratch file (the reader deletes it once the days are taken). */
+  closeSpill(): void {
+    if (this.spillFd >= 0) closeSync(this.spillFd);
+    this.spillFd = -1;
   }
 
   /** Number of arc-days held. */
@@ -426,7 +563,14 @@ export class CompactArcDays {
     for (const od of other.days) {
       const mine = this.blocks.get(od.day);
       if (!mine) {
-        // A day no earlier range has: nothing to de-duplicate, adopt the block with indices remapped.
+        // A day no earlier range has: nothing to de-duplicate, adopt the block with indices remapped
+        // (now, or when it is read back if it is on disk).
+        if (od.disk) {
+          const blk = DayBlock.fromState(od, 0);
+          blk.remap = { arc: arcMap, lib: libMap, geo: geoMap, len: lenMap };
+          this.blocks.set(od.day, blk);
+          continue;
+        }
         for (let s = 0; s < od.size; s++) {
           od.arc[s] = arcMap[od.arc[s]!]!;
           od.lib[s] = libMap[od.lib[s]!]!;
@@ -437,7 +581,9 @@ export class CompactArcDays {
         continue;
       }
       this.last = null;
+      mine.load(this.arcIds.length);
       const ob = DayBlock.fromState(od, 0);
+      ob.load(0);
       for (let s = 0; s < ob.size; s++) {
         const arcId = other.arcIds[ob.arc[s]!]!;
         const arc = arcMap[ob.arc[s]!]!;
@@ -481,6 +627,12 @@ export class CompactArcDays {
     return dups;
   }
 
+  /** True while some day is still on disk. */
+  hasSpilled(): boolean {
+    for (const b of this.blocks.values()) if (b.disk) return true;
+    return false;
+  }
+
   /** Day numbers held, ascending. */
   dayNumbers(): number[] {
     return [...this.blocks.keys()].sort((a, b) => a - b);
@@ -497,6 +649,7 @@ export class CompactArcDays {
     if (!blk) return [];
     this.blocks.delete(dayNum);
     if (this.last === blk) this.last = null;
+    blk.load(this.arcIds.length);
     if (!this.arcRank || this.arcRank.length !== this.arcIds.length) {
       const order = this.arcIds
         .map((_, a) => a)

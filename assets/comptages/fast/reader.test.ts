@@ -3,7 +3,7 @@
  * same ArcDay records (deep-equal), same rejects (reason, line, detail, raw), same counts — with one
  * range and with three ranges cut at arbitrary byte positions.
  */
-import { appendFile, copyFile, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
+import { appendFile, copyFile, mkdtemp, readdir, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -45,9 +45,17 @@ async function reference(path: string, days?: ReadonlySet<string>): Promise<Refe
   return { arcDays: new Map(acc.days().map((d) => [d, acc.arcDays(d)])), rejects, ...r };
 }
 
-async function expectSame(path: string, workers: number, days?: ReadonlySet<string>) {
+async function expectSame(
+  path: string,
+  workers: number,
+  days?: ReadonlySet<string>,
+  extra: { spillSlots?: number } = {},
+) {
   const ref = await reference(path, days);
-  const fast = await readComptagesFast({ path, key: 'f.csv' }, { workers, ...(days ? { days } : {}) });
+  const fast = await readComptagesFast(
+    { path, key: 'f.csv' },
+    { workers, ...(days ? { days } : {}), ...extra },
+  );
   expect(collectArcDays(fast)).toEqual(ref.arcDays);
   expect(fast.rejects).toEqual(ref.rejects);
   expect({
@@ -164,6 +172,31 @@ describe('readComptagesFast = csv-parse path', () => {
     // The accumulator sums occupancies from 0, so a -0 occupancy reads back as +0 on both paths.
     expect(Object.is(arc.occupancy[11], 0)).toBe(true);
     expect(arc.occupancy[12]).toBe(1e-7);
+  });
+
+  it('cold days spilled to disk (budget of 1 arc-day per worker): same result, scratch files removed', async () => {
+    const path = join(dir, 'spill.csv');
+    // 20 arcs over ≈ 12 days, rows shuffled across 3-hour blocks (5-hour blocks straddle midnights: spilled days are
+    // read back), then copies of the first lines (cross-range duplicates of a spilled day) and a late day.
+    await generateComptages({ sizeBytes: 2_000_000, out: path, seed: 11, arcs: 20, blockHours: 5 });
+    const lines = (await readFile(path, 'utf8')).split('\r\n');
+    await appendFile(
+      path,
+      lines
+        .slice(1, 30)
+        .map((l) => l + '\r\n')
+        .join('') + exportRow({}),
+    );
+    const scratchDirs = async () =>
+      (await readdir(tmpdir())).filter((d) => d.startsWith('cityflow-comptages-'));
+    const before = await scratchDirs();
+    for (const workers of [1, 3]) {
+      const { fast } = await expectSame(path, workers, undefined, { spillSlots: 1 });
+      expect(fast.days.length).toBeGreaterThan(10);
+      expect(fast.rejectCounts.duplicate_row).toBe(29);
+    }
+    // collectArcDays took every day, so no spilled block is left and the scratch dir is gone.
+    expect(await scratchDirs()).toEqual(before);
   });
 
   it('takeArcDays frees the day it returns: a second call gives []', async () => {

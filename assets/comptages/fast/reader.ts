@@ -18,9 +18,11 @@
  * first value in file order. In the pathological cases the merge cannot settle exactly (see
  * `CompactArcDays.mergeNext`), the file is re-read as a single range.
  */
-import { open } from 'node:fs/promises';
+import { rmSync } from 'node:fs';
+import { mkdtemp, open } from 'node:fs/promises';
 import { createRequire } from 'node:module';
-import { availableParallelism } from 'node:os';
+import { availableParallelism, tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { Worker } from 'node:worker_threads';
 import type { QuarantineRecord } from '../../../engine/quarantine.ts';
@@ -28,7 +30,7 @@ import type { ArcDay } from '../arc-day.ts';
 import { ArcDayAccumulator } from '../aggregate.ts';
 import { dayNumber } from '../paris-clock.ts';
 import { parseComptagesFile, type ComptagesFile } from '../parse.ts';
-import { CompactArcDays, dayString, type CompactState } from './compact-arc-days.ts';
+import { CompactArcDays, dayString, type CompactState, type SpillOptions } from './compact-arc-days.ts';
 import { readLayout, type Layout } from './layout.ts';
 import type { RangeResult, RangeTask } from './scan-range.ts';
 
@@ -40,6 +42,12 @@ export interface FastReadOptions {
   onProgress?(bytesDone: number, bytesTotal: number): void;
   /** Rejects kept with full detail (the first ones by line); counts stay exact. Default 10,000. */
   maxRejects?: number;
+  /**
+   * Arc-days each worker keeps in memory; colder days go to a scratch file in the OS temp dir (deleted
+   * once their days are taken, or at exit), so memory stays flat however many days the file holds.
+   * Default 32,768 (≈ 5 MB); 0 = keep everything in memory.
+   */
+  spillSlots?: number;
 }
 
 export interface FastReadResult {
@@ -66,6 +74,40 @@ export interface FastReadResult {
 }
 
 const MIN_RANGE_BYTES = 32 << 20;
+const DEFAULT_SPILL_SLOTS = 32_768;
+
+/** The scratch directory of one read: spill files of its workers, removed once no day needs them. */
+class Scratch {
+  private n = 0;
+  private removed = false;
+  private readonly onExit = (): void => this.remove();
+
+  private constructor(
+    readonly dir: string | null,
+    private readonly slots: number,
+  ) {
+    if (dir) process.once('exit', this.onExit);
+  }
+
+  static async create(slots: number): Promise<Scratch> {
+    if (!(slots > 0) || slots === Infinity) return new Scratch(null, 0);
+    return new Scratch(await mkdtemp(join(tmpdir(), 'cityflow-comptages-')), slots);
+  }
+
+  /** Spill settings for one more worker (its own file). */
+  next(): SpillOptions | undefined {
+    return this.dir
+      ? { path: join(this.dir, `range-${this.n++}.bin`), residentSlots: this.slots }
+      : undefined;
+  }
+
+  remove(): void {
+    if (!this.dir || this.removed) return;
+    this.removed = true;
+    process.removeListener('exit', this.onExit);
+    rmSync(this.dir, { recursive: true, force: true });
+  }
+}
 const FIRST_DATA_LINE = 2;
 
 export async function readComptagesFast(
@@ -92,18 +134,27 @@ export async function readComptagesFast(
     opts.workers ?? Math.min(availableParallelism(), Math.max(1, Math.ceil(dataBytes / MIN_RANGE_BYTES)));
   const cuts = await cutRanges(file.path, layout, Math.max(1, Math.floor(wanted)));
   const days = opts.days ? [...opts.days].map(dayNumber).filter(Number.isFinite) : null;
-
-  const first = await scanAll(file, layout, cuts, days, maxRejects, opts.onProgress);
-  if (first.irregular) return readWithCsvParse(file, opts, maxRejects, first.irregular);
-  const merged = await mergeRanges(file, layout, cuts, days, maxRejects, first.results);
-  if (merged) return merged;
-  // A merge that cannot be settled exactly (see CompactArcDays.mergeNext): one range, same scanner.
-  const whole: [number, number][] = [[layout.dataStart, layout.fileSize]];
-  const single = await scanAll(file, layout, whole, days, maxRejects, opts.onProgress);
-  if (single.irregular) return readWithCsvParse(file, opts, maxRejects, single.irregular);
-  const res = (await mergeRanges(file, layout, whole, days, maxRejects, single.results))!;
-  res.mode.note = 'ranges could not be merged exactly; re-read as one range';
-  return res;
+  const scratch = await Scratch.create(opts.spillSlots ?? DEFAULT_SPILL_SLOTS);
+  let handedOver = false;
+  try {
+    const first = await scanAll(file, layout, cuts, days, maxRejects, opts.onProgress, scratch);
+    if (first.irregular) return await readWithCsvParse(file, opts, maxRejects, first.irregular);
+    const merged = await mergeRanges(file, layout, cuts, days, maxRejects, first.results, scratch);
+    if (merged) {
+      handedOver = true;
+      return merged;
+    }
+    // A merge that cannot be settled exactly (see CompactArcDays.mergeNext): one range, same scanner.
+    const whole: [number, number][] = [[layout.dataStart, layout.fileSize]];
+    const single = await scanAll(file, layout, whole, days, maxRejects, opts.onProgress, scratch);
+    if (single.irregular) return await readWithCsvParse(file, opts, maxRejects, single.irregular);
+    const res = (await mergeRanges(file, layout, whole, days, maxRejects, single.results, scratch))!;
+    res.mode.note = 'ranges could not be merged exactly; re-read as one range';
+    handedOver = true;
+    return res;
+  } finally {
+    if (!handedOver) scratch.remove();
+  }
 }
 
 const emptyResult = (): FastReadResult => ({
@@ -153,13 +204,14 @@ async function scanAll(
   days: number[] | null,
   maxRejects: number,
   onProgress: FastReadOptions['onProgress'],
+  scratch: Scratch,
 ): Promise<{ results: WorkerResult[]; irregular: string | null }> {
   const done = ranges.map(() => 0);
   const total = layout.fileSize;
   const report = (): void => onProgress?.(layout.dataStart + done.reduce((a, b) => a + b, 0), total);
   const results = await Promise.all(
     ranges.map(([start, end], i) =>
-      runWorker({ path: file.path, key: file.key, layout, start, end, days, maxRejects }, (d) => {
+      runWorker({ ...taskOf(file, layout, start, end, days, maxRejects), spill: scratch.next() }, (d) => {
         done[i] = d;
         report();
       }),
@@ -181,6 +233,7 @@ async function mergeRanges(
   days: number[] | null,
   maxRejects: number,
   results: WorkerResult[],
+  scratch: Scratch,
 ): Promise<FastReadResult | null> {
   const out = emptyResult();
   out.mode.ranges = ranges.length;
@@ -198,7 +251,7 @@ async function mergeRanges(
         const keys = dups.map((d) => `${d.arcId}|${d.dayNum}|${d.hour}|${d.offsetMinutes}`);
         const [start, end] = ranges[j]!;
         const probe = await runWorker(
-          { ...taskOf(file, layout, start, end, days, maxRejects), probe: keys },
+          { ...taskOf(file, layout, start, end, days, maxRejects), probe: keys, spill: scratch.next() },
           () => {},
         );
         for (const p of probe.probed) {
@@ -228,7 +281,12 @@ async function mergeRanges(
   out.rejects = rejects.sort((a, b) => a.line - b.line).slice(0, maxRejects);
   const compact = acc!;
   out.days = compact.dayNumbers().map(dayString);
-  out.takeArcDays = (day) => compact.takeArcDays(dayNumber(day));
+  out.takeArcDays = (day) => {
+    const list = compact.takeArcDays(dayNumber(day));
+    if (!compact.hasSpilled()) scratch.remove();
+    return list;
+  };
+  if (!compact.hasSpilled()) scratch.remove();
   return out;
 }
 

@@ -18,7 +18,7 @@ import type { QuarantineRecord } from '../../../engine/quarantine.ts';
 import { lineLengthMeters, parseGeoPoint, parseGeoShape } from '../../geo/geometry.ts';
 import { ETATS_TRAFIC, normalizeEtatTrafic, parseDecimal } from '../normalize.ts';
 import { dayNumber, parseCountTimestamp } from '../paris-clock.ts';
-import { CompactArcDays, HOURS, offsetCode } from './compact-arc-days.ts';
+import { CompactArcDays, HOURS, offsetCode, type SpillOptions } from './compact-arc-days.ts';
 import type { Layout } from './layout.ts';
 
 export interface RangeTask {
@@ -33,6 +33,8 @@ export interface RangeTask {
   maxRejects: number;
   /** Probe mode: report line and raw text of the first accepted row at these `arc|day|hour|offset` keys. */
   probe?: string[];
+  /** Memory budget and scratch file for cold day blocks (see CompactArcDays); none = all in memory. */
+  spill?: SpillOptions;
 }
 
 export interface RangeReject extends QuarantineRecord {
@@ -107,7 +109,7 @@ export function scanRange(task: RangeTask, onProgress?: (bytesDone: number) => v
   const width = layout.width;
   const col = layout.columns;
   const daySet = task.days ? new Set(task.days) : null;
-  const acc = new CompactArcDays();
+  const acc = new CompactArcDays(task.spill ? { ...task.spill } : null);
   const res: RangeResult = {
     acc,
     rows: 0,
@@ -474,6 +476,7 @@ export function scanRange(task: RangeTask, onProgress?: (bytesDone: number) => v
     res.irregular = { why: e.message, line };
   } finally {
     closeSync(fd);
+    acc.closeSpill();
   }
   return res;
 }

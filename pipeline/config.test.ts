@@ -153,6 +153,16 @@ describe('invalid settings', () => {
     expect(byVar.S3_RAW_BUCKET).toContain('must be a valid S3 bucket name');
   });
 
+  it('reads the S3 cache budget as a decimal size, and refuses what is not one', () => {
+    expect(load({}).s3CacheMaxBytes).toBe(10_000_000_000);
+    expect(load({ S3_CACHE_MAX_SIZE: '500MB' }).s3CacheMaxBytes).toBe(500_000_000);
+    expect(load({ S3_CACHE_MAX_SIZE: '1.5 gb' }).s3CacheMaxBytes).toBe(1_500_000_000);
+    expect(load({ S3_CACHE_MAX_SIZE: '4096' }).s3CacheMaxBytes).toBe(4096);
+    expect(configError({ S3_CACHE_MAX_SIZE: 'lots' }).problems).toEqual([
+      'S3_CACHE_MAX_SIZE (got "lots"): must be a size such as 10GB, 500MB or a number of bytes',
+    ]);
+  });
+
   it('rejects a non-http endpoint and a half-set key pair', () => {
     expect(configError({ S3_ENDPOINT_URL: 'ftp://host/' }).problems[0]).toMatch(/^S3_ENDPOINT_URL/);
     expect(configError({ AWS_ACCESS_KEY_ID: 'AKIAEXAMPLE' }).problems).toEqual([

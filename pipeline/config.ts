@@ -40,6 +40,8 @@ export interface Config {
   s3RawBucket?: string;
   s3RawPrefix: string;
   s3CacheDir: string;
+  /** Byte budget of the S3 cache; least-recently-used objects are evicted after each run. */
+  s3CacheMaxBytes: number;
   s3ReportsBucket?: string;
   s3ReportsPrefix: string;
   s3EndpointUrl?: string;
@@ -84,6 +86,15 @@ const flag = z.stringbool({
   truthy: ['true', '1', 'yes', 'on'],
   falsy: ['false', '0', 'no', 'off'],
 });
+const SIZE_UNITS: Record<string, number> = { '': 1, b: 1, kb: 1e3, mb: 1e6, gb: 1e9, tb: 1e12 };
+/** A byte size such as `10GB`, `500 MB` or `1048576` (decimal units: 1 GB = 10^9 bytes). */
+const byteSize = z
+  .string()
+  .regex(/^\s*\d+(\.\d+)?\s*(b|kb|mb|gb|tb)?\s*$/i, 'must be a size such as 10GB, 500MB or a number of bytes')
+  .transform((s) => {
+    const m = /^\s*(\d+(?:\.\d+)?)\s*([a-z]*)\s*$/i.exec(s)!;
+    return Math.round(Number(m[1]) * SIZE_UNITS[m[2]!.toLowerCase()]!);
+  });
 const tableName = z
   .string()
   .regex(/^[A-Za-z0-9_.-]{3,255}$/, 'must be a DynamoDB table name (3-255 of A-Z a-z 0-9 _ . -)');
@@ -121,6 +132,7 @@ const envSchema = z.object({
   S3_RAW_BUCKET: bucketName.optional(),
   S3_RAW_PREFIX: prefix.default('raw'),
   S3_CACHE_DIR: z.string().default('./.cache/s3'),
+  S3_CACHE_MAX_SIZE: byteSize.default(10e9),
   S3_REPORTS_BUCKET: bucketName.optional(),
   S3_REPORTS_PREFIX: prefix.default('reports'),
   S3_ENDPOINT_URL: z
@@ -234,6 +246,7 @@ export function loadConfig(env: Env = process.env, options: LoadConfigOptions = 
     ...(e.S3_RAW_BUCKET !== undefined && { s3RawBucket: e.S3_RAW_BUCKET }),
     s3RawPrefix: e.S3_RAW_PREFIX,
     s3CacheDir: abs(e.S3_CACHE_DIR),
+    s3CacheMaxBytes: e.S3_CACHE_MAX_SIZE,
     ...(e.S3_REPORTS_BUCKET !== undefined && { s3ReportsBucket: e.S3_REPORTS_BUCKET }),
     s3ReportsPrefix: e.S3_REPORTS_PREFIX,
     ...(e.S3_ENDPOINT_URL !== undefined && { s3EndpointUrl: e.S3_ENDPOINT_URL }),
@@ -310,6 +323,7 @@ export function printableConfig(config: Config): Record<string, string> {
     S3_RAW_BUCKET: config.s3RawBucket ?? '(unset)',
     S3_RAW_PREFIX: config.s3RawPrefix,
     S3_CACHE_DIR: config.s3CacheDir,
+    S3_CACHE_MAX_SIZE: `${config.s3CacheMaxBytes} bytes`,
     S3_REPORTS_BUCKET: config.s3ReportsBucket ?? '(unset)',
     S3_REPORTS_PREFIX: config.s3ReportsPrefix,
     S3_ENDPOINT_URL: config.s3EndpointUrl ? maskUrlCredentials(config.s3EndpointUrl) : '(unset)',

@@ -1,5 +1,6 @@
 import type { IOManager, SourceIO } from '../engine/index.ts';
 import { MirrorIOManager, type Mirror } from '../io-managers/mirror.ts';
+import { ObjectCache } from '../io-managers/s3/cache.ts';
 import { createS3Client } from '../io-managers/s3/client.ts';
 import { writeDailyReport } from '../io-managers/s3/report-writer.ts';
 import { S3SourceIO } from '../io-managers/s3/s3-source.ts';
@@ -11,6 +12,7 @@ import type { Config } from './config.ts';
  * published to s3://S3_REPORTS_BUCKET/S3_REPORTS_PREFIX/<date>/daily_report.{json,csv}.
  */
 export function createS3Bindings(config: Config, localSources: SourceIO, log: (msg: string) => void) {
+  const startedAt = Date.now();
   const client = createS3Client({
     region: config.awsRegion,
     endpoint: config.s3EndpointUrl,
@@ -41,6 +43,29 @@ export function createS3Bindings(config: Config, localSources: SourceIO, log: (m
     sources,
     mirrorReports: (primary: IOManager): IOManager => new MirrorIOManager(primary, [reportTo('json')]),
     reportFiles: (primary: IOManager): IOManager => new MirrorIOManager(primary, [reportTo('csv')]),
-    close: async () => client.destroy(),
+    close: async () => {
+      client.destroy();
+      await pruneCache(config, startedAt, log);
+    },
   };
+}
+
+/** Keeps the cache within S3_CACHE_MAX_SIZE, never evicting what this process used. */
+async function pruneCache(config: Config, startedAt: number, log: (msg: string) => void): Promise<void> {
+  try {
+    const r = await new ObjectCache(config.s3CacheDir).prune({
+      maxBytes: config.s3CacheMaxBytes,
+      protectSince: startedAt,
+    });
+    if (r.removed > 0 || r.keptBytes > config.s3CacheMaxBytes) {
+      const mb = (n: number) => `${(n / 1e6).toFixed(1)} MB`;
+      log(
+        `S3 cache ${config.s3CacheDir}: evicted ${r.removed} least recently used objects (${mb(r.removedBytes)}); ` +
+          `${r.kept} objects, ${mb(r.keptBytes)} kept (budget ${mb(config.s3CacheMaxBytes)}` +
+          `${r.keptBytes > config.s3CacheMaxBytes ? ', exceeded by what this run used' : ''})`,
+      );
+    }
+  } catch (err) {
+    log(`warning: could not prune the S3 cache ${config.s3CacheDir}: ${(err as Error).message}`);
+  }
 }

@@ -8,9 +8,12 @@
  *   <cacheDir>/tmp/                            temp files, renamed into place (same filesystem)
  * Bodies and sidecars live in separate trees so no S3 key (e.g. one ending in `.json`) can collide
  * with another key's sidecar.
+ *
+ * Size: `prune` evicts least-recently-used objects (a sidecar's mtime is its last use: set when written,
+ * refreshed on every cache hit) until the bodies fit a byte budget.
  */
 import { randomUUID } from 'node:crypto';
-import { mkdir, open, readFile, rename, rm, stat } from 'node:fs/promises';
+import { mkdir, open, readdir, readFile, rename, rm, stat, utimes } from 'node:fs/promises';
 import path from 'node:path';
 import type { Readable } from 'node:stream';
 
@@ -54,6 +57,22 @@ export function assertSafeKey(key: string): void {
   }
 }
 
+export interface PruneResult {
+  kept: number;
+  keptBytes: number;
+  removed: number;
+  removedBytes: number;
+  /** Temp files of killed runs removed. */
+  tmpRemoved: number;
+}
+
+const STALE_TMP_MS = 3600_000;
+
+async function filesUnder(dir: string): Promise<string[]> {
+  const entries = await readdir(dir, { recursive: true, withFileTypes: true }).catch(() => []);
+  return entries.filter((e) => e.isFile()).map((e) => path.join(e.parentPath, e.name));
+}
+
 export class ObjectCache {
   readonly root: string;
 
@@ -92,10 +111,61 @@ export class ObjectCache {
     if (typeof meta.etag !== 'string' || typeof meta.size !== 'number') return null;
     try {
       const st = await stat(this.pathFor(bucket, key));
-      return st.isFile() && st.size === meta.size ? meta : null;
+      if (!st.isFile() || st.size !== meta.size) return null;
     } catch {
       return null;
     }
+    const now = new Date();
+    await utimes(this.metaPathFor(bucket, key), now, now).catch(() => undefined); // last use, for prune
+    return meta;
+  }
+
+  /**
+   * Evicts least-recently-used objects until the cached bodies total at most `maxBytes`. Objects used
+   * since `protectSince` (ms epoch; e.g. the current run's start) are never evicted, so the budget may
+   * be exceeded by what the run itself needs. Temp files older than an hour (left by a killed run) are
+   * removed too. The sidecar goes first: a crash in between leaves a body without sidecar, which is
+   * simply downloaded again, never trusted.
+   */
+  async prune(opts: { maxBytes: number; protectSince?: number; now?: number }): Promise<PruneResult> {
+    const now = opts.now ?? Date.now();
+    const entries: { meta: string; body: string; size: number; lastUsed: number }[] = [];
+    const metaRoot = path.join(this.root, 'meta');
+    const objectsRoot = path.join(this.root, 'objects');
+    for (const meta of await filesUnder(metaRoot)) {
+      if (!meta.endsWith('.json')) continue;
+      const body = path.join(objectsRoot, path.relative(metaRoot, meta).slice(0, -'.json'.length));
+      const [m, b] = await Promise.all([stat(meta).catch(() => null), stat(body).catch(() => null)]);
+      if (!m) continue;
+      entries.push({ meta, body, size: b?.isFile() ? b.size : 0, lastUsed: m.mtimeMs });
+    }
+    const result: PruneResult = {
+      kept: entries.length,
+      keptBytes: 0,
+      removed: 0,
+      removedBytes: 0,
+      tmpRemoved: 0,
+    };
+    result.keptBytes = entries.reduce((sum, e) => sum + e.size, 0);
+    entries.sort((a, b) => a.lastUsed - b.lastUsed);
+    for (const e of entries) {
+      if (result.keptBytes <= opts.maxBytes) break;
+      if (opts.protectSince !== undefined && e.lastUsed >= opts.protectSince) break;
+      await rm(e.meta, { force: true });
+      await rm(e.body, { force: true });
+      result.kept--;
+      result.keptBytes -= e.size;
+      result.removed++;
+      result.removedBytes += e.size;
+    }
+    for (const tmp of await filesUnder(path.join(this.root, 'tmp'))) {
+      const st = await stat(tmp).catch(() => null);
+      if (st && now - st.mtimeMs > STALE_TMP_MS) {
+        await rm(tmp, { force: true });
+        result.tmpRemoved++;
+      }
+    }
+    return result;
   }
 
   /**

@@ -1,5 +1,5 @@
 /** The cache's local rules, no server needed: key refusals, key-mirroring layout, atomic and verified writes. */
-import { mkdtemp, readdir, readFile, rm, writeFile } from 'node:fs/promises';
+import { mkdir, mkdtemp, readdir, readFile, rm, utimes, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { Readable } from 'node:stream';
@@ -128,5 +128,54 @@ describe('layout and writes', () => {
     expect(await cache.readValid('b', 'z.json')).not.toBeNull();
     await writeFile(p, '{"a":12}');
     expect(await cache.readValid('b', 'z.json')).toBeNull();
+  });
+});
+
+describe('prune (least recently used first, within a byte budget)', () => {
+  const put = (cache: ObjectCache, key: string, bytes: number) =>
+    cache.write('b', key, Readable.from([Buffer.alloc(bytes, 120)]), { etag: '"e"', expectedSize: bytes });
+  const lastUse = async (cache: ObjectCache, key: string, ms: number) => {
+    const t = new Date(ms);
+    await utimes(path.join(cache.root, 'meta', 'b', `${key}.json`), t, t);
+  };
+
+  it('evicts the oldest-used objects until the bodies fit, and a cache hit counts as a use', async () => {
+    const cache = await tempCache();
+    const t0 = Date.parse('2025-11-01T00:00:00Z');
+    // Four objects of 1,000 bytes, last used at t0 + 0 s, 1 s, 2 s, 3 s.
+    for (const [i, key] of ['a/1', 'a/2', 'b/3', 'b/4'].entries()) {
+      await put(cache, key, 1000);
+      await lastUse(cache, key, t0 + i * 1000);
+    }
+    // Reading a/1 makes it the most recent (its sidecar mtime becomes now).
+    expect(await cache.readValid('b', 'a/1')).not.toBeNull();
+    // Budget 2,500 bytes: 4,000 → evict a/2 (t0+1 s) then b/3 (t0+2 s) → 2,000 bytes kept.
+    const r = await cache.prune({ maxBytes: 2500 });
+    expect(r).toEqual({ kept: 2, keptBytes: 2000, removed: 2, removedBytes: 2000, tmpRemoved: 0 });
+    expect(await cache.readValid('b', 'a/2')).toBeNull();
+    expect(await cache.readValid('b', 'b/3')).toBeNull();
+    expect(await cache.readValid('b', 'a/1')).not.toBeNull();
+    expect(await cache.readValid('b', 'b/4')).not.toBeNull();
+    await expect(readFile(cache.pathFor('b', 'a/2'))).rejects.toThrow(/ENOENT/);
+  });
+
+  it('never evicts what the current run used, even over budget; removes temp files of killed runs', async () => {
+    const cache = await tempCache();
+    const runStart = Date.now() - 60_000;
+    await put(cache, 'old', 500);
+    await lastUse(cache, 'old', runStart - 3600_000);
+    await put(cache, 'used-now', 800); // written by this run: mtime now
+    await mkdir(path.join(cache.root, 'tmp'), { recursive: true });
+    const stale = path.join(cache.root, 'tmp', 'killed.part');
+    const fresh = path.join(cache.root, 'tmp', 'in-flight.part');
+    await writeFile(stale, 'x');
+    await writeFile(fresh, 'y');
+    const twoHoursAgo = new Date(Date.now() - 7200_000);
+    await utimes(stale, twoHoursAgo, twoHoursAgo);
+    const r = await cache.prune({ maxBytes: 100, protectSince: runStart });
+    // 1,300 > 100: 'old' goes; 'used-now' is protected, so 800 bytes stay over the budget.
+    expect(r).toEqual({ kept: 1, keptBytes: 800, removed: 1, removedBytes: 500, tmpRemoved: 1 });
+    expect(await readdir(path.join(cache.root, 'tmp'))).toEqual(['in-flight.part']);
+    expect(await cache.readValid('b', 'used-now')).not.toBeNull();
   });
 });

@@ -1,0 +1,55 @@
+/** How many GETs a prefix download keeps in flight by default, against a real Ceph RADOS Gateway. */
+import { mkdtemp, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import type { S3Client } from '@aws-sdk/client-s3';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { ObjectCache } from '../../io-managers/s3/cache.ts';
+import { DEFAULT_DOWNLOAD_CONCURRENCY, downloadPrefix } from '../../io-managers/s3/objects.ts';
+import { freshBucket, put, s3SkipReason, testClient } from './helpers.ts';
+
+const skip = s3SkipReason();
+
+describe.skipIf(skip !== '')(`S3 download concurrency${skip ? ` — SKIPPED: ${skip}` : ''}`, () => {
+  let client: S3Client;
+  let bucket: string;
+  let cacheDir: string;
+
+  beforeAll(async () => {
+    client = testClient();
+    bucket = await freshBucket(client, 'concurrency');
+    cacheDir = await mkdtemp(path.join(tmpdir(), 'cityflow-s3-conc-'));
+  });
+  afterAll(async () => {
+    client?.destroy();
+    if (cacheDir) await rm(cacheDir, { recursive: true, force: true });
+  });
+
+  it(`keeps DEFAULT_DOWNLOAD_CONCURRENCY (${DEFAULT_DOWNLOAD_CONCURRENCY}) GETs in flight, never more`, async () => {
+    // 40 objects: more than the default allows at once.
+    await Promise.all(
+      Array.from({ length: 40 }, (_, i) => put(client, bucket, `c/o${i}.json`, `{"i":${i}}`)),
+    );
+    let inFlight = 0;
+    let peak = 0;
+    client.middlewareStack.add(
+      (next, context) => async (args) => {
+        if (context.commandName !== 'GetObjectCommand') return next(args);
+        inFlight++;
+        peak = Math.max(peak, inFlight);
+        try {
+          // Hold each GET a little so all allowed GETs overlap even on a busy machine.
+          await new Promise((r) => setTimeout(r, 20));
+          return await next(args);
+        } finally {
+          inFlight--;
+        }
+      },
+      { step: 'initialize', name: 'countInFlight' },
+    );
+    const got = await downloadPrefix(client, new ObjectCache(cacheDir), bucket, 'c/');
+    expect(DEFAULT_DOWNLOAD_CONCURRENCY).toBe(16);
+    expect(peak).toBe(DEFAULT_DOWNLOAD_CONCURRENCY);
+    expect(got.filter((o) => o.transferred)).toHaveLength(40);
+  });
+});

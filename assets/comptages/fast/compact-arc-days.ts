@@ -90,6 +90,19 @@ export interface DiskRef {
   pos: number;
 }
 
+/** The arrays of a spilled block, kept for the next block. */
+interface BlockArrays {
+  cap: number;
+  slotOfArc: Int32Array;
+  arc: Int32Array;
+  flow: Uint16Array;
+  cell: Uint32Array;
+  lib: Int32Array;
+  geo: Int32Array;
+  len: Int32Array;
+  src: Uint8Array;
+}
+
 /** Index remapping of a block adopted from a later range while still on disk, applied when loaded. */
 interface Remap {
   arc: number[];
@@ -205,8 +218,11 @@ export class DayBlock {
     return [this.arc, this.flow, this.cell, this.lib, this.geo, this.len, this.src];
   }
 
-  /** Writes the arrays at the end of the scratch file `fd` and drops them from memory. */
-  spill(fd: number, path: string, pos: number): number {
+  /**
+   * Writes the arrays at the end of the scratch file `fd` and drops them from this block; returns
+   * the new end of file and the arrays themselves, for reuse by the next day's block.
+   */
+  spill(fd: number, path: string, pos: number): [number, BlockArrays] {
     this.disk = { path, pos };
     const n = this.size;
     for (const a of this.arrays()) {
@@ -214,6 +230,17 @@ export class DayBlock {
       const bytes = new Uint8Array(a.buffer, a.byteOffset, n * per * a.BYTES_PER_ELEMENT);
       pos += writeSync(fd, bytes, 0, bytes.length, pos);
     }
+    const freed: BlockArrays = {
+      cap: this.cap,
+      slotOfArc: this.slotOfArc,
+      arc: this.arc,
+      flow: this.flow,
+      cell: this.cell,
+      lib: this.lib,
+      geo: this.geo,
+      len: this.len,
+      src: this.src,
+    };
     this.cap = 0;
     this.arc = new Int32Array(0);
     this.flow = new Uint16Array(0);
@@ -223,27 +250,63 @@ export class DayBlock {
     this.len = new Int32Array(0);
     this.src = new Uint8Array(0);
     this.slotOfArc = new Int32Array(0);
-    return pos;
+    return [pos, freed];
   }
 
-  /** Reads spilled arrays back (and applies a pending remap); `arcs` sizes the arc index. */
-  load(arcs: number): void {
+  /**
+   * A fresh block on recycled arrays (zeroed): a worker spills a day and starts another at the same
+   * pace, and reusing the buffers keeps dead ArrayBuffers from piling up between garbage collections.
+   */
+  static recycled(day: number, a: BlockArrays, arcs: number): DayBlock {
+    const b = new DayBlock(day, 0, 0);
+    b.cap = a.cap;
+    for (const x of [a.arc, a.flow, a.cell, a.lib, a.geo, a.len, a.src, a.slotOfArc]) x.fill(0);
+    b.slotOfArc = a.slotOfArc.length >= arcs ? a.slotOfArc : new Int32Array(arcs);
+    b.arc = a.arc;
+    b.flow = a.flow;
+    b.cell = a.cell;
+    b.lib = a.lib;
+    b.geo = a.geo;
+    b.len = a.len;
+    b.src = a.src;
+    return b;
+  }
+
+  /**
+   * Reads spilled arrays back (and applies a pending remap); `arcs` sizes the arc index. `reuse`:
+   * arrays of a block already taken, large enough, recycled instead of allocating.
+   */
+  load(arcs: number, reuse?: BlockArrays): void {
     const disk = this.disk;
     if (!disk) return;
     const n = this.size;
-    this.cap = n;
-    this.arc = new Int32Array(n);
-    this.flow = new Uint16Array(n * HOURS);
-    this.cell = new Uint32Array(n * HOURS);
-    this.lib = new Int32Array(n);
-    this.geo = new Int32Array(n);
-    this.len = new Int32Array(n);
-    this.src = new Uint8Array(n * 3);
+    if (reuse && reuse.cap >= n) {
+      for (const x of [reuse.arc, reuse.flow, reuse.cell, reuse.lib, reuse.geo, reuse.len, reuse.src])
+        x.fill(0);
+      this.cap = reuse.cap;
+      this.arc = reuse.arc;
+      this.flow = reuse.flow;
+      this.cell = reuse.cell;
+      this.lib = reuse.lib;
+      this.geo = reuse.geo;
+      this.len = reuse.len;
+      this.src = reuse.src;
+    } else {
+      this.cap = n;
+      this.arc = new Int32Array(n);
+      this.flow = new Uint16Array(n * HOURS);
+      this.cell = new Uint32Array(n * HOURS);
+      this.lib = new Int32Array(n);
+      this.geo = new Int32Array(n);
+      this.len = new Int32Array(n);
+      this.src = new Uint8Array(n * 3);
+    }
     const fd = openSync(disk.path, 'r');
     try {
       let pos = disk.pos;
       for (const a of this.arrays()) {
-        const bytes = new Uint8Array(a.buffer, a.byteOffset, a.byteLength);
+        const per = a.length / this.cap;
+        const bytes = new Uint8Array(a.buffer, a.byteOffset, n * per * a.BYTES_PER_ELEMENT);
         let done = 0;
         while (done < bytes.length) {
           const got = readSync(fd, bytes, done, bytes.length - done, pos + done);
@@ -388,6 +451,7 @@ export class CompactArcDays {
   private readonly lenIndex = new Map<number, number>();
   private spillFd = -1;
   private spillPos = 0;
+  private readonly pool: BlockArrays[] = [];
   private clock = 0;
   /** Blocks read back from the scratch file (each doubles the memory budget). */
   reloads = 0;
@@ -420,7 +484,12 @@ export class CompactArcDays {
     if (blk === null || blk.day !== day) {
       blk = this.blocks.get(day) ?? null;
       if (blk === null) {
-        blk = new DayBlock(day, Math.max(64, this.arcIds.length), this.arcIds.length);
+        const cap = Math.max(64, this.arcIds.length);
+        const reuse = this.pool.pop();
+        blk =
+          reuse && reuse.cap >= cap
+            ? DayBlock.recycled(day, reuse, this.arcIds.length)
+            : new DayBlock(day, cap, this.arcIds.length);
         this.blocks.set(day, blk);
         if (this.spillOpts) this.spillColdBlocks(blk);
       } else if (blk.disk) {
@@ -446,7 +515,9 @@ export class CompactArcDays {
     for (const b of resident) {
       if (slots <= opts.residentSlots) break;
       slots -= b.size;
-      this.spillPos = b.spill(this.spillFd, opts.path, this.spillPos);
+      const [pos, freed] = b.spill(this.spillFd, opts.path, this.spillPos);
+      this.spillPos = pos;
+      if (this.pool.length < 2) this.pool.push(freed);
     }
   }
 
@@ -649,7 +720,7 @@ export class CompactArcDays {
     if (!blk) return [];
     this.blocks.delete(dayNum);
     if (this.last === blk) this.last = null;
-    blk.load(this.arcIds.length);
+    blk.load(this.arcIds.length, this.pool.pop());
     if (!this.arcRank || this.arcRank.length !== this.arcIds.length) {
       const order = this.arcIds
         .map((_, a) => a)
@@ -662,7 +733,21 @@ export class CompactArcDays {
       (a, b) => rank[blk.arc[a]!]! - rank[blk.arc[b]!]!,
     );
     const day = dayString(dayNum);
-    return slots.map((s) => this.arcDay(blk, s, day));
+    const list = slots.map((s) => this.arcDay(blk, s, day));
+    // This day's arrays serve the next day read back from disk.
+    if (this.pool.length < 2)
+      this.pool.push({
+        cap: blk.cap,
+        slotOfArc: blk.slotOfArc,
+        arc: blk.arc,
+        flow: blk.flow,
+        cell: blk.cell,
+        lib: blk.lib,
+        geo: blk.geo,
+        len: blk.len,
+        src: blk.src,
+      });
+    return list;
   }
 
   private arcDay(blk: DayBlock, s: number, day: string): ArcDay {

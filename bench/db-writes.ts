@@ -1,6 +1,6 @@
 /**
  * Batch-write speed on the local test servers (started and stopped here):
- *   npx tsx bench/db-writes.ts [items]     (LATENCY_MS=2 DYNAMO_CONCURRENCY=4,8,16 by default)
+ *   npx tsx bench/db-writes.ts [items]     (LATENCY_MS=2 DYNAMO_CONCURRENCY=4,8,16,32 by default)
  * DynamoDB: BatchWriteItem in 25-item batches with C in flight vs one PutItem per item.
  * MongoDB: unordered bulkWrite upserts of 1,000 with 4 in flight vs one updateOne upsert per item.
  * Items are arc-metric-sized rows (~600 bytes). Prints items/s and the speed-up.
@@ -21,9 +21,7 @@ import { startLatencyProxy, type LatencyProxy } from './latency-proxy.ts';
 
 const N = Number(process.argv[2] ?? 3400);
 const LATENCY_MS = Number(process.env.LATENCY_MS ?? 2);
-const DYNAMO_CONCURRENCY = (process.env.DYNAMO_CONCURRENCY ?? `${DEFAULT_BATCH_CONCURRENCY},8,16`)
-  .split(',')
-  .map(Number);
+const DYNAMO_CONCURRENCY = (process.env.DYNAMO_CONCURRENCY ?? '4,8,16,32').split(',').map(Number);
 const rows = largeArcMetrics(N).map((r) => ({
   ...r,
   identifiant_arc: String(r.identifiant_arc),
@@ -102,14 +100,18 @@ async function benchDynamo(): Promise<void> {
         });
         for (const c of DYNAMO_CONCURRENCY) {
           const rc = `r${++run}`;
-          const batched = await timed(`BatchWriteItem 25/batch, ${c} in flight`, N, async () => {
-            await batchWriteAll(
-              m.doc,
-              table,
-              rows.map((r) => ({ PutRequest: { Item: item(r, rc) } })),
-              { concurrency: c },
-            );
-          });
+          const batched = await timed(
+            `BatchWriteItem 25/batch, ${c} in flight${c === DEFAULT_BATCH_CONCURRENCY ? ' (default)' : ''}`,
+            N,
+            async () => {
+              await batchWriteAll(
+                m.doc,
+                table,
+                rows.map((r) => ({ PutRequest: { Item: item(r, rc) } })),
+                { concurrency: c },
+              );
+            },
+          );
           console.log(`  → speed-up ${(batched / single).toFixed(1)}× (target ≥ 10×)`);
         }
       } finally {

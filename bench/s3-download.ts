@@ -22,9 +22,7 @@ import { startLatencyProxy } from './latency-proxy.ts';
 const OBJECTS = Number(process.env.OBJECTS ?? 100);
 const SIZE = Number(process.env.SIZE_KB ?? 256) * 1024;
 const LATENCY_MS = Number(process.env.LATENCY_MS ?? 5);
-const CONCURRENCIES = (process.env.CONCURRENCY ?? `${DEFAULT_DOWNLOAD_CONCURRENCY},16,32`)
-  .split(',')
-  .map(Number);
+const CONCURRENCIES = (process.env.CONCURRENCY ?? '8,16,32').split(',').map(Number);
 
 const load = (): string =>
   loadavg()
@@ -77,7 +75,12 @@ try {
     const seq = await time('cold, sequential (1)', endpoint, join(dir, `${++run}`), 1);
     for (const c of CONCURRENCIES) {
       const cache = join(dir, `${++run}`);
-      const par = await time(`cold, parallel (${c})`, endpoint, cache, c);
+      const par = await time(
+        `cold, parallel (${c}${c === DEFAULT_DOWNLOAD_CONCURRENCY ? ', default' : ''})`,
+        endpoint,
+        cache,
+        c,
+      );
       console.log(`  → speed-up ${(seq / par).toFixed(1)}× (target ≥ 4×)`);
       await time(`warm, same cache (${c})`, endpoint, cache, c);
     }

@@ -535,12 +535,12 @@ export class CompactArcDays {
   }
 
   // Interned first-seen values; the stored index is 1 + table index (0 = not set).
-  private internLib(s: string): number {
+  internLib(s: string): number {
     let k = this.libIndex.get(s);
     if (k === undefined) this.libIndex.set(s, (k = this.libs.push(s)));
     return k;
   }
-  private internGeo(lat: number, lon: number): number {
+  internGeo(lat: number, lon: number): number {
     const key = `${lat},${lon}`;
     const k = this.geoIndex.get(key);
     // The key collapses -0 and 0: only reuse an entry that is the very same pair.
@@ -551,7 +551,7 @@ export class CompactArcDays {
     if (k === undefined) this.geoIndex.set(key, fresh);
     return fresh;
   }
-  private internLen(v: number): number {
+  internLen(v: number): number {
     let k = this.lenIndex.get(v);
     if (k === undefined || !Object.is(this.lens[k - 1], v)) {
       k = this.lens.push(v);
@@ -574,6 +574,19 @@ export class CompactArcDays {
   setGeo(slot: number, lat: number, lon: number, source: number): void {
     this.cur.geo[slot] = this.internGeo(lat, lon);
     this.cur.src[slot * 3 + 1] = source + 1;
+  }
+  /** Setters taking an index from `internLib` / `internGeo` / `internLen`. */
+  setLibelleIndex(slot: number, k: number, source: number): void {
+    this.cur.lib[slot] = k;
+    this.cur.src[slot * 3] = source + 1;
+  }
+  setGeoIndex(slot: number, k: number, source: number): void {
+    this.cur.geo[slot] = k;
+    this.cur.src[slot * 3 + 1] = source + 1;
+  }
+  setLengthIndex(slot: number, k: number, source: number): void {
+    this.cur.len[slot] = k;
+    this.cur.src[slot * 3 + 2] = source + 1;
   }
   needsLength(slot: number): boolean {
     return this.cur.len[slot] === 0;

@@ -56,6 +56,12 @@ export interface RangeResult {
   probed: { key: string; line: number; raw: string; instant: number }[];
 }
 
+interface FieldMemo {
+  bytes: Buffer;
+  quoted: number;
+  value: number;
+}
+
 const NL = 0x0a;
 const CR = 0x0d;
 const QUOTE = 0x22;
@@ -123,7 +129,6 @@ export function scanRange(task: RangeTask, onProgress?: (bytesDone: number) => v
     probed: [],
   };
   const probe = task.probe ? new Set(task.probe) : null;
-  const shapeCache = new Map<number, { text: string; length: number | null }>();
 
   const fStart = new Int32Array(MAX_FIELDS);
   const fEnd = new Int32Array(MAX_FIELDS);
@@ -231,13 +236,28 @@ export function scanRange(task: RangeTask, onProgress?: (bytesDone: number) => v
     return ETATS_TRAFIC.indexOf(etat) + 1;
   };
 
-  const lengthOf = (arc: number, text: string): number | null => {
-    const cached = shapeCache.get(arc);
-    if (cached && cached.text === text) return cached.length;
+  const shapeLength = (text: string): number | null => {
     const shape = parseGeoShape(text);
-    const length = shape && shape.type === 'LineString' ? lineLengthMeters(shape.coordinates) : null;
-    shapeCache.set(arc, { text, length });
-    return length;
+    return shape && shape.type === 'LineString' ? lineLengthMeters(shape.coordinates) : null;
+  };
+
+  /**
+   * An arc's libelle, point and shape are the same on almost every day: per arc, the bytes of the
+   * field last decoded and the interned value it gave (0 = none). Byte-identical fields decode to the
+   * same value, so one native compare replaces decoding, parsing and interning.
+   */
+  const libMemo = new Map<number, FieldMemo>();
+  const pointMemo = new Map<number, FieldMemo>();
+  const shapeMemo = new Map<number, FieldMemo>();
+  const memoised = (memo: Map<number, FieldMemo>, arc: number, k: number, compute: () => number): number => {
+    const s = fStart[k]!;
+    const e = fEnd[k]!;
+    const m = memo.get(arc);
+    if (m && m.quoted === fQuoted[k] && m.bytes.length === e - s && b.compare(m.bytes, 0, e - s, s, e) === 0)
+      return m.value;
+    const value = compute();
+    memo.set(arc, { bytes: Buffer.from(b.subarray(s, e)), quoted: fQuoted[k]!, value });
+    return value;
   };
 
   // Timestamp outputs.
@@ -403,21 +423,29 @@ export function scanRange(task: RangeTask, onProgress?: (bytesDone: number) => v
     if (tAmbiguous) blk.ambiguous.add(slot * HOURS + tHour);
     res.rows++;
 
+    // First-seen values, once per arc-day; memoised per arc by the field's bytes (see `memoised`).
     if (acc.needsLibelle(slot) && col.libelle >= 0) {
-      const lib = str(col.libelle);
-      if (lib !== '') acc.setLibelle(slot, lib, source);
+      const k = memoised(libMemo, a, col.libelle, () => {
+        const lib = str(col.libelle);
+        return lib === '' ? 0 : acc.internLib(lib);
+      });
+      if (k !== 0) acc.setLibelleIndex(slot, k, source);
     }
     if (acc.needsGeo(slot) && col.geo_point >= 0) {
-      const text = str(col.geo_point);
-      const point = text === '' ? null : parseGeoPoint(text);
-      if (point) acc.setGeo(slot, point[0], point[1], source);
+      const k = memoised(pointMemo, a, col.geo_point, () => {
+        const text = str(col.geo_point);
+        const point = text === '' ? null : parseGeoPoint(text);
+        return point ? acc.internGeo(point[0], point[1]) : 0;
+      });
+      if (k !== 0) acc.setGeoIndex(slot, k, source);
     }
     if (acc.needsLength(slot) && col.geo_shape >= 0) {
-      const text = str(col.geo_shape);
-      if (text !== '') {
-        const length = lengthOf(a, text);
-        if (length !== null) acc.setLength(slot, length, source);
-      }
+      const k = memoised(shapeMemo, a, col.geo_shape, () => {
+        const text = str(col.geo_shape);
+        const length = text === '' ? null : shapeLength(text);
+        return length === null ? 0 : acc.internLen(length);
+      });
+      if (k !== 0) acc.setLengthIndex(slot, k, source);
     }
     if (probe) {
       const key = `${acc.arcIds[a]!}|${tDay}|${tHour}|${tOff}`;

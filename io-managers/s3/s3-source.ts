@@ -17,7 +17,7 @@ export interface S3SourceOptions {
   /** Raw root inside the bucket, e.g. `cityflow-raw/raw` (no leading/trailing slash needed). */
   prefix: string;
   cacheDir: string;
-  /** Parallel downloads. Default 8. */
+  /** Parallel downloads. Default DEFAULT_DOWNLOAD_CONCURRENCY (16). */
   concurrency?: number;
   /** Used when S3 fails after retries. Without it, S3 errors propagate. */
   fallback?: SourceIO;
@@ -102,7 +102,7 @@ export class S3SourceIO implements SourceIO {
       async () => {
         const listed = await this.list(location, signal);
         const got = await downloadListed(this.opts.client, this.cache, this.opts.bucket, listed, {
-          concurrency: this.opts.concurrency ?? 8,
+          concurrency: this.opts.concurrency,
           ...(signal && { signal }),
         });
         return {

@@ -242,6 +242,17 @@ describe('readComptagesFast = csv-parse path', () => {
     expect(fast.mode.note).toMatch(/line break|line endings/);
   });
 
+  it('header only (no data range): empty result, no scratch dir left behind', async () => {
+    const path = join(dir, 'header-only.csv');
+    await writeFile(path, `\uFEFF${COMPTAGES_HEADER}\r\n`);
+    const scratchDirs = async () =>
+      (await readdir(tmpdir())).filter((d) => d.startsWith('cityflow-comptages-'));
+    const before = await scratchDirs();
+    const { fast } = await expectSame(path, 2);
+    expect(fast.days).toEqual([]);
+    expect(await scratchDirs()).toEqual(before);
+  });
+
   it('header without the required columns: one line-0 reject, as parse.ts', async () => {
     const path = join(dir, 'bad-header.csv');
     await writeFile(path, 'a;b;c\r\n1;2;3\r\n');

@@ -237,7 +237,10 @@ async function mergeRanges(
 ): Promise<FastReadResult | null> {
   const out = emptyResult();
   out.mode.ranges = ranges.length;
-  if (results.length === 0) return out;
+  if (results.length === 0) {
+    scratch.remove();
+    return out;
+  }
   const rejects: QuarantineRecord[] = [];
   let acc: CompactArcDays | null = null;
   let lineBase = FIRST_DATA_LINE;

@@ -3,13 +3,14 @@
  * `tsx bench/measure.ts cityflow|cityflow-1day|duckdb FILE`. Run by bench/run.ts.
  *
  * CityFlow is measured as the `comptages_arc_days` asset uses it: read the file, then build each day's
- * `ArcDay[]` one day at a time and drop it. The reader is the compiled one (dist/, plain JS workers)
- * when `npm run build` has produced it, else the TypeScript sources (tsx in each worker); `reader` in
- * the output says which ran.
+ * `ArcDay[]` one day at a time and drop it. The reader is the compiled one the `pipeline` command runs
+ * (pipeline/compile.mjs: plain JS workers), or the TypeScript sources (tsx in each worker) with
+ * BENCH_TSX=1 or when compiling is not possible; `reader` in the output says which ran.
  */
-import { existsSync, statSync } from 'node:fs';
+import { statSync } from 'node:fs';
 import { join } from 'node:path';
-import { fileURLToPath } from 'node:url';
+import { pathToFileURL } from 'node:url';
+import { compiledRoot } from '../pipeline/compile.mjs';
 import type { readComptagesFast as ReadFast } from '../assets/comptages/fast/reader.ts';
 
 export interface Measurement {
@@ -19,18 +20,16 @@ export interface Measurement {
   rows: number;
   groups: number;
   maxRssMB: number;
-  /** Which reader ran: 'dist' (compiled JS) or 'tsx' (TypeScript sources). */
+  /** Which reader ran: 'compiled' (JS, as the pipeline command runs it) or 'tsx' (TypeScript sources). */
   reader?: string;
 }
 
-/** dist/ of the repo, or another build root (CITYFLOW_DIST) while checking a build made elsewhere. */
-const DIST = process.env.CITYFLOW_DIST ?? fileURLToPath(new URL('../dist/', import.meta.url));
-const DIST_READER = join(DIST, 'assets/comptages/fast/reader.js');
-
 async function loadReader(): Promise<{ read: typeof ReadFast; reader: string }> {
-  if (existsSync(DIST_READER) && process.env.BENCH_TSX !== '1') {
-    const m = (await import(DIST_READER)) as { readComptagesFast: typeof ReadFast };
-    return { read: m.readComptagesFast, reader: 'dist' };
+  const root = process.env.BENCH_TSX === '1' ? null : await compiledRoot();
+  if (root) {
+    const url = pathToFileURL(join(root, 'assets/comptages/fast/reader.js')).href;
+    const m = (await import(url)) as { readComptagesFast: typeof ReadFast };
+    return { read: m.readComptagesFast, reader: 'compiled' };
   }
   const m = await import('../assets/comptages/fast/reader.ts');
   return { read: m.readComptagesFast, reader: 'tsx' };

@@ -6,7 +6,8 @@
  * so its peak RSS (process.resourceUsage().maxRSS, worker threads included) is its own; the fastest of
  * BENCH_REPEAT runs is reported (the 2-core machine is shared), with the highest RSS seen.
  * CityFlow is measured as the asset uses it (every day's ArcDay[] built one day at a time, then dropped),
- * with the compiled reader from dist/ when `npm run build` made it (else tsx); the output says which.
+ * with the compiled reader the pipeline command runs (BENCH_TSX=1: the TypeScript sources); the output
+ * says which.
  */
 import { execFileSync } from 'node:child_process';
 import { existsSync } from 'node:fs';
@@ -49,10 +50,7 @@ const load = (): string =>
 console.log(
   `node ${process.version}, ${availableParallelism()} cores, load average ${load()}, ` +
     `fastest of ${REPEAT}; CityFlow reader: ${
-      existsSync(new URL('../dist/assets/comptages/fast/reader.js', import.meta.url)) ||
-      process.env.CITYFLOW_DIST
-        ? 'compiled (dist/)'
-        : 'TypeScript sources (tsx), no dist/ yet'
+      process.env.BENCH_TSX === '1' ? 'TypeScript sources (tsx)' : 'compiled (pipeline/compile.mjs)'
     }`,
 );
 

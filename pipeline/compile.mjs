@@ -110,10 +110,10 @@ function pruneOldBuilds(cacheRoot, keep) {
 }
 
 /**
- * The URL of the compiled CLI entry, compiling first when the sources changed since the last build.
- * Returns null (the caller then runs the sources through tsx) when compiling is not possible here.
+ * The folder of the compiled sources (same layout as the repo: `<root>/pipeline/cli.js`, ...), compiling
+ * first when the sources changed since the last build. Null when compiling is not possible here.
  */
-export async function compiledCli() {
+export async function compiledRoot() {
   try {
     const files = sourceFiles();
     const esbuildPackage = createRequire(import.meta.url).resolve('esbuild/package.json');
@@ -135,8 +135,14 @@ export async function compiledCli() {
       }
       pruneOldBuilds(cacheRoot, hash);
     }
-    return pathToFileURL(entry).href;
+    return outDir;
   } catch {
     return null;
   }
+}
+
+/** The URL of the compiled CLI entry (see compiledRoot), or null: the caller then runs tsx. */
+export async function compiledCli() {
+  const root = await compiledRoot();
+  return root && pathToFileURL(join(root, 'pipeline/cli.js')).href;
 }

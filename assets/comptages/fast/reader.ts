@@ -303,7 +303,7 @@ const taskOf = (
 ): RangeTask => ({ path: file.path, key: file.key, layout, start, end, days, maxRejects });
 
 /**
- * The worker file matches this module's own extension: compiled (`npm run build`, dist/…/reader.js)
+ * The worker file matches this module's own extension: compiled (pipeline/compile.mjs, …/reader.js)
  * spawns the plain JS worker directly; from the TypeScript sources (tsx, vitest) the worker first
  * registers tsx's loader, then imports range-worker.ts.
  */

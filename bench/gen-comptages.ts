@@ -15,7 +15,7 @@ import { mkdir, rename } from 'node:fs/promises';
 import { dirname } from 'node:path';
 import { once } from 'node:events';
 import { pathToFileURL } from 'node:url';
-import { parisOffsetMs } from '../assets/geo/paris-time.ts';
+import { parisOffsetMs } from '../assets/shared/paris-time.ts';
 
 export const COMPTAGES_HEADER =
   "Identifiant arc;Libelle;Date et heure de comptage;Débit horaire;Taux d'occupation;Etat trafic;" +

@@ -7,7 +7,7 @@
 import { z } from 'zod';
 import type { Reject } from '../../engine/quarantine.ts';
 import { arrondissementOf } from '../geo/arrondissements.ts';
-import { parisDayWindow, parisHour } from '../geo/paris-time.ts';
+import { parisDayWindow, parisHour } from '../shared/paris-time.ts';
 import type { BikeCount } from './parse.ts';
 
 /** A counter with fewer hours with data than this is failing (our addition to SPEC §2.2). */

@@ -4,10 +4,10 @@
  */
 import { z } from 'zod';
 import type { Reject } from '../../engine/quarantine.ts';
-import { readCsvRows, type RawFile } from '../geo/csv-source.ts';
+import { readCsvRows, type RawFile } from '../shared/csv-source.ts';
 import { parseGeoPoint } from '../geo/geometry.ts';
-import { arrayElementLines, readJsonFile, rejectShape } from '../geo/json-source.ts';
-import { parisDay, parseIsoWithOffset } from '../geo/paris-time.ts';
+import { arrayElementLines, readJsonFile, rejectShape } from '../shared/json-source.ts';
+import { parisDay, parseIsoWithOffset } from '../shared/paris-time.ts';
 
 export interface BikeCount {
   id_compteur: string;

@@ -4,7 +4,7 @@
  */
 import type { Reject } from '../../engine/quarantine.ts';
 import { arrondissementOf } from '../geo/arrondissements.ts';
-import { readCsvRows, type RawFile } from '../geo/csv-source.ts';
+import { readCsvRows, type RawFile } from '../shared/csv-source.ts';
 import {
   optionalGeo,
   parseGeoPoint,
@@ -13,7 +13,7 @@ import {
   shapeCenter,
   type GeoShape,
 } from '../geo/geometry.ts';
-import { isCalendarDay } from '../geo/paris-time.ts';
+import { isCalendarDay } from '../shared/paris-time.ts';
 
 export interface Chantier {
   identifiant: string;

@@ -5,7 +5,7 @@
  * 1996..2099 fall back to Intl, so the answer is always the IANA one (a test compares both).
  */
 
-import { parisOffsetMs } from '../geo/paris-time.ts';
+import { parisOffsetMs } from '../shared/paris-time.ts';
 
 const HOUR_MS = 3_600_000;
 const DAY_MS = 86_400_000;

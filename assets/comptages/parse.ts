@@ -188,7 +188,7 @@ export async function parseComptagesFile(
   const parser = parse({
     delimiter,
     bom: true,
-    // Both terminators (see geo/csv-source.ts): a CRLF/LF mix must not lose the other kind's rows.
+    // Both terminators (see shared/csv-source.ts): a CRLF/LF mix must not lose the other kind's rows.
     record_delimiter: ['\r\n', '\n'],
     relax_column_count: true,
     skip_empty_lines: true,

@@ -4,9 +4,9 @@
  * offset; `geo_point_2d` with or without the space. One record is kept per arc (see `keepLatestPerArc`).
  */
 import type { Reject } from '../../engine/quarantine.ts';
-import { readCsvRows, type RawFile } from '../geo/csv-source.ts';
+import { readCsvRows, type RawFile } from '../shared/csv-source.ts';
 import { optionalGeo, parseGeoPoint, parseGeoShape, type GeoShape } from '../geo/geometry.ts';
-import { isCalendarDay, parisLocalToUtcMs, parseIsoWithOffset } from '../geo/paris-time.ts';
+import { isCalendarDay, parisLocalToUtcMs, parseIsoWithOffset } from '../shared/paris-time.ts';
 
 export interface ReferentielRow {
   arc: string;

@@ -4,7 +4,7 @@
  * de-duplicated, alerts carry their severity, and the reliability index measures something.
  */
 import { z } from 'zod';
-import { parisDayWindow } from '../geo/paris-time.ts';
+import { parisDayWindow } from '../shared/paris-time.ts';
 import type { Disruption, SeverityClass } from './parse.ts';
 
 const HOUR_MS = 3_600_000;

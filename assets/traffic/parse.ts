@@ -4,9 +4,9 @@
  */
 import { z } from 'zod';
 import type { Reject } from '../../engine/quarantine.ts';
-import type { RawFile } from '../geo/csv-source.ts';
-import { arrayElementLines, readJsonFile, rejectShape } from '../geo/json-source.ts';
-import { parisLocalToUtcMs, validFields } from '../geo/paris-time.ts';
+import type { RawFile } from '../shared/csv-source.ts';
+import { arrayElementLines, readJsonFile, rejectShape } from '../shared/json-source.ts';
+import { parisLocalToUtcMs, validFields } from '../shared/paris-time.ts';
 
 export type SeverityClass = 'CRITIQUE' | 'ELEVEE' | 'MOYENNE' | 'FAIBLE';
 

@@ -3,7 +3,7 @@
  * `days[0]`), hourly sources aggregated over D's Paris hours, and wind counted in the mobility impact.
  */
 import { z } from 'zod';
-import { parisDayWindow } from '../geo/paris-time.ts';
+import { parisDayWindow } from '../shared/paris-time.ts';
 import type { WeatherDay, WeatherHour, WeatherRecord } from './parse.ts';
 
 /** Category thresholds (SPEC §2.4, inclusive as the original code). */

@@ -4,9 +4,9 @@
  * Open-Meteo CSV download (unit-suffixed headers, Paris local time without offset, 'NaN' strings).
  */
 import type { Reject } from '../../engine/quarantine.ts';
-import { readCsvRows, type RawFile } from '../geo/csv-source.ts';
-import { arrayElementLines, readJsonFile, rejectShape } from '../geo/json-source.ts';
-import { isCalendarDay, parisLocalToUtcMs, validFields } from '../geo/paris-time.ts';
+import { readCsvRows, type RawFile } from '../shared/csv-source.ts';
+import { arrayElementLines, readJsonFile, rejectShape } from '../shared/json-source.ts';
+import { isCalendarDay, parisLocalToUtcMs, validFields } from '../shared/paris-time.ts';
 
 /** One day as summarised by the provider (Visual Crossing). °C, mm, km/h. */
 export interface WeatherDay {

@@ -113,6 +113,14 @@ export const comptagesArcDays = defineBatchAsset({
       const day = PARIS_LOCAL_DATE.exec(rec.raw ?? '')?.[1];
       (day && days.has(day) ? ctx.rejectFor(day) : ctx.reject)(rec);
     };
+    // Kept rows whose Etat trafic was not a known value (e.g. Latin-1 bytes) count as Inconnu: say so.
+    const warnUnknownEtat = (rows: number) => {
+      if (rows > 0)
+        ctx.log.warn(
+          `${rows} rows had an unrecognised Etat trafic (not Fluide, Pré-saturé, Saturé, Bloqué, Inconnu or ` +
+            `a 0-4 code; e.g. a Latin-1 export): kept and counted as Inconnu`,
+        );
+    };
     const emitDays = async (arcDaysOf: (day: string) => ArcDay[]) => {
       for (const day of ctx.partitionKeys) {
         const arcDays = arcDaysOf(day);
@@ -137,6 +145,7 @@ export const comptagesArcDays = defineBatchAsset({
       ctx.log.info(
         `${file.key}: ${r.rows} rows read by ${r.mode.parser} (${r.mode.ranges} ranges)${r.mode.note ? `: ${r.mode.note}` : ''}`,
       );
+      warnUnknownEtat(r.unknownEtat);
       // One day's ArcDay objects at a time, built from the compact state (which then frees that day).
       return emitDays((day) => r.takeArcDays(day));
     }
@@ -144,11 +153,13 @@ export const comptagesArcDays = defineBatchAsset({
     const acc = new ArcDayAccumulator();
     const total = raw.files.reduce((a, f) => a + f.size, 0);
     let done = 0;
+    let unknownEtat = 0;
     for (const f of raw.files) {
-      await parseComptagesFile(f, reject, (row) => acc.add(row), { days });
+      unknownEtat += (await parseComptagesFile(f, reject, (row) => acc.add(row), { days })).unknownEtat;
       done += f.size;
       ctx.progress(done, total);
     }
+    warnUnknownEtat(unknownEtat);
     return emitDays((day) => acc.arcDays(day));
   },
 });

@@ -212,3 +212,43 @@ describe('road-count rejects are quarantined with their own day', () => {
     );
   });
 });
+
+describe('road-count rows with an unreadable Etat trafic are kept and reported', () => {
+  // latin1-rows.csv: 3 of its rows carry Latin-1 bytes in Etat trafic (test/bad-input/comptages.test.ts).
+  it.each([
+    ['one file (byte-range reader)', ['comptages-x.csv'], 3],
+    [
+      'two copies (csv-parse reader; cross-file duplicates are not detected, see docs)',
+      ['comptages-a.csv', 'comptages-b.csv'],
+      6,
+    ],
+  ])('%s: one warning in the run log with the count (%j → %i rows)', async (_name, files, expected) => {
+    const root = await mkdtemp(join(tmpdir(), 'cityflow-comptages-etat-'));
+    try {
+      await mkdir(join(root, 'data', 'batch'), { recursive: true });
+      for (const f of files)
+        await copyFile(join(BAD, 'comptages', 'latin1-rows.csv'), join(root, 'data', 'batch', f));
+      const env = {
+        PATH: process.env.PATH,
+        HOME: root,
+        CI: 'true',
+        DATA_DIR: join(root, 'data'),
+        OUTPUT_DIR: join(root, 'out'),
+        STATE_DIR: join(root, 'state'),
+      };
+      const args = ['materialize', '--select', 'comptages_arc_days', '--partition', '2024-01-04', '--no-tui'];
+      const run = await startPipeline(env, args).done;
+      expect(run.code, run.stderr).toBe(0);
+      const [log] = await readdir(join(root, 'state', 'runs'));
+      const warnings = (await readFile(join(root, 'state', 'runs', log!), 'utf8'))
+        .trim()
+        .split('\n')
+        .map((l) => JSON.parse(l) as { type: string; level?: string; message?: string })
+        .filter((e) => e.type === 'log' && e.level === 'warn' && e.message?.includes('Etat trafic'));
+      expect(warnings.map((w) => w.message!.split(' rows ')[0])).toEqual([String(expected)]);
+      expect(run.stdout).toContain(`${expected} rows had an unrecognised Etat trafic`);
+    } finally {
+      await rm(root, { recursive: true, force: true });
+    }
+  });
+});

@@ -20,6 +20,7 @@ import { computeComptagesMetrics, ComptagesMetricsSchema } from './comptages/met
 import type { ArcDay } from './comptages/arc-day.ts';
 import { readComptagesFast } from './comptages/fast/reader.ts';
 import { parseComptagesFile } from './comptages/parse.ts';
+import { SeenInstants } from './comptages/seen-instants.ts';
 import { computeChantiersMetrics, ChantiersMetricsSchema } from './chantiers/metrics.ts';
 import { parseChantiersFile, type Chantier } from './chantiers/parse.ts';
 import { computeReferentielMetrics, lengthByArc, ReferentielMetricsSchema } from './referentiel/metrics.ts';
@@ -154,8 +155,9 @@ export const comptagesArcDays = defineBatchAsset({
     const total = raw.files.reduce((a, f) => a + f.size, 0);
     let done = 0;
     let unknownEtat = 0;
+    const seen = new SeenInstants(); // a row repeated in a later file is a duplicate, not summed twice
     for (const f of raw.files) {
-      unknownEtat += (await parseComptagesFile(f, reject, (row) => acc.add(row), { days })).unknownEtat;
+      unknownEtat += (await parseComptagesFile(f, reject, (row) => acc.add(row), { days, seen })).unknownEtat;
       done += f.size;
       ctx.progress(done, total);
     }

@@ -31,6 +31,11 @@ export interface ComptagesFile {
 export interface ParseOptions {
   /** Only rows of these Paris days are validated and emitted; others are skipped (not rejected). */
   days?: ReadonlySet<string>;
+  /**
+   * Instants already read, shared by the files of one batch: a row repeating an (arc, instant) of an
+   * earlier file is a `duplicate_row` too, instead of being summed into the same hour twice.
+   */
+  seen?: SeenInstants;
 }
 
 export interface ParseResult {
@@ -73,7 +78,8 @@ const cell = (record: readonly string[], index: number): string =>
  * object from csv-parse's `info`, which together cost more than the parsing itself (measured).
  */
 class RowValidator {
-  private readonly seen = new SeenInstants();
+  private readonly seen: SeenInstants;
+  private readonly where: string;
   private lastPointText = '';
   private lastPoint: [number, number] | null = null;
 
@@ -86,7 +92,10 @@ class RowValidator {
     private readonly columns: ColumnMap,
     private readonly width: number,
     private readonly result: ParseResult,
-  ) {}
+  ) {
+    this.seen = opts.seen ?? new SeenInstants();
+    this.where = opts.seen ? 'in this file or an earlier file of the batch' : 'in this file';
+  }
 
   private fail(record: readonly string[], endLine: number, reason: RejectReason, detail?: string): void {
     this.result.rejected++;
@@ -139,7 +148,7 @@ class RowValidator {
     }
     if (!this.seen.add(arcId, ts.day, ts.hour, offset)) {
       const at = new Date(instant).toISOString();
-      return this.fail(record, endLine, 'duplicate_row', `arc ${arcId} at ${at} already seen in this file`);
+      return this.fail(record, endLine, 'duplicate_row', `arc ${arcId} at ${at} already seen ${this.where}`);
     }
 
     let etat = normalizeEtatTrafic(cell(record, c.etat));

@@ -217,11 +217,9 @@ describe('road-count rows with an unreadable Etat trafic are kept and reported',
   // latin1-rows.csv: 3 of its rows carry Latin-1 bytes in Etat trafic (test/bad-input/comptages.test.ts).
   it.each([
     ['one file (byte-range reader)', ['comptages-x.csv'], 3],
-    [
-      'two copies (csv-parse reader; cross-file duplicates are not detected, see docs)',
-      ['comptages-a.csv', 'comptages-b.csv'],
-      6,
-    ],
+    // The second copy's rows repeat the first's instants: duplicate_row rejects (checked below), so only
+    // the first copy's 3 unreadable states are kept and counted.
+    ['two copies (csv-parse reader)', ['comptages-a.csv', 'comptages-b.csv'], 3],
   ])('%s: one warning in the run log with the count (%j → %i rows)', async (_name, files, expected) => {
     const root = await mkdtemp(join(tmpdir(), 'cityflow-comptages-etat-'));
     try {
@@ -247,6 +245,19 @@ describe('road-count rows with an unreadable Etat trafic are kept and reported',
         .filter((e) => e.type === 'log' && e.level === 'warn' && e.message?.includes('Etat trafic'));
       expect(warnings.map((w) => w.message!.split(' rows ')[0])).toEqual([String(expected)]);
       expect(run.stdout).toContain(`${expected} rows had an unrecognised Etat trafic`);
+      if (files.length === 2) {
+        // Every row of the second copy that was valid in the first is a duplicate, not summed again.
+        const q = await ndjson(join(root, 'out', '_quarantine', 'comptages_arc_days', '2024-01-04.ndjson'));
+        const dups = q.filter((r) => r.reason === 'duplicate_row');
+        expect(dups.length).toBeGreaterThan(0);
+        expect(new Set(dups.map((r) => r.file))).toEqual(new Set(['batch/comptages-b.csv']));
+        expect(dups[0]!.detail).toContain('already seen in this file or an earlier file of the batch');
+        const firstCopy = q.filter((r) => r.file === 'batch/comptages-a.csv').length;
+        const secondCopy = q.filter((r) => r.file === 'batch/comptages-b.csv').length;
+        // Same rows in both files: each bad row of the first is bad again in the second (same reason,
+        // before the duplicate check), each good row of the first is a duplicate in the second.
+        expect(secondCopy - dups.length).toBe(firstCopy);
+      }
     } finally {
       await rm(root, { recursive: true, force: true });
     }

@@ -305,13 +305,29 @@ export function scanRange(task: RangeTask, onProgress?: (bytesDone: number) => v
     return true;
   };
 
+  // Next quote / CR at or after the current row, found natively and reused while ahead of it (-1 =
+  // not searched since the last read; positions at or past `have` mean none in this buffer).
+  let nextQuote = -1;
+  let nextCr = -1;
+
   const processRow = (p: number, eol: number): void => {
-    // Split into fields (bounds only).
+    // A CR inside the row (the CRLF one is at eol, outside) is a bare CR: irregular.
+    if (nextCr < p) {
+      nextCr = b.indexOf(CR, p);
+      if (nextCr === -1) nextCr = b.length;
+    }
+    if (nextCr < eol) throw new Irregular('bare CR');
+    if (nextQuote < p) {
+      nextQuote = b.indexOf(QUOTE, p);
+      if (nextQuote === -1) nextQuote = b.length;
+    }
+    // Split into fields (bounds only): separators found natively, one call per field. `nextQuote` is
+    // the first quote at or after i, so an unquoted field contains a quote iff it lies before its end.
     nf = 0;
     let i = p;
     for (;;) {
       if (nf === MAX_FIELDS) throw new Irregular('more than 4096 fields');
-      if (b[i] === QUOTE && i < eol) {
+      if (i === nextQuote) {
         let q = i + 1;
         let doubled = false;
         for (;;) {
@@ -332,21 +348,18 @@ export function scanRange(task: RangeTask, onProgress?: (bytesDone: number) => v
         if (i === eol) break;
         if (b[i] !== delim) throw new Irregular('text after a closing quote');
         i++;
+        nextQuote = b.indexOf(QUOTE, i);
+        if (nextQuote === -1) nextQuote = b.length;
       } else {
-        const s = i;
-        while (i < eol) {
-          const c = b[i]!;
-          if (c === delim) break;
-          if (c === QUOTE || c === CR)
-            throw new Irregular(c === CR ? 'bare CR' : 'quote inside an unquoted field');
-          i++;
-        }
-        fStart[nf] = s;
-        fEnd[nf] = i;
+        let d = b.indexOf(delim, i);
+        if (d === -1 || d > eol) d = eol;
+        if (nextQuote < d) throw new Irregular('quote inside an unquoted field');
+        fStart[nf] = i;
+        fEnd[nf] = d;
         fQuoted[nf] = 0;
         nf++;
-        if (i === eol) break;
-        i++; // a separator just before the line end is followed by one more, empty field
+        if (d === eol) break;
+        i = d + 1; // a separator just before the line end is followed by one more, empty field
       }
     }
     // csv-parse (skip_empty_lines + trim) skips lines made only of blanks.
@@ -466,6 +479,8 @@ export function scanRange(task: RangeTask, onProgress?: (bytesDone: number) => v
       const want = Math.min(b.length - carry, task.end - (bufPos + carry));
       const got = want > 0 ? readSync(fd, b, carry, want, bufPos + carry) : 0;
       const have = carry + got;
+      nextQuote = -1;
+      nextCr = -1;
       const atEnd = bufPos + have >= task.end || got === 0;
       let p = 0;
       while (p < have) {

@@ -1,6 +1,6 @@
 /**
  * Batch-write speed on the local test servers (started and stopped here):
-  *   npm run bench:db [-- items]    (LATENCY_MS=2 DYNAMO_CONCURRENCY=4,8,16,32 by default)
+ *   npm run bench:db [-- items]    (LATENCY_MS=2 DYNAMO_CONCURRENCY=4,8,16,32 by default)
  * DynamoDB: BatchWriteItem in 25-item batches with C in flight vs one PutItem per item.
  * MongoDB: unordered bulkWrite upserts of 1,000 with 4 in flight vs one updateOne upsert per item.
  * Items are arc-metric-sized rows (~600 bytes). Prints items/s and the speed-up.

@@ -151,7 +151,7 @@ async function startCephOnce(): Promise<RunningCeph> {
     // The state folder is removed below: keep the end of every daemon log in the error.
     const logs = await logTails(join(stateDir, 'log'));
     await cleanup();
-    throw new Error(`${(err as Error).message}${logs}`);
+    throw new Error(`${(err as Error).message}${logs}`, { cause: err });
   }
   const pids = await recordedPids(stateDir);
   let stopped: Promise<void> | undefined;

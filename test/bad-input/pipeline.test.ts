@@ -28,15 +28,18 @@ async function project(root: string) {
     await mkdir(dirname(join(root, 'data', to)), { recursive: true });
     await copyFile(join(BAD, from), join(root, 'data', to));
   }
-  return {
-    PATH: process.env.PATH,
-    HOME: root,
-    CI: 'true',
-    DATA_DIR: join(root, 'data'),
-    OUTPUT_DIR: join(root, 'out'),
-    STATE_DIR: join(root, 'state'),
-  };
+  return envFor(root);
 }
+
+/** The CLI's environment for a project in `root` (data/, out/, state/). */
+const envFor = (root: string): NodeJS.ProcessEnv => ({
+  PATH: process.env.PATH,
+  HOME: root,
+  CI: 'true',
+  DATA_DIR: join(root, 'data'),
+  OUTPUT_DIR: join(root, 'out'),
+  STATE_DIR: join(root, 'state'),
+});
 
 const ndjson = async (path: string): Promise<QuarantineRecord[]> =>
   (await readFile(path, 'utf8'))
@@ -177,14 +180,7 @@ describe('road-count rejects are quarantined with their own day', () => {
       join(BAD, 'comptages', 'nan-negative.csv'),
       join(root, 'data', 'batch', 'comptages-x.csv'),
     );
-    const env = {
-      PATH: process.env.PATH,
-      HOME: root,
-      CI: 'true',
-      DATA_DIR: join(root, 'data'),
-      OUTPUT_DIR: join(root, 'out'),
-      STATE_DIR: join(root, 'state'),
-    };
+    const env = envFor(root);
     run = await startPipeline(env, [
       'materialize',
       '--select',
@@ -226,14 +222,7 @@ describe('road-count rows with an unreadable Etat trafic are kept and reported',
       await mkdir(join(root, 'data', 'batch'), { recursive: true });
       for (const f of files)
         await copyFile(join(BAD, 'comptages', 'latin1-rows.csv'), join(root, 'data', 'batch', f));
-      const env = {
-        PATH: process.env.PATH,
-        HOME: root,
-        CI: 'true',
-        DATA_DIR: join(root, 'data'),
-        OUTPUT_DIR: join(root, 'out'),
-        STATE_DIR: join(root, 'state'),
-      };
+      const env = envFor(root);
       const args = ['materialize', '--select', 'comptages_arc_days', '--partition', '2024-01-04', '--no-tui'];
       const run = await startPipeline(env, args).done;
       expect(run.code, run.stderr).toBe(0);

@@ -4,6 +4,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { batchWriteAll, DEFAULT_BATCH_CONCURRENCY } from '../../io-managers/dynamodb/batch.ts';
 import { DynamoDbIOManager } from '../../io-managers/dynamodb/dynamodb-io-manager.ts';
 import { dynamoForTests, LOCAL_CREDENTIALS, LOCAL_REGION, type TestServer } from './servers.ts';
+import { countInFlight } from '../servers/in-flight.ts';
 
 let server: TestServer;
 let m: DynamoDbIOManager;
@@ -29,30 +30,14 @@ afterAll(async () => {
 
 describe('batchWriteAll concurrency', () => {
   it(`keeps DEFAULT_BATCH_CONCURRENCY (${DEFAULT_BATCH_CONCURRENCY}) BatchWriteItem requests in flight by default`, async () => {
-    let inFlight = 0;
-    let peak = 0;
-    m.client.middlewareStack.add(
-      (next, context) => async (args) => {
-        if (context.commandName !== 'BatchWriteItemCommand') return next(args);
-        inFlight++;
-        peak = Math.max(peak, inFlight);
-        try {
-          // Hold each request a little so all allowed requests overlap even on a busy machine.
-          await new Promise((r) => setTimeout(r, 20));
-          return await next(args);
-        } finally {
-          inFlight--;
-        }
-      },
-      { step: 'initialize', name: 'countInFlight' },
-    );
+    const inFlight = countInFlight(m.client, 'BatchWriteItemCommand');
     // 500 items = 20 batches of 25: more batches than the default allows at once.
     const items = Array.from({ length: 500 }, (_, i) => ({
       PutRequest: { Item: { metric_type: `conc_${suffix}`, date: `d${String(i).padStart(3, '0')}`, n: i } },
     }));
     const stats = await batchWriteAll(m.doc, table, items);
     expect(DEFAULT_BATCH_CONCURRENCY).toBe(8);
-    expect(peak).toBe(DEFAULT_BATCH_CONCURRENCY);
+    expect(inFlight.peak).toBe(DEFAULT_BATCH_CONCURRENCY);
     expect(stats).toEqual({ items: 500, requests: 20, retries: 0 });
     const out = await m.doc.send(
       new QueryCommand({

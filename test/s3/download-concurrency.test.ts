@@ -7,6 +7,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ObjectCache } from '../../io-managers/s3/cache.ts';
 import { DEFAULT_DOWNLOAD_CONCURRENCY, downloadPrefix } from '../../io-managers/s3/objects.ts';
 import { freshBucket, put, s3SkipReason, testClient } from './helpers.ts';
+import { countInFlight } from '../servers/in-flight.ts';
 
 const skip = s3SkipReason();
 
@@ -30,26 +31,10 @@ describe.skipIf(skip !== '')(`S3 download concurrency${skip ? ` — SKIPPED: ${s
     await Promise.all(
       Array.from({ length: 40 }, (_, i) => put(client, bucket, `c/o${i}.json`, `{"i":${i}}`)),
     );
-    let inFlight = 0;
-    let peak = 0;
-    client.middlewareStack.add(
-      (next, context) => async (args) => {
-        if (context.commandName !== 'GetObjectCommand') return next(args);
-        inFlight++;
-        peak = Math.max(peak, inFlight);
-        try {
-          // Hold each GET a little so all allowed GETs overlap even on a busy machine.
-          await new Promise((r) => setTimeout(r, 20));
-          return await next(args);
-        } finally {
-          inFlight--;
-        }
-      },
-      { step: 'initialize', name: 'countInFlight' },
-    );
+    const inFlight = countInFlight(client, 'GetObjectCommand');
     const got = await downloadPrefix(client, new ObjectCache(cacheDir), bucket, 'c/');
     expect(DEFAULT_DOWNLOAD_CONCURRENCY).toBe(16);
-    expect(peak).toBe(DEFAULT_DOWNLOAD_CONCURRENCY);
+    expect(inFlight.peak).toBe(DEFAULT_DOWNLOAD_CONCURRENCY);
     expect(got.filter((o) => o.transferred)).toHaveLength(40);
   });
 });

@@ -131,6 +131,8 @@ export interface CompactState {
 }
 
 const DAY_MS = 86_400_000;
+/** Numeric arc ids below this are looked up in a dense array (≤ 4 MB; Paris ids are below 10,000). */
+const DENSE_ARC_IDS = 1 << 20;
 
 /** 'YYYY-MM-DD' of a day number (days since 1970-01-01). */
 export const dayString = (dayNum: number): string => new Date(dayNum * DAY_MS).toISOString().slice(0, 10);
@@ -437,6 +439,8 @@ export class DayBlock {
 
 export class CompactArcDays {
   readonly arcIds: string[] = [];
+  /** Arc index + 1 of small numeric ids (0 = unknown); larger ones in `numArc`. */
+  private denseArc = new Int32Array(1024);
   private readonly numArc = new Map<number, number>();
   private readonly strArc = new Map<string, number>();
   private readonly blocks = new Map<number, DayBlock>();
@@ -460,6 +464,10 @@ export class CompactArcDays {
 
   /** Arc index of a canonical integer id (digits, no leading zero): no string is built per row. */
   arcOfNumber(n: number): number {
+    if (n < DENSE_ARC_IDS) {
+      const a = n < this.denseArc.length ? this.denseArc[n]! - 1 : -1;
+      return a >= 0 ? a : this.newArc(String(n));
+    }
     const a = this.numArc.get(n);
     return a === undefined ? this.newArc(String(n)) : a;
   }
@@ -473,8 +481,17 @@ export class CompactArcDays {
   private newArc(id: string): number {
     const a = this.arcIds.length;
     this.arcIds.push(id);
-    if (/^(0|[1-9]\d{0,14})$/.test(id)) this.numArc.set(Number(id), a);
-    else this.strArc.set(id, a);
+    if (/^(0|[1-9]\d{0,14})$/.test(id)) {
+      const n = Number(id);
+      if (n < DENSE_ARC_IDS) {
+        if (n >= this.denseArc.length) {
+          const wider = new Int32Array(Math.min(DENSE_ARC_IDS, Math.max(n + 1, this.denseArc.length * 2)));
+          wider.set(this.denseArc);
+          this.denseArc = wider;
+        }
+        this.denseArc[n] = a + 1;
+      } else this.numArc.set(n, a);
+    } else this.strArc.set(id, a);
     return a;
   }
 
@@ -769,6 +786,7 @@ export class CompactArcDays {
     const occupancy = new Array<number | null>(HOURS);
     const etat = new Array<string | null>(HOURS);
     let rows = 0;
+    const hasSecond = blk.second.size !== 0;
     for (let h = 0; h < HOURS; h++) {
       const i = s * HOURS + h;
       if (blk.offAt(i) === 0) {
@@ -788,7 +806,7 @@ export class CompactArcDays {
         occSum += q;
         occN++;
       }
-      const sec = blk.second.get(i);
+      const sec = hasSecond ? blk.second.get(i) : undefined;
       if (sec) {
         rows++;
         if (sec.flow === sec.flow) f = f === f ? f + sec.flow : sec.flow;

@@ -13,7 +13,10 @@ import { generateComptages, COMPTAGES_HEADER } from '../../../bench/gen-comptage
 import type { ArcDay } from '../arc-day.ts';
 import { ArcDayAccumulator } from '../aggregate.ts';
 import { parseComptagesFile } from '../parse.ts';
+import { CompactArcDays } from './compact-arc-days.ts';
+import { readLayout } from './layout.ts';
 import { collectArcDays, readComptagesFast } from './reader.ts';
+import { scanRange } from './scan-range.ts';
 
 const REAL = fileURLToPath(
   new URL('../../../test/fixtures/real/comptages-routiers-permanents/', import.meta.url),
@@ -240,6 +243,77 @@ describe('readComptagesFast = csv-parse path', () => {
     expect(fast.mode.parser).toBe('csv-parse');
     // The bare LF inside the quotes is seen first as a line ending that differs from the header's CRLF.
     expect(fast.mode.note).toMatch(/line break|line endings/);
+  });
+
+  it('quote-heavy and unusual quoting the scanner handles itself: same answer, no fallback', async () => {
+    const path = join(dir, 'quotes.csv');
+    await copyFile(join(REAL, FIXTURES[0]!), path);
+    const shape = (n: number): string =>
+      `"{""coordinates"": [${Array.from({ length: n }, (_, i) => `[2.30${i}, 48.87${i}]`).join(', ')}], ""type"": ""LineString"", ""name"": ""a """"b"""" c""}"`;
+    const rows = [
+      exportRow({ 2: '2024-02-01T10:00:00+01:00', 14: shape(40) }), // long field, many doubled quotes
+      exportRow({ 2: '2024-02-01T11:00:00+01:00', 1: '"Champs;Elysees"' }), // quoted, separator inside
+      exportRow({ 2: '2024-02-01T12:00:00+01:00', 1: '""', 7: '"x ""y"""' }), // empty quoted; quotes mid-row
+      exportRow({ 2: '2024-02-01T13:00:00+01:00', 13: '"48.87, 2.30"', 14: '' }), // quoted point, empty shape
+      exportRow({ 0: '0', 2: '2024-02-01T14:00:00+01:00' }), // arc id 0
+      exportRow({ 0: '123456789012', 2: '2024-02-01T15:00:00+01:00' }), // beyond the dense arc-id table
+      exportRow({ 0: '123456789012', 2: '2024-02-01T15:00:00+01:00' }), // its duplicate
+    ];
+    await appendFile(path, rows.join(''));
+    for (const workers of [1, 3]) {
+      const { fast } = await expectSame(path, workers);
+      expect(fast.mode.parser).toBe('fast');
+      // The fixture's 1000 rows + 6 new ones; the repeated 123456789012 row is a duplicate_row.
+      expect(fast.rows).toBe(1006);
+      expect(fast.rejectCounts.duplicate_row).toBe(1);
+    }
+    const day = (await readComptagesFast({ path, key: 'f.csv' })).takeArcDays('2024-02-01');
+    expect(day.map((a) => a.arc_id)).toEqual(expect.arrayContaining(['0', '123456789012', '4264']));
+  });
+
+  for (const [what, row, why] of [
+    ['a CR inside a quoted field', exportRow({ 1: '"Champs\rElysees"' }), /bare CR/],
+    [
+      'a quote inside an unquoted field after a quoted one',
+      exportRow({ 1: '"A"', 7: 'x"y' }),
+      /quote inside/,
+    ],
+    ['a bare CR inside an unquoted field', exportRow({ 7: 'x\ry' }), /bare CR/],
+    ['an unclosed quote', exportRow({ 14: '"{""a"": 1' }), /unclosed quote|line endings/],
+  ] as const) {
+    it(`${what}: falls back to csv-parse with the same answer`, async () => {
+      const path = join(dir, 'irregular-2.csv');
+      await copyFile(join(REAL, FIXTURES[0]!), path);
+      await appendFile(path, row.replace('2024-10-27T01:00:00+02:00', '2024-02-01T10:00:00+01:00'));
+      const { fast } = await expectSame(path, 2);
+      expect(fast.mode.parser).toBe('csv-parse');
+      expect(fast.mode.note).toMatch(why);
+    });
+  }
+
+  it('tiny read buffers (rows straddling every refill, buffer growth): same scan as the default', async () => {
+    const path = join(dir, 'tiny-chunks.csv');
+    await generateComptages({ sizeBytes: 300_000, out: path, seed: 5, arcs: 30, badPerMillion: 5000 });
+    const head = await readLayout(path);
+    if (head.ok !== true) throw new Error('layout');
+    const scan = (chunkBytes?: number) => {
+      const task = { path, key: 'f.csv', layout: head.layout, start: head.layout.dataStart };
+      const r = scanRange({
+        ...task,
+        end: head.layout.fileSize,
+        days: null,
+        maxRejects: 100,
+        ...(chunkBytes ? { chunkBytes } : {}),
+      });
+      const acc = CompactArcDays.fromState(r.acc.toState());
+      const days = acc.dayNumbers().map((d) => acc.takeArcDays(d));
+      return { days, rows: r.rows, rejects: r.rejects, newlines: r.newlines, irregular: r.irregular };
+    };
+    const ref = scan();
+    expect(ref.irregular).toBeNull();
+    expect(ref.rejects.length).toBeGreaterThan(0);
+    // 64 bytes is shorter than any row (≈ 345 B): each row needs the buffer grown, then straddles refills.
+    for (const chunk of [64, 1000, 4099]) expect(scan(chunk)).toEqual(ref);
   });
 
   it('header only (no data range): empty result, no scratch dir left behind', async () => {

@@ -35,6 +35,8 @@ export interface RangeTask {
   probe?: string[];
   /** Memory budget and scratch file for cold day blocks (see CompactArcDays); none = all in memory. */
   spill?: SpillOptions;
+  /** Read buffer size (default 4 MB); tests use tiny ones so rows straddle buffer refills. */
+  chunkBytes?: number;
 }
 
 export interface RangeReject extends QuarantineRecord {
@@ -90,9 +92,7 @@ const DIM = [0, 31, 28, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31];
 const daysInMonth = (y: number, m: number): number =>
   m === 2 && y % 4 === 0 && (y % 100 !== 0 || y % 400 === 0) ? 29 : DIM[m]!;
 
-/** EU summer time [start, end) in ms for a year (last Sundays of March/October, 01:00 UTC), cached. */
-const summerStart: number[] = [];
-const summerEnd: number[] = [];
+/** Start or end of EU summer time in ms for a year (last Sunday of March/October, 01:00 UTC). */
 function lastSunday1Utc(y: number, m: number): number {
   const last = daysFromCivil(y, m, daysInMonth(y, m));
   const weekday = (last + 4) % 7; // 1970-01-01 was a Thursday (4)
@@ -133,7 +133,7 @@ export function scanRange(task: RangeTask, onProgress?: (bytesDone: number) => v
   const fStart = new Int32Array(MAX_FIELDS);
   const fEnd = new Int32Array(MAX_FIELDS);
   const fQuoted = new Uint8Array(MAX_FIELDS); // 0 plain, 1 quoted, 2 quoted with doubled quotes
-  let b: Buffer = Buffer.allocUnsafe(CHUNK);
+  let b: Buffer = Buffer.allocUnsafe(task.chunkBytes ?? CHUNK);
   let nf = 0;
   let line = 0; // relative line of the current row
 
@@ -246,17 +246,30 @@ export function scanRange(task: RangeTask, onProgress?: (bytesDone: number) => v
    * field last decoded and the interned value it gave (0 = none). Byte-identical fields decode to the
    * same value, so one native compare replaces decoding, parsing and interning.
    */
-  const libMemo = new Map<number, FieldMemo>();
-  const pointMemo = new Map<number, FieldMemo>();
-  const shapeMemo = new Map<number, FieldMemo>();
-  const memoised = (memo: Map<number, FieldMemo>, arc: number, k: number, compute: () => number): number => {
+  const libMemo: (FieldMemo | undefined)[] = [];
+  const pointMemo: (FieldMemo | undefined)[] = [];
+  const shapeMemo: (FieldMemo | undefined)[] = [];
+  /** m equals b[s, e) (same length checked by the caller): a JS loop for short fields, else native. */
+  const sameBytes = (m: Buffer, s: number, e: number): boolean => {
+    const n = e - s;
+    if (n > 64) return m.compare(b, s, e) === 0;
+    for (let j = 0; j < n; j++) if (m[j] !== b[s + j]) return false;
+    return true;
+  };
+  const memoised = (
+    memo: (FieldMemo | undefined)[],
+    arc: number,
+    k: number,
+    compute: () => number,
+  ): number => {
     const s = fStart[k]!;
     const e = fEnd[k]!;
-    const m = memo.get(arc);
-    if (m && m.quoted === fQuoted[k] && m.bytes.length === e - s && b.compare(m.bytes, 0, e - s, s, e) === 0)
+    const m = memo[arc];
+    if (m !== undefined && m.quoted === fQuoted[k] && m.bytes.length === e - s && sameBytes(m.bytes, s, e))
       return m.value;
     const value = compute();
-    memo.set(arc, { bytes: Buffer.from(b.subarray(s, e)), quoted: fQuoted[k]!, value });
+    while (memo.length < arc) memo.push(undefined); // dense: arc indices are 0, 1, 2…
+    memo[arc] = { bytes: Buffer.from(b.subarray(s, e)), quoted: fQuoted[k]!, value };
     return value;
   };
 
@@ -268,6 +281,13 @@ export function scanRange(task: RangeTask, onProgress?: (bytesDone: number) => v
   let tAmbiguous = false;
   let tSummer = 0;
   let tWinter = 0;
+
+  // Last date seen by the fast path: 'YYYY-MM-DD' as a number, its day number, its year's summer time.
+  let dYmd = -1;
+  let dDay = 0;
+  let dYear = -1;
+  let dSummerStart = 0;
+  let dSummerEnd = 0;
 
   /** Fast path for 'YYYY-MM-DDTHH:00:00+0H:00' whose offset is Paris's; false → general path. */
   const fastTimestamp = (k: number): boolean => {
@@ -287,15 +307,22 @@ export function scanRange(task: RangeTask, onProgress?: (bytesDone: number) => v
     const mo = (b[s + 5]! - 48) * 10 + (b[s + 6]! - 48);
     const dd = (b[s + 8]! - 48) * 10 + (b[s + 9]! - 48);
     const h = (b[s + 11]! - 48) * 10 + (b[s + 12]! - 48);
-    if (y < 1997 || y > 2098 || mo < 1 || mo > 12 || dd < 1 || dd > daysInMonth(y, mo) || h > 23)
-      return false;
-    const dayNum = daysFromCivil(y, mo, dd);
-    const instant = (dayNum * 24 + h) * 3_600_000 - off * 60_000;
-    if (summerStart[y] === undefined) {
-      summerStart[y] = lastSunday1Utc(y, 3);
-      summerEnd[y] = lastSunday1Utc(y, 10);
+    if (h > 23) return false;
+    // Rows come roughly in time order: the date's checks and day number are reused while it repeats.
+    const ymd = y * 10_000 + mo * 100 + dd;
+    if (ymd !== dYmd) {
+      if (y < 1997 || y > 2098 || mo < 1 || mo > 12 || dd < 1 || dd > daysInMonth(y, mo)) return false;
+      if (y !== dYear) {
+        dSummerStart = lastSunday1Utc(y, 3);
+        dSummerEnd = lastSunday1Utc(y, 10);
+        dYear = y;
+      }
+      dDay = daysFromCivil(y, mo, dd);
+      dYmd = ymd;
     }
-    const paris = instant >= summerStart[y]! && instant < summerEnd[y]! ? 120 : 60;
+    const dayNum = dDay;
+    const instant = (dayNum * 24 + h) * 3_600_000 - off * 60_000;
+    const paris = instant >= dSummerStart && instant < dSummerEnd ? 120 : 60;
     if (paris !== off) return false;
     tDay = dayNum;
     tHour = h;

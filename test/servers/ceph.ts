@@ -4,7 +4,7 @@
  * `<dir>/run/*.pid`, never by process name; `stop()` waits until they have exited.
  */
 import { execFile, spawnSync } from 'node:child_process';
-import { mkdtemp, readdir, readFile, rm } from 'node:fs/promises';
+import { mkdtemp, readdir, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -106,6 +106,7 @@ async function stopPids(pids: number[]): Promise<void> {
  * fresh ports, and the error keeps the script's own diagnostics.
  */
 export async function startCeph(attempts = 3): Promise<RunningCeph> {
+  await reapOrphans();
   for (let i = 1; ; i++) {
     try {
       return await startCephOnce();
@@ -126,8 +127,27 @@ async function logTails(logDir: string): Promise<string> {
   return out;
 }
 
+/**
+ * Stops the daemons of earlier test runs that were killed before their teardown (SIGKILL, OOM): their
+ * folder names a process that no longer exists. A gateway left running makes later starts fail. Only
+ * PIDs recorded in such folders are signalled; gateways of live test runs (other shells) are left alone.
+ */
+async function reapOrphans(): Promise<void> {
+  const names = (await readdir(tmpdir()).catch(() => [] as string[])).filter((n) =>
+    n.startsWith('cityflow-ceph-'),
+  );
+  for (const name of names) {
+    const dir = join(tmpdir(), name);
+    const owner = Number((await readFile(join(dir, 'owner.pid'), 'utf8').catch(() => '')).trim());
+    if (!Number.isInteger(owner) || owner <= 1 || alive(owner)) continue;
+    await stopPids((await recordedPids(join(dir, 'state'))).filter(alive)).catch(() => undefined);
+    await rm(dir, { recursive: true, force: true });
+  }
+}
+
 async function startCephOnce(): Promise<RunningCeph> {
   const dir = await mkdtemp(join(tmpdir(), 'cityflow-ceph-'));
+  await writeFile(join(dir, 'owner.pid'), String(process.pid));
   const [port, monPort] = [await freePort(), await freePort()];
   const stateDir = join(dir, 'state');
   const cleanup = async (): Promise<void> => {

@@ -63,11 +63,13 @@ export interface SecondHalf {
 export interface DayState {
   day: number;
   size: number;
+  /** Slots the arrays are laid out for (hour-major arrays: index hour × cap + slot). */
+  cap: number;
   /** Per slot: arc index. */
   arc: Int32Array;
-  /** Per slot × hour: encoded flow. */
+  /** Per hour × slot (hour-major): encoded flow. */
   flow: Uint16Array;
-  /** Per slot × hour: occupancy | etat << 24 | offset code << 27 (0 = no row). */
+  /** Per hour × slot (hour-major): occupancy | etat << 24 | offset code << 27 (0 = no row). */
   cell: Uint32Array;
   /** Per slot: 1 + index in the libelle / geo / length tables, 0 = not set yet. */
   lib: Int32Array;
@@ -75,6 +77,7 @@ export interface DayState {
   len: Int32Array;
   /** Per slot: 1 + source hour code of [libelle, geo_point, row length], 0 = not set. */
   src: Uint8Array;
+  /** Side tables are keyed by slot × 24 + hour. */
   flowSide: [number, number][];
   occSide: [number, number][];
   second: [number, SecondHalf][];
@@ -84,7 +87,7 @@ export interface DayState {
   disk?: DiskRef;
 }
 
-/** Where a spilled block's arrays are: `size` slots written in field order at `pos` of `path`. */
+/** Where a spilled block's arrays are: whole (`cap` slots) in field order at `pos` of `path`. */
 export interface DiskRef {
   path: string;
   pos: number;
@@ -179,7 +182,8 @@ export class DayBlock {
 
   static fromState(st: DayState, arcs: number): DayBlock {
     const b = new DayBlock(st.day, 0, arcs);
-    b.size = b.cap = st.size;
+    b.size = st.size;
+    b.cap = st.cap;
     b.arc = st.arc;
     b.flow = st.flow;
     b.cell = st.cell;
@@ -197,17 +201,17 @@ export class DayBlock {
   }
 
   toState(): DayState {
-    const n = this.size;
     return {
       day: this.day,
-      size: n,
-      arc: this.arc.subarray(0, n),
-      flow: this.flow.subarray(0, n * HOURS),
-      cell: this.cell.subarray(0, n * HOURS),
-      lib: this.lib.subarray(0, n),
-      geo: this.geo.subarray(0, n),
-      len: this.len.subarray(0, n),
-      src: this.src.subarray(0, n * 3),
+      size: this.size,
+      cap: this.cap,
+      arc: this.arc,
+      flow: this.flow,
+      cell: this.cell,
+      lib: this.lib,
+      geo: this.geo,
+      len: this.len,
+      src: this.src,
       flowSide: [...this.flowSide],
       occSide: [...this.occSide],
       second: [...this.second],
@@ -226,10 +230,8 @@ export class DayBlock {
    */
   spill(fd: number, path: string, pos: number): [number, BlockArrays] {
     this.disk = { path, pos };
-    const n = this.size;
     for (const a of this.arrays()) {
-      const per = a.length / this.cap;
-      const bytes = new Uint8Array(a.buffer, a.byteOffset, n * per * a.BYTES_PER_ELEMENT);
+      const bytes = new Uint8Array(a.buffer, a.byteOffset, a.byteLength);
       pos += writeSync(fd, bytes, 0, bytes.length, pos);
     }
     const freed: BlockArrays = {
@@ -243,7 +245,7 @@ export class DayBlock {
       len: this.len,
       src: this.src,
     };
-    this.cap = 0;
+    // `cap` stays: it is the layout of the arrays on disk.
     this.arc = new Int32Array(0);
     this.flow = new Uint16Array(0);
     this.cell = new Uint32Array(0);
@@ -282,10 +284,9 @@ export class DayBlock {
     const disk = this.disk;
     if (!disk) return;
     const n = this.size;
-    if (reuse && reuse.cap >= n) {
-      for (const x of [reuse.arc, reuse.flow, reuse.cell, reuse.lib, reuse.geo, reuse.len, reuse.src])
-        x.fill(0);
-      this.cap = reuse.cap;
+    const cap = this.cap;
+    // Recycled arrays must have the same layout (hour-major arrays depend on cap); they are overwritten.
+    if (reuse && reuse.cap === cap) {
       this.arc = reuse.arc;
       this.flow = reuse.flow;
       this.cell = reuse.cell;
@@ -294,21 +295,19 @@ export class DayBlock {
       this.len = reuse.len;
       this.src = reuse.src;
     } else {
-      this.cap = n;
-      this.arc = new Int32Array(n);
-      this.flow = new Uint16Array(n * HOURS);
-      this.cell = new Uint32Array(n * HOURS);
-      this.lib = new Int32Array(n);
-      this.geo = new Int32Array(n);
-      this.len = new Int32Array(n);
-      this.src = new Uint8Array(n * 3);
+      this.arc = new Int32Array(cap);
+      this.flow = new Uint16Array(cap * HOURS);
+      this.cell = new Uint32Array(cap * HOURS);
+      this.lib = new Int32Array(cap);
+      this.geo = new Int32Array(cap);
+      this.len = new Int32Array(cap);
+      this.src = new Uint8Array(cap * 3);
     }
     const fd = openSync(disk.path, 'r');
     try {
       let pos = disk.pos;
       for (const a of this.arrays()) {
-        const per = a.length / this.cap;
-        const bytes = new Uint8Array(a.buffer, a.byteOffset, n * per * a.BYTES_PER_ELEMENT);
+        const bytes = new Uint8Array(a.buffer, a.byteOffset, a.byteLength);
         let done = 0;
         while (done < bytes.length) {
           const got = readSync(fd, bytes, done, bytes.length - done, pos + done);
@@ -370,9 +369,15 @@ export class DayBlock {
       b.set(a);
       return b;
     };
+    // Hour-major arrays: each hour's row of slots moves to its new place.
+    const relayout = <T extends Uint16Array | Uint32Array>(a: T): T => {
+      const b = new (a.constructor as new (n: number) => T)(cap * HOURS);
+      for (let h = 0; h < HOURS; h++) b.set(a.subarray(h * this.cap, h * this.cap + this.size), h * cap);
+      return b;
+    };
     this.arc = widen(this.arc, 1);
-    this.flow = widen(this.flow, HOURS);
-    this.cell = widen(this.cell, HOURS);
+    this.flow = relayout(this.flow);
+    this.cell = relayout(this.cell);
     this.lib = widen(this.lib, 1);
     this.geo = widen(this.geo, 1);
     this.len = widen(this.len, 1);
@@ -380,23 +385,25 @@ export class DayBlock {
     this.cap = cap;
   }
 
-  /** Offset code held at cell i (0 = empty). */
-  offAt(i: number): number {
-    return this.cell[i]! >>> OFF_SHIFT;
+  /** Offset code held at (slot, hour) (0 = empty). */
+  offAt(slot: number, hour: number): number {
+    return this.cell[hour * this.cap + slot]! >>> OFF_SHIFT;
   }
 
   has(slot: number, hour: number, off: number): boolean {
-    const i = slot * HOURS + hour;
-    const o = this.cell[i]! >>> OFF_SHIFT;
+    const o = this.cell[hour * this.cap + slot]! >>> OFF_SHIFT;
     if (o === off) return true;
     if (o === 0) return false;
-    return this.second.get(i)?.off === off;
+    return this.second.get(slot * HOURS + hour)?.off === off;
   }
 
   put(slot: number, hour: number, off: number, flow: number, occ: number, etat: number): number {
-    const i = slot * HOURS + hour;
+    // Arrays are hour-major (rows of one hour for all arcs sit together: the scanner's working set
+    // is a few hours of a day, not whole 24-hour stretches); side tables use slot × 24 + hour.
+    const i = hour * this.cap + slot;
+    const key = slot * HOURS + hour;
     if (this.cell[i]! >>> OFF_SHIFT !== 0) {
-      this.second.set(i, { off, flow, occ, etat });
+      this.second.set(key, { off, flow, occ, etat });
       return hour + SECOND_HALF;
     }
     let f = FLOW_NULL;
@@ -405,7 +412,7 @@ export class DayBlock {
       if (flow >= 0 && flow <= FLOW_MAX && (flow | 0) === flow && !isNegZero(flow)) f = flow;
       else {
         f = FLOW_SIDE;
-        this.flowSide.set(i, flow);
+        this.flowSide.set(key, flow);
       }
     }
     let q = OCC_NULL;
@@ -413,7 +420,7 @@ export class DayBlock {
       q = Math.round(occ * OCC_SCALE);
       if (!(q >= 0 && q <= OCC_MAX && q / OCC_SCALE === occ && !isNegZero(occ))) {
         q = OCC_SIDE;
-        this.occSide.set(i, occ);
+        this.occSide.set(key, occ);
       }
     }
     this.flow[i] = f;
@@ -421,19 +428,19 @@ export class DayBlock {
     return hour;
   }
 
-  /** Flow of the first row at cell i, NaN = null. */
-  flowAt(i: number): number {
-    const f = this.flow[i]!;
-    return f === FLOW_NULL ? NaN : f === FLOW_SIDE ? this.flowSide.get(i)! : f;
+  /** Flow of the first row at (slot, hour), NaN = null. */
+  flowAt(slot: number, hour: number): number {
+    const f = this.flow[hour * this.cap + slot]!;
+    return f === FLOW_NULL ? NaN : f === FLOW_SIDE ? this.flowSide.get(slot * HOURS + hour)! : f;
   }
 
-  occAt(i: number): number {
-    const q = this.cell[i]! & OCC_MASK;
-    return q === OCC_NULL ? NaN : q === OCC_SIDE ? this.occSide.get(i)! : q / OCC_SCALE;
+  occAt(slot: number, hour: number): number {
+    const q = this.cell[hour * this.cap + slot]! & OCC_MASK;
+    return q === OCC_NULL ? NaN : q === OCC_SIDE ? this.occSide.get(slot * HOURS + hour)! : q / OCC_SCALE;
   }
 
-  etatAt(i: number): number {
-    return (this.cell[i]! >>> ETAT_SHIFT) & 7;
+  etatAt(slot: number, hour: number): number {
+    return (this.cell[hour * this.cap + slot]! >>> ETAT_SHIFT) & 7;
   }
 }
 
@@ -699,10 +706,10 @@ export class CompactArcDays {
         };
         for (let h = 0; h < HOURS; h++) {
           const oi = s * HOURS + h;
-          const off = ob.offAt(oi);
+          const off = ob.offAt(s, h);
           if (off === 0) continue;
-          if (ob.ambiguous.has(oi) && mine.offAt(t * HOURS + h) !== 0) return null;
-          take(h, off, ob.flowAt(oi), ob.occAt(oi), ob.etatAt(oi), h);
+          if (ob.ambiguous.has(oi) && mine.offAt(t, h) !== 0) return null;
+          take(h, off, ob.flowAt(s, h), ob.occAt(s, h), ob.etatAt(s, h), h);
           const sec = ob.second.get(oi);
           if (sec) take(h, sec.off, sec.flow, sec.occ, sec.etat, h + SECOND_HALF);
         }
@@ -789,19 +796,19 @@ export class CompactArcDays {
     const hasSecond = blk.second.size !== 0;
     for (let h = 0; h < HOURS; h++) {
       const i = s * HOURS + h;
-      if (blk.offAt(i) === 0) {
+      if (blk.offAt(s, h) === 0) {
         flow[h] = null;
         occupancy[h] = null;
         etat[h] = null;
         continue;
       }
       rows++;
-      let f = blk.flowAt(i);
-      let code = blk.etatAt(i);
+      let f = blk.flowAt(s, h);
+      let code = blk.etatAt(s, h);
       // Occupancy as the accumulator computes it: 0 + each value, divided by the count when 2.
       let occSum = 0;
       let occN = 0;
-      const q = blk.occAt(i);
+      const q = blk.occAt(s, h);
       if (q === q) {
         occSum += q;
         occN++;

@@ -444,6 +444,13 @@ export class DayBlock {
   }
 }
 
+/** 24 nulls as a packed array literal (cloned from its boilerplate, cheaper than `new Array(24)`). */
+// prettier-ignore
+const nulls24 = (): null[] => [
+  null, null, null, null, null, null, null, null, null, null, null, null,
+  null, null, null, null, null, null, null, null, null, null, null, null,
+];
+
 export class CompactArcDays {
   readonly arcIds: string[] = [];
   /** Arc index + 1 of small numeric ids (0 = unknown); larger ones in `numArc`. */
@@ -765,12 +772,14 @@ export class CompactArcDays {
       this.arcRank = new Int32Array(order.length);
       order.forEach((a, r) => (this.arcRank![a] = r));
     }
+    // Slots in arc-rank order: ranks are distinct, so a direct placement replaces a comparison sort.
     const rank = this.arcRank;
-    const slots = Array.from({ length: blk.size }, (_, s) => s).sort(
-      (a, b) => rank[blk.arc[a]!]! - rank[blk.arc[b]!]!,
-    );
+    const byRank = new Int32Array(rank.length);
+    for (let s = 0; s < blk.size; s++) byRank[rank[blk.arc[s]!]!] = s + 1;
     const day = dayString(dayNum);
-    const list = slots.map((s) => this.arcDay(blk, s, day));
+    const list: ArcDay[] = [];
+    for (let r = 0; r < byRank.length; r++)
+      if (byRank[r]! !== 0) list.push(this.arcDay(blk, byRank[r]! - 1, day));
     // This day's arrays serve the next day read back from disk.
     if (this.pool.length < 2)
       this.pool.push({
@@ -788,32 +797,31 @@ export class CompactArcDays {
   }
 
   private arcDay(blk: DayBlock, s: number, day: string): ArcDay {
-    // Exact-size arrays (push would over-allocate ~1.7×).
-    const flow = new Array<number | null>(HOURS);
-    const occupancy = new Array<number | null>(HOURS);
-    const etat = new Array<string | null>(HOURS);
+    // Packed arrays of the exact size, written in place (no holey-to-packed transitions).
+    const flow = nulls24() as (number | null)[];
+    const occupancy = nulls24() as (number | null)[];
+    const etat = nulls24() as (string | null)[];
     let rows = 0;
     const hasSecond = blk.second.size !== 0;
+    const cap = blk.cap;
+    const cells = blk.cell;
+    const flows = blk.flow;
     for (let h = 0; h < HOURS; h++) {
-      const i = s * HOURS + h;
-      if (blk.offAt(s, h) === 0) {
-        flow[h] = null;
-        occupancy[h] = null;
-        etat[h] = null;
-        continue;
-      }
+      const c = cells[h * cap + s]!;
+      if (c >>> OFF_SHIFT === 0) continue;
       rows++;
-      let f = blk.flowAt(s, h);
-      let code = blk.etatAt(s, h);
+      const fr = flows[h * cap + s]!;
+      let f = fr === FLOW_NULL ? NaN : fr === FLOW_SIDE ? blk.flowSide.get(s * HOURS + h)! : fr;
+      let code = (c >>> ETAT_SHIFT) & 7;
       // Occupancy as the accumulator computes it: 0 + each value, divided by the count when 2.
       let occSum = 0;
       let occN = 0;
-      const q = blk.occAt(s, h);
-      if (q === q) {
-        occSum += q;
+      const qr = c & OCC_MASK;
+      if (qr !== OCC_NULL) {
+        occSum += qr === OCC_SIDE ? blk.occSide.get(s * HOURS + h)! : qr / OCC_SCALE;
         occN++;
       }
-      const sec = hasSecond ? blk.second.get(i) : undefined;
+      const sec = hasSecond ? blk.second.get(s * HOURS + h) : undefined;
       if (sec) {
         rows++;
         if (sec.flow === sec.flow) f = f === f ? f + sec.flow : sec.flow;

@@ -6,16 +6,19 @@
 export const PARIS_TZ = 'Europe/Paris';
 const HOUR_MS = 3_600_000;
 
-const partsFormat = new Intl.DateTimeFormat('en-CA', {
-  timeZone: PARIS_TZ,
-  hourCycle: 'h23',
-  year: 'numeric',
-  month: '2-digit',
-  day: '2-digit',
-  hour: '2-digit',
-  minute: '2-digit',
-  second: '2-digit',
-});
+// Created on first use: building an ICU formatter costs ~10 ms, which a no-op run does not need.
+let partsFormat: Intl.DateTimeFormat | undefined;
+const parisParts = (date: Date): Intl.DateTimeFormatPart[] =>
+  (partsFormat ??= new Intl.DateTimeFormat('en-CA', {
+    timeZone: PARIS_TZ,
+    hourCycle: 'h23',
+    year: 'numeric',
+    month: '2-digit',
+    day: '2-digit',
+    hour: '2-digit',
+    minute: '2-digit',
+    second: '2-digit',
+  })).formatToParts(date);
 
 /** Offset changes only happen on whole hours, so the offset is cached per UTC hour. */
 const offsetCache = new Map<number, number>();
@@ -26,8 +29,7 @@ export function parisOffsetMs(utcMs: number): number {
   const cached = offsetCache.get(bucket);
   if (cached !== undefined) return cached;
   const p: Record<string, number> = {};
-  for (const { type, value } of partsFormat.formatToParts(new Date(bucket * HOUR_MS)))
-    p[type] = Number(value);
+  for (const { type, value } of parisParts(new Date(bucket * HOUR_MS))) p[type] = Number(value);
   const wall = Date.UTC(p.year!, p.month! - 1, p.day!, p.hour!, p.minute!, p.second!);
   const offset = wall - bucket * HOUR_MS;
   if (offsetCache.size > 100_000) offsetCache.clear();

@@ -330,7 +330,13 @@ const compiledExecArgv = (): string[] => {
 function runWorker(task: RangeTask, onProgress: (done: number) => void): Promise<WorkerResult> {
   let worker: Worker;
   if (COMPILED) {
-    worker = new Worker(WORKER_URL, { workerData: task, execArgv: compiledExecArgv() });
+    try {
+      worker = new Worker(WORKER_URL, { workerData: task, execArgv: compiledExecArgv() });
+    } catch (e) {
+      // Process-wide flags (V8 heap sizes…) are refused per worker; they already apply to it anyway.
+      if ((e as { code?: string }).code !== 'ERR_WORKER_INVALID_EXEC_ARGV') throw e;
+      worker = new Worker(WORKER_URL, { workerData: task, execArgv: [] });
+    }
   } else {
     const tsxPackage = createRequire(import.meta.url).resolve('tsx/package.json');
     const api = new URL('./dist/esm/api/index.mjs', pathToFileURL(tsxPackage)).href;

@@ -58,10 +58,74 @@ export interface RangeResult {
   probed: { key: string; line: number; raw: string; instant: number }[];
 }
 
-interface FieldMemo {
-  bytes: Buffer;
-  quoted: number;
-  value: number;
+/**
+ * Per arc: the bytes of one field as last decoded and the interned value they gave, in flat arrays
+ * (one byte arena, offsets per arc) so a check touches a few contiguous cache lines, not objects
+ * scattered over the heap.
+ */
+export class BytesMemo {
+  private arena = Buffer.allocUnsafe(1 << 16);
+  private used = 0;
+  /** Per arc: offset in the arena, length + 1 (0 = none), quoted flag, value. */
+  private off = new Int32Array(1024);
+  private len = new Int32Array(1024);
+  private quoted = new Uint8Array(1024);
+  private value = new Int32Array(1024);
+
+  /** The value memoised for `arc` if its bytes equal b[s, e) with the same quoting, else -1. */
+  get(arc: number, b: Buffer, s: number, e: number, quoted: number): number {
+    if (arc >= this.len.length || this.len[arc] !== e - s + 1 || this.quoted[arc] !== quoted) return -1;
+    const o = this.off[arc]!;
+    const n = e - s;
+    const a = this.arena;
+    // Short fields: a JS loop beats the native call's overhead.
+    if (n > 64) return a.compare(b, s, e, o, o + n) === 0 ? this.value[arc]! : -1;
+    for (let j = 0; j < n; j++) if (a[o + j] !== b[s + j]) return -1;
+    return this.value[arc]!;
+  }
+
+  set(arc: number, b: Buffer, s: number, e: number, quoted: number, value: number): void {
+    if (arc >= this.len.length) {
+      const cap = Math.max(arc + 1, this.len.length * 2);
+      const widen = <T extends Int32Array | Uint8Array>(x: T): T => {
+        const y = new (x.constructor as new (n: number) => T)(cap);
+        y.set(x);
+        return y;
+      };
+      this.off = widen(this.off);
+      this.len = widen(this.len);
+      this.quoted = widen(this.quoted);
+      this.value = widen(this.value);
+    }
+    const n = e - s;
+    if (this.used + n > this.arena.length) {
+      // Old copies of changed fields are dropped when the arena grows: only live entries are kept.
+      const live = this.liveBytes() + n;
+      const bigger = Buffer.allocUnsafe(Math.max(1 << 16, live * 2));
+      let used = 0;
+      for (let a = 0; a < this.len.length; a++) {
+        const l = this.len[a]! - 1;
+        if (l <= 0) continue;
+        this.arena.copy(bigger, used, this.off[a]!, this.off[a]! + l);
+        this.off[a] = used;
+        used += l;
+      }
+      this.arena = bigger;
+      this.used = used;
+    }
+    b.copy(this.arena, this.used, s, e);
+    this.off[arc] = this.used;
+    this.used += n;
+    this.len[arc] = n + 1;
+    this.quoted[arc] = quoted;
+    this.value[arc] = value;
+  }
+
+  private liveBytes(): number {
+    let n = 0;
+    for (let a = 0; a < this.len.length; a++) if (this.len[a]! > 1) n += this.len[a]! - 1;
+    return n;
+  }
 }
 
 const NL = 0x0a;
@@ -246,30 +310,17 @@ export function scanRange(task: RangeTask, onProgress?: (bytesDone: number) => v
    * field last decoded and the interned value it gave (0 = none). Byte-identical fields decode to the
    * same value, so one native compare replaces decoding, parsing and interning.
    */
-  const libMemo: (FieldMemo | undefined)[] = [];
-  const pointMemo: (FieldMemo | undefined)[] = [];
-  const shapeMemo: (FieldMemo | undefined)[] = [];
-  /** m equals b[s, e) (same length checked by the caller): a JS loop for short fields, else native. */
-  const sameBytes = (m: Buffer, s: number, e: number): boolean => {
-    const n = e - s;
-    if (n > 64) return m.compare(b, s, e) === 0;
-    for (let j = 0; j < n; j++) if (m[j] !== b[s + j]) return false;
-    return true;
-  };
-  const memoised = (
-    memo: (FieldMemo | undefined)[],
-    arc: number,
-    k: number,
-    compute: () => number,
-  ): number => {
+  const libMemo = new BytesMemo();
+  const pointMemo = new BytesMemo();
+  const shapeMemo = new BytesMemo();
+  const memoised = (memo: BytesMemo, arc: number, k: number, compute: () => number): number => {
     const s = fStart[k]!;
     const e = fEnd[k]!;
-    const m = memo[arc];
-    if (m !== undefined && m.quoted === fQuoted[k] && m.bytes.length === e - s && sameBytes(m.bytes, s, e))
-      return m.value;
+    const q = fQuoted[k]!;
+    const known = memo.get(arc, b, s, e, q);
+    if (known >= 0) return known;
     const value = compute();
-    while (memo.length < arc) memo.push(undefined); // dense: arc indices are 0, 1, 2…
-    memo[arc] = { bytes: Buffer.from(b.subarray(s, e)), quoted: fQuoted[k]!, value };
+    memo.set(arc, b, s, e, q, value);
     return value;
   };
 

@@ -29,7 +29,7 @@ import type { QuarantineRecord } from '../../../engine/quarantine.ts';
 import type { ArcDay } from '../arc-day.ts';
 import { ArcDayAccumulator } from '../aggregate.ts';
 import { dayNumber } from '../paris-clock.ts';
-import { parseComptagesFile, type ComptagesFile } from '../parse.ts';
+import type { ComptagesFile } from '../parse.ts';
 import { CompactArcDays, dayString, type CompactState, type SpillOptions } from './compact-arc-days.ts';
 import { readLayout, type Layout } from './layout.ts';
 import type { RangeResult, RangeTask } from './scan-range.ts';
@@ -373,6 +373,8 @@ async function readWithCsvParse(
   const out = emptyResult();
   out.mode = { parser: 'csv-parse', ranges: 1, note };
   const acc = new ArcDayAccumulator();
+  // Loaded only when needed: csv-parse and the row parser cost ≈ 10 ms of start-up otherwise.
+  const { parseComptagesFile } = await import('../parse.ts');
   const parsed = await parseComptagesFile(
     file,
     (rec) => {

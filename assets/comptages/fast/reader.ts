@@ -5,7 +5,7 @@
  * How: the file is split into byte ranges cut just after a line break; one worker_threads worker per
  * range runs the byte-level scanner (scan-range.ts) into a compact typed-array accumulator; the main
  * thread merges the partial results in file order. Memory: each worker holds one 4 MB read buffer plus
- * its arc-days (≈ 430 B each), never rows, so it grows with arcs × days, not with file size.
+ * at most its resident budget of arc-days (≈ 165 B each, colder days spilled), never rows.
  *
  * Why the cuts are safe: a cut is a true record boundary unless a quoted field spans it, which needs a
  * quoted line break. The scanner refuses quoted line breaks (reports the file as irregular), and range

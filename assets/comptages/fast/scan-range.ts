@@ -9,9 +9,14 @@
  * numbers/timestamps/states straight from bytes, and hands anything unusual to the shared general
  * functions (parseCountTimestamp, parseDecimal, normalizeEtatTrafic), so results cannot diverge.
  *
+ * Field bounds come from native searches (`Buffer.indexOf` per separator, per quote pair, per line
+ * end; the next quote and CR reused while ahead of the row), never from a JS loop over the row's
+ * bytes: here a JS byte loop costs ≈ 1.6 ns per byte, a native search a few ns per call.
+ *
  * What it does not handle, reported as `irregular` so the caller switches to csv-parse: quoted fields
  * containing a line break, quotes inside unquoted fields, text after a closing quote, mixed line
- * endings, bare CR. The road-count layout has none of these in practice.
+ * endings, a CR anywhere in a row other than its CRLF (inside quotes too). The road-count layout has
+ * none of these in practice.
  */
 import { closeSync, openSync, readSync } from 'node:fs';
 import type { QuarantineRecord } from '../../../engine/quarantine.ts';

@@ -1,4 +1,4 @@
-import { mkdtempSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
@@ -186,6 +186,7 @@ describe('.env file', () => {
     expect(c.s3RawPrefix).toBe('from-file');
     expect(c.awsRegion).toBe('eu-west-1');
     expect(c.logLevel).toBe('warn');
+    rmSync(dir, { recursive: true, force: true });
   });
 });
 

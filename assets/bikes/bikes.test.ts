@@ -1,7 +1,7 @@
-import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, rmSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { describe, expect, it } from 'vitest';
+import { afterAll, describe, expect, it } from 'vitest';
 import { QuarantineCollector } from '../../engine/quarantine.ts';
 import { BikesMetricsSchema, computeBikesMetrics } from './metrics.ts';
 import { parseBikesFile, type BikeCount } from './parse.ts';
@@ -12,6 +12,7 @@ const fixture = {
   key: FIXTURE_KEY,
 };
 const dir = mkdtempSync(join(tmpdir(), 'cityflow-bikes-'));
+afterAll(() => rmSync(dir, { recursive: true, force: true }));
 const tmpFile = (name: string, content: string) => {
   const path = join(dir, name);
   writeFileSync(path, content);

@@ -1,7 +1,7 @@
-import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, rmSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { describe, expect, it } from 'vitest';
+import { afterAll, describe, expect, it } from 'vitest';
 import { QuarantineCollector } from '../../engine/quarantine.ts';
 import { ChantiersMetricsSchema, computeChantiersMetrics } from './metrics.ts';
 import { parseChantiersFile } from './parse.ts';
@@ -9,6 +9,7 @@ import { parseChantiersFile } from './parse.ts';
 const KEY = 'chantiers-perturbants-la-circulation/chantiers-perturbants_export_2023.csv';
 const fixture = { path: new URL(`../../test/fixtures/real/${KEY}`, import.meta.url).pathname, key: KEY };
 const dir = mkdtempSync(join(tmpdir(), 'cityflow-chantiers-'));
+afterAll(() => rmSync(dir, { recursive: true, force: true }));
 
 describe('chantiers CSV (real 2023 export: BOM, multi-line quoted fields)', () => {
   it('parses 191 of 192 records; the one with empty dates is quarantined at its start line', async () => {

@@ -1,7 +1,7 @@
-import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, rmSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { describe, expect, it } from 'vitest';
+import { afterAll, describe, expect, it } from 'vitest';
 import { QuarantineCollector } from '../../engine/quarantine.ts';
 import { computeReferentielMetrics, lengthByArc, ReferentielMetricsSchema } from './metrics.ts';
 import { availabilityMs, parseReferentielFile } from './parse.ts';
@@ -10,6 +10,7 @@ const KEY =
   'referentiel-geographique-pour-les-donnees-trafic-issues-des-capteurs-permanents/referentiel-comptages-routiers_export_2020.csv';
 const fixture = { path: new URL(`../../test/fixtures/real/${KEY}`, import.meta.url).pathname, key: KEY };
 const dir = mkdtempSync(join(tmpdir(), 'cityflow-referentiel-'));
+afterAll(() => rmSync(dir, { recursive: true, force: true }));
 
 describe('referentiel CSV (real 2020 export, 1,500 rows)', () => {
   it('keeps one row per arc: 1,438 arcs, 62 superseded duplicates reported', async () => {

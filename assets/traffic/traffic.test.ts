@@ -1,7 +1,7 @@
-import { mkdtempSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { describe, expect, it } from 'vitest';
+import { afterAll, describe, expect, it } from 'vitest';
 import { QuarantineCollector } from '../../engine/quarantine.ts';
 import { computeTrafficMetrics, TrafficMetricsSchema } from './metrics.ts';
 import { metroLinesInText, parseCompactParis, parseTrafficFile } from './parse.ts';
@@ -13,6 +13,7 @@ const real = (name: string) => ({
 const navitia = real('prim-navitia-line_reports_2024-04-30.json');
 const bulk = real('VARIANT_prim-disruptions_bulk-style-list_2025-02.json');
 const dir = mkdtempSync(join(tmpdir(), 'cityflow-traffic-'));
+afterAll(() => rmSync(dir, { recursive: true, force: true }));
 const tmpFile = (name: string, content: string) => {
   writeFileSync(join(dir, name), content);
   return { path: join(dir, name), key: `api/traffic/dt=2025-02-04/${name}` };

@@ -1,7 +1,7 @@
-import { mkdtempSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { describe, expect, it } from 'vitest';
+import { afterAll, describe, expect, it } from 'vitest';
 import { QuarantineCollector } from '../../engine/quarantine.ts';
 import { computeWeatherMetrics, mobilityImpact, WeatherMetricsSchema } from './metrics.ts';
 import { parseWeatherFile } from './parse.ts';
@@ -13,6 +13,7 @@ const real = (name: string) => ({
 const omJson = real('VARIANT_open-meteo_forecast-json_48.86N2.36E_2026-05-22.json');
 const omCsv = real('open-meteo_hourly_48.82N2.29E_2024-07-18_to_2024-07-31.csv');
 const dir = mkdtempSync(join(tmpdir(), 'cityflow-weather-'));
+afterAll(() => rmSync(dir, { recursive: true, force: true }));
 const tmpFile = (name: string, content: string) => {
   writeFileSync(join(dir, name), content);
   return { path: join(dir, name), key: `api/weather/${name}` };

@@ -8,7 +8,7 @@
  * cleanly and the previous value stays readable). Then MongoDB and DynamoDB unreachable through the
  * real CLI: exit 1, the endpoint named, no password, nothing marked materialized.
  */
-import { readdir, readFile } from 'node:fs/promises';
+import { readdir, readFile, rm } from 'node:fs/promises';
 import path from 'node:path';
 import { Readable } from 'node:stream';
 import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
@@ -277,8 +277,13 @@ async function indexText(stateDir: string): Promise<string> {
 }
 
 describe('unreachable databases through the CLI', () => {
+  const roots: string[] = [];
+  afterAll(async () => {
+    for (const r of roots) await rm(r, { recursive: true, force: true });
+  });
   it('MongoDB on a closed port: exit 1, the host and the real reason named, password never printed, nothing materialized', async () => {
     const { root, env } = await scratchProject('cityflow-mongo-down-');
+    roots.push(root);
     const port = await freePort();
     const password = 'S3cr3t-M0ng0-pw';
     const t0 = Date.now();
@@ -318,6 +323,7 @@ describe('unreachable databases through the CLI', () => {
       await syncToS3(SAMPLE, s3, bucket, 'raw');
       s3.destroy();
       const { root, env } = await scratchProject('cityflow-dynamo-down-');
+      roots.push(root);
       const port = await freePort();
       const token = 'FAKE-SESSION-TOKEN-dyn-down-7f3a';
       const t0 = Date.now();

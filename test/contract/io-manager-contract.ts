@@ -49,6 +49,28 @@ export function largeArcMetrics(count = 3400, seed = 42): Record<string, unknown
   }));
 }
 
+/**
+ * Loads in a loop while `manager` overwrites a value of 200 arcs with one of 150: every load must see
+ * the old value or the new one, never a mix (for chunked stores: never chunks of both), and the last
+ * load the new one.
+ */
+export async function expectLoadsNeverMixDuringOverwrite(manager: IOManager, ctx: IOContext): Promise<void> {
+  const v1 = { arcs: largeArcMetrics(200, 1) };
+  const v2 = { arcs: largeArcMetrics(150, 2) };
+  await manager.store(ctx, v1, 'r1');
+  const reads: unknown[] = [];
+  let writing = true;
+  const reader = (async () => {
+    while (writing) reads.push(await manager.load(ctx));
+  })();
+  await manager.store(ctx, v2, 'r2');
+  writing = false;
+  await reader;
+  reads.push(await manager.load(ctx));
+  for (const r of reads) expect([v1, v2]).toContainEqual(r);
+  expect(reads.at(-1)).toEqual(v2);
+}
+
 export function describeIOManagerContract(name: string, factory: () => Promise<ContractSubject>): void {
   describe(`IOManager contract: ${name}`, () => {
     let subject: ContractSubject | undefined;

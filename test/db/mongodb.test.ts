@@ -12,7 +12,7 @@ import {
   type MongoDbIOManagerOptions,
 } from '../../io-managers/mongodb/mongodb-io-manager.ts';
 import { newWriteTag } from '../../io-managers/dynamodb/json-value.ts';
-import { largeArcMetrics } from '../contract/io-manager-contract.ts';
+import { expectLoadsNeverMixDuringOverwrite, largeArcMetrics } from '../contract/io-manager-contract.ts';
 import { freePort } from '../servers/dynamodb.ts';
 import { mongoForTests, type TestServer } from './servers.ts';
 
@@ -191,21 +191,7 @@ describe('MongoDbIOManager documents', () => {
 
   it('a load racing an overwrite sees the old value or the new one, never a mix', async () => {
     const m = manager({ inlineMaxBytes: 0, chunkBytes: 5_000 });
-    const ctx = bikes('2025-11-11');
-    const v1 = { arcs: largeArcMetrics(200, 1) };
-    const v2 = { arcs: largeArcMetrics(150, 2) };
-    await m.store(ctx, v1, 'r1');
-    const reads: unknown[] = [];
-    let writing = true;
-    const reader = (async () => {
-      while (writing) reads.push(await m.load(ctx));
-    })();
-    await m.store(ctx, v2, 'r2');
-    writing = false;
-    await reader;
-    reads.push(await m.load(ctx));
-    for (const r of reads) expect([v1, v2]).toContainEqual(r);
-    expect(reads.at(-1)).toEqual(v2);
+    await expectLoadsNeverMixDuringOverwrite(m, bikes('2025-11-11'));
   });
 
   it('bulkUpsertByKeys upserts by natural key: a second run updates, never duplicates', async () => {

@@ -44,11 +44,12 @@ type Outcome =
   | { status: 'materialized' | 'skipped'; dataVersion: string | null; blocked: boolean }
   | { status: 'failed' | 'cancelled'; dataVersion: null; blocked: true };
 
+// Millisecond resolution: several runs a second are common (a no-op run takes ~0.3 s).
 export const newRunId = (): string =>
   new Date()
     .toISOString()
     .replace(/[-:]/g, '')
-    .replace(/\.\d+Z$/, 'Z') +
+    .replace(/\.(\d+)Z$/, '$1Z') +
   '-' +
   randomBytes(3).toString('hex');
 

@@ -121,7 +121,7 @@ export class StateStore {
       return [];
     }
     const out: RunSummary[] = [];
-    for (const n of names.sort().reverse()) {
+    for (const n of names) {
       const events = parseEventLines(await readFile(join(this.dir, 'runs', n), 'utf8'));
       const start = events.find((e) => e.type === 'run_started');
       const end = events.find((e) => e.type === 'run_finished');
@@ -140,7 +140,9 @@ export class StateStore {
         durationMs: end?.type === 'run_finished' ? end.durationMs : null,
       });
     }
-    return out;
+    // Newest first by recorded start time (ids of older versions had only second resolution).
+    const key = (r: RunSummary) => `${r.startedAt ?? ''}\u0000${r.runId}`;
+    return out.sort((a, b) => (key(a) < key(b) ? 1 : key(a) > key(b) ? -1 : 0));
   }
 
   // ---------- lock ----------

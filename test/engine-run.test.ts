@@ -279,6 +279,36 @@ describe('executor', () => {
     expect((await readdir(join(dir, 'out/one'))).filter((f) => f.includes('.tmp-'))).toEqual([]);
   });
 
+  it('lists runs newest first by start time, also for several runs within one second', async () => {
+    const { state } = setup([]);
+    // Second-resolution ids (older versions) whose random suffixes sort against start order.
+    const started = [
+      ['20251104T100000Z-ffffff', '2025-11-04T10:00:00.100Z'],
+      ['20251104T100000Z-000000', '2025-11-04T10:00:00.600Z'],
+      ['20251104T100000900Z-888888', '2025-11-04T10:00:00.900Z'],
+    ] as const;
+    for (const [runId, at] of started) {
+      state.openRunLog(runId)({
+        type: 'run_started',
+        runId,
+        at,
+        command: 'test',
+        assets: [],
+        units: 0,
+        toRun: 0,
+        concurrency: 1,
+      });
+    }
+    expect((await state.listRuns()).map((r) => r.runId)).toEqual(started.map(([id]) => id).reverse());
+    const one = defineAsset({ key: 'one', schema: z.number(), compute: () => 1 });
+    const { run } = setup([one]);
+    const ids: string[] = [];
+    for (let i = 0; i < 3; i++) ids.push((await run(['one'])).result.runId);
+    expect(ids.every((id) => /^\d{8}T\d{9}Z-[0-9a-f]{6}$/.test(id))).toBe(true);
+    expect(new Set(ids).size).toBe(3);
+    expect((await state.listRuns()).map((r) => r.runId)).toEqual(expect.arrayContaining(ids));
+  });
+
   it('cancellation skips what has not started and records the run as cancelled', async () => {
     const ac = new AbortController();
     const slow = defineAsset({ key: 'slow', schema: z.number(), compute: async () => (ac.abort(), 1) });

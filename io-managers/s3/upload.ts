@@ -3,6 +3,11 @@
  * the remote object, skips the others. Small files go up with one PUT (Content-MD5 checked by the
  * server), big ones as multipart via @aws-sdk/lib-storage. The ETag a file would get is computed
  * locally: MD5 for a single PUT, `md5(concat(md5(part_i)))-N` for N parts of `partSize` bytes.
+ *
+ * Progress: `onProgress` gets one event per settled file; `onEvent` also gets the plan (file and byte
+ * totals), when each file is picked up and when its upload starts, byte progress and per-file failures,
+ * enough for a live view. A failed file does not stop the others (as `aws s3 sync`): the sync goes on and
+ * throws a `SyncError` naming the failures at the end.
  */
 import { HeadObjectCommand, PutObjectCommand, type S3Client } from '@aws-sdk/client-s3';
 import { Upload } from '@aws-sdk/lib-storage';
@@ -19,7 +24,10 @@ export const DEFAULT_PART_SIZE = 8 * 1024 * 1024;
 export interface SyncOptions {
   /** Decide and count, upload nothing. */
   dryRun?: boolean;
+  /** One event per file settled (uploaded, skipped or, in a dry run, that would be uploaded). */
   onProgress?: (e: SyncProgress) => void;
+  /** Every step (plan, check, upload start, bytes, done, error); see `SyncEvent`. */
+  onEvent?: (e: SyncEvent) => void;
   /** Bytes per multipart part (≥ 5 MiB on AWS); files of this size or more use multipart. */
   partSize?: number;
   /** Files uploaded in parallel. Default 4. */
@@ -36,11 +44,49 @@ export interface SyncProgress {
   total: number;
 }
 
+/**
+ * The steps of a sync, in order for each file: `check` (picked up: hashing it to compare with the
+ * remote object), then `upload` and `bytes` (only when it is sent), then `done` or `error`.
+ */
+export type SyncEvent =
+  /** Once, after listing: every local file and its bytes (skipped ones included). */
+  | { type: 'plan'; files: number; bytes: number }
+  | { type: 'check'; key: string; bytes: number }
+  | { type: 'upload'; key: string; bytes: number; reason: string; multipart: boolean }
+  /**
+   * Bytes of this file the server has acknowledged so far, increasing, the last one `loaded === total`.
+   * Multipart uploads report after each part; a single PUT once, when it is complete.
+   */
+  | { type: 'bytes'; key: string; loaded: number; total: number }
+  | ({ type: 'done' } & SyncProgress)
+  | { type: 'error'; key: string; bytes: number; message: string; done: number; total: number };
+
 export interface SyncResult {
   uploaded: number;
   skipped: number;
   /** Bytes uploaded (or that would be, in a dry run). */
   bytes: number;
+}
+
+export interface SyncFailure {
+  key: string;
+  message: string;
+}
+
+/** Thrown at the end of a sync in which some files failed; the others were uploaded or skipped. */
+export class SyncError extends Error {
+  constructor(
+    readonly result: SyncResult,
+    readonly failures: SyncFailure[],
+    total: number,
+  ) {
+    const first = failures[0];
+    super(
+      `${failures.length} of ${total} files failed to upload (${result.uploaded} uploaded, ${result.skipped} skipped)` +
+        (first ? `; first: ${first.key}: ${first.message}` : ''),
+    );
+    this.name = 'SyncError';
+  }
 }
 
 const unquote = (etag: string): string => etag.replace(/^W\//, '').replace(/^"|"$/g, '');
@@ -106,38 +152,57 @@ export async function syncToS3(
     (await listObjects(client, bucket, base)).map((o) => [o.key, o] as const),
   );
   const result: SyncResult = { uploaded: 0, skipped: 0, bytes: 0 };
+  const failures: SyncFailure[] = [];
   let done = 0;
   const limit = pLimit(opts.concurrency ?? 4);
+  const emit = opts.onEvent ?? (() => {});
+  emit({ type: 'plan', files: files.length, bytes: files.reduce((a, f) => a + f.size, 0) });
 
   await Promise.all(
     files.map((f) =>
       limit(async () => {
         const key = base + f.rel;
-        const have = remote.get(key);
-        const etag = await expectedEtag(f.file, f.size, partSize);
-        let reason: string;
-        if (!have) reason = 'new';
-        else if (have.size !== f.size) reason = 'size differs';
-        else if (unquote(have.etag) !== etag) reason = 'etag differs';
-        else reason = 'same size and etag';
-        const upload = reason !== 'same size and etag';
-        if (upload && !opts.dryRun) await uploadOne(client, bucket, key, f.file, f.size, etag, partSize);
-        if (upload) {
-          result.uploaded++;
-          result.bytes += f.size;
-        } else result.skipped++;
-        done++;
-        opts.onProgress?.({
-          key,
-          action: upload ? 'upload' : 'skip',
-          reason,
-          bytes: f.size,
-          done,
-          total: files.length,
-        });
+        emit({ type: 'check', key, bytes: f.size });
+        let progress: SyncProgress;
+        try {
+          const have = remote.get(key);
+          const etag = await expectedEtag(f.file, f.size, partSize);
+          let reason: string;
+          if (!have) reason = 'new';
+          else if (have.size !== f.size) reason = 'size differs';
+          else if (unquote(have.etag) !== etag) reason = 'etag differs';
+          else reason = 'same size and etag';
+          const upload = reason !== 'same size and etag';
+          if (upload && !opts.dryRun) {
+            emit({ type: 'upload', key, bytes: f.size, reason, multipart: f.size >= partSize });
+            await uploadOne(client, bucket, key, f.file, f.size, etag, partSize, (loaded) =>
+              emit({ type: 'bytes', key, loaded, total: f.size }),
+            );
+          }
+          if (upload) {
+            result.uploaded++;
+            result.bytes += f.size;
+          } else result.skipped++;
+          progress = {
+            key,
+            action: upload ? 'upload' : 'skip',
+            reason,
+            bytes: f.size,
+            done: ++done,
+            total: files.length,
+          };
+        } catch (err) {
+          const message = err instanceof Error ? err.message : String(err);
+          failures.push({ key, message });
+          emit({ type: 'error', key, bytes: f.size, message, done: ++done, total: files.length });
+          return;
+        }
+        emit({ type: 'done', ...progress });
+        opts.onProgress?.(progress);
       }),
     ),
   );
+  if (failures.length > 0) throw new SyncError(result, failures, files.length);
   return result;
 }
 
@@ -149,6 +214,7 @@ async function uploadOne(
   size: number,
   etag: string,
   partSize: number,
+  onBytes: (loaded: number) => void,
 ): Promise<void> {
   if (size < partSize) {
     await client.send(
@@ -161,15 +227,23 @@ async function uploadOne(
         ContentMD5: Buffer.from(etag, 'hex').toString('base64'),
       }),
     );
+    onBytes(size);
     return;
   }
-  await new Upload({
+  const upload = new Upload({
     client,
     params: { Bucket: bucket, Key: key, Body: createReadStream(file) },
     partSize,
     queueSize: 4,
     leavePartsOnError: false,
-  }).done();
+  });
+  // lib-storage reports the bytes of the parts acknowledged so far (on Node, after each part).
+  let reported = 0;
+  upload.on('httpUploadProgress', (p) => {
+    const loaded = Math.min(size, p.loaded ?? 0);
+    if (loaded > reported) onBytes((reported = loaded));
+  });
+  await upload.done();
   // Upload.done() may return an empty ETag (Ceph RGW): HEAD to verify what the server stored.
   const head = await client.send(new HeadObjectCommand({ Bucket: bucket, Key: key }));
   const got = unquote(head.ETag ?? '');

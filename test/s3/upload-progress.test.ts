@@ -1,0 +1,177 @@
+/**
+ * syncToS3's step events (`onEvent`) on Ceph RGW: the plan, per-file byte progress of a multipart upload
+ * at the default 8 MiB part size, skips on a second sync, a dry run that sends nothing, and a failed file
+ * that does not stop the others.
+ */
+import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import { HeadObjectCommand, type S3Client } from '@aws-sdk/client-s3';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { listObjects } from '../../io-managers/s3/objects.ts';
+import { DEFAULT_PART_SIZE, SyncError, syncToS3, type SyncEvent } from '../../io-managers/s3/upload.ts';
+import { freshBucket, s3SkipReason, testClient } from './helpers.ts';
+
+const skip = s3SkipReason();
+const MiB = 1024 * 1024;
+/** 20 MiB at 8 MiB parts: parts of 8, 8 and 4 MiB. */
+const BIG = 20 * MiB;
+const SMALL = 'a;b\n1;2\n'; // 8 bytes
+const JSON_BODY = '{"n":1}'; // 7 bytes
+
+/** Deterministic bytes (not all equal, so each part has its own MD5). */
+function bytes(n: number, seed: number): Buffer {
+  const b = Buffer.alloc(n);
+  let s = seed;
+  for (let i = 0; i < n; i++) {
+    s = (s * 1103515245 + 12345) & 0x7fffffff;
+    b[i] = s >>> 16;
+  }
+  return b;
+}
+
+const ofKey = (events: SyncEvent[], key: string) => events.filter((e) => 'key' in e && e.key === key);
+
+describe.skipIf(skip !== '')(`syncToS3 step events on Ceph RGW${skip ? ` — SKIPPED: ${skip}` : ''}`, () => {
+  let client: S3Client;
+  let bucket: string;
+  let dir: string;
+
+  beforeAll(async () => {
+    client = testClient();
+    bucket = await freshBucket(client, 'upprog');
+    dir = await mkdtemp(path.join(tmpdir(), 'cityflow-upload-progress-'));
+    await mkdir(path.join(dir, 'batch'), { recursive: true });
+    await writeFile(path.join(dir, 'batch/big.bin'), bytes(BIG, 11));
+    await writeFile(path.join(dir, 'batch/chantiers.csv'), SMALL);
+    await writeFile(path.join(dir, 'bikes.json'), JSON_BODY);
+  });
+  afterAll(async () => {
+    client?.destroy();
+    if (dir) await rm(dir, { recursive: true, force: true });
+  });
+
+  it('the default part size is 8 MiB, so the 20 MiB file goes up as multipart', () => {
+    expect(DEFAULT_PART_SIZE).toBe(8 * MiB);
+  });
+
+  it('a dry run plans and decides every file but sends no byte', async () => {
+    const events: SyncEvent[] = [];
+    const r = await syncToS3(dir, client, bucket, 'raw', { dryRun: true, onEvent: (e) => events.push(e) });
+    expect(r).toEqual({ uploaded: 3, skipped: 0, bytes: BIG + 8 + 7 });
+    expect(events[0]).toEqual({ type: 'plan', files: 3, bytes: BIG + 8 + 7 });
+    expect(events.filter((e) => e.type === 'upload' || e.type === 'bytes')).toEqual([]);
+    expect(events.filter((e) => e.type === 'done').map((e) => [e.key, e.action, e.reason])).toEqual(
+      expect.arrayContaining([
+        ['raw/batch/big.bin', 'upload', 'new'],
+        ['raw/batch/chantiers.csv', 'upload', 'new'],
+        ['raw/bikes.json', 'upload', 'new'],
+      ]),
+    );
+    expect(await listObjects(client, bucket, 'raw/')).toEqual([]);
+  });
+
+  it('reports the multipart file’s bytes after each part, increasing up to its size', async () => {
+    const events: SyncEvent[] = [];
+    const progress: string[] = [];
+    const r = await syncToS3(dir, client, bucket, 'raw', {
+      onEvent: (e) => events.push(e),
+      onProgress: (e) => progress.push(e.key),
+    });
+    expect(r).toEqual({ uploaded: 3, skipped: 0, bytes: BIG + 15 });
+    // onProgress still gets one event per settled file.
+    expect(progress.sort()).toEqual(['raw/batch/big.bin', 'raw/batch/chantiers.csv', 'raw/bikes.json']);
+
+    const big = ofKey(events, 'raw/batch/big.bin');
+    expect(big.map((e) => e.type)).toEqual(['check', 'upload', 'bytes', 'bytes', 'bytes', 'done']);
+    expect(big[0]).toEqual({ type: 'check', key: 'raw/batch/big.bin', bytes: BIG });
+    expect(big[1]).toEqual({
+      type: 'upload',
+      key: 'raw/batch/big.bin',
+      bytes: BIG,
+      reason: 'new',
+      multipart: true,
+    });
+    const loaded = big.flatMap((e) => (e.type === 'bytes' ? [e.loaded] : []));
+    // Parts of 8, 8 and 4 MiB are sent up to 4 at once, so they may be acknowledged in any order: each
+    // figure is a running sum of acknowledged parts (4, 8, 12 or 16 MiB), and the last is all 20 MiB.
+    expect(loaded.slice(0, 2).every((n) => [4, 8, 12, 16].includes(n / MiB))).toBe(true);
+    expect(loaded[0]).toBeLessThan(loaded[1]!);
+    expect(loaded[1]).toBeLessThan(loaded[2]!);
+    expect(loaded[2]).toBe(BIG);
+    expect(big.every((e) => e.type !== 'bytes' || e.total === BIG)).toBe(true);
+
+    // A single PUT reports its bytes once, when complete.
+    const small = ofKey(events, 'raw/batch/chantiers.csv');
+    expect(small.map((e) => e.type)).toEqual(['check', 'upload', 'bytes', 'done']);
+    expect(small[1]).toMatchObject({ multipart: false });
+    expect(small[2]).toEqual({ type: 'bytes', key: 'raw/batch/chantiers.csv', loaded: 8, total: 8 });
+
+    // done counts 1..3 across files, each total 3.
+    const dones = events.filter((e) => e.type === 'done');
+    expect(dones.map((e) => e.done).sort()).toEqual([1, 2, 3]);
+    expect(dones.every((e) => e.total === 3)).toBe(true);
+
+    const head = await client.send(new HeadObjectCommand({ Bucket: bucket, Key: 'raw/batch/big.bin' }));
+    expect(head.ETag).toMatch(/^"[0-9a-f]{32}-3"$/);
+  });
+
+  it('a second sync checks every file and skips it: no upload, no bytes', async () => {
+    const events: SyncEvent[] = [];
+    const r = await syncToS3(dir, client, bucket, 'raw', { onEvent: (e) => events.push(e) });
+    expect(r).toEqual({ uploaded: 0, skipped: 3, bytes: 0 });
+    expect(ofKey(events, 'raw/batch/big.bin').map((e) => e.type)).toEqual(['check', 'done']);
+    expect(events.filter((e) => e.type === 'done').map((e) => [e.key, e.action, e.reason])).toEqual(
+      expect.arrayContaining([['raw/batch/big.bin', 'skip', 'same size and etag']]),
+    );
+    expect(events.filter((e) => e.type === 'upload' || e.type === 'bytes')).toEqual([]);
+  });
+
+  it('a failed file is reported and the others still go up; the sync then throws SyncError', async () => {
+    const other = await mkdtemp(path.join(tmpdir(), 'cityflow-upload-fail-'));
+    // Fault injection: the server is real, one PUT is refused before it is sent.
+    const faulty = testClient({ maxAttempts: 1 });
+    faulty.middlewareStack.add(
+      (next, context) => async (args) => {
+        const input = args.input as { Key?: string };
+        if (context.commandName === 'PutObjectCommand' && input.Key === 'fail/b.csv')
+          throw new Error('injected: connection reset');
+        return next(args);
+      },
+      { step: 'initialize', name: 'failOnePut' },
+    );
+    try {
+      await writeFile(path.join(other, 'a.csv'), 'x;1\n'); // 4 bytes
+      await writeFile(path.join(other, 'b.csv'), 'y;22\n'); // 5 bytes
+      await writeFile(path.join(other, 'c.csv'), 'z;333\n'); // 6 bytes
+      const events: SyncEvent[] = [];
+      const err = await syncToS3(other, faulty, bucket, 'fail', {
+        concurrency: 1,
+        onEvent: (e) => events.push(e),
+      }).catch((e: unknown) => e);
+      expect(err).toBeInstanceOf(SyncError);
+      const syncErr = err as SyncError;
+      expect(syncErr.failures).toEqual([{ key: 'fail/b.csv', message: 'injected: connection reset' }]);
+      // a.csv + c.csv = 4 + 6 bytes uploaded.
+      expect(syncErr.result).toEqual({ uploaded: 2, skipped: 0, bytes: 10 });
+      expect(syncErr.message).toBe(
+        '1 of 3 files failed to upload (2 uploaded, 0 skipped); first: fail/b.csv: injected: connection reset',
+      );
+      // With one file at a time (sorted a, b, c) the settled counter runs 1, 2, 3 through the failure.
+      expect(
+        events.flatMap((e) => (e.type === 'done' || e.type === 'error' ? [[e.type, e.key, e.done]] : [])),
+      ).toEqual([
+        ['done', 'fail/a.csv', 1],
+        ['error', 'fail/b.csv', 2],
+        ['done', 'fail/c.csv', 3],
+      ]);
+      expect((await listObjects(client, bucket, 'fail/')).map((o) => o.key)).toEqual([
+        'fail/a.csv',
+        'fail/c.csv',
+      ]);
+    } finally {
+      faulty.destroy();
+      await rm(other, { recursive: true, force: true });
+    }
+  });
+});

@@ -9,9 +9,11 @@
  * numbers/timestamps/states straight from bytes, and hands anything unusual to the shared general
  * functions (parseCountTimestamp, parseDecimal, normalizeEtatTrafic), so results cannot diverge.
  *
- * Field bounds come from native searches (`Buffer.indexOf` per separator, per quote pair, per line
- * end; the next quote and CR reused while ahead of the row), never from a JS loop over the row's
- * bytes: here a JS byte loop costs ≈ 1.6 ns per byte, a native search a few ns per call.
+ * Field bounds of regular rows come from a WebAssembly SIMD splitter (split-rows.as) that reads the
+ * buffer the file is read into; the rows it flags (anything unusual) are re-split here in JS with
+ * native searches (`Buffer.indexOf` per separator, per quote pair; the next quote and CR reused while
+ * ahead of the row), which decide the exact reason. Never a JS loop over the row's bytes: here a JS
+ * byte loop costs ≈ 1.6 ns per byte.
  *
  * What it does not handle, reported as `irregular` so the caller switches to csv-parse: quoted fields
  * containing a line break, quotes inside unquoted fields, text after a closing quote, mixed line
@@ -25,6 +27,7 @@ import { ETATS_TRAFIC, normalizeEtatTrafic, parseDecimal } from '../normalize.ts
 import { dayNumber, parseCountTimestamp } from '../paris-clock.ts';
 import { CompactArcDays, HOURS, offsetCode, type SpillOptions } from './compact-arc-days.ts';
 import type { Layout } from './layout.ts';
+import { FIELD_INTS, ROW_HEADER, RowSplitter } from './split-rows.ts';
 
 export interface RangeTask {
   path: string;
@@ -133,7 +136,6 @@ export class BytesMemo {
   }
 }
 
-const NL = 0x0a;
 const CR = 0x0d;
 const QUOTE = 0x22;
 const SPACE = 0x20;
@@ -202,7 +204,15 @@ export function scanRange(task: RangeTask, onProgress?: (bytesDone: number) => v
   const fStart = new Int32Array(MAX_FIELDS);
   const fEnd = new Int32Array(MAX_FIELDS);
   const fQuoted = new Uint8Array(MAX_FIELDS); // 0 plain, 1 quoted, 2 quoted with doubled quotes
-  let b: Buffer = Buffer.allocUnsafe(task.chunkBytes ?? CHUNK);
+  // Regular rows are split by WebAssembly (split-rows.as) straight from the read buffer it owns.
+  const splitter = new RowSplitter(
+    task.chunkBytes ?? CHUNK,
+    delim,
+    layout.crlf,
+    width <= MAX_FIELDS ? width : 0,
+  );
+  const stride = splitter.stride;
+  let b: Buffer = splitter.buffer;
   let nf = 0;
   let line = 0; // relative line of the current row
 
@@ -393,7 +403,8 @@ export function scanRange(task: RangeTask, onProgress?: (bytesDone: number) => v
   let nextQuote = -1;
   let nextCr = -1;
 
-  const processRow = (p: number, eol: number): void => {
+  /** The JS splitter, for the rows the WebAssembly one leaves (slow rows): same rules, exact reasons. */
+  const splitRow = (p: number, eol: number): void => {
     // A CR inside the row (the CRLF one is at eol, outside) is a bare CR: irregular.
     if (nextCr < p) {
       nextCr = b.indexOf(CR, p);
@@ -445,11 +456,16 @@ export function scanRange(task: RangeTask, onProgress?: (bytesDone: number) => v
         i = d + 1; // a separator just before the line end is followed by one more, empty field
       }
     }
+  };
+
+  /** Everything after splitting: the row's checks, decoding and accumulation. */
+  const processFields = (): void => {
     // csv-parse (skip_empty_lines + trim) skips lines made only of blanks.
     if (nf === 1 && fQuoted[0] === 0) {
+      const end = fEnd[0]!;
       let j = fStart[0]!;
-      while (j < eol && (b[j] === SPACE || b[j] === TAB || b[j] === FF)) j++;
-      if (j === eol) return;
+      while (j < end && (b[j] === SPACE || b[j] === TAB || b[j] === FF)) j++;
+      if (j === end) return;
     }
     if (nf !== width) return reject('wrong_column_count', `${nf} fields, header has ${width}`);
 
@@ -566,25 +582,40 @@ export function scanRange(task: RangeTask, onProgress?: (bytesDone: number) => v
       nextCr = -1;
       const atEnd = bufPos + have >= task.end || got === 0;
       let p = 0;
-      while (p < have) {
-        let nl = b.indexOf(NL, p);
-        const lastLine = nl === -1 || nl >= have;
-        if (lastLine) {
-          if (!atEnd) break;
-          nl = have;
+      for (;;) {
+        const n = splitter.split(p, have, atEnd);
+        const rows = splitter.rows;
+        const base = line;
+        for (let r = 0, o = 0; r < n; r++, o += stride) {
+          line = base + rows[o + 2]!;
+          if (rows[o + 3] === 0) {
+            for (let k = 0, f = o + ROW_HEADER; k < width; k++, f += FIELD_INTS) {
+              fStart[k] = rows[f]!;
+              fEnd[k] = rows[f + 1]!;
+              fQuoted[k] = rows[f + 2]!;
+            }
+            nf = width;
+            processFields();
+            continue;
+          }
+          // Slow row: the JS rules, line ending checks included.
+          const start = rows[o]!;
+          const nl = rows[o + 1]!;
+          let eol = nl;
+          if (nl < have) {
+            const hasCr = eol > start && b[eol - 1] === CR;
+            if (hasCr !== layout.crlf) throw new Irregular('line endings differ from the header line');
+            if (hasCr) eol--;
+          }
+          if (eol > start) {
+            splitRow(start, eol);
+            processFields();
+          }
         }
-        let eol = nl;
-        if (!lastLine) {
-          const hasCr = eol > p && b[eol - 1] === CR;
-          if (hasCr !== layout.crlf) throw new Irregular('line endings differ from the header line');
-          if (hasCr) eol--;
-        }
-        if (eol > p) processRow(p, eol);
-        p = nl + 1;
-        if (!lastLine) {
-          line++;
-          res.newlines++;
-        }
+        line = base + splitter.newlines;
+        res.newlines += splitter.newlines;
+        p = splitter.consumed;
+        if (!splitter.full(n)) break;
       }
       onProgress?.(Math.min(bufPos + Math.min(p, have), task.end) - task.start);
       if (atEnd) break;
@@ -592,9 +623,8 @@ export function scanRange(task: RangeTask, onProgress?: (bytesDone: number) => v
       if (carry > 0) b.copy(b, 0, p, have);
       bufPos += p;
       if (carry === b.length) {
-        const bigger = Buffer.allocUnsafe(b.length * 2);
-        b.copy(bigger, 0, 0, carry);
-        b = bigger;
+        splitter.grow(b.length * 2);
+        b = splitter.buffer;
       }
     }
   } catch (e) {

@@ -55,6 +55,12 @@ export type UploadViewEvent = SyncEvent | { type: 'finish'; error?: string };
 
 export const MAX_FAILURES_KEPT = 5;
 
+/** The `finish` event for the end of the command, given what the sync threw, if it did. */
+export function finishEvent(error?: unknown): UploadViewEvent {
+  if (error === undefined) return { type: 'finish' };
+  return { type: 'finish', error: error instanceof Error ? error.message : String(error) };
+}
+
 export function initialUploadState(opts: { dryRun: boolean; startedAt: number }): UploadState {
   return {
     dryRun: opts.dryRun,

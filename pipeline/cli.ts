@@ -322,30 +322,38 @@ program
     'sync the local raw data (DATA_DIR) to s3://S3_RAW_BUCKET/S3_RAW_PREFIX, skipping identical objects',
   )
   .option('--dry-run', 'say what would be uploaded, upload nothing')
-  .action(async (o: { dryRun?: boolean }) =>
+  .option('--no-tui', 'plain lines instead of the terminal view')
+  .action(async (o: { dryRun?: boolean; tui: boolean }) =>
     withRuntime(async (rt) => {
       const c = rt.config;
       if (!c.s3RawBucket)
         throw new UsageError('set S3_RAW_BUCKET (and S3_ENDPOINT_URL for a non-AWS server) to upload');
       const { createS3Client } = await import('../io-managers/s3/client.ts');
       const { syncToS3 } = await import('../io-managers/s3/upload.ts');
+      const { createUploadRenderer } = await import('./view/upload-renderer.ts');
       const client = createS3Client({
         region: c.awsRegion,
         endpoint: c.s3EndpointUrl,
         forcePathStyle: c.s3ForcePathStyle,
         profile: c.awsProfile,
       });
+      const prefix = c.s3RawPrefix.replace(/^\/+|\/+$/g, '');
+      const renderer = await createUploadRenderer({
+        tty: shouldUseTui({ isTTY: process.stdout.isTTY, noTui: !o.tui, env: process.env }),
+        dryRun: !!o.dryRun,
+        source: c.dataDir,
+        target: `s3://${c.s3RawBucket}${prefix ? `/${prefix}` : ''}`,
+      });
       try {
-        const r = await syncToS3(c.dataDir, client, c.s3RawBucket, c.s3RawPrefix, {
+        await syncToS3(c.dataDir, client, c.s3RawBucket, c.s3RawPrefix, {
           dryRun: o.dryRun,
-          onProgress: (e) =>
-            console.log(
-              `[${e.done}/${e.total}] ${o.dryRun ? 'would ' : ''}${e.action} ${e.key} (${e.reason})`,
-            ),
+          onEvent: renderer.onEvent,
         });
-        console.log(
-          `${o.dryRun ? 'Dry run: would upload' : 'Uploaded'} ${r.uploaded} files (${r.bytes} bytes), skipped ${r.skipped} identical`,
-        );
+        await renderer.close();
+      } catch (err) {
+        // The view's last frame (or summary line) first; the error then goes to stderr with exit 1.
+        await renderer.close(err);
+        throw err;
       } finally {
         client.destroy();
       }

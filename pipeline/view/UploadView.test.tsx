@@ -121,10 +121,10 @@ describe('UploadView', () => {
     expect(lines).toEqual([
       'upload /data/raw → s3://bucket/raw',
       'Files 4/4 ████████████████████ 100%',
-      // 20 MiB + 4000 B sent from t=0.5 s to the end at t=3.1 s: 20,975,520 B / 2.6 s = 8.07 MB/s.
-      'Bytes 21.0 MB/21.0 MB ████████████████████ 100% 8.1 MB/s',
+      // 20 MiB + 4000 B sent while uploads were in flight, t=0.5 s to 3.0 s: 20,975,520 B / 2.5 s = 8.39 MB/s.
+      'Bytes 21.0 MB/21.0 MB ████████████████████ 100% 8.4 MB/s',
       // 3 files: 20 MiB + 1000 + 3000 B = 20,975,520 B ≈ 21.0 MB; 3.1 s from the start.
-      '✓ Uploaded 3 files (21.0 MB) · 1 identical skipped · 3.1 s · 8.1 MB/s',
+      '✓ Uploaded 3 files (21.0 MB) · 1 identical skipped · 3.1 s · 8.4 MB/s',
     ]);
   });
 

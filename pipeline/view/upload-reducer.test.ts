@@ -109,9 +109,30 @@ describe('reduceUpload', () => {
     expect([s.filesDone, s.uploaded, s.uploadedBytes]).toEqual([3, 2, 20 * MiB + 1000]);
     expect(s.sentBytes).toBe(20 * MiB + 1000);
     expect(settledBytes(s)).toBe(s.bytesTotal);
-    // The clock and the rate ignore a later `now`: 3200 ms; (20 MiB + 1000) B over 3200 − 500 = 2.7 s.
+    // The clock and the rate ignore a later `now`: 3200 ms; (20 MiB + 1000) B sent while an upload was in
+    // flight, from the first upload at 500 to big.bin done at 3100 = 2.6 s.
     expect(elapsedMs(s, T0 + 99_000)).toBe(3200);
-    expect(bytesPerSecond(s, T0 + 99_000)).toBe(((20 * MiB + 1000) * 1000) / 2700);
+    expect(bytesPerSecond(s, T0 + 99_000)).toBe(((20 * MiB + 1000) * 1000) / 2600);
+    expect([s.sendingMs, s.sendingSince]).toEqual([2600, null]);
+  });
+
+  it('measures the rate over the time spent sending, not over hashing between uploads', () => {
+    const s = fold([
+      [0, { type: 'plan', files: 2, bytes: 3000 }],
+      [0, { type: 'check', key: 'k1', bytes: 1000 }],
+      [100, { type: 'upload', key: 'k1', bytes: 1000, reason: 'new', multipart: false }],
+      [200, { type: 'bytes', key: 'k1', loaded: 1000, total: 1000 }],
+      [200, { type: 'done', key: 'k1', action: 'upload', reason: 'new', bytes: 1000, done: 1, total: 2 }],
+      // 5 s hashing k2 with nothing in flight.
+      [200, { type: 'check', key: 'k2', bytes: 2000 }],
+      [5200, { type: 'upload', key: 'k2', bytes: 2000, reason: 'new', multipart: false }],
+      [5500, { type: 'bytes', key: 'k2', loaded: 2000, total: 2000 }],
+      [5500, { type: 'done', key: 'k2', action: 'upload', reason: 'new', bytes: 2000, done: 2, total: 2 }],
+      [5600, { type: 'finish' }],
+    ]);
+    // Sending 100→200 and 5200→5500 = 400 ms; 3000 B / 0.4 s = 7500 B/s (over the whole 5.6 s: ~536).
+    expect(s.sendingMs).toBe(400);
+    expect(bytesPerSecond(s)).toBe(7500);
   });
 
   it('counts a done file whole even if its last byte event was missing', () => {

@@ -27,7 +27,12 @@ export interface UploadState {
   status: UploadStatus;
   startedAt: number;
   finishedAt: number | null;
-  /** When the first byte was sent (start of the first upload): the transfer rate is measured from it. */
+  /**
+   * Time spent sending: the rate is measured over it, not over hashing or skipping (a sync that checks
+   * 1 GB and re-sends one small file would otherwise show a meaningless rate). `sendingSince` is the start
+   * of the current stretch with at least one upload in flight, `sendingMs` the stretches before it.
+   */
+  sendingMs: number;
   sendingSince: number | null;
   /** Local files and their bytes, known once the sync has listed both sides. */
   filesTotal: number | null;
@@ -67,6 +72,7 @@ export function initialUploadState(opts: { dryRun: boolean; startedAt: number })
     status: 'listing',
     startedAt: opts.startedAt,
     finishedAt: null,
+    sendingMs: 0,
     sendingSince: null,
     filesTotal: null,
     bytesTotal: 0,
@@ -92,6 +98,19 @@ function updateInFlight(
   change: (f: InFlightFile) => InFlightFile,
 ): InFlightFile[] {
   return list.map((f) => (f.key === key ? change(f) : f));
+}
+
+const isUploading = (f: InFlightFile): boolean => f.phase === 'uploading';
+
+/** Ends the current sending stretch when the last upload in flight has left `inFlight`. */
+function afterLeaving(state: UploadState, inFlight: InFlightFile[], at: number): UploadState {
+  if (state.sendingSince === null || inFlight.some(isUploading)) return { ...state, inFlight };
+  return {
+    ...state,
+    inFlight,
+    sendingMs: state.sendingMs + Math.max(0, at - state.sendingSince),
+    sendingSince: null,
+  };
 }
 
 /** Bytes of a file acknowledged before it settled (to count only the rest when it completes). */
@@ -130,9 +149,8 @@ export function reduceUpload(state: UploadState, event: UploadViewEvent, at: num
     }
     case 'done': {
       const base = {
-        ...state,
+        ...afterLeaving(state, withoutKey(state.inFlight, event.key), at),
         filesDone: state.filesDone + 1,
-        inFlight: withoutKey(state.inFlight, event.key),
       };
       if (event.action === 'skip')
         return { ...base, skipped: state.skipped + 1, skippedBytes: state.skippedBytes + event.bytes };
@@ -147,21 +165,19 @@ export function reduceUpload(state: UploadState, event: UploadViewEvent, at: num
     }
     case 'error':
       return {
-        ...state,
+        ...afterLeaving(state, withoutKey(state.inFlight, event.key), at),
         filesDone: state.filesDone + 1,
         failed: state.failed + 1,
         failedBytes: state.failedBytes + event.bytes,
-        inFlight: withoutKey(state.inFlight, event.key),
         failures: [...state.failures, { key: event.key, message: event.message }].slice(-MAX_FAILURES_KEPT),
       };
     case 'finish': {
       // A SyncError only sums up the per-file failures already listed; anything else stopped the sync.
       const fatal = event.error !== undefined && state.failed === 0 ? event.error : null;
       return {
-        ...state,
+        ...afterLeaving(state, [], at),
         status: event.error !== undefined || state.failed > 0 ? 'failed' : 'done',
         finishedAt: at,
-        inFlight: [],
         fatal,
       };
     }
@@ -180,10 +196,10 @@ export function elapsedMs(state: UploadState, now?: number): number {
   return Math.max(0, end - state.startedAt);
 }
 
-/** Bytes per second sent since the first upload started; null before any byte or in a dry run. */
+/** Bytes per second over the time spent sending; null before any byte is acknowledged or in a dry run. */
 export function bytesPerSecond(state: UploadState, now?: number): number | null {
-  if (state.sendingSince === null || state.sentBytes === 0) return null;
-  const end = state.finishedAt ?? now;
-  if (end === undefined || end <= state.sendingSince) return null;
-  return (state.sentBytes * 1000) / (end - state.sendingSince);
+  if (state.sentBytes === 0) return null;
+  const current = state.sendingSince === null ? 0 : (now ?? state.sendingSince) - state.sendingSince;
+  const ms = state.sendingMs + Math.max(0, current);
+  return ms > 0 ? (state.sentBytes * 1000) / ms : null;
 }

@@ -37,7 +37,10 @@ import type { RangeResult, RangeTask } from './scan-range.ts';
 export interface FastReadOptions {
   /** Only rows of these Paris days are kept (others are skipped, not rejected), as in parse.ts. */
   days?: ReadonlySet<string>;
-  /** Worker threads (= byte ranges). Default: CPU count, at most one per 32 MB. */
+  /**
+   * Byte ranges, each scanned by its own worker thread (one range is scanned in the calling thread:
+   * no worker to start). Default: CPU count, at most one per 128 MB.
+   */
   workers?: number;
   onProgress?(bytesDone: number, bytesTotal: number): void;
   /** Rejects kept with full detail (the first ones by line); counts stay exact. Default 10,000. */
@@ -73,7 +76,12 @@ export interface FastReadResult {
   mode: { parser: 'fast' | 'csv-parse'; ranges: number; note?: string };
 }
 
-const MIN_RANGE_BYTES = 32 << 20;
+/**
+ * Bytes per range below which fewer ranges are used. A range costs a worker start, module loading,
+ * JIT warm-up and first-seen work for every arc (≈ 0.15 s on 2 cores before it reaches full speed),
+ * so a 100 MB file is read faster as one range than as two (docs/performance.md).
+ */
+const MIN_RANGE_BYTES = 128 << 20;
 const DEFAULT_SPILL_SLOTS = 32_768;
 
 /** The scratch directory of one read: spill files of its workers, removed once no day needs them. */
@@ -211,10 +219,13 @@ async function scanAll(
   const report = (): void => onProgress?.(layout.dataStart + done.reduce((a, b) => a + b, 0), total);
   const results = await Promise.all(
     ranges.map(([start, end], i) =>
-      runWorker({ ...taskOf(file, layout, start, end, days, maxRejects), spill: scratch.next() }, (d) => {
-        done[i] = d;
-        report();
-      }),
+      (ranges.length === 1 ? scanHere : runWorker)(
+        { ...taskOf(file, layout, start, end, days, maxRejects), spill: scratch.next() },
+        (d) => {
+          done[i] = d;
+          report();
+        },
+      ),
     ),
   );
   ranges.forEach(([s, e], i) => (done[i] = e - s));
@@ -327,6 +338,13 @@ const compiledExecArgv = (): string[] => {
 };
 
 /** Starts a worker on one range. */
+/** Scans one range in this thread (the caller's event loop waits, as for any synchronous parse). */
+async function scanHere(task: RangeTask, onProgress: (done: number) => void): Promise<WorkerResult> {
+  const { scanRange } = await import('./scan-range.ts');
+  const { acc, ...rest } = scanRange(task, onProgress);
+  return { ...rest, state: acc.toState() };
+}
+
 function runWorker(task: RangeTask, onProgress: (done: number) => void): Promise<WorkerResult> {
   let worker: Worker;
   if (COMPILED) {

@@ -9,31 +9,18 @@ import { GetCommand, PutCommand, QueryCommand, type BatchWriteCommandInput } fro
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { IOContext } from '../../engine/io.ts';
 import { batchWriteAll } from '../../io-managers/dynamodb/batch.ts';
-import {
-  DynamoDbIOManager,
-  type DynamoDbIOManagerOptions,
-} from '../../io-managers/dynamodb/dynamodb-io-manager.ts';
+import { DynamoDbIOManager } from '../../io-managers/dynamodb/dynamodb-io-manager.ts';
 import { newWriteTag } from '../../io-managers/dynamodb/json-value.ts';
 import { freePort } from '../servers/dynamodb.ts';
 import { expectLoadsNeverMixDuringOverwrite, largeArcMetrics } from '../contract/io-manager-contract.ts';
-import { dynamoForTests, LOCAL_CREDENTIALS, LOCAL_REGION, type TestServer } from './servers.ts';
+import { chunkItems as chunkItemsOf, dynamoManagers } from './dynamo-managers.ts';
+import { dynamoForTests, LOCAL_REGION, type TestServer } from './servers.ts';
 
 let server: TestServer;
 const suffix = randomUUID().slice(0, 8);
 const tables = { metricsTable: `t-metrics-${suffix}`, reportsTable: `t-reports-${suffix}` };
-const managers: DynamoDbIOManager[] = [];
-
-function manager(extra: Partial<DynamoDbIOManagerOptions> = {}): DynamoDbIOManager {
-  const m = new DynamoDbIOManager({
-    endpoint: server.address,
-    region: LOCAL_REGION,
-    credentials: LOCAL_CREDENTIALS,
-    ...tables,
-    ...extra,
-  });
-  managers.push(m);
-  return m;
-}
+const managers = dynamoManagers(() => server.address, tables);
+const manager = managers.manager.bind(managers);
 
 const bikes = (date: string): IOContext => ({
   assetKey: 'bikes_metrics',
@@ -41,30 +28,8 @@ const bikes = (date: string): IOContext => ({
   ioMeta: { metricType: `bikes_${suffix}` },
 });
 
-async function chunkItems(
-  m: DynamoDbIOManager,
-  pk: string,
-  date: string,
-): Promise<Record<string, unknown>[]> {
-  const items: Record<string, unknown>[] = [];
-  let start: Record<string, unknown> | undefined;
-  do {
-    // Query pages stop at 1 MB of data read, i.e. about three 350 KB chunks.
-    const out = await m.doc.send(
-      new QueryCommand({
-        TableName: tables.metricsTable,
-        KeyConditionExpression: 'metric_type = :pk AND begins_with(#d, :p)',
-        ExpressionAttributeNames: { '#d': 'date' },
-        ExpressionAttributeValues: { ':pk': `${pk}#chunk`, ':p': `${date}#` },
-        ConsistentRead: true,
-        ExclusiveStartKey: start,
-      }),
-    );
-    items.push(...(out.Items ?? []));
-    start = out.LastEvaluatedKey;
-  } while (start);
-  return items;
-}
+const chunkItems = (m: DynamoDbIOManager, pk: string, date: string) =>
+  chunkItemsOf(m, tables.metricsTable, pk, date);
 
 async function indexItem(
   m: DynamoDbIOManager,
@@ -83,7 +48,7 @@ beforeAll(async () => {
 });
 
 afterAll(async () => {
-  await Promise.all(managers.map((m) => m.close()));
+  await managers.closeAll();
   await server?.stop();
 });
 
@@ -313,7 +278,7 @@ describe('DynamoDB setup and failures', () => {
       credentials: { accessKeyId: 'AKIDLEAKCHECK', secretAccessKey: 'secret-must-not-leak' },
       ...tables,
     });
-    managers.push(m);
+    managers.track(m);
     const err = (await m.stat(bikes('2025-11-04')).catch((e: unknown) => e)) as Error;
     expect(err.message).toContain(`DynamoDB unreachable at http://127.0.0.1:${port}`);
     expect(err.message).not.toMatch(/secret-must-not-leak|AKIDLEAKCHECK/);

@@ -12,16 +12,13 @@ import { readdir, readFile, rm } from 'node:fs/promises';
 import path from 'node:path';
 import { Readable } from 'node:stream';
 import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
-import { QueryCommand } from '@aws-sdk/lib-dynamodb';
 import { randomUUID } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 import type { IOContext } from '../../engine/io.ts';
-import {
-  DynamoDbIOManager,
-  type DynamoDbIOManagerOptions,
-} from '../../io-managers/dynamodb/dynamodb-io-manager.ts';
+import type { DynamoDbIOManager } from '../../io-managers/dynamodb/dynamodb-io-manager.ts';
 import { syncToS3 } from '../../io-managers/s3/upload.ts';
 import { largeArcMetrics } from '../contract/io-manager-contract.ts';
+import { chunkItems, dynamoManagers } from '../db/dynamo-managers.ts';
 import { LOCAL_CREDENTIALS, LOCAL_REGION } from '../servers/dynamodb.ts';
 import { freePort } from '../servers/dynamodb.ts';
 import { freshBucket, s3SkipReason, testClient } from '../s3/helpers.ts';
@@ -29,19 +26,8 @@ import { SAMPLE, scratchProject, startPipeline } from './cli-process.ts';
 
 const suffix = randomUUID().slice(0, 8);
 const tables = { metricsTable: `f-metrics-${suffix}`, reportsTable: `f-reports-${suffix}` };
-const managers: DynamoDbIOManager[] = [];
-
-function manager(extra: Partial<DynamoDbIOManagerOptions> = {}): DynamoDbIOManager {
-  const m = new DynamoDbIOManager({
-    endpoint: inject('dynamoEndpoint'),
-    region: LOCAL_REGION,
-    credentials: LOCAL_CREDENTIALS,
-    ...tables,
-    ...extra,
-  });
-  managers.push(m);
-  return m;
-}
+const managers = dynamoManagers(() => inject('dynamoEndpoint'), tables);
+const manager = managers.manager.bind(managers);
 
 const ctxFor = (date: string): IOContext => ({
   assetKey: 'comptages_metrics',
@@ -133,33 +119,13 @@ function injectUnprocessedKeys(client: DynamoDBClient, n: number): { injected: n
   return state;
 }
 
-async function chunkCount(m: DynamoDbIOManager, pk: string, date: string): Promise<number> {
-  let n = 0;
-  let start: Record<string, unknown> | undefined;
-  do {
-    const page = await m.doc.send(
-      new QueryCommand({
-        TableName: tables.metricsTable,
-        KeyConditionExpression: 'metric_type = :pk AND begins_with(#d, :p)',
-        ExpressionAttributeNames: { '#d': 'date' },
-        ExpressionAttributeValues: { ':pk': `${pk}#chunk`, ':p': `${date}#` },
-        ConsistentRead: true,
-        Select: 'COUNT',
-        ExclusiveStartKey: start,
-      }),
-    );
-    n += page.Count ?? 0;
-    start = page.LastEvaluatedKey;
-  } while (start);
-  return n;
-}
+const chunkCount = async (m: DynamoDbIOManager, pk: string, date: string): Promise<number> =>
+  (await chunkItems(m, tables.metricsTable, pk, date)).length;
 
 beforeAll(async () => {
   await manager().ensureTables();
 });
-afterAll(async () => {
-  await Promise.all(managers.map((m) => m.close()));
-});
+afterAll(() => managers.closeAll());
 
 describe('DynamoDB throttling at the wire (injected below the SDK retry layer)', () => {
   it('throttled BatchWriteItem / UpdateItem / GetItem / BatchGetItem + UnprocessedKeys: every chunk written exactly once', async () => {

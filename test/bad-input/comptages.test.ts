@@ -96,6 +96,15 @@ describe('comptages parsers on the bad-input corpus', () => {
     expect(p.fast.rows).toBe(kept);
   });
 
+  it('a file cut inside a quoted field (a truncated download) stays on the fast path, same reject', async () => {
+    const p = await parse('comptages/truncated-in-quotes.csv');
+    expect(p.fast.mode.parser).toBe('fast');
+    expect(p.fast.rejects).toEqual(p.rejects);
+    expect(p.fast.rejects[0]!.detail).toMatch(/Quote Not Closed.*line 13$/);
+    // A quoted line break before the end is still refused by the byte scanner (csv-parse reads it).
+    expect((await parse('comptages/embedded-newline.csv')).fast.mode.parser).toBe('csv-parse');
+  });
+
   it('a rejected header is one line-0 reject naming the missing field, not one per row', async () => {
     // Before the fix, wrong-separator.csv gave missing_columns@0 plus 12 malformed_csv rows parsed
     // while the stream was being torn down (13 rejects for a file that cannot be read at all).

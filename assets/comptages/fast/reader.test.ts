@@ -291,6 +291,24 @@ describe('readComptagesFast = csv-parse path', () => {
     });
   }
 
+  it('a file cut inside its last quoted field (truncated download): fast path, same answer as csv-parse', async () => {
+    const path = join(dir, 'truncated-in-quotes.csv');
+    await copyFile(join(REAL, FIXTURES[0]!), path);
+    const row = exportRow({ 2: '2024-02-01T10:00:00+01:00' });
+    await appendFile(path, row.slice(0, row.indexOf('"{') + 20)); // no closing quote, no line break
+    for (const workers of [1, 3]) {
+      const { fast } = await expectSame(path, workers);
+      expect(fast.mode).toMatchObject({ parser: 'fast', ranges: workers });
+      expect(fast.rejects).toEqual([
+        expect.objectContaining({
+          reason: 'malformed_csv',
+          line: 1002,
+          detail: expect.stringMatching(/1002$/),
+        }),
+      ]);
+    }
+  });
+
   it('tiny read buffers (rows straddling every refill, buffer growth): same scan as the default', async () => {
     const path = join(dir, 'tiny-chunks.csv');
     await generateComptages({ sizeBytes: 300_000, out: path, seed: 5, arcs: 30, badPerMillion: 5000 });

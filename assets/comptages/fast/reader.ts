@@ -290,6 +290,14 @@ async function mergeRanges(
     for (const [reason, n] of Object.entries(r.rejectCounts))
       out.rejectCounts[reason] = (out.rejectCounts[reason] ?? 0) + n;
     for (const rej of r.rejects) rejects.push({ ...rej, line: lineBase + rej.line });
+    if (r.unclosedAtEnd !== null) {
+      // What the csv-parse reader quarantines for a file ending inside a quote (its message, verbatim).
+      const line = lineBase + r.unclosedAtEnd;
+      const detail = `Quote Not Closed: the parsing is finished with an opening quote at line ${line}`;
+      rejects.push({ reason: 'malformed_csv', file: file.key, line, detail });
+      out.rejected++;
+      out.rejectCounts.malformed_csv = (out.rejectCounts.malformed_csv ?? 0) + 1;
+    }
     lineBase += r.newlines;
   }
   out.rejects = rejects.sort((a, b) => a.line - b.line).slice(0, maxRejects);

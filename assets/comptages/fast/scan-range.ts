@@ -64,6 +64,11 @@ export interface RangeResult {
   newlines: number;
   irregular: { why: string; line: number } | null;
   probed: { key: string; line: number; raw: string; instant: number }[];
+  /**
+   * Line of the file's last line when it ends inside an open quote (a truncated file): that record is
+   * lost, as csv-parse loses it ("Quote Not Closed"), and the rest of the file stays on the fast path.
+   */
+  unclosedAtEnd: number | null;
 }
 
 /**
@@ -198,6 +203,7 @@ export function scanRange(task: RangeTask, onProgress?: (bytesDone: number) => v
     newlines: 0,
     irregular: null,
     probed: [],
+    unclosedAtEnd: null,
   };
   const probe = task.probe ? new Set(task.probe) : null;
 
@@ -404,7 +410,10 @@ export function scanRange(task: RangeTask, onProgress?: (bytesDone: number) => v
   let nextCr = -1;
 
   /** The JS splitter, for the rows the WebAssembly one leaves (slow rows): same rules, exact reasons. */
-  const splitRow = (p: number, eol: number): void => {
+  /** True while splitting the file's last line when it has no line break (see `unclosedAtEnd`). */
+  let atFileEnd = false;
+  /** Splits into fields; false when the row is the file's last line and ends inside an open quote. */
+  const splitRow = (p: number, eol: number): boolean => {
     // A CR inside the row (the CRLF one is at eol, outside) is a bare CR: irregular.
     if (nextCr < p) {
       nextCr = b.indexOf(CR, p);
@@ -426,7 +435,10 @@ export function scanRange(task: RangeTask, onProgress?: (bytesDone: number) => v
         let doubled = false;
         for (;;) {
           q = b.indexOf(QUOTE, q);
-          if (q === -1 || q >= eol) throw new Irregular('quoted field with a line break or unclosed quote');
+          if (q === -1 || q >= eol) {
+            if (atFileEnd) return false;
+            throw new Irregular('quoted field with a line break or unclosed quote');
+          }
           if (q + 1 < eol && b[q + 1] === QUOTE) {
             doubled = true;
             q += 2;
@@ -456,6 +468,7 @@ export function scanRange(task: RangeTask, onProgress?: (bytesDone: number) => v
         i = d + 1; // a separator just before the line end is followed by one more, empty field
       }
     }
+    return true;
   };
 
   /** Everything after splitting: the row's checks, decoding and accumulation. */
@@ -608,8 +621,9 @@ export function scanRange(task: RangeTask, onProgress?: (bytesDone: number) => v
             if (hasCr) eol--;
           }
           if (eol > start) {
-            splitRow(start, eol);
-            processFields();
+            atFileEnd = nl === have && task.end >= layout.fileSize;
+            if (splitRow(start, eol)) processFields();
+            else res.unclosedAtEnd = line;
           }
         }
         line = base + splitter.newlines;

@@ -16,6 +16,7 @@ import { createReadStream } from 'node:fs';
 import { readdir, stat } from 'node:fs/promises';
 import path from 'node:path';
 import pLimit from 'p-limit';
+import { httpStatusOf } from './client.ts';
 import { folderPrefix, listObjects, type ListedObject } from './objects.ts';
 
 /** lib-storage's default part size, also the multipart threshold. */
@@ -89,6 +90,19 @@ export class SyncError extends Error {
   }
 }
 
+/**
+ * An SDK error in one line: its name when the message lacks it, and the HTTP status. For an error answer
+ * without a body (Ceph's 404 on a missing bucket) the SDK's message is just `UnknownError`: left out.
+ */
+function describeError(err: unknown): string {
+  if (!(err instanceof Error)) return String(err);
+  let text = err.message;
+  if (err.name !== 'Error' && !err.message.includes(err.name))
+    text = err.message === 'UnknownError' ? err.name : `${err.name}: ${err.message}`;
+  const status = httpStatusOf(err);
+  return status === undefined ? text : `${text} (HTTP ${status})`;
+}
+
 const unquote = (etag: string): string => etag.replace(/^W\//, '').replace(/^"|"$/g, '');
 
 /** Hex MD5 of each `partSize` slice of the file (one read pass), and the whole-file MD5. */
@@ -148,9 +162,13 @@ export async function syncToS3(
   const partSize = opts.partSize ?? DEFAULT_PART_SIZE;
   const base = folderPrefix(prefix);
   const files = (await walk(path.resolve(localDir))).sort((a, b) => (a.rel < b.rel ? -1 : 1));
-  const remote = new Map<string, ListedObject>(
-    (await listObjects(client, bucket, base)).map((o) => [o.key, o] as const),
-  );
+  let listed: ListedObject[];
+  try {
+    listed = await listObjects(client, bucket, base);
+  } catch (err) {
+    throw new Error(`cannot list s3://${bucket}/${base}: ${describeError(err)}`, { cause: err });
+  }
+  const remote = new Map<string, ListedObject>(listed.map((o) => [o.key, o] as const));
   const result: SyncResult = { uploaded: 0, skipped: 0, bytes: 0 };
   const failures: SyncFailure[] = [];
   let done = 0;
@@ -192,7 +210,7 @@ export async function syncToS3(
             total: files.length,
           };
         } catch (err) {
-          const message = err instanceof Error ? err.message : String(err);
+          const message = describeError(err);
           failures.push({ key, message });
           emit({ type: 'error', key, bytes: f.size, message, done: ++done, total: files.length });
           return;

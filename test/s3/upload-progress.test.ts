@@ -1,15 +1,16 @@
 /**
  * syncToS3's step events (`onEvent`) on Ceph RGW: the plan, per-file byte progress of a multipart upload
  * at the default 8 MiB part size, skips on a second sync, a dry run that sends nothing, and a failed file
- * that does not stop the others.
+ * that does not stop the others; and `pipeline upload` with piped output (plain lines, as before).
  */
 import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { HeadObjectCommand, type S3Client } from '@aws-sdk/client-s3';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 import { listObjects } from '../../io-managers/s3/objects.ts';
 import { DEFAULT_PART_SIZE, SyncError, syncToS3, type SyncEvent } from '../../io-managers/s3/upload.ts';
+import { startPipeline } from '../faults/cli-process.ts';
 import { freshBucket, s3SkipReason, testClient } from './helpers.ts';
 
 const skip = s3SkipReason();
@@ -173,5 +174,74 @@ describe.skipIf(skip !== '')(`syncToS3 step events on Ceph RGW${skip ? ` — SKI
       faulty.destroy();
       await rm(other, { recursive: true, force: true });
     }
+  });
+});
+
+describe.skipIf(skip !== '')(`pipeline upload, output piped${skip ? ` — SKIPPED: ${skip}` : ''}`, () => {
+  let client: S3Client;
+  let bucket: string;
+  let root: string;
+  let env: NodeJS.ProcessEnv;
+
+  beforeAll(async () => {
+    client = testClient();
+    bucket = await freshBucket(client, 'upcli');
+    root = await mkdtemp(path.join(tmpdir(), 'cityflow-upload-cli-'));
+    await mkdir(path.join(root, 'data/batch'), { recursive: true });
+    await writeFile(path.join(root, 'data/batch/chantiers.csv'), SMALL);
+    await writeFile(path.join(root, 'data/bikes.json'), JSON_BODY);
+    env = {
+      PATH: process.env.PATH,
+      HOME: root,
+      DATA_DIR: path.join(root, 'data'),
+      OUTPUT_DIR: path.join(root, 'output'),
+      STATE_DIR: path.join(root, 'state'),
+      AWS_REGION: 'eu-west-3',
+      AWS_ACCESS_KEY_ID: inject('s3AccessKeyId'),
+      AWS_SECRET_ACCESS_KEY: inject('s3SecretAccessKey'),
+      S3_ENDPOINT_URL: inject('s3Endpoint'),
+      S3_FORCE_PATH_STYLE: 'true',
+      S3_RAW_BUCKET: bucket,
+      S3_RAW_PREFIX: 'raw',
+    };
+  });
+  afterAll(async () => {
+    client?.destroy();
+    if (root) await rm(root, { recursive: true, force: true });
+  });
+
+  it('dry run, upload, then a second upload: one plain line per file and the summary line', async () => {
+    const dry = await startPipeline(env, ['upload', '--dry-run']).done;
+    expect(dry.code, dry.stderr).toBe(0);
+    // Files are hashed 4 at a time, so the lines come in any order; the counter runs 1..2.
+    expect(dry.stdout.split('\n').sort()).toEqual([
+      '',
+      'Dry run: would upload 2 files (15 bytes), skipped 0 identical',
+      expect.stringMatching(/^\[[12]\/2\] would upload raw\/batch\/chantiers\.csv \(new\)$/),
+      expect.stringMatching(/^\[[12]\/2\] would upload raw\/bikes\.json \(new\)$/),
+    ]);
+    expect(await listObjects(client, bucket, 'raw/')).toEqual([]);
+
+    const up = await startPipeline(env, ['upload']).done;
+    expect(up.code, up.stderr).toBe(0);
+    // 8 + 7 bytes.
+    expect(up.stdout).toContain('Uploaded 2 files (15 bytes), skipped 0 identical\n');
+    expect(up.stdout).toMatch(/^\[[12]\/2\] upload raw\/bikes\.json \(new\)$/m);
+
+    const again = await startPipeline(env, ['upload', '--no-tui']).done;
+    expect(again.code, again.stderr).toBe(0);
+    expect(again.stdout).toMatch(/^\[[12]\/2\] skip raw\/batch\/chantiers\.csv \(same size and etag\)$/m);
+    expect(again.stdout).toContain('Uploaded 0 files (0 bytes), skipped 2 identical\n');
+  });
+
+  it('a missing bucket: no summary, the listing error with its HTTP status on stderr, exit 1', async () => {
+    const r = await startPipeline({ ...env, S3_RAW_BUCKET: `${bucket}-missing` }, ['upload']).done;
+    expect(r.code).toBe(1);
+    expect(r.stdout).toBe('');
+    // Ceph answers a 404 without a body: the SDK names it NoSuchBucket with the message "UnknownError".
+    expect(r.stderr).toContain(
+      `pipeline: cannot list s3://${bucket}-missing/raw/: NoSuchBucket (HTTP 404)\n`,
+    );
+    expect(r.stderr).not.toContain(inject('s3SecretAccessKey'));
   });
 });

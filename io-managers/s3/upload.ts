@@ -8,8 +8,21 @@
  * totals), when each file is picked up and when its upload starts, byte progress and per-file failures,
  * enough for a live view. A failed file does not stop the others (as `aws s3 sync`): the sync goes on and
  * throws a `SyncError` naming the failures at the end.
+ *
+ * Cancellation (`signal`): no file is started after the abort, single PUTs in flight are aborted, and
+ * multipart uploads in flight are aborted on the server (AbortMultipartUpload, so no unfinished upload is
+ * left holding billed parts); the sync then throws `SyncCancelled` with what was done before. A PUT or a
+ * CompleteMultipartUpload is atomic, so a file cut off is simply absent (or keeps its previous version).
  */
-import { HeadObjectCommand, PutObjectCommand, type S3Client } from '@aws-sdk/client-s3';
+import {
+  AbortMultipartUploadCommand,
+  CompleteMultipartUploadCommand,
+  CreateMultipartUploadCommand,
+  HeadObjectCommand,
+  PutObjectCommand,
+  UploadPartCommand,
+  type S3Client,
+} from '@aws-sdk/client-s3';
 import { Upload } from '@aws-sdk/lib-storage';
 import { createHash } from 'node:crypto';
 import { createReadStream } from 'node:fs';
@@ -33,6 +46,8 @@ export interface SyncOptions {
   partSize?: number;
   /** Files uploaded in parallel. Default 4. */
   concurrency?: number;
+  /** Cancels the sync: see `SyncCancelled`. */
+  signal?: AbortSignal;
 }
 
 export interface SyncProgress {
@@ -87,6 +102,25 @@ export class SyncError extends Error {
         (first ? `; first: ${first.key}: ${first.message}` : ''),
     );
     this.name = 'SyncError';
+  }
+}
+
+/**
+ * Thrown by a sync whose `signal` was aborted. `result` counts the files uploaded (or skipped) before it
+ * stopped: those are on the server, whole; the files cut off are not (or keep their previous version), and
+ * no multipart upload of theirs is left open. `failures` are files that had failed before the abort.
+ */
+export class SyncCancelled extends Error {
+  constructor(
+    readonly result: SyncResult,
+    readonly failures: SyncFailure[],
+    readonly total: number,
+  ) {
+    super(
+      `Upload cancelled: ${result.uploaded} of ${total} files uploaded (${result.bytes} bytes), ${result.skipped} skipped` +
+        (failures.length > 0 ? `, ${failures.length} failed` : ''),
+    );
+    this.name = 'SyncCancelled';
   }
 }
 
@@ -161,6 +195,7 @@ export async function syncToS3(
 ): Promise<SyncResult> {
   const partSize = opts.partSize ?? DEFAULT_PART_SIZE;
   const base = folderPrefix(prefix);
+  const signal = opts.signal;
   const files = (await walk(path.resolve(localDir))).sort((a, b) => (a.rel < b.rel ? -1 : 1));
   let listed: ListedObject[];
   try {
@@ -171,6 +206,7 @@ export async function syncToS3(
   const remote = new Map<string, ListedObject>(listed.map((o) => [o.key, o] as const));
   const result: SyncResult = { uploaded: 0, skipped: 0, bytes: 0 };
   const failures: SyncFailure[] = [];
+  if (signal?.aborted) throw new SyncCancelled(result, failures, files.length);
   let done = 0;
   const limit = pLimit(opts.concurrency ?? 4);
   const emit = opts.onEvent ?? (() => {});
@@ -179,6 +215,8 @@ export async function syncToS3(
   await Promise.all(
     files.map((f) =>
       limit(async () => {
+        // Cancelled while queued: never started (no event).
+        if (signal?.aborted) return;
         const key = base + f.rel;
         emit({ type: 'check', key, bytes: f.size });
         let progress: SyncProgress;
@@ -191,9 +229,11 @@ export async function syncToS3(
           else if (unquote(have.etag) !== etag) reason = 'etag differs';
           else reason = 'same size and etag';
           const upload = reason !== 'same size and etag';
+          // Cancelled while hashing: nothing sent, the file is not counted.
+          if (signal?.aborted) return;
           if (upload && !opts.dryRun) {
             emit({ type: 'upload', key, bytes: f.size, reason, multipart: f.size >= partSize });
-            await uploadOne(client, bucket, key, f.file, f.size, etag, partSize, (loaded) =>
+            await uploadOne(client, bucket, key, f.file, f.size, etag, partSize, signal, (loaded) =>
               emit({ type: 'bytes', key, loaded, total: f.size }),
             );
           }
@@ -210,6 +250,8 @@ export async function syncToS3(
             total: files.length,
           };
         } catch (err) {
+          // Cut off by the cancellation (an AbortError, or whatever the aborted request threw): not a failure.
+          if (signal?.aborted && !(err instanceof MultipartLeftOpen)) return;
           const message = describeError(err);
           failures.push({ key, message });
           emit({ type: 'error', key, bytes: f.size, message, done: ++done, total: files.length });
@@ -220,6 +262,7 @@ export async function syncToS3(
       }),
     ),
   );
+  if (signal?.aborted) throw new SyncCancelled(result, failures, files.length);
   if (failures.length > 0) throw new SyncError(result, failures, files.length);
   return result;
 }
@@ -232,6 +275,7 @@ async function uploadOne(
   size: number,
   etag: string,
   partSize: number,
+  signal: AbortSignal | undefined,
   onBytes: (loaded: number) => void,
 ): Promise<void> {
   if (size < partSize) {
@@ -244,15 +288,19 @@ async function uploadOne(
         // The server rejects the PUT if the bytes it got do not have this MD5.
         ContentMD5: Buffer.from(etag, 'hex').toString('base64'),
       }),
+      { abortSignal: signal },
     );
     onBytes(size);
     return;
   }
+  signal?.throwIfAborted();
+  const tracked = trackMultipart(client, signal);
   const upload = new Upload({
-    client,
+    client: tracked.client,
     params: { Bucket: bucket, Key: key, Body: createReadStream(file) },
     partSize,
     queueSize: 4,
+    // On a failure or abort lib-storage sends AbortMultipartUpload: the server drops the parts.
     leavePartsOnError: false,
   });
   // lib-storage reports the bytes of the parts acknowledged so far (on Node, after each part).
@@ -261,7 +309,22 @@ async function uploadOne(
     const loaded = Math.min(size, p.loaded ?? 0);
     if (loaded > reported) onBytes((reported = loaded));
   });
-  await upload.done();
+  const cancel = (): void => void upload.abort();
+  signal?.addEventListener('abort', cancel, { once: true });
+  try {
+    await upload.done();
+  } catch (err) {
+    if (!signal?.aborted) throw err;
+    // done() rejects at once on abort while lib-storage finishes in the background: wait for every request
+    // of this upload, then make sure the server has no unfinished upload left (unless it completed first).
+    await tracked.settled();
+    if (!tracked.completed) {
+      await abortLeftover(client, bucket, key, tracked);
+      throw err;
+    }
+  } finally {
+    signal?.removeEventListener('abort', cancel);
+  }
   // Upload.done() may return an empty ETag (Ceph RGW): HEAD to verify what the server stored.
   const head = await client.send(new HeadObjectCommand({ Bucket: bucket, Key: key }));
   const got = unquote(head.ETag ?? '');
@@ -270,4 +333,79 @@ async function uploadOne(
       `Upload of ${file} to s3://${bucket}/${key} does not match: ETag ${got || '(none)'} / ${head.ContentLength} bytes, expected ${etag} / ${size}`,
     );
   }
+}
+
+interface TrackedMultipart {
+  /** The client to give lib-storage. */
+  client: S3Client;
+  /** Resolves once every request sent through `client` so far (and any sent meanwhile) has settled. */
+  settled(): Promise<void>;
+  uploadId: string | undefined;
+  completed: boolean;
+  aborted: boolean;
+}
+
+/**
+ * The client lib-storage gets for one multipart upload: the caller's client with its requests recorded.
+ * lib-storage sends UploadPart without an abort signal (a part in flight would run to its end after
+ * `Upload.abort()`), so parts get the sync's signal here; CreateMultipartUpload and
+ * Complete/AbortMultipartUpload are left to finish, so the upload id is always known and the outcome sure.
+ */
+function trackMultipart(client: S3Client, signal: AbortSignal | undefined): TrackedMultipart {
+  const pending = new Set<Promise<unknown>>();
+  const wrapped = Object.create(client) as S3Client;
+  const state: TrackedMultipart = {
+    client: wrapped,
+    async settled() {
+      while (pending.size > 0) await Promise.allSettled([...pending]);
+    },
+    uploadId: undefined,
+    completed: false,
+    aborted: false,
+  };
+  const send = (command: Parameters<S3Client['send']>[0], options?: { abortSignal?: AbortSignal }) => {
+    const withSignal =
+      command instanceof UploadPartCommand && signal ? { ...options, abortSignal: signal } : options;
+    const sent = client.send(command, withSignal).then((out: unknown) => {
+      if (command instanceof CreateMultipartUploadCommand)
+        state.uploadId = (out as { UploadId?: string }).UploadId;
+      else if (command instanceof CompleteMultipartUploadCommand) state.completed = true;
+      else if (command instanceof AbortMultipartUploadCommand) state.aborted = true;
+      return out;
+    });
+    const settle: Promise<boolean> = sent.then(
+      () => pending.delete(settle),
+      () => pending.delete(settle),
+    );
+    pending.add(settle);
+    return sent;
+  };
+  wrapped.send = send as S3Client['send'];
+  return state;
+}
+
+/** AbortMultipartUpload for an upload lib-storage has not aborted yet; one already gone (404) is fine. */
+async function abortLeftover(
+  client: S3Client,
+  bucket: string,
+  key: string,
+  tracked: TrackedMultipart,
+): Promise<void> {
+  if (tracked.uploadId === undefined || tracked.aborted) return;
+  try {
+    await client.send(
+      new AbortMultipartUploadCommand({ Bucket: bucket, Key: key, UploadId: tracked.uploadId }),
+    );
+  } catch (err) {
+    if (httpStatusOf(err) === 404) return;
+    throw new MultipartLeftOpen(
+      `cancelled, but the unfinished multipart upload ${tracked.uploadId} could not be aborted: ${describeError(err)}`,
+      { cause: err },
+    );
+  }
+}
+
+/** A cancelled multipart upload the server may still hold: reported as a failure, unlike other cut-off files. */
+class MultipartLeftOpen extends Error {
+  override name = 'MultipartLeftOpen';
 }

@@ -137,6 +137,22 @@ describe('UploadView', () => {
     expect(lines.at(-1)).toBe('✗ 1 of 4 files failed · 2 uploaded (21.0 MB) · 1 identical skipped · 3.1 s');
   });
 
+  it('cancelled: the files done before it, no in-flight rows, and a cancelled summary', () => {
+    // a.csv completes (t=2.7 s), then Ctrl-C at t=2.8 s cuts off the big file and b.json.
+    const state = fold([...midRun, ...rest(false).slice(1, 3), [2800, { type: 'finish', cancelled: true }]]);
+    const lines = squeezed(frameOf(view(state)));
+    expect(lines).toEqual([
+      'upload /data/raw → s3://bucket/raw',
+      // 2 of 4 files settled (same.csv skipped, a.csv uploaded) = 50 % → 10 of 20 cells.
+      'Files 2/4 ██████████░░░░░░░░░░ 50%',
+      // Settled 500 + 1000 B of 20,976,020 B (the big file's acknowledged parts are dropped: it is not on the
+      // server) = 0 %. Rate: 16 MiB + 1000 B sent from t=0.5 s to the cancel at 2.8 s = 7.29 MB/s.
+      'Bytes 1.5 KB/21.0 MB ░░░░░░░░░░░░░░░░░░░░ 0% 7.3 MB/s',
+      // a.csv: 1000 B = 1.0 KB; 2.8 s from the start.
+      '■ Upload cancelled: 1 of 4 files uploaded (1.0 KB) · 1 skipped · 2.8 s',
+    ]);
+  });
+
   it('dry run: "Checked" bytes, no rate, and a would-upload summary', () => {
     const state = fold(
       [

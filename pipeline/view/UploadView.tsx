@@ -152,6 +152,15 @@ export function summaryText(state: UploadState): string {
   const rate = bytesPerSecond(state);
   const bytes = `(${formatBytes(state.uploadedBytes)})`;
   const skipped = `${formatCount(state.skipped)} identical skipped`;
+  if (state.status === 'cancelled') {
+    const total = plural(state.filesTotal ?? 0, 'file');
+    const failed = state.failed > 0 ? [`${formatCount(state.failed)} failed`] : [];
+    const head = state.dryRun
+      ? `■ Dry run cancelled after ${formatCount(state.filesDone)} of ${total}: would upload ${plural(state.uploaded, 'file')} ${bytes}`
+      : `■ Upload cancelled: ${formatCount(state.uploaded)} of ${total} uploaded ${bytes}`;
+    // Shorter than `skipped` above: the line already says more and should fit 80 columns.
+    return [head, `${formatCount(state.skipped)} skipped`, ...failed, took].join(' · ');
+  }
   const parts = state.dryRun
     ? [`✓ Dry run: would upload ${plural(state.uploaded, 'file')} ${bytes}`, skipped, 'nothing sent']
     : state.failed > 0
@@ -166,6 +175,14 @@ export function summaryText(state: UploadState): string {
   return parts.join(' · ');
 }
 
+const SUMMARY_COLOR: Record<UploadState['status'], string> = {
+  listing: 'cyan',
+  syncing: 'cyan',
+  done: 'green',
+  failed: 'red',
+  cancelled: 'yellow',
+};
+
 export function UploadView({ state, source, target, now, columns = 80, maxInFlight = 8 }: UploadViewProps) {
   const finished = state.finishedAt !== null;
   return (
@@ -178,7 +195,7 @@ export function UploadView({ state, source, target, now, columns = 80, maxInFlig
       {finished ? null : <InFlightRows state={state} columns={columns} max={maxInFlight} />}
       <Failures state={state} columns={columns} />
       {finished && (
-        <Text color={state.status === 'done' ? 'green' : 'red'} wrap="truncate-end">
+        <Text color={SUMMARY_COLOR[state.status]} wrap="truncate-end">
           {truncate(summaryText(state), columns)}
         </Text>
       )}

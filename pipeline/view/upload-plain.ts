@@ -21,8 +21,18 @@ export function uploadLine(event: SyncEvent, dryRun: boolean): string | null {
   }
 }
 
-/** "Uploaded 3 files (1234 bytes), skipped 2 identical" (+ ", 1 failed"); exact byte counts for scripts. */
+/**
+ * "Uploaded 3 files (1234 bytes), skipped 2 identical" (+ ", 1 failed"); exact byte counts for scripts.
+ * Cancelled: "Upload cancelled: 3 of 10 files uploaded (1234 bytes), skipped 2 identical" (the files cut
+ * off are neither: they are not on the server).
+ */
 export function uploadSummaryLine(state: UploadState): string {
   const failed = state.failed > 0 ? `, ${state.failed} failed` : '';
+  if (state.status === 'cancelled') {
+    const total = state.filesTotal ?? 0;
+    return state.dryRun
+      ? `Dry run cancelled after ${state.filesDone} of ${total} files: would upload ${state.uploaded} files (${state.uploadedBytes} bytes), skipped ${state.skipped} identical${failed}`
+      : `Upload cancelled: ${state.uploaded} of ${total} files uploaded (${state.uploadedBytes} bytes), skipped ${state.skipped} identical${failed}`;
+  }
   return `${state.dryRun ? 'Dry run: would upload' : 'Uploaded'} ${state.uploaded} files (${state.uploadedBytes} bytes), skipped ${state.skipped} identical${failed}`;
 }

@@ -2,6 +2,7 @@ import { describe, expect, it } from 'vitest';
 import {
   bytesPerSecond,
   elapsedMs,
+  finishEvent,
   initialUploadState,
   MAX_FAILURES_KEPT,
   reduceUpload,
@@ -205,5 +206,27 @@ describe('reduceUpload', () => {
     const s = fold([[50, { type: 'finish', error: 'NoSuchBucket: The specified bucket does not exist' }]]);
     expect(s.status).toBe('failed');
     expect(s.fatal).toBe('NoSuchBucket: The specified bucket does not exist');
+  });
+
+  it('cancelled mid-sync: done files stay counted, the cut-off file leaves the in-flight list, clock stops', () => {
+    const s = fold([...steps, [2800, { type: 'finish', cancelled: true }]]);
+    expect(s.status).toBe('cancelled');
+    expect(s.fatal).toBeNull();
+    expect(s.finishedAt).toBe(T0 + 2800);
+    expect(s.inFlight).toEqual([]);
+    // a.csv uploaded (1000 bytes) and same.csv skipped before the abort; big.bin neither.
+    expect([s.filesDone, s.uploaded, s.uploadedBytes, s.skipped, s.failed]).toEqual([2, 1, 1000, 1, 0]);
+    // Sending stopped at the cancel: from the first upload (500) to 2800 = 2.3 s.
+    expect([s.sendingMs, s.sendingSince]).toEqual([2300, null]);
+    expect(elapsedMs(s, T0 + 99_000)).toBe(2800);
+  });
+
+  it('finishEvent: SyncCancelled (by name) is a cancel, any other error an error', () => {
+    const cancelled = Object.assign(new Error('Upload cancelled: 1 of 3 files uploaded'), {
+      name: 'SyncCancelled',
+    });
+    expect(finishEvent(cancelled)).toEqual({ type: 'finish', cancelled: true });
+    expect(finishEvent(new Error('boom'))).toEqual({ type: 'finish', error: 'boom' });
+    expect(finishEvent()).toEqual({ type: 'finish' });
   });
 });

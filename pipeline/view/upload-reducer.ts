@@ -20,7 +20,7 @@ export interface UploadFailure {
   message: string;
 }
 
-export type UploadStatus = 'listing' | 'syncing' | 'done' | 'failed';
+export type UploadStatus = 'listing' | 'syncing' | 'done' | 'failed' | 'cancelled';
 
 export interface UploadState {
   dryRun: boolean;
@@ -55,14 +55,19 @@ export interface UploadState {
   fatal: string | null;
 }
 
-/** Events the view folds: the sync's own, and the end of the command (`error` when it threw). */
-export type UploadViewEvent = SyncEvent | { type: 'finish'; error?: string };
+/**
+ * Events the view folds: the sync's own, and the end of the command (`error` when it threw, `cancelled`
+ * when it was stopped on request: Ctrl-C).
+ */
+export type UploadViewEvent = SyncEvent | { type: 'finish'; error?: string; cancelled?: boolean };
 
 export const MAX_FAILURES_KEPT = 5;
 
 /** The `finish` event for the end of the command, given what the sync threw, if it did. */
 export function finishEvent(error?: unknown): UploadViewEvent {
   if (error === undefined) return { type: 'finish' };
+  // By name: importing upload.ts's SyncCancelled class would load the AWS SDK into the view.
+  if (error instanceof Error && error.name === 'SyncCancelled') return { type: 'finish', cancelled: true };
   return { type: 'finish', error: error instanceof Error ? error.message : String(error) };
 }
 
@@ -172,6 +177,9 @@ export function reduceUpload(state: UploadState, event: UploadViewEvent, at: num
         failures: [...state.failures, { key: event.key, message: event.message }].slice(-MAX_FAILURES_KEPT),
       };
     case 'finish': {
+      // Cancelled: the counts are what was done before; the files cut off leave the in-flight list.
+      if (event.cancelled)
+        return { ...afterLeaving(state, [], at), status: 'cancelled', finishedAt: at, fatal: null };
       // A SyncError only sums up the per-file failures already listed; anything else stopped the sync.
       const fatal = event.error !== undefined && state.failed === 0 ? event.error : null;
       return {

@@ -6,7 +6,7 @@
 import { EventEmitter } from 'node:events';
 import { stripVTControlCharacters } from 'node:util';
 import { describe, expect, it } from 'vitest';
-import type { SyncEvent } from '../../io-managers/s3/upload.ts';
+import { SyncCancelled, type SyncEvent } from '../../io-managers/s3/upload.ts';
 
 delete process.env.CI;
 delete process.env.CONTINUOUS_INTEGRATION;
@@ -61,6 +61,13 @@ const events: SyncEvent[] = [
   },
   { type: 'bytes', key: 'raw/big.bin', loaded: 8 * MiB, total: 12 * MiB },
 ];
+/** What syncToS3 throws when cancelled after `events`: a.csv skipped, b.csv failed, big.bin cut off. */
+const cancelledAfterEvents = () =>
+  new SyncCancelled(
+    { uploaded: 0, skipped: 1, bytes: 0 },
+    [{ key: 'raw/b.csv', message: 'injected: connection reset' }],
+    3,
+  );
 const last: SyncEvent[] = [
   { type: 'bytes', key: 'raw/big.bin', loaded: 12 * MiB, total: 12 * MiB },
   { type: 'done', key: 'raw/big.bin', action: 'upload', reason: 'new', bytes: 12 * MiB, done: 3, total: 3 },
@@ -115,6 +122,27 @@ describe('plain lines', () => {
     );
   });
 
+  it('cancelled: the lines so far, then a cancelled summary (the cut-off file counted nowhere)', async () => {
+    const out = new CaptureStream();
+    const r = await createUploadRenderer({
+      tty: false,
+      dryRun: false,
+      source: 'd',
+      target: 's3://b/raw',
+      stream: asStream(out),
+    });
+    for (const e of events) r.onEvent(e);
+    await r.close(cancelledAfterEvents());
+    expect(out.text.split('\n')).toEqual([
+      '[1/3] skip raw/a.csv (same size and etag)',
+      '[2/3] failed raw/b.csv: injected: connection reset',
+      'Upload cancelled: 0 of 3 files uploaded (0 bytes), skipped 1 identical, 1 failed',
+      '',
+    ]);
+    expect(r.state.status).toBe('cancelled');
+    expect(r.state.fatal).toBeNull();
+  });
+
   it('no summary when the sync was stopped as a whole (the caller reports the error)', async () => {
     const out = new CaptureStream();
     const r = await createUploadRenderer({
@@ -157,5 +185,27 @@ describe('ink view on a TTY', () => {
     expect(final).toContain('✗ 1 of 3 files failed · 1 uploaded (12.6 MB) · 1 identical skipped · 3.0 s');
     expect(final).not.toContain('In flight');
     expect(r.state.uploaded).toBe(1);
+  });
+
+  it('cancelled: the final frame says so, without the in-flight rows', async () => {
+    const out = new CaptureStream();
+    const clock = manualClock(5_000_000);
+    const r = await createUploadRenderer({
+      tty: true,
+      dryRun: false,
+      source: '/data/raw',
+      target: 's3://b/raw',
+      stream: asStream(out),
+      clock: clock.now,
+    });
+    clock.set(1000);
+    for (const e of events) r.onEvent(e);
+    clock.set(2500);
+    await r.close(cancelledAfterEvents());
+    const final = out.text.slice(out.text.lastIndexOf('upload /data/raw → s3://b/raw'));
+    // Nothing uploaded (big.bin was cut off), a.csv skipped, b.csv failed; 2.5 s from the start.
+    expect(final).toContain('■ Upload cancelled: 0 of 3 files uploaded (0 B) · 1 skipped · 1 failed · 2.5 s');
+    expect(final).not.toContain('In flight');
+    expect(r.state.status).toBe('cancelled');
   });
 });

@@ -1,8 +1,28 @@
-import { readdir, stat } from 'node:fs/promises';
+import type { Dirent } from 'node:fs';
+import { readdir, realpath, stat } from 'node:fs/promises';
 import { join, resolve, sep } from 'node:path';
 import { combineVersions } from '../engine/hash.ts';
 import type { FileSet, SourceFile, SourceIO, SourceLocation, SourceObservation } from '../engine/io.ts';
 import { FileHashCache } from './file-hash-cache.ts';
+
+/**
+ * What a folder entry is, following symbolic links (a 6 GB export is often linked into DATA_DIR, not
+ * copied). A link to nothing is an error naming it: its data is missing, not absent.
+ */
+async function kindOf(dir: string, e: Dirent): Promise<'file' | 'dir' | null> {
+  if (e.isFile()) return 'file';
+  if (e.isDirectory()) return 'dir';
+  if (!e.isSymbolicLink()) return null;
+  try {
+    const st = await stat(join(dir, e.name));
+    return st.isFile() ? 'file' : st.isDirectory() ? 'dir' : null;
+  } catch (err) {
+    const code = (err as NodeJS.ErrnoException).code;
+    throw new Error(`${join(dir, e.name)} is a symbolic link to a missing file or folder (${code})`, {
+      cause: err,
+    });
+  }
+}
 
 /** Raw inputs from a local folder laid out as `api/<source>/dt=YYYY-MM-DD/hour=HH/*.json`, `batch/*.csv`. */
 export class LocalSourceIO implements SourceIO {
@@ -24,6 +44,7 @@ export class LocalSourceIO implements SourceIO {
 
   private async list(location: SourceLocation): Promise<(SourceFile & { mtimeMs: number })[]> {
     const out: (SourceFile & { mtimeMs: number })[] = [];
+    const seen = new Set<string>(); // real paths of the folders walked: a linked loop is walked once
     const walk = async (dir: string, rel: string): Promise<void> => {
       let entries;
       try {
@@ -32,11 +53,15 @@ export class LocalSourceIO implements SourceIO {
         if ((err as NodeJS.ErrnoException).code === 'ENOENT') return;
         throw err;
       }
+      const real = await realpath(dir);
+      if (seen.has(real)) return;
+      seen.add(real);
       for (const e of entries) {
         const key = rel ? `${rel}/${e.name}` : e.name;
-        if (e.isDirectory()) {
+        const kind = await kindOf(dir, e);
+        if (kind === 'dir') {
           if (location.recursive) await walk(join(dir, e.name), key);
-        } else if (e.isFile() && (!location.match || location.match.test(e.name))) {
+        } else if (kind === 'file' && (!location.match || location.match.test(e.name))) {
           const path = join(dir, e.name);
           const st = await stat(path);
           out.push({ path, key, size: st.size, mtimeMs: st.mtimeMs });
@@ -67,9 +92,11 @@ export class LocalSourceIO implements SourceIO {
 
   async listFolders(prefix: string): Promise<string[]> {
     try {
-      const entries = await readdir(this.dirOf(prefix), { withFileTypes: true });
+      const dir = this.dirOf(prefix);
+      const entries = await readdir(dir, { withFileTypes: true });
+      const kinds = await Promise.all(entries.map((e) => kindOf(dir, e)));
       return entries
-        .filter((e) => e.isDirectory())
+        .filter((_, i) => kinds[i] === 'dir')
         .map((e) => e.name)
         .sort();
     } catch (err) {

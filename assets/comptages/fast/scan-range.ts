@@ -207,9 +207,12 @@ export function scanRange(task: RangeTask, onProgress?: (bytesDone: number) => v
   };
   const probe = task.probe ? new Set(task.probe) : null;
 
-  const fStart = new Int32Array(MAX_FIELDS);
-  const fEnd = new Int32Array(MAX_FIELDS);
-  const fQuoted = new Uint8Array(MAX_FIELDS); // 0 plain, 1 quoted, 2 quoted with doubled quotes
+  // The current row's fields: start, end, quoting (0 plain, 1 quoted, 2 with doubled quotes) of field k
+  // at F[fb + 3k ...]: the WebAssembly row table itself for regular rows (no copy), `slowFields` for
+  // rows split in JS.
+  const slowFields = new Int32Array(FIELD_INTS * MAX_FIELDS);
+  let F: Int32Array = slowFields;
+  let fb = 0;
   // Regular rows are split by WebAssembly (split-rows.as) straight from the read buffer it owns.
   const splitter = new RowSplitter(
     task.chunkBytes ?? CHUNK,
@@ -225,24 +228,24 @@ export function scanRange(task: RangeTask, onProgress?: (bytesDone: number) => v
   /** A field's value as csv-parse gives it with `trim: true`. */
   const str = (k: number): string => {
     if (k < 0) return '';
-    const s = fStart[k]!;
-    const e = fEnd[k]!;
-    if (fQuoted[k] === 0) {
+    const s = F[fb + k * 3]!;
+    const e = F[fb + k * 3 + 1]!;
+    if (F[fb + k * 3 + 2] === 0) {
       let i = s;
       while (i < e && (b[i] === SPACE || b[i] === TAB || b[i] === FF)) i++;
       return b.toString('utf8', i, e).trimEnd();
     }
     const t = b.toString('utf8', s, e);
-    return fQuoted[k] === 2 ? t.replaceAll('""', '"') : t;
+    return F[fb + k * 3 + 2] === 2 ? t.replaceAll('""', '"') : t;
   };
 
   /** Trimmed [start, end) of a plain field for the fast paths, or -1 for quoted/absent fields. */
   let ts0 = 0;
   let ts1 = 0;
   const plain = (k: number): boolean => {
-    if (k < 0 || fQuoted[k] !== 0) return false;
-    let s = fStart[k]!;
-    let e = fEnd[k]!;
+    if (k < 0 || F[fb + k * 3 + 2] !== 0) return false;
+    let s = F[fb + k * 3]!;
+    let e = F[fb + k * 3 + 1]!;
     while (s < e && (b[s] === SPACE || b[s] === TAB)) s++;
     while (e > s && (b[e - 1] === SPACE || b[e - 1] === TAB)) e--;
     ts0 = s;
@@ -335,9 +338,9 @@ export function scanRange(task: RangeTask, onProgress?: (bytesDone: number) => v
   const pointMemo = new BytesMemo();
   const shapeMemo = new BytesMemo();
   const memoised = (memo: BytesMemo, arc: number, k: number, compute: () => number): number => {
-    const s = fStart[k]!;
-    const e = fEnd[k]!;
-    const q = fQuoted[k]!;
+    const s = F[fb + k * 3]!;
+    const e = F[fb + k * 3 + 1]!;
+    const q = F[fb + k * 3 + 2]!;
     const known = memo.get(arc, b, s, e, q);
     if (known >= 0) return known;
     const value = compute();
@@ -446,9 +449,9 @@ export function scanRange(task: RangeTask, onProgress?: (bytesDone: number) => v
           }
           break;
         }
-        fStart[nf] = i + 1;
-        fEnd[nf] = q;
-        fQuoted[nf] = doubled ? 2 : 1;
+        slowFields[nf * 3] = i + 1;
+        slowFields[nf * 3 + 1] = q;
+        slowFields[nf * 3 + 2] = doubled ? 2 : 1;
         nf++;
         i = q + 1;
         if (i === eol) break;
@@ -460,9 +463,9 @@ export function scanRange(task: RangeTask, onProgress?: (bytesDone: number) => v
         let d = b.indexOf(delim, i);
         if (d === -1 || d > eol) d = eol;
         if (nextQuote < d) throw new Irregular('quote inside an unquoted field');
-        fStart[nf] = i;
-        fEnd[nf] = d;
-        fQuoted[nf] = 0;
+        slowFields[nf * 3] = i;
+        slowFields[nf * 3 + 1] = d;
+        slowFields[nf * 3 + 2] = 0;
         nf++;
         if (d === eol) break;
         i = d + 1; // a separator just before the line end is followed by one more, empty field
@@ -474,9 +477,9 @@ export function scanRange(task: RangeTask, onProgress?: (bytesDone: number) => v
   /** Everything after splitting: the row's checks, decoding and accumulation. */
   const processFields = (): void => {
     // csv-parse (skip_empty_lines + trim) skips lines made only of blanks.
-    if (nf === 1 && fQuoted[0] === 0) {
-      const end = fEnd[0]!;
-      let j = fStart[0]!;
+    if (nf === 1 && F[fb + 2] === 0) {
+      const end = F[fb + 1]!;
+      let j = F[fb]!;
       while (j < end && (b[j] === SPACE || b[j] === TAB || b[j] === FF)) j++;
       if (j === end) return;
     }
@@ -602,11 +605,8 @@ export function scanRange(task: RangeTask, onProgress?: (bytesDone: number) => v
         for (let r = 0, o = 0; r < n; r++, o += stride) {
           line = base + rows[o + 2]!;
           if (rows[o + 3] === 0) {
-            for (let k = 0, f = o + ROW_HEADER; k < width; k++, f += FIELD_INTS) {
-              fStart[k] = rows[f]!;
-              fEnd[k] = rows[f + 1]!;
-              fQuoted[k] = rows[f + 2]!;
-            }
+            F = rows;
+            fb = o + ROW_HEADER;
             nf = width;
             processFields();
             continue;
@@ -622,6 +622,8 @@ export function scanRange(task: RangeTask, onProgress?: (bytesDone: number) => v
           }
           if (eol > start) {
             atFileEnd = nl === have && task.end >= layout.fileSize;
+            F = slowFields;
+            fb = 0;
             if (splitRow(start, eol)) processFields();
             else res.unclosedAtEnd = line;
           }

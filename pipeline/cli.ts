@@ -12,6 +12,7 @@ import {
   type StatusOf,
 } from '../engine/index.ts';
 import { resolveDays, UsageError } from './days.ts';
+import { cancelOnInterrupt, INTERRUPTED_EXIT_CODE } from './interrupt.ts';
 import { describeReason } from './reasons.ts';
 import { createRuntime, type Runtime } from './runtime.ts';
 import { createRunRenderer, replayRun, shouldUseTui } from './view/render.ts';
@@ -138,21 +139,15 @@ addSelectionOptions(
   .option('--json', 'print a JSON summary as the last line of stdout')
   .action(async (o: SelectionOpts & { concurrency?: number; tui: boolean; json?: boolean }) =>
     withRuntime(async (rt) => {
-      const ac = new AbortController();
-      let interrupts = 0;
-      const onSigint = (): void => {
-        interrupts++;
-        if (interrupts > 1) process.exit(130);
-        process.stderr.write('\nCancelling: finishing in-flight writes (Ctrl-C again to quit now)…\n');
-        ac.abort();
-      };
-      process.on('SIGINT', onSigint);
-      process.on('SIGTERM', onSigint);
+      const interrupt = cancelOnInterrupt(
+        '\nCancelling: finishing in-flight writes (Ctrl-C again to quit now)…\n',
+      );
+      const { signal } = interrupt;
       process.stderr.write(rt.modeLine + '\n');
       const runId = newRunId();
-      const release = await rt.state.acquireLock(runId, (m) => process.stderr.write(m + '\n'), ac.signal);
+      const release = await rt.state.acquireLock(runId, (m) => process.stderr.write(m + '\n'), signal);
       try {
-        const { p } = await planSelection(rt, o, ac.signal);
+        const { p } = await planSelection(rt, o, signal);
         const out = o.json ? process.stderr : process.stdout;
         const renderer = await createRunRenderer({
           tty: shouldUseTui({ isTTY: out.isTTY, noTui: !o.tui, env: process.env }),
@@ -164,7 +159,7 @@ addSelectionOptions(
           concurrency:
             o.concurrency ??
             (process.env.PIPELINE_CONCURRENCY ? rt.config.pipelineConcurrency : availableParallelism()),
-          signal: ac.signal,
+          signal,
           onEvent: renderer.onEvent,
           quarantineDir: rt.quarantineDir,
         });
@@ -175,11 +170,11 @@ addSelectionOptions(
             JSON.stringify({ runId: id, status: result.status, materialized, skipped, failed, durationMs }),
           );
         }
-        process.exitCode = result.status === 'success' ? 0 : result.status === 'cancelled' ? 130 : 1;
+        process.exitCode =
+          result.status === 'success' ? 0 : result.status === 'cancelled' ? INTERRUPTED_EXIT_CODE : 1;
       } finally {
         await release();
-        process.off('SIGINT', onSigint);
-        process.off('SIGTERM', onSigint);
+        interrupt.dispose();
       }
     }),
   );
@@ -329,7 +324,7 @@ program
       if (!c.s3RawBucket)
         throw new UsageError('set S3_RAW_BUCKET (and S3_ENDPOINT_URL for a non-AWS server) to upload');
       const { createS3Client } = await import('../io-managers/s3/client.ts');
-      const { syncToS3 } = await import('../io-managers/s3/upload.ts');
+      const { syncToS3, SyncCancelled } = await import('../io-managers/s3/upload.ts');
       const { createUploadRenderer } = await import('./view/upload-renderer.ts');
       const client = createS3Client({
         region: c.awsRegion,
@@ -344,17 +339,25 @@ program
         source: c.dataDir,
         target: `s3://${c.s3RawBucket}${prefix ? `/${prefix}` : ''}`,
       });
+      // Ctrl-C: no new file, uploads in flight aborted (multipart ones on the server too), exit 130.
+      const interrupt = cancelOnInterrupt(
+        '\nCancelling: aborting the uploads in flight (Ctrl-C again to quit now)…\n',
+      );
       try {
         await syncToS3(c.dataDir, client, c.s3RawBucket, c.s3RawPrefix, {
           dryRun: o.dryRun,
           onEvent: renderer.onEvent,
+          signal: interrupt.signal,
         });
         await renderer.close();
       } catch (err) {
-        // The view's last frame (or summary line) first; the error then goes to stderr with exit 1.
+        // The view's last frame (or summary line) first; the error then goes to stderr with exit 1. A
+        // cancellation is no error: its summary says what was uploaded, and the exit code is 130.
         await renderer.close(err);
-        throw err;
+        if (!(err instanceof SyncCancelled)) throw err;
+        process.exitCode = INTERRUPTED_EXIT_CODE;
       } finally {
+        interrupt.dispose();
         client.destroy();
       }
     }),

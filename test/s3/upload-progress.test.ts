@@ -2,16 +2,31 @@
  * syncToS3's step events (`onEvent`) on Ceph RGW: the plan, per-file byte progress of a multipart upload
  * at the default 8 MiB part size, skips on a second sync, a dry run that sends nothing, and a failed file
  * that does not stop the others; and `pipeline upload` with piped output (plain lines, as before).
+ * Cancellation: an aborted sync leaves no object half-written and no multipart upload open on the server,
+ * and `pipeline upload` stops on SIGINT with exit 130.
  */
+import { createHash } from 'node:crypto';
 import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
-import { HeadObjectCommand, type S3Client } from '@aws-sdk/client-s3';
+import {
+  HeadObjectCommand,
+  ListMultipartUploadsCommand,
+  type MultipartUpload,
+  type S3Client,
+} from '@aws-sdk/client-s3';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
+import { httpStatusOf } from '../../io-managers/s3/client.ts';
 import { listObjects } from '../../io-managers/s3/objects.ts';
-import { DEFAULT_PART_SIZE, SyncError, syncToS3, type SyncEvent } from '../../io-managers/s3/upload.ts';
+import {
+  DEFAULT_PART_SIZE,
+  SyncCancelled,
+  SyncError,
+  syncToS3,
+  type SyncEvent,
+} from '../../io-managers/s3/upload.ts';
 import { startPipeline } from '../faults/cli-process.ts';
-import { freshBucket, s3SkipReason, testClient } from './helpers.ts';
+import { countCommands, freshBucket, put, s3SkipReason, testClient } from './helpers.ts';
 
 const skip = s3SkipReason();
 const MiB = 1024 * 1024;
@@ -32,6 +47,25 @@ function bytes(n: number, seed: number): Buffer {
 }
 
 const ofKey = (events: SyncEvent[], key: string) => events.filter((e) => 'key' in e && e.key === key);
+
+/** 40 MiB at 8 MiB parts: 5 parts, more than the 4 lib-storage sends at once. */
+const HUGE = 40 * MiB;
+
+/** Multipart uploads the server still holds under `prefix` (started, neither completed nor aborted). */
+async function openUploads(client: S3Client, bucket: string, prefix: string): Promise<MultipartUpload[]> {
+  const r = await client.send(new ListMultipartUploadsCommand({ Bucket: bucket, Prefix: prefix }));
+  return r.Uploads ?? [];
+}
+
+/** HTTP status of a HEAD of the key: 200, or the error's status (404 when absent). */
+async function headStatus(client: S3Client, bucket: string, key: string): Promise<number | undefined> {
+  return client.send(new HeadObjectCommand({ Bucket: bucket, Key: key })).then(
+    () => 200,
+    (err: unknown) => httpStatusOf(err),
+  );
+}
+
+const md5 = (b: string | Buffer): string => createHash('md5').update(b).digest('hex');
 
 describe.skipIf(skip !== '')(`syncToS3 step events on Ceph RGW${skip ? ` — SKIPPED: ${skip}` : ''}`, () => {
   let client: S3Client;
@@ -177,6 +211,152 @@ describe.skipIf(skip !== '')(`syncToS3 step events on Ceph RGW${skip ? ` — SKI
   });
 });
 
+describe.skipIf(skip !== '')(`syncToS3 cancelled on Ceph RGW${skip ? ` — SKIPPED: ${skip}` : ''}`, () => {
+  let client: S3Client;
+  let bucket: string;
+  let root: string;
+
+  beforeAll(async () => {
+    client = testClient();
+    bucket = await freshBucket(client, 'upcancel');
+    root = await mkdtemp(path.join(tmpdir(), 'cityflow-upload-cancel-'));
+  });
+  afterAll(async () => {
+    client?.destroy();
+    if (root) await rm(root, { recursive: true, force: true });
+  });
+
+  /**
+   * Syncs `dir` to `prefix` and aborts when `abortWhen` first says so (after `beforeAbort`, if given, has
+   * run: the sync goes on meanwhile); returns what the sync threw and its events.
+   */
+  async function cancelledSync(
+    dir: string,
+    prefix: string,
+    abortWhen: (e: SyncEvent) => boolean,
+    extra: { concurrency?: number; beforeAbort?: () => Promise<void> } = {},
+  ): Promise<{ err: unknown; events: SyncEvent[] }> {
+    const ac = new AbortController();
+    const events: SyncEvent[] = [];
+    let triggered = false;
+    let aborting: Promise<void> = Promise.resolve();
+    const err = await syncToS3(dir, client, bucket, prefix, {
+      signal: ac.signal,
+      concurrency: extra.concurrency,
+      onEvent: (e) => {
+        events.push(e);
+        if (triggered || !abortWhen(e)) return;
+        triggered = true;
+        if (!extra.beforeAbort) return ac.abort();
+        aborting = extra.beforeAbort().finally(() => ac.abort());
+      },
+    }).then(
+      () => new Error('the sync was not cancelled'),
+      (e: unknown) => e,
+    );
+    await aborting;
+    return { err, events };
+  }
+
+  it('aborted after the first part of a 40 MiB multipart upload: no object, no open upload', async () => {
+    const dir = path.join(root, 'huge');
+    await mkdir(dir);
+    await writeFile(path.join(dir, 'huge.bin'), bytes(HUGE, 21));
+    const counter = countCommands(client);
+    // Before aborting, the server lists the upload in progress (so the empty list at the end means it).
+    let during: MultipartUpload[] = [];
+    const { err, events } = await cancelledSync(dir, 'mp', (e) => e.type === 'bytes', {
+      beforeAbort: async () => void (during = await openUploads(client, bucket, 'mp/')),
+    });
+    expect(during.map((u) => u.Key)).toEqual(['mp/huge.bin']);
+
+    expect(err).toBeInstanceOf(SyncCancelled);
+    const cancelled = err as SyncCancelled;
+    expect(cancelled.result).toEqual({ uploaded: 0, skipped: 0, bytes: 0 });
+    expect(cancelled.failures).toEqual([]);
+    expect(cancelled.message).toBe('Upload cancelled: 0 of 1 files uploaded (0 bytes), 0 skipped');
+    // It was cut off after the first acknowledged part, well before all 5 (8 MiB each).
+    const loaded = events.flatMap((e) => (e.type === 'bytes' ? [e.loaded] : []));
+    expect(loaded.length).toBeGreaterThanOrEqual(1);
+    expect(loaded.every((n) => n < HUGE)).toBe(true);
+    expect(events.some((e) => e.type === 'done' || e.type === 'error')).toBe(false);
+    // The upload was created, then aborted on the server, and never completed.
+    expect(counter.counts.CreateMultipartUploadCommand).toBe(1);
+    expect(counter.counts.AbortMultipartUploadCommand).toBeGreaterThanOrEqual(1);
+    expect(counter.counts.CompleteMultipartUploadCommand).toBeUndefined();
+
+    expect(await headStatus(client, bucket, 'mp/huge.bin')).toBe(404);
+    expect(await openUploads(client, bucket, 'mp/')).toEqual([]);
+  });
+
+  it('an object cut off while replacing it keeps its previous version', async () => {
+    const dir = path.join(root, 'replace');
+    await mkdir(dir);
+    await writeFile(path.join(dir, 'huge.bin'), bytes(HUGE, 22));
+    await put(client, bucket, 'rep/huge.bin', 'old'); // 3 bytes, ETag md5("old")
+    const { err } = await cancelledSync(dir, 'rep', (e) => e.type === 'bytes');
+
+    expect(err).toBeInstanceOf(SyncCancelled);
+    const head = await client.send(new HeadObjectCommand({ Bucket: bucket, Key: 'rep/huge.bin' }));
+    expect([head.ETag, head.ContentLength]).toEqual([`"${md5('old')}"`, 3]);
+    expect(await openUploads(client, bucket, 'rep/')).toEqual([]);
+  });
+
+  it('aborted while small files are queued: those done before it are there whole, no later one started', async () => {
+    const dir = path.join(root, 'small');
+    await mkdir(dir);
+    // f0.csv .. f5.csv, bodies "row;0\n" .. "row;5\n" (6 bytes each), sent one at a time in name order.
+    const body = (i: number): string => `row;${i}\n`;
+    for (let i = 0; i < 6; i++) await writeFile(path.join(dir, `f${i}.csv`), body(i));
+    const { err, events } = await cancelledSync(
+      dir,
+      'small',
+      (e) => e.type === 'done' && e.key === 'small/f1.csv',
+      { concurrency: 1 },
+    );
+
+    expect(err).toBeInstanceOf(SyncCancelled);
+    // f0 and f1: 2 files of 6 bytes.
+    expect((err as SyncCancelled).result).toEqual({ uploaded: 2, skipped: 0, bytes: 12 });
+    expect((err as SyncCancelled).message).toBe(
+      'Upload cancelled: 2 of 6 files uploaded (12 bytes), 0 skipped',
+    );
+    // The abort came inside f1's `done`: f2..f5 were still queued and never picked up.
+    expect(events.filter((e) => e.type === 'check').map((e) => e.key)).toEqual([
+      'small/f0.csv',
+      'small/f1.csv',
+    ]);
+    const listed = await listObjects(client, bucket, 'small/');
+    expect(listed.map((o) => [o.key, o.etag.replace(/"/g, ''), o.size])).toEqual([
+      ['small/f0.csv', md5(body(0)), 6],
+      ['small/f1.csv', md5(body(1)), 6],
+    ]);
+  });
+
+  it('aborted with 4 single PUTs at once: every object on the server is whole', async () => {
+    const dir = path.join(root, 'many');
+    await mkdir(dir);
+    // 16 files of 1 MiB, distinct bodies.
+    const bodies = Array.from({ length: 16 }, (_, i) => bytes(MiB, 100 + i));
+    for (const [i, b] of bodies.entries())
+      await writeFile(path.join(dir, `p${String(i).padStart(2, '0')}.bin`), b);
+    const { err } = await cancelledSync(dir, 'many', (e) => e.type === 'done');
+
+    expect(err).toBeInstanceOf(SyncCancelled);
+    const { uploaded } = (err as SyncCancelled).result;
+    expect(uploaded).toBeGreaterThanOrEqual(1);
+    expect(uploaded).toBeLessThan(16);
+    const listed = await listObjects(client, bucket, 'many/');
+    // Every file counted is there; a PUT cut off after the server stored it may be there too, but whole.
+    expect(listed.length).toBeGreaterThanOrEqual(uploaded);
+    expect(listed.length).toBeLessThan(16);
+    for (const o of listed) {
+      const i = Number(o.key.slice('many/p'.length, -'.bin'.length));
+      expect([o.key, o.etag.replace(/"/g, ''), o.size]).toEqual([o.key, md5(bodies[i]!), MiB]);
+    }
+  });
+});
+
 describe.skipIf(skip !== '')(`pipeline upload, output piped${skip ? ` — SKIPPED: ${skip}` : ''}`, () => {
   let client: S3Client;
   let bucket: string;
@@ -243,5 +423,37 @@ describe.skipIf(skip !== '')(`pipeline upload, output piped${skip ? ` — SKIPPE
       `pipeline: cannot list s3://${bucket}-missing/raw/: NoSuchBucket (HTTP 404)\n`,
     );
     expect(r.stderr).not.toContain(inject('s3SecretAccessKey'));
+  });
+
+  it('SIGINT during a multipart upload: cancelled summary, exit 130, no open upload left', async () => {
+    const data = path.join(root, 'data-cancel');
+    await mkdir(data);
+    await writeFile(path.join(data, 'a.csv'), SMALL);
+    await writeFile(path.join(data, 'huge.bin'), bytes(HUGE, 31));
+    const run = startPipeline({ ...env, DATA_DIR: data, S3_RAW_PREFIX: 'cancel' }, ['upload', '--no-tui']);
+    // Wait for the first progress line, then for the server to list the big file's upload in progress.
+    let out = '';
+    run.child.stdout!.on('data', (d: Buffer) => (out += d.toString()));
+    let during: MultipartUpload[] = [];
+    const deadline = Date.now() + 30_000;
+    while (Date.now() < deadline && run.child.exitCode === null && during.length === 0) {
+      await new Promise((resolve) => setTimeout(resolve, 25));
+      if (out.includes('\n')) during = await openUploads(client, bucket, 'cancel/');
+    }
+    expect(during.map((u) => u.Key)).toEqual(['cancel/huge.bin']);
+    run.child.kill('SIGINT');
+    const r = await run.done;
+
+    expect(r.code, r.stderr).toBe(130);
+    expect(r.signal).toBeNull();
+    // a.csv (8 bytes) went up before the Ctrl-C; huge.bin was cut off and is neither uploaded nor skipped.
+    expect(r.stdout).toBe(
+      '[1/2] upload cancel/a.csv (new)\nUpload cancelled: 1 of 2 files uploaded (8 bytes), skipped 0 identical\n',
+    );
+    expect(r.stderr).toContain('Cancelling: aborting the uploads in flight (Ctrl-C again to quit now)…');
+    expect(r.stderr).not.toContain('pipeline:');
+    expect(await headStatus(client, bucket, 'cancel/huge.bin')).toBe(404);
+    expect(await openUploads(client, bucket, 'cancel/')).toEqual([]);
+    expect((await listObjects(client, bucket, 'cancel/')).map((o) => o.key)).toEqual(['cancel/a.csv']);
   });
 });

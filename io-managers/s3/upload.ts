@@ -26,9 +26,9 @@ import {
 import { Upload } from '@aws-sdk/lib-storage';
 import { createHash } from 'node:crypto';
 import { createReadStream } from 'node:fs';
-import { readdir, stat } from 'node:fs/promises';
 import path from 'node:path';
 import pLimit from 'p-limit';
+import { listFiles } from '../local-files.ts';
 import { httpStatusOf } from './client.ts';
 import { folderPrefix, listObjects, type ListedObject } from './objects.ts';
 
@@ -175,17 +175,6 @@ export async function expectedEtag(
   return `${createHash('md5').update(Buffer.concat(parts)).digest('hex')}-${parts.length}`;
 }
 
-async function walk(dir: string, rel = ''): Promise<{ file: string; rel: string; size: number }[]> {
-  const out: { file: string; rel: string; size: number }[] = [];
-  for (const e of await readdir(path.join(dir, rel), { withFileTypes: true })) {
-    const r = rel ? `${rel}/${e.name}` : e.name;
-    if (e.isDirectory()) out.push(...(await walk(dir, r)));
-    else if (e.isFile())
-      out.push({ file: path.join(dir, r), rel: r, size: (await stat(path.join(dir, r))).size });
-  }
-  return out;
-}
-
 export async function syncToS3(
   localDir: string,
   client: S3Client,
@@ -196,7 +185,12 @@ export async function syncToS3(
   const partSize = opts.partSize ?? DEFAULT_PART_SIZE;
   const base = folderPrefix(prefix);
   const signal = opts.signal;
-  const files = (await walk(path.resolve(localDir))).sort((a, b) => (a.rel < b.rel ? -1 : 1));
+  // Links are followed (a big export is often linked into DATA_DIR); sorted by key.
+  const files = (await listFiles(path.resolve(localDir), '', { recursive: true })).map((f) => ({
+    file: f.path,
+    rel: f.key,
+    size: f.size,
+  }));
   let listed: ListedObject[];
   try {
     listed = await listObjects(client, bucket, base);

@@ -1,6 +1,6 @@
 /** syncToS3 skip logic (single-part and multipart ETags) and the daily report layout, on Ceph RGW. */
 import { createHash } from 'node:crypto';
-import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { mkdir, mkdtemp, rm, symlink, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { GetObjectCommand, HeadObjectCommand, type S3Client } from '@aws-sdk/client-s3';
@@ -110,6 +110,27 @@ describe.skipIf(skip !== '')(`syncToS3 and reports on Ceph RGW${skip ? ` — SKI
       'raw/batch/big.bin': 'same size and etag',
       'raw/batch/chantiers.csv': 'etag differs',
     });
+  });
+
+  it('uploads a file linked into the folder (content under the link name); a dangling link is named', async () => {
+    const linked = await mkdtemp(path.join(tmpdir(), 'cityflow-sync-links-'));
+    try {
+      await mkdir(path.join(linked, 'data/batch'), { recursive: true });
+      await writeFile(path.join(linked, 'export.csv'), 'x;y\n5;6\n');
+      await symlink(path.join(linked, 'export.csv'), path.join(linked, 'data/batch/comptages.csv'));
+      const r = await syncToS3(path.join(linked, 'data'), client, bucket, 'linked', opts);
+      expect(r).toEqual({ uploaded: 1, skipped: 0, bytes: 8 });
+      const body = await client.send(
+        new GetObjectCommand({ Bucket: bucket, Key: 'linked/batch/comptages.csv' }),
+      );
+      expect(await body.Body?.transformToString()).toBe('x;y\n5;6\n');
+      await symlink(path.join(linked, 'gone.csv'), path.join(linked, 'data/batch/gone.csv'));
+      await expect(syncToS3(path.join(linked, 'data'), client, bucket, 'linked', opts)).rejects.toThrow(
+        /batch\/gone\.csv is a symbolic link to a missing file/,
+      );
+    } finally {
+      await rm(linked, { recursive: true, force: true });
+    }
   });
 
   it('writes the daily report as <prefix>/<date>/daily_report.{json,csv}', async () => {

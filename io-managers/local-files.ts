@@ -1,0 +1,85 @@
+/**
+ * Files under a local folder, following symbolic links (a 6 GB export is often linked into DATA_DIR,
+ * not copied). Shared by the local raw source and `pipeline upload`.
+ */
+import type { Dirent } from 'node:fs';
+import { readdir, realpath, stat } from 'node:fs/promises';
+import { join } from 'node:path';
+
+export interface LocalFile {
+  path: string;
+  /** Path relative to the walked root, with forward slashes. */
+  key: string;
+  size: number;
+  mtimeMs: number;
+}
+
+/** What a folder entry is; a link to nothing is an error naming it (its data is missing, not absent). */
+async function kindOf(dir: string, e: Dirent): Promise<'file' | 'dir' | null> {
+  if (e.isFile()) return 'file';
+  if (e.isDirectory()) return 'dir';
+  if (!e.isSymbolicLink()) return null;
+  try {
+    const st = await stat(join(dir, e.name));
+    return st.isFile() ? 'file' : st.isDirectory() ? 'dir' : null;
+  } catch (err) {
+    const code = (err as NodeJS.ErrnoException).code;
+    throw new Error(`${join(dir, e.name)} is a symbolic link to a missing file or folder (${code})`, {
+      cause: err,
+    });
+  }
+}
+
+/** The sub-folders of `dir` (links to folders included), sorted; none when it does not exist. */
+export async function listFolders(dir: string): Promise<string[]> {
+  let entries: Dirent[];
+  try {
+    entries = await readdir(dir, { withFileTypes: true });
+  } catch (err) {
+    if ((err as NodeJS.ErrnoException).code === 'ENOENT') return [];
+    throw err;
+  }
+  const kinds = await Promise.all(entries.map((e) => kindOf(dir, e)));
+  return entries
+    .filter((_, i) => kinds[i] === 'dir')
+    .map((e) => e.name)
+    .sort();
+}
+
+/**
+ * Files of `root/rel` (keys `rel/name…`), sorted by key; sub-folders too when `recursive`. A folder
+ * reached twice through links (a loop) is walked once. A missing folder has no files.
+ */
+export async function listFiles(
+  root: string,
+  rel: string,
+  opts: { recursive?: boolean; match?: RegExp } = {},
+): Promise<LocalFile[]> {
+  const out: LocalFile[] = [];
+  const seen = new Set<string>();
+  const walk = async (dir: string, prefix: string): Promise<void> => {
+    let entries: Dirent[];
+    try {
+      entries = await readdir(dir, { withFileTypes: true });
+    } catch (err) {
+      if ((err as NodeJS.ErrnoException).code === 'ENOENT') return;
+      throw err;
+    }
+    const real = await realpath(dir);
+    if (seen.has(real)) return;
+    seen.add(real);
+    for (const e of entries) {
+      const key = prefix ? `${prefix}/${e.name}` : e.name;
+      const kind = await kindOf(dir, e);
+      if (kind === 'dir') {
+        if (opts.recursive) await walk(join(dir, e.name), key);
+      } else if (kind === 'file' && (!opts.match || opts.match.test(e.name))) {
+        const path = join(dir, e.name);
+        const st = await stat(path);
+        out.push({ path, key, size: st.size, mtimeMs: st.mtimeMs });
+      }
+    }
+  };
+  await walk(join(root, rel), rel.replace(/\/+$/, ''));
+  return out.sort((a, b) => (a.key < b.key ? -1 : a.key > b.key ? 1 : 0));
+}

@@ -250,6 +250,43 @@ program
     }),
   );
 
+program
+  .command('quarantine')
+  .description('bad input records set aside by the last materializations: counts per reason, first records')
+  .option('--select <expr>', 'assets: key, +key, key+, group:NAME, tag:NAME (default: every asset)')
+  .option('--partition <key>', 'one day (YYYY-MM-DD) or hour (its day is used)')
+  .option('--from <day>', 'first day of a range (YYYY-MM-DD)')
+  .option('--to <day>', 'last day of a range (YYYY-MM-DD)')
+  .option('--reason <reason>', 'only this reason (e.g. duplicate_row)')
+  .option('--show <n>', 'records to print per partition (0 = counts only)', (v) => Number(v), 3)
+  .option('--json', 'machine-readable output')
+  .action(async (o: SelectionOpts & { reason?: string; show: number; json?: boolean }) =>
+    withRuntime(async (rt) => {
+      if (!Number.isInteger(o.show) || o.show < 0) throw new UsageError('--show: a whole number ≥ 0');
+      if (o.partition && (o.from || o.to))
+        throw new UsageError('use either --partition or --from/--to, not both');
+      let assets: Set<string> | undefined;
+      if (o.select) {
+        const terms = parseSelection(o.select);
+        if (terms.some((t) => t.kind === 'status'))
+          throw new UsageError('status: terms select what would run; name assets, groups or tags here');
+        assets = resolveSelection(terms, rt.defs.graph);
+      }
+      const days = o.partition || o.from || o.to ? await resolveDays(o, rt.defs.sources) : undefined;
+      const { readQuarantine, formatQuarantine } = await import('./quarantine-report.ts');
+      const units = await readQuarantine({
+        dir: rt.quarantineDir,
+        state: rt.state,
+        assets,
+        days,
+        reason: o.reason,
+        show: o.show,
+      });
+      if (o.json) return void console.log(JSON.stringify(units));
+      for (const line of formatQuarantine(units)) console.log(line);
+    }),
+  );
+
 const runs = program
   .command('runs')
   .description('list past runs')

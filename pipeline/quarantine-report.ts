@@ -104,7 +104,7 @@ export function formatQuarantine(units: QuarantineUnit[]): string[] {
     for (const [reason, c] of Object.entries(u.counts)) all[reason] = (all[reason] ?? 0) + c;
   }
   lines.push(
-    `Total: ${total(all).toLocaleString('en-US')} records in ${units.length} units (${countsText(all)})`,
+    `Total: ${total(all).toLocaleString('en-US')} records in ${units.length} unit${units.length === 1 ? '' : 's'} (${countsText(all)})`,
   );
   return lines;
 }

@@ -109,6 +109,43 @@ describe('pipeline materialize on bad input', () => {
     expect(summary(q)).toEqual(['unparsable_date@3', 'unparsable_date@6', 'unparsable_date@10']);
     expect(run.stdout + run.stderr).toMatch(/3 bad records not attributable to a day \(unparsable_date=3\)/);
   });
+
+  it('`pipeline quarantine` lists every quarantined unit with its counts and first records', async () => {
+    const env = envFor(root);
+    const all = await startPipeline(env, ['quarantine', '--json']).done;
+    expect(all.code, all.stderr).toBe(0);
+    const units = JSON.parse(all.stdout) as { asset: string; partition: string; counts: object }[];
+    // The per-asset figures of the tests above, plus comptages' batch-level file.
+    expect(Object.fromEntries(units.map((u) => [`${u.asset}[${u.partition}]`, u.counts]))).toEqual({
+      [`bikes_metrics[${DAY}]`]: { outside_partition: 1, duplicate_record: 1 },
+      [`chantiers_metrics[${DAY}]`]: { duplicate_record: 1 },
+      'comptages_arc_days[batch]': { unparsable_date: 3 },
+      [`referentiel_metrics[${DAY}]`]: { superseded_duplicate_arc: 1 },
+      [`traffic_metrics[${DAY}]`]: { invalid_record: 2, no_valid_period: 1 },
+      [`weather_metrics[${DAY}]`]: { invalid_json: 1 },
+    });
+    const text = await startPipeline(env, [
+      'quarantine',
+      '--select',
+      'traffic_metrics',
+      '--reason',
+      'invalid_record',
+    ]).done;
+    expect(text.stdout.split('\n')).toEqual([
+      expect.stringMatching(
+        /^traffic_metrics\[2021-09-01\] 3: invalid_record 2, no_valid_period 1 .*2021-09-01\.ndjson$/,
+      ),
+      expect.stringMatching(
+        /^ {4}api\/traffic\/dt=2021-09-01\/hour=02\/traffic_data\.json:735 {2}invalid_record/,
+      ),
+      expect.stringMatching(/:736 {2}invalid_record/),
+      'Total: 3 records in 1 unit (invalid_record 2, no_valid_period 1)',
+      '',
+    ]);
+    const bad = await startPipeline(env, ['quarantine', '--partition', '2021-09-01', '--from', '2021-09-01'])
+      .done;
+    expect([bad.code, bad.stderr]).toEqual([2, expect.stringContaining('either --partition or --from/--to')]);
+  });
 });
 
 describe('pipeline materialize with a file that cannot be read at all', () => {

@@ -3,28 +3,13 @@
  * draws only the final frame, so this file clears them before loading the renderer: the test runs,
  * and asserts, in CI too (vitest gives each test file its own module graph).
  */
-import { stripVTControlCharacters } from 'node:util';
-import { EventEmitter } from 'node:events';
 import { expect, it } from 'vitest';
+import { CaptureStream } from './fixtures/capture-stream.ts';
 import { eventsUntil, loadSampleRun } from './fixtures/sample-run.ts';
 
 delete process.env.CI;
 delete process.env.CONTINUOUS_INTEGRATION;
 const { createRunRenderer } = await import('./render.ts');
-
-class CaptureStream extends EventEmitter {
-  readonly chunks: string[] = [];
-  columns = 80;
-  rows = 40;
-  readonly isTTY = true;
-  write(chunk: string | Uint8Array): boolean {
-    this.chunks.push(typeof chunk === 'string' ? chunk : Buffer.from(chunk).toString('utf8'));
-    return true;
-  }
-  get text(): string {
-    return stripVTControlCharacters(this.chunks.join(''));
-  }
-}
 
 it('re-renders after events at ~10 fps while the run is live', async () => {
   const out = new CaptureStream();

@@ -3,9 +3,8 @@
  * the live ink view on a fake TTY. ink reads CI/CONTINUOUS_INTEGRATION once when loaded and then draws
  * only the final frame, so they are cleared before loading it (vitest gives each file its own modules).
  */
-import { EventEmitter } from 'node:events';
-import { stripVTControlCharacters } from 'node:util';
 import { describe, expect, it } from 'vitest';
+import { CaptureStream } from './fixtures/capture-stream.ts';
 import { SyncCancelled, type SyncEvent } from '../../io-managers/s3/upload.ts';
 
 delete process.env.CI;
@@ -13,20 +12,6 @@ delete process.env.CONTINUOUS_INTEGRATION;
 const { createUploadRenderer } = await import('./upload-renderer.ts');
 
 const MiB = 1024 * 1024;
-
-class CaptureStream extends EventEmitter {
-  readonly chunks: string[] = [];
-  columns = 80;
-  rows = 40;
-  readonly isTTY = true;
-  write(chunk: string | Uint8Array): boolean {
-    this.chunks.push(typeof chunk === 'string' ? chunk : Buffer.from(chunk).toString('utf8'));
-    return true;
-  }
-  get text(): string {
-    return stripVTControlCharacters(this.chunks.join(''));
-  }
-}
 
 const asStream = (s: CaptureStream) => s as unknown as NodeJS.WriteStream;
 

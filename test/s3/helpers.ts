@@ -69,3 +69,14 @@ export function countCommands(client: S3Client): { counts: Record<string, number
     },
   };
 }
+
+/** Deterministic bytes (not all equal, so each part has its own MD5). */
+export function bytes(n: number, seed: number): Buffer {
+  const b = Buffer.alloc(n);
+  let s = seed;
+  for (let i = 0; i < n; i++) {
+    s = (s * 1103515245 + 12345) & 0x7fffffff;
+    b[i] = s >>> 16;
+  }
+  return b;
+}

@@ -8,21 +8,10 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { listObjects } from '../../io-managers/s3/objects.ts';
 import { reportKey, writeDailyReport } from '../../io-managers/s3/report-writer.ts';
 import { expectedEtag, syncToS3, type SyncProgress } from '../../io-managers/s3/upload.ts';
-import { countCommands, freshBucket, s3SkipReason, testClient } from './helpers.ts';
+import { bytes, countCommands, freshBucket, s3SkipReason, testClient } from './helpers.ts';
 
 const skip = s3SkipReason();
 const MiB = 1024 * 1024;
-
-/** Deterministic bytes (not all equal, so each part has its own MD5). */
-function bytes(n: number, seed: number): Buffer {
-  const b = Buffer.alloc(n);
-  let s = seed;
-  for (let i = 0; i < n; i++) {
-    s = (s * 1103515245 + 12345) & 0x7fffffff;
-    b[i] = s >>> 16;
-  }
-  return b;
-}
 
 describe('expectedEtag (no server)', () => {
   let dir: string;

@@ -26,7 +26,7 @@ import {
   type SyncEvent,
 } from '../../io-managers/s3/upload.ts';
 import { startPipeline } from '../faults/cli-process.ts';
-import { countCommands, freshBucket, put, s3SkipReason, testClient } from './helpers.ts';
+import { bytes, countCommands, freshBucket, put, s3SkipReason, testClient } from './helpers.ts';
 
 const skip = s3SkipReason();
 const MiB = 1024 * 1024;
@@ -34,17 +34,6 @@ const MiB = 1024 * 1024;
 const BIG = 20 * MiB;
 const SMALL = 'a;b\n1;2\n'; // 8 bytes
 const JSON_BODY = '{"n":1}'; // 7 bytes
-
-/** Deterministic bytes (not all equal, so each part has its own MD5). */
-function bytes(n: number, seed: number): Buffer {
-  const b = Buffer.alloc(n);
-  let s = seed;
-  for (let i = 0; i < n; i++) {
-    s = (s * 1103515245 + 12345) & 0x7fffffff;
-    b[i] = s >>> 16;
-  }
-  return b;
-}
 
 const ofKey = (events: SyncEvent[], key: string) => events.filter((e) => 'key' in e && e.key === key);
 

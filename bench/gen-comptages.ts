@@ -8,7 +8,8 @@
  *
  * Same seed + size → byte-identical file. Output is streamed (constant memory).
  *
- * CLI: `npx tsx bench/gen-comptages.ts --size 100MB --out bench/out/comptages-100MB.csv [--seed 42]`
+ * CLI: `npx tsx bench/gen-comptages.ts --size 100MB --out bench/out/comptages-100MB.csv [--seed 42]
+ * [--order time|export]`
  */
 import { createWriteStream } from 'node:fs';
 import { mkdir, rename } from 'node:fs/promises';
@@ -32,6 +33,13 @@ export interface GenerateOptions {
   startDay?: string;
   /** Hours per shuffled block (rows of all arcs over these hours are shuffled together). */
   blockHours?: number;
+  /**
+   * `time` (default): hourly blocks in time order, shuffled within `blockHours`. `export`: the order
+   * seen in the real filtered exports (fixtures/real/comptages-routiers-permanents): days interleaved
+   * at random, each arc's day in short runs of 1–7 hours (hours descending within a run; 1,000 rows of
+   * arc 4264 there come in 267 runs over 85 days), so every day of the file stays hot until the end.
+   */
+  order?: 'time' | 'export';
   /** Bad rows (unparsable date, wrong column count, non-numeric flow) per million rows; 0 for benches. */
   badPerMillion?: number;
 }
@@ -200,43 +208,91 @@ export async function generateComptages(opts: GenerateOptions): Promise<Generate
   };
   await write(`\uFEFF${COMPTAGES_HEADER}\r\n`);
 
-  const block: string[] = [];
-  while (bytes < opts.sizeBytes) {
-    block.length = 0;
-    for (let h = 0; h < blockHours; h++, hourMs += HOUR_MS) {
-      const stamp = parisStamp(hourMs);
-      const localHour = Number(stamp.slice(11, 13));
-      for (const arc of arcs) {
-        if (rand() < 0.02) continue; // sensor gaps: not every arc reports every hour
-        if (badRate > 0 && rand() < badRate) {
-          block.push(badRow(arc, stamp, badRows++ % 3));
-          continue;
+  let buf: string[] = [];
+  let bufBytes = 0;
+  /** Buffers one row; false once the target size is reached. */
+  const emit = async (line: string): Promise<boolean> => {
+    buf.push(line);
+    bufBytes += Buffer.byteLength(line);
+    rows++;
+    if (bufBytes > 1 << 20 || bytes + bufBytes >= opts.sizeBytes) {
+      await write(buf.join(''));
+      buf = [];
+      bufBytes = 0;
+    }
+    return bytes < opts.sizeBytes;
+  };
+  const rowAt = (arc: Arc, hourMs: number): string | null => {
+    if (rand() < 0.02) return null; // sensor gaps: not every arc reports every hour
+    const stamp = parisStamp(hourMs);
+    if (badRate > 0 && rand() < badRate) return badRow(arc, stamp, badRows++ % 3);
+    return row(arc, stamp, Number(stamp.slice(11, 13)), rand);
+  };
+
+  if (opts.order === 'export') {
+    // Enough days for the size (estimated from a sample hour), then (day, arc, run) in random order.
+    const sample = arcs.map((a) => rowAt(a, hourMs) ?? '').join('');
+    const days = Math.max(
+      1,
+      Math.ceil(opts.sizeBytes / ((Buffer.byteLength(sample) / arcs.length) * arcs.length * 24)),
+    );
+    const dayHours: number[][] = [];
+    for (let d = 0, h = hourMs; d < days; d++) {
+      const hours: number[] = [];
+      const day = parisStamp(h).slice(0, 10);
+      while (parisStamp(h).slice(0, 10) === day) hours.push((h += HOUR_MS) - HOUR_MS);
+      dayHours.push(hours);
+    }
+    // Runs packed as day << 12 | start << 6 | length (hours ≤ 25), with the arc in a parallel array.
+    const runs: number[] = [];
+    const runArcs: number[] = [];
+    for (let d = 0; d < days; d++) {
+      for (let a = 0; a < arcs.length; a++) {
+        for (let start = 0, n = dayHours[d]!.length; start < n;) {
+          const len = Math.min(n - start, 1 + Math.floor(rand() * 7));
+          runs.push((d << 12) | (start << 6) | len);
+          runArcs.push(a);
+          start += len;
         }
-        block.push(row(arc, stamp, localHour, rand));
       }
     }
-    // Fisher-Yates within the block: rows are not time-sorted, as in the real exports.
-    for (let i = block.length - 1; i > 0; i--) {
+    for (let i = runs.length - 1; i > 0; i--) {
       const j = Math.floor(rand() * (i + 1));
-      const t = block[i]!;
-      block[i] = block[j]!;
-      block[j] = t;
+      [runs[i], runs[j]] = [runs[j]!, runs[i]!];
+      [runArcs[i], runArcs[j]] = [runArcs[j]!, runArcs[i]!];
     }
-    let buf: string[] = [];
-    let bufBytes = 0;
-    for (const line of block) {
-      buf.push(line);
-      bufBytes += Buffer.byteLength(line);
-      rows++;
-      if (bufBytes > 1 << 20 || bytes + bufBytes >= opts.sizeBytes) {
-        await write(buf.join(''));
-        buf = [];
-        bufBytes = 0;
-        if (bytes >= opts.sizeBytes) break;
+    out: for (let i = 0; i < runs.length; i++) {
+      const r = runs[i]!;
+      const hours = dayHours[r >> 12]!;
+      const start = (r >> 6) & 63;
+      for (let k = start + (r & 63) - 1; k >= start; k--) {
+        const line = rowAt(arcs[runArcs[i]!]!, hours[k]!);
+        if (line !== null && !(await emit(line))) break out;
       }
     }
-    if (buf.length > 0) await write(buf.join(''));
+  } else {
+    const block: string[] = [];
+    while (bytes + bufBytes < opts.sizeBytes) {
+      block.length = 0;
+      for (let h = 0; h < blockHours; h++, hourMs += HOUR_MS) {
+        for (const arc of arcs) {
+          const line = rowAt(arc, hourMs);
+          if (line !== null) block.push(line);
+        }
+      }
+      // Fisher-Yates within the block: rows are not time-sorted, as in the real exports.
+      for (let i = block.length - 1; i > 0; i--) {
+        const j = Math.floor(rand() * (i + 1));
+        const t = block[i]!;
+        block[i] = block[j]!;
+        block[j] = t;
+      }
+      let more = true;
+      for (const line of block) if (!(more = await emit(line))) break;
+      if (!more) break;
+    }
   }
+  if (buf.length > 0) await write(buf.join(''));
   out.end();
   await once(out, 'finish');
   await rename(tmp, opts.out);
@@ -259,13 +315,18 @@ async function main(argv: string[]): Promise<void> {
   const size = arg('--size');
   const out = arg('--out');
   if (!size || !out)
-    throw new Error('usage: gen-comptages --size 100MB|1GB|6GB --out FILE [--seed N] [--bad N]');
+    throw new Error(
+      'usage: gen-comptages --size 100MB|1GB|6GB --out FILE [--seed N] [--bad N] [--order time|export]',
+    );
+  const order = arg('--order') ?? 'time';
+  if (order !== 'time' && order !== 'export') throw new Error('--order: time or export');
   const t0 = performance.now();
   const res = await generateComptages({
     sizeBytes: parseSize(size),
     out,
     seed: Number(arg('--seed') ?? 42),
     badPerMillion: Number(arg('--bad') ?? 0),
+    order,
   });
   const s = (performance.now() - t0) / 1000;
   console.log(

@@ -1,7 +1,8 @@
 /**
  * `npm run bench`: road-count throughput and peak memory of CityFlow's fast reader against DuckDB on
  * the same generated file and the same aggregation (per arc and Paris day: flow sum, row count, mean
- * occupancy). Sizes 100 MB and 1 GB (plus 6 GB with BENCH_BIG=1); files are generated once under
+ * occupancy). Sizes 100 MB and 1 GB (plus 6 GB with BENCH_BIG=1) time-ordered, and 1 GB in the real
+ * exports' order (days interleaved); files are generated once under
  * bench/out/ (git-ignored) with a fixed seed. Each measurement runs in its own process (bench/measure.ts)
  * so its peak RSS (process.resourceUsage().maxRSS, worker threads included) is its own; the fastest of
  * BENCH_REPEAT runs is reported (the 2-core machine is shared), with the highest RSS seen.
@@ -18,7 +19,16 @@ import type { Measurement } from './measure.ts';
 
 const OUT = fileURLToPath(new URL('./out/', import.meta.url));
 const MEASURE = fileURLToPath(new URL('./measure.ts', import.meta.url));
-const sizes = ['100MB', '1GB', ...(process.env.BENCH_BIG === '1' ? ['6GB'] : [])];
+/**
+ * Files: size and row order. `export`: days interleaved in short runs, the order of the real exports
+ * (see gen-comptages.ts); the others are time-ordered (shuffled within 3-hour blocks).
+ */
+const files: { size: string; order: 'time' | 'export' }[] = [
+  { size: '100MB', order: 'time' },
+  { size: '1GB', order: 'time' },
+  { size: '1GB', order: 'export' },
+  ...(process.env.BENCH_BIG === '1' ? [{ size: '6GB', order: 'time' as const }] : []),
+];
 
 /** The machine is shared: each measurement is repeated (BENCH_REPEAT, default 3) and the fastest run kept. */
 const REPEAT = Number(process.env.BENCH_REPEAT ?? 3);
@@ -62,13 +72,14 @@ const fmt = (m: Measurement): string =>
     .padStart(11)} rows/s ` +
   `${String(m.maxRssMB).padStart(5)} MB peak RSS  ${m.groups.toLocaleString('en')} arc-days`;
 
-for (const size of sizes) {
-  const path = `${OUT}comptages-${size}.csv`;
+for (const { size, order } of files) {
+  const label = order === 'time' ? size : `${size}-${order}`;
+  const path = `${OUT}comptages-${label}.csv`;
   if (!existsSync(path)) {
     console.log(`generating ${path} …`);
-    await generateComptages({ sizeBytes: parseSize(size), out: path, seed: 42 });
+    await generateComptages({ sizeBytes: parseSize(size), out: path, seed: 42, order });
   }
-  console.log(`\n== ${size} (${path})`);
+  console.log(`\n== ${label}, ${order === 'time' ? 'time-ordered' : 'export order'} (${path})`);
   const duck = measure('duckdb', path);
   console.log(fmt(duck));
   const city = measure('cityflow', path);

@@ -202,6 +202,39 @@ describe('readComptagesFast = csv-parse path', () => {
     expect(await scratchDirs()).toEqual(before);
   });
 
+  it('export order (days interleaved in short runs, as the real exports): same result, with and without spilling', async () => {
+    const path = join(dir, 'export-order.csv');
+    // 30 arcs over ≈ 10 days in random (day, arc, run) order, bad rows included; then copies of the first
+    // lines, which duplicate rows of days that every range has.
+    await generateComptages({
+      sizeBytes: 2_500_000,
+      out: path,
+      seed: 13,
+      arcs: 30,
+      order: 'export',
+      badPerMillion: 3000,
+    });
+    const lines = (await readFile(path, 'utf8')).split('\r\n');
+    await appendFile(
+      path,
+      lines
+        .slice(1, 25)
+        .filter((l) => !l.includes('not-a-date') && l.split(';').length === 15)
+        .map((l) => l + '\r\n')
+        .join(''),
+    );
+    for (const [workers, spillSlots] of [
+      [1, undefined],
+      [3, undefined],
+      [3, 5],
+    ] as const) {
+      const { fast } = await expectSame(path, workers, undefined, spillSlots ? { spillSlots } : {});
+      expect(fast.mode).toMatchObject({ parser: 'fast', ranges: workers });
+      expect(fast.days.length).toBeGreaterThanOrEqual(8);
+      expect(fast.rejectCounts.duplicate_row).toBeGreaterThan(0);
+    }
+  });
+
   it('takeArcDays frees the day it returns: a second call gives []', async () => {
     const res = await readComptagesFast({ path: join(REAL, FIXTURES[0]!), key: 'f.csv' }, { workers: 2 });
     const first = res.days[0]!;

@@ -1,5 +1,5 @@
 import { appendFileSync, mkdirSync, readFileSync } from 'node:fs';
-import { mkdir, open, readdir, readFile, rm } from 'node:fs/promises';
+import { link, mkdir, readdir, readFile, rm, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { writeFileAtomic } from './atomic.ts';
 import type { MaterializedMetadata, RunEvent } from './events.ts';
@@ -151,6 +151,14 @@ export class StateStore {
    * One writer per state dir. A second process waits (telling who holds it) until the holder exits;
    * a lock left by a dead process (kill -9) is taken over.
    */
+  /** Temp files of lock attempts by processes killed before they could remove them. */
+  private async removeDeadLockTemps(): Promise<void> {
+    for (const name of await readdir(this.dir)) {
+      const m = /^lock\.(\d+)\..+\.tmp$/.exec(name);
+      if (m && !isAlive(Number(m[1]))) await rm(join(this.dir, name), { force: true });
+    }
+  }
+
   async acquireLock(
     runId: string,
     onWait: (msg: string) => void,
@@ -159,22 +167,35 @@ export class StateStore {
     await mkdir(this.dir, { recursive: true });
     const path = join(this.dir, 'lock');
     let told = false;
+    let unreadableSince = 0;
     for (;;) {
+      // The lock appears with its content or not at all (written aside, then linked into place): a
+      // kill -9 can never leave an empty lock that nobody could identify as stale.
+      const tmp = `${path}.${process.pid}.${runId}.tmp`;
+      await writeFile(tmp, JSON.stringify({ pid: process.pid, runId, at: new Date().toISOString() }));
       try {
-        const fh = await open(path, 'wx');
-        await fh.writeFile(JSON.stringify({ pid: process.pid, runId, at: new Date().toISOString() }));
-        await fh.close();
+        await link(tmp, path);
+        await this.removeDeadLockTemps();
         return async () => {
           await rm(path, { force: true });
         };
       } catch (err) {
         if ((err as NodeJS.ErrnoException).code !== 'EEXIST') throw err;
+      } finally {
+        await rm(tmp, { force: true });
       }
       let holder: { pid?: number; runId?: string } = {};
       try {
         holder = JSON.parse(await readFile(path, 'utf8')) as typeof holder;
+        unreadableSince = 0;
       } catch {
-        // Being written right now, or empty: look again shortly.
+        // Written by an older version that was killed between creating and writing it: stale once it
+        // has stayed unreadable for a while.
+        unreadableSince ||= Date.now();
+        if (Date.now() - unreadableSince > STALE_UNREADABLE_LOCK_MS) {
+          await rm(path, { force: true });
+          continue;
+        }
       }
       if (holder.pid && !isAlive(holder.pid)) {
         await rm(path, { force: true });
@@ -213,6 +234,9 @@ function parseEventLines(text: string): RunEvent[] {
   }
   return out;
 }
+
+/** An unreadable lock (an empty file from a killed older version) is taken over after this long. */
+const STALE_UNREADABLE_LOCK_MS = 2_000;
 
 function isAlive(pid: number): boolean {
   try {

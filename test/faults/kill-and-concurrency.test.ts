@@ -57,7 +57,12 @@ describe('kill -9 at random points of materialize --all', () => {
         expect(() => JSON.parse(text), f).not.toThrow();
       }
     }
-    const final = await startPipeline(p.env, ['materialize', '--all', '--no-tui', '--json']).done;
+    // A run that cannot start (e.g. a lock nobody can identify as stale) must fail the test, not hang it.
+    const last = startPipeline(p.env, ['materialize', '--all', '--no-tui', '--json']);
+    const watchdog = setTimeout(() => last.child.kill('SIGKILL'), 60_000);
+    const final = await last.done;
+    clearTimeout(watchdog);
+    expect(final.signal, `the converging run hung: ${final.stderr}`).toBe(null);
     expect(final.code, final.stderr).toBe(0);
     const after = await snapshot(join(p.root, 'output'));
     expect([...after.keys()].sort()).toEqual([...clean.keys()].sort());

@@ -2,27 +2,13 @@ import { stripVTControlCharacters } from 'node:util';
 import type { ReactElement } from 'react';
 import { afterEach, describe, expect, it } from 'vitest';
 import { cleanup, render } from 'ink-testing-library';
-import {
-  initialUploadState,
-  reduceUpload,
-  type UploadState,
-  type UploadViewEvent,
-} from './upload-reducer.ts';
+import { type UploadState, type UploadViewEvent } from './upload-reducer.ts';
+import { fold, MiB, T0 } from './fixtures/upload-steps.ts';
 import { UploadView } from './UploadView.tsx';
 
-const MiB = 1024 * 1024;
-const T0 = 1_000_000;
 const BIG = 'raw/comptages/2025-11.csv';
 
 afterEach(() => cleanup());
-
-/** Folds [ms after T0, event] pairs. */
-function fold(steps: Array<[number, UploadViewEvent]>, dryRun = false): UploadState {
-  return steps.reduce(
-    (s, [dt, e]) => reduceUpload(s, e, T0 + dt),
-    initialUploadState({ dryRun, startedAt: T0 }),
-  );
-}
 
 function frameOf(element: ReactElement): string[] {
   const { lastFrame } = render(element);

@@ -5,22 +5,10 @@ import {
   finishEvent,
   initialUploadState,
   MAX_FAILURES_KEPT,
-  reduceUpload,
   settledBytes,
-  type UploadState,
   type UploadViewEvent,
 } from './upload-reducer.ts';
-
-const MiB = 1024 * 1024;
-const T0 = 1_000_000;
-
-/** Folds [ms after T0, event] pairs. */
-function fold(steps: Array<[number, UploadViewEvent]>, dryRun = false): UploadState {
-  return steps.reduce(
-    (s, [dt, e]) => reduceUpload(s, e, T0 + dt),
-    initialUploadState({ dryRun, startedAt: T0 }),
-  );
-}
+import { fold, MiB, T0 } from './fixtures/upload-steps.ts';
 
 /** A 20 MiB multipart file (parts 8, 8, 4 MiB), a 1000-byte file sent whole and a 500-byte identical one. */
 const steps: Array<[number, UploadViewEvent]> = [

@@ -2,7 +2,7 @@ import { stripVTControlCharacters } from 'node:util';
 import type { ReactElement } from 'react';
 import { afterEach, describe, expect, it } from 'vitest';
 import { cleanup, render } from 'ink-testing-library';
-import { type UploadState, type UploadViewEvent } from './upload-reducer.ts';
+import type { UploadState, UploadViewEvent } from './upload-reducer.ts';
 import { fold, MiB, T0 } from './fixtures/upload-steps.ts';
 import { UploadView } from './UploadView.tsx';
 

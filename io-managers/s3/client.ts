@@ -25,6 +25,15 @@ export interface S3ClientOptions {
 
 export const DEFAULT_MAX_ATTEMPTS = 4;
 
+const ignore = (): void => {};
+/**
+ * The SDK logs nothing by default, except that its retry layer then writes "An error was encountered
+ * in a non-retryable streaming request." to the console for every upload body that fails or is
+ * aborted (Ctrl-C during `pipeline upload`). Those failures already reach the caller as errors, so the
+ * client gets a logger that stays quiet.
+ */
+const QUIET_LOGGER = { trace: ignore, debug: ignore, info: ignore, warn: ignore, error: ignore };
+
 export function createS3Client(opts: S3ClientOptions): S3Client {
   return new S3Client({
     region: opts.region,
@@ -38,6 +47,7 @@ export function createS3Client(opts: S3ClientOptions): S3Client {
     responseChecksumValidation: 'WHEN_REQUIRED',
     // Standard mode retries throttling, 5xx, timeouts and connection errors with backoff + jitter.
     retryMode: 'standard',
+    logger: QUIET_LOGGER,
     maxAttempts: Math.max(1, opts.maxAttempts ?? DEFAULT_MAX_ATTEMPTS),
     requestHandler: {
       connectionTimeout: opts.connectionTimeoutMs ?? 5_000,

@@ -345,7 +345,6 @@ const compiledExecArgv = (): string[] => {
   return out;
 };
 
-/** Starts a worker on one range. */
 /** Scans one range in this thread (the caller's event loop waits, as for any synchronous parse). */
 async function scanHere(task: RangeTask, onProgress: (done: number) => void): Promise<WorkerResult> {
   const { scanRange } = await import('./scan-range.ts');
@@ -353,6 +352,7 @@ async function scanHere(task: RangeTask, onProgress: (done: number) => void): Pr
   return { ...rest, state: acc.toState() };
 }
 
+/** Starts a worker on one range. */
 function runWorker(task: RangeTask, onProgress: (done: number) => void): Promise<WorkerResult> {
   let worker: Worker;
   if (COMPILED) {

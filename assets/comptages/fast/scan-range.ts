@@ -412,10 +412,12 @@ export function scanRange(task: RangeTask, onProgress?: (bytesDone: number) => v
   let nextQuote = -1;
   let nextCr = -1;
 
-  /** The JS splitter, for the rows the WebAssembly one leaves (slow rows): same rules, exact reasons. */
   /** True while splitting the file's last line when it has no line break (see `unclosedAtEnd`). */
   let atFileEnd = false;
-  /** Splits into fields; false when the row is the file's last line and ends inside an open quote. */
+  /**
+   * The JS splitter, for the rows the WebAssembly one leaves (slow rows): same rules, exact reasons.
+   * False when the row is the file's last line and ends inside an open quote.
+   */
   const splitRow = (p: number, eol: number): boolean => {
     // A CR inside the row (the CRLF one is at eol, outside) is a bare CR: irregular.
     if (nextCr < p) {

@@ -93,18 +93,33 @@ export interface DiskRef {
   pos: number;
 }
 
+/** A block's per-slot and per-hour arrays (the part that is spilled, transferred and recycled). */
+type Columns = Pick<DayState, 'arc' | 'flow' | 'cell' | 'lib' | 'geo' | 'len' | 'src'>;
+
+/** Zeroed columns for `cap` slots. */
+const allocColumns = (cap: number): Columns => ({
+  arc: new Int32Array(cap),
+  flow: new Uint16Array(cap * HOURS),
+  cell: new Uint32Array(cap * HOURS),
+  lib: new Int32Array(cap),
+  geo: new Int32Array(cap),
+  len: new Int32Array(cap),
+  src: new Uint8Array(cap * 3),
+});
+
+/** The columns in their fixed order (the layout of a spilled block on disk). */
+const columnList = (c: Columns): (Int32Array | Uint16Array | Uint32Array | Uint8Array)[] => [
+  c.arc,
+  c.flow,
+  c.cell,
+  c.lib,
+  c.geo,
+  c.len,
+  c.src,
+];
+
 /** The arrays of a spilled block, kept for the next block. */
-interface BlockArrays {
-  cap: number;
-  slotOfArc: Int32Array;
-  arc: Int32Array;
-  flow: Uint16Array;
-  cell: Uint32Array;
-  lib: Int32Array;
-  geo: Int32Array;
-  len: Int32Array;
-  src: Uint8Array;
-}
+type BlockArrays = Columns & { cap: number; slotOfArc: Int32Array };
 
 /** Index remapping of a block adopted from a later range while still on disk, applied when loaded. */
 interface Remap {
@@ -148,13 +163,14 @@ export class DayBlock {
   cap: number;
   /** Arc index → 1 + slot (0 = absent). */
   slotOfArc: Int32Array;
-  arc: Int32Array;
-  flow: Uint16Array;
-  cell: Uint32Array;
-  lib: Int32Array;
-  geo: Int32Array;
-  len: Int32Array;
-  src: Uint8Array;
+  // The columns (set by setColumns; plain fields, read on every row).
+  arc!: Int32Array;
+  flow!: Uint16Array;
+  cell!: Uint32Array;
+  lib!: Int32Array;
+  geo!: Int32Array;
+  len!: Int32Array;
+  src!: Uint8Array;
   readonly flowSide = new Map<number, number>();
   readonly occSide = new Map<number, number>();
   readonly second = new Map<number, SecondHalf>();
@@ -171,26 +187,36 @@ export class DayBlock {
   ) {
     this.cap = cap;
     this.slotOfArc = new Int32Array(Math.max(arcs, 16));
-    this.arc = new Int32Array(cap);
-    this.flow = new Uint16Array(cap * HOURS);
-    this.cell = new Uint32Array(cap * HOURS);
-    this.lib = new Int32Array(cap);
-    this.geo = new Int32Array(cap);
-    this.len = new Int32Array(cap);
-    this.src = new Uint8Array(cap * 3);
+    this.setColumns(allocColumns(cap));
+  }
+
+  private setColumns(c: Columns): void {
+    this.arc = c.arc;
+    this.flow = c.flow;
+    this.cell = c.cell;
+    this.lib = c.lib;
+    this.geo = c.geo;
+    this.len = c.len;
+    this.src = c.src;
+  }
+
+  private columns(): Columns {
+    return {
+      arc: this.arc,
+      flow: this.flow,
+      cell: this.cell,
+      lib: this.lib,
+      geo: this.geo,
+      len: this.len,
+      src: this.src,
+    };
   }
 
   static fromState(st: DayState, arcs: number): DayBlock {
     const b = new DayBlock(st.day, 0, arcs);
     b.size = st.size;
     b.cap = st.cap;
-    b.arc = st.arc;
-    b.flow = st.flow;
-    b.cell = st.cell;
-    b.lib = st.lib;
-    b.geo = st.geo;
-    b.len = st.len;
-    b.src = st.src;
+    b.setColumns(st);
     if (st.disk) b.disk = st.disk;
     else for (let s = 0; s < st.size; s++) b.indexArc(st.arc[s]!, s);
     for (const [k, v] of st.flowSide) b.flowSide.set(k, v);
@@ -205,13 +231,7 @@ export class DayBlock {
       day: this.day,
       size: this.size,
       cap: this.cap,
-      arc: this.arc,
-      flow: this.flow,
-      cell: this.cell,
-      lib: this.lib,
-      geo: this.geo,
-      len: this.len,
-      src: this.src,
+      ...this.columns(),
       flowSide: [...this.flowSide],
       occSide: [...this.occSide],
       second: [...this.second],
@@ -221,7 +241,7 @@ export class DayBlock {
   }
 
   private arrays(): (Int32Array | Uint16Array | Uint32Array | Uint8Array)[] {
-    return [this.arc, this.flow, this.cell, this.lib, this.geo, this.len, this.src];
+    return columnList(this);
   }
 
   /**
@@ -234,25 +254,9 @@ export class DayBlock {
       const bytes = new Uint8Array(a.buffer, a.byteOffset, a.byteLength);
       pos += writeSync(fd, bytes, 0, bytes.length, pos);
     }
-    const freed: BlockArrays = {
-      cap: this.cap,
-      slotOfArc: this.slotOfArc,
-      arc: this.arc,
-      flow: this.flow,
-      cell: this.cell,
-      lib: this.lib,
-      geo: this.geo,
-      len: this.len,
-      src: this.src,
-    };
+    const freed: BlockArrays = { cap: this.cap, slotOfArc: this.slotOfArc, ...this.columns() };
     // `cap` stays: it is the layout of the arrays on disk.
-    this.arc = new Int32Array(0);
-    this.flow = new Uint16Array(0);
-    this.cell = new Uint32Array(0);
-    this.lib = new Int32Array(0);
-    this.geo = new Int32Array(0);
-    this.len = new Int32Array(0);
-    this.src = new Uint8Array(0);
+    this.setColumns(allocColumns(0));
     this.slotOfArc = new Int32Array(0);
     return [pos, freed];
   }
@@ -264,15 +268,9 @@ export class DayBlock {
   static recycled(day: number, a: BlockArrays, arcs: number): DayBlock {
     const b = new DayBlock(day, 0, 0);
     b.cap = a.cap;
-    for (const x of [a.arc, a.flow, a.cell, a.lib, a.geo, a.len, a.src, a.slotOfArc]) x.fill(0);
+    for (const x of [...columnList(a), a.slotOfArc]) x.fill(0);
     b.slotOfArc = a.slotOfArc.length >= arcs ? a.slotOfArc : new Int32Array(arcs);
-    b.arc = a.arc;
-    b.flow = a.flow;
-    b.cell = a.cell;
-    b.lib = a.lib;
-    b.geo = a.geo;
-    b.len = a.len;
-    b.src = a.src;
+    b.setColumns(a);
     return b;
   }
 
@@ -286,23 +284,7 @@ export class DayBlock {
     const n = this.size;
     const cap = this.cap;
     // Recycled arrays must have the same layout (hour-major arrays depend on cap); they are overwritten.
-    if (reuse && reuse.cap === cap) {
-      this.arc = reuse.arc;
-      this.flow = reuse.flow;
-      this.cell = reuse.cell;
-      this.lib = reuse.lib;
-      this.geo = reuse.geo;
-      this.len = reuse.len;
-      this.src = reuse.src;
-    } else {
-      this.arc = new Int32Array(cap);
-      this.flow = new Uint16Array(cap * HOURS);
-      this.cell = new Uint32Array(cap * HOURS);
-      this.lib = new Int32Array(cap);
-      this.geo = new Int32Array(cap);
-      this.len = new Int32Array(cap);
-      this.src = new Uint8Array(cap * 3);
-    }
+    this.setColumns(reuse && reuse.cap === cap ? reuse : allocColumns(cap));
     const fd = openSync(disk.path, 'r');
     try {
       let pos = disk.pos;
@@ -335,9 +317,7 @@ export class DayBlock {
   }
 
   buffers(): ArrayBuffer[] {
-    return [this.arc, this.flow, this.cell, this.lib, this.geo, this.len, this.src].map(
-      (a) => a.buffer as ArrayBuffer,
-    );
+    return this.arrays().map((a) => a.buffer as ArrayBuffer);
   }
 
   slotOf(arc: number): number {

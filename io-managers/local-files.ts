@@ -30,15 +30,19 @@ async function kindOf(dir: string, e: Dirent): Promise<'file' | 'dir' | null> {
   }
 }
 
-/** The sub-folders of `dir` (links to folders included), sorted; none when it does not exist. */
-export async function listFolders(dir: string): Promise<string[]> {
-  let entries: Dirent[];
+/** The entries of `dir`; none when it does not exist. */
+async function entriesOf(dir: string): Promise<Dirent[]> {
   try {
-    entries = await readdir(dir, { withFileTypes: true });
+    return await readdir(dir, { withFileTypes: true });
   } catch (err) {
     if ((err as NodeJS.ErrnoException).code === 'ENOENT') return [];
     throw err;
   }
+}
+
+/** The sub-folders of `dir` (links to folders included), sorted; none when it does not exist. */
+export async function listFolders(dir: string): Promise<string[]> {
+  const entries = await entriesOf(dir);
   const kinds = await Promise.all(entries.map((e) => kindOf(dir, e)));
   return entries
     .filter((_, i) => kinds[i] === 'dir')
@@ -58,13 +62,8 @@ export async function listFiles(
   const out: LocalFile[] = [];
   const seen = new Set<string>();
   const walk = async (dir: string, prefix: string): Promise<void> => {
-    let entries: Dirent[];
-    try {
-      entries = await readdir(dir, { withFileTypes: true });
-    } catch (err) {
-      if ((err as NodeJS.ErrnoException).code === 'ENOENT') return;
-      throw err;
-    }
+    const entries = await entriesOf(dir);
+    if (!entries.length) return; // missing or empty
     const real = await realpath(dir);
     if (seen.has(real)) return;
     seen.add(real);

@@ -60,25 +60,30 @@ export async function listFiles(
   opts: { recursive?: boolean; match?: RegExp } = {},
 ): Promise<LocalFile[]> {
   const out: LocalFile[] = [];
+  // Real paths of the folders walked (a loop through links is walked once). Only the root and link
+  // targets need a realpath call; a plain sub-folder's real path is its parent's plus its name.
   const seen = new Set<string>();
-  const walk = async (dir: string, prefix: string): Promise<void> => {
-    const entries = await entriesOf(dir);
-    if (!entries.length) return; // missing or empty
-    const real = await realpath(dir);
+  const walk = async (dir: string, prefix: string, real: string): Promise<void> => {
     if (seen.has(real)) return;
     seen.add(real);
-    for (const e of entries) {
+    for (const e of await entriesOf(dir)) {
       const key = prefix ? `${prefix}/${e.name}` : e.name;
       const kind = await kindOf(dir, e);
+      const path = join(dir, e.name);
       if (kind === 'dir') {
-        if (opts.recursive) await walk(join(dir, e.name), key);
+        if (opts.recursive)
+          await walk(path, key, e.isSymbolicLink() ? await realpath(path) : join(real, e.name));
       } else if (kind === 'file' && (!opts.match || opts.match.test(e.name))) {
-        const path = join(dir, e.name);
         const st = await stat(path);
         out.push({ path, key, size: st.size, mtimeMs: st.mtimeMs });
       }
     }
   };
-  await walk(join(root, rel), rel.replace(/\/+$/, ''));
+  const top = join(root, rel);
+  const topReal = await realpath(top).catch((err: NodeJS.ErrnoException) => {
+    if (err.code === 'ENOENT') return null;
+    throw err;
+  });
+  if (topReal !== null) await walk(top, rel.replace(/\/+$/, ''), topReal);
   return out.sort((a, b) => (a.key < b.key ? -1 : a.key > b.key ? 1 : 0));
 }

@@ -21,6 +21,34 @@ function manualClock(start: number) {
   return { now: () => t, set: (ms: number) => void (t = start + ms) };
 }
 
+/** The plain renderer writing to a capture stream. */
+async function plainRenderer(dryRun: boolean) {
+  const out = new CaptureStream();
+  const r = await createUploadRenderer({
+    tty: false,
+    dryRun,
+    source: 'd',
+    target: 's3://b/raw',
+    stream: asStream(out),
+  });
+  return { out, r };
+}
+
+/** The ink renderer on a fake terminal, with a manual clock started at 5,000,000 ms. */
+async function inkRenderer() {
+  const out = new CaptureStream();
+  const clock = manualClock(5_000_000);
+  const r = await createUploadRenderer({
+    tty: true,
+    dryRun: false,
+    source: '/data/raw',
+    target: 's3://b/raw',
+    stream: asStream(out),
+    clock: clock.now,
+  });
+  return { out, clock, r };
+}
+
 const events: SyncEvent[] = [
   { type: 'plan', files: 3, bytes: 12 * MiB + 15 },
   { type: 'check', key: 'raw/big.bin', bytes: 12 * MiB },
@@ -60,14 +88,7 @@ const last: SyncEvent[] = [
 
 describe('plain lines', () => {
   it('one line per settled or failed file, then the summary line', async () => {
-    const out = new CaptureStream();
-    const r = await createUploadRenderer({
-      tty: false,
-      dryRun: false,
-      source: 'd',
-      target: 's3://b/raw',
-      stream: asStream(out),
-    });
+    const { out, r } = await plainRenderer(false);
     for (const e of [...events, ...last]) r.onEvent(e);
     await r.close(new Error('1 of 3 files failed to upload'));
     expect(out.text.split('\n')).toEqual([
@@ -82,14 +103,7 @@ describe('plain lines', () => {
   });
 
   it('dry run: "would" lines and the dry-run summary', async () => {
-    const out = new CaptureStream();
-    const r = await createUploadRenderer({
-      tty: false,
-      dryRun: true,
-      source: 'd',
-      target: 's3://b/raw',
-      stream: asStream(out),
-    });
+    const { out, r } = await plainRenderer(true);
     r.onEvent({ type: 'plan', files: 1, bytes: 7 });
     r.onEvent({ type: 'check', key: 'raw/a.csv', bytes: 7 });
     r.onEvent({
@@ -108,14 +122,7 @@ describe('plain lines', () => {
   });
 
   it('cancelled: the lines so far, then a cancelled summary (the cut-off file counted nowhere)', async () => {
-    const out = new CaptureStream();
-    const r = await createUploadRenderer({
-      tty: false,
-      dryRun: false,
-      source: 'd',
-      target: 's3://b/raw',
-      stream: asStream(out),
-    });
+    const { out, r } = await plainRenderer(false);
     for (const e of events) r.onEvent(e);
     await r.close(cancelledAfterEvents());
     expect(out.text.split('\n')).toEqual([
@@ -129,14 +136,7 @@ describe('plain lines', () => {
   });
 
   it('no summary when the sync was stopped as a whole (the caller reports the error)', async () => {
-    const out = new CaptureStream();
-    const r = await createUploadRenderer({
-      tty: false,
-      dryRun: false,
-      source: 'd',
-      target: 's3://b/raw',
-      stream: asStream(out),
-    });
+    const { out, r } = await plainRenderer(false);
     await r.close(new Error('NoSuchBucket'));
     expect(out.text).toBe('');
     expect(r.state.fatal).toBe('NoSuchBucket');
@@ -145,16 +145,7 @@ describe('plain lines', () => {
 
 describe('ink view on a TTY', () => {
   it('re-renders live with the in-flight file, and leaves the summary frame on close', async () => {
-    const out = new CaptureStream();
-    const clock = manualClock(5_000_000);
-    const r = await createUploadRenderer({
-      tty: true,
-      dryRun: false,
-      source: '/data/raw',
-      target: 's3://b/raw',
-      stream: asStream(out),
-      clock: clock.now,
-    });
+    const { out, clock, r } = await inkRenderer();
     clock.set(1000);
     for (const e of events) r.onEvent(e);
     await new Promise((resolve) => setTimeout(resolve, 250));
@@ -173,16 +164,7 @@ describe('ink view on a TTY', () => {
   });
 
   it('cancelled: the final frame says so, without the in-flight rows', async () => {
-    const out = new CaptureStream();
-    const clock = manualClock(5_000_000);
-    const r = await createUploadRenderer({
-      tty: true,
-      dryRun: false,
-      source: '/data/raw',
-      target: 's3://b/raw',
-      stream: asStream(out),
-      clock: clock.now,
-    });
+    const { out, clock, r } = await inkRenderer();
     clock.set(1000);
     for (const e of events) r.onEvent(e);
     clock.set(2500);

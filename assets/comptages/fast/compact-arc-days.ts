@@ -1,53 +1,40 @@
 /**
- * Compact, mergeable arc-day accumulator for the fast reader: the same numbers as `ArcDayAccumulator`
- * (aggregate.ts) in flat typed arrays, one block per Paris day, ≈ 165 B per arc-day and no per-row or
- * per-arc-day objects. A worker's blocks are transferred to the main thread (moved, not copied); a
- * block whose day no earlier range has is adopted as is, so merging mostly time-ordered ranges costs
- * almost nothing; `takeArcDays` builds one day's `ArcDay[]` and frees that day's block.
+ * Compact arc-day accumulator of the fast reader: the same numbers as `ArcDayAccumulator`
+ * (aggregate.ts) in flat typed arrays, one block per Paris day, ≈ 150 B per arc-day and no per-row or
+ * per-arc-day objects. It is fed one day bucket at a time (replay.ts), in file order, so the rules of
+ * the csv-parse path (first row per hour, first-seen values) hold as they are. Blocks of finished
+ * buckets are spilled to a scratch file; `takeArcDays` builds one day's `ArcDay[]` and frees that day.
  *
- * Per hour, 6 bytes: flow as a Uint16 (integer vehicles/hour), and one Uint32 holding the occupancy
- * as a scaled integer (×10^5, 24 bits), the etat code (3 bits) and the offset code (2 bits, 0 = no
- * row). Exactness: a value is stored scaled only if decoding gives back the very same double
- * (`q / scale === v`, and not -0); anything else (decimals beyond the scale, huge values) goes to a
- * per-day side table as a plain number. So values always equal what the csv-parse path gives.
+ * Per hour, 6 bytes: the flow code as a Uint16 and one Uint32 holding the occupancy code (24 bits),
+ * the etat code (3 bits) and the offset code (2 bits, 0 = no row); values-codes.ts keeps them exact
+ * (a value the code cannot hold exactly is kept in a per-day side table as a plain number).
  *
  * Each hour slot keeps its *first* row (the row with the natural Paris offset of that hour). The one
  * hour that can hold two distinct instants — the repeated autumn hour, 02:00+02:00 then 02:00+01:00 —
- * keeps its second row in a small side table, so a merge can still tell a duplicate (same instant)
- * from the other half of that hour. Outputs combine the halves exactly as the accumulator does:
- * flows added, occupancies averaged, the more severe state.
- *
- * First-seen rules (libelle, geo_point, row length) follow file order: partial results are merged in
- * range order, and each slot remembers which of its hours supplied those values, so a merge can detect
- * the (pathological) case where that row turns out to be a duplicate of an earlier range. The values
- * themselves are interned (an arc has the same libelle, point and length on almost every day).
+ * keeps its second row in a small side table. Outputs combine the halves exactly as the accumulator
+ * does: flows added, occupancies averaged, the more severe state.
  */
 import { closeSync, openSync, readSync, writeSync } from 'node:fs';
 import type { ArcDay } from '../arc-day.ts';
 import { compareArcIds } from '../aggregate.ts';
 import { ETATS_TRAFIC, ETAT_SEVERITY } from '../normalize.ts';
+import { Interner, type IndexMaps, type InternTables } from './intern.ts';
+import {
+  FLOW_NULL,
+  FLOW_SIDE,
+  OCC_MASK,
+  OCC_NULL,
+  OCC_SCALE,
+  OCC_SIDE,
+  flowValue,
+  occValue,
+} from './value-codes.ts';
 
 /** Severity of an etat code (1 + index in ETATS_TRAFIC); 0 = no row. */
 const SEVERITY_OF_CODE = [-1, ...ETATS_TRAFIC.map((e) => ETAT_SEVERITY[e])];
 
 export const HOURS = 24;
-/** Source code added to the hour when the value came from the second half of the autumn hour. */
-export const SECOND_HALF = 24;
 
-/** Offset codes stored per hour: 0 = empty, 1 = UTC+01:00 (60 min), 2 = UTC+02:00 (120 min). */
-export const offsetCode = (offsetMinutes: number): number => (offsetMinutes === 120 ? 2 : 1);
-export const offsetMinutesOf = (code: number): number => (code === 2 ? 120 : 60);
-
-// Flow cell (Uint16): the integer value, or one of two markers.
-const FLOW_NULL = 0xffff;
-const FLOW_SIDE = 0xfffe;
-const FLOW_MAX = 0xfffd;
-// Occupancy bits of the Uint32 cell: value × 10^5, or one of two markers.
-const OCC_SCALE = 1e5;
-const OCC_MASK = 0xffffff;
-const OCC_NULL = 0xffffff;
-const OCC_SIDE = 0xfffffe;
-const OCC_MAX = 10_000_000; // 100 %
 const ETAT_SHIFT = 24;
 const OFF_SHIFT = 27;
 
@@ -75,14 +62,10 @@ export interface DayState {
   lib: Int32Array;
   geo: Int32Array;
   len: Int32Array;
-  /** Per slot: 1 + source hour code of [libelle, geo_point, row length], 0 = not set. */
-  src: Uint8Array;
   /** Side tables are keyed by slot × 24 + hour. */
   flowSide: [number, number][];
   occSide: [number, number][];
   second: [number, SecondHalf][];
-  /** slot*24+hour of rows whose instant was chosen by the summer-first rule of offset-less times. */
-  ambiguous: number[];
   /** Set when the arrays were spilled to a scratch file (they are then empty here). */
   disk?: DiskRef;
 }
@@ -94,7 +77,7 @@ export interface DiskRef {
 }
 
 /** A block's per-slot and per-hour arrays (the part that is spilled, transferred and recycled). */
-type Columns = Pick<DayState, 'arc' | 'flow' | 'cell' | 'lib' | 'geo' | 'len' | 'src'>;
+type Columns = Pick<DayState, 'arc' | 'flow' | 'cell' | 'lib' | 'geo' | 'len'>;
 
 /** Zeroed columns for `cap` slots. */
 const allocColumns = (cap: number): Columns => ({
@@ -104,7 +87,6 @@ const allocColumns = (cap: number): Columns => ({
   lib: new Int32Array(cap),
   geo: new Int32Array(cap),
   len: new Int32Array(cap),
-  src: new Uint8Array(cap * 3),
 });
 
 /** The columns in their fixed order (the layout of a spilled block on disk). */
@@ -115,47 +97,32 @@ const columnList = (c: Columns): (Int32Array | Uint16Array | Uint32Array | Uint8
   c.lib,
   c.geo,
   c.len,
-  c.src,
 ];
 
 /** The arrays of a spilled block, kept for the next block. */
 type BlockArrays = Columns & { cap: number; slotOfArc: Int32Array };
 
-/** Index remapping of a block adopted from a later range while still on disk, applied when loaded. */
-interface Remap {
-  arc: number[];
-  lib: number[];
-  geo: number[];
-  len: number[];
-}
+/** Index remapping of a block adopted from another accumulator while on disk, applied when loaded. */
+type Remap = IndexMaps;
 
 /**
- * Spilling (workers): at most `residentSlots` arc-days stay in memory; the least recently used day
- * blocks go to `path`. Road-count files are roughly time-ordered, so a spilled day is rarely touched
- * again; when one is, it is read back and the budget doubles (a shuffled file degrades to in-memory).
+ * Spilling: at most `residentSlots` arc-days stay in memory; the least recently used day blocks go to
+ * `path`. Buckets are aggregated one after the other, so a spilled day is rarely touched again; when
+ * one is (a bucket holding more days than the budget), it is read back and the budget doubles.
  */
 export interface SpillOptions {
   path: string;
   residentSlots: number;
 }
 
-export interface CompactState {
-  arcIds: string[];
-  libs: string[];
-  /** [lat, lon] pairs, flattened. */
-  geos: number[];
-  lens: number[];
+export interface CompactState extends InternTables {
   days: DayState[];
 }
 
 const DAY_MS = 86_400_000;
-/** Numeric arc ids below this are looked up in a dense array (≤ 4 MB; Paris ids are below 10,000). */
-const DENSE_ARC_IDS = 1 << 20;
 
 /** 'YYYY-MM-DD' of a day number (days since 1970-01-01). */
 export const dayString = (dayNum: number): string => new Date(dayNum * DAY_MS).toISOString().slice(0, 10);
-
-const isNegZero = (v: number): boolean => v === 0 && 1 / v < 0;
 
 /** One Paris day's arc-days. */
 export class DayBlock {
@@ -170,11 +137,9 @@ export class DayBlock {
   lib!: Int32Array;
   geo!: Int32Array;
   len!: Int32Array;
-  src!: Uint8Array;
   readonly flowSide = new Map<number, number>();
   readonly occSide = new Map<number, number>();
   readonly second = new Map<number, SecondHalf>();
-  readonly ambiguous = new Set<number>();
   /** Non-null while the arrays are on disk. */
   disk: DiskRef | null = null;
   remap: Remap | null = null;
@@ -197,7 +162,6 @@ export class DayBlock {
     this.lib = c.lib;
     this.geo = c.geo;
     this.len = c.len;
-    this.src = c.src;
   }
 
   private columns(): Columns {
@@ -208,7 +172,6 @@ export class DayBlock {
       lib: this.lib,
       geo: this.geo,
       len: this.len,
-      src: this.src,
     };
   }
 
@@ -222,7 +185,6 @@ export class DayBlock {
     for (const [k, v] of st.flowSide) b.flowSide.set(k, v);
     for (const [k, v] of st.occSide) b.occSide.set(k, v);
     for (const [k, v] of st.second) b.second.set(k, v);
-    for (const k of st.ambiguous) b.ambiguous.add(k);
     return b;
   }
 
@@ -235,7 +197,6 @@ export class DayBlock {
       flowSide: [...this.flowSide],
       occSide: [...this.occSide],
       second: [...this.second],
-      ambiguous: [...this.ambiguous],
       ...(this.disk ? { disk: this.disk } : {}),
     };
   }
@@ -254,11 +215,16 @@ export class DayBlock {
       const bytes = new Uint8Array(a.buffer, a.byteOffset, a.byteLength);
       pos += writeSync(fd, bytes, 0, bytes.length, pos);
     }
-    const freed: BlockArrays = { cap: this.cap, slotOfArc: this.slotOfArc, ...this.columns() };
+    const freed = this.arraysForReuse();
     // `cap` stays: it is the layout of the arrays on disk.
     this.setColumns(allocColumns(0));
     this.slotOfArc = new Int32Array(0);
     return [pos, freed];
+  }
+
+  /** This block's arrays, for a later block to reuse (`recycled`, `load`). */
+  arraysForReuse(): BlockArrays {
+    return { cap: this.cap, slotOfArc: this.slotOfArc, ...this.columns() };
   }
 
   /**
@@ -361,13 +327,7 @@ export class DayBlock {
     this.lib = widen(this.lib, 1);
     this.geo = widen(this.geo, 1);
     this.len = widen(this.len, 1);
-    this.src = widen(this.src, 3);
     this.cap = cap;
-  }
-
-  /** Offset code held at (slot, hour) (0 = empty). */
-  offAt(slot: number, hour: number): number {
-    return this.cell[hour * this.cap + slot]! >>> OFF_SHIFT;
   }
 
   has(slot: number, hour: number, off: number): boolean {
@@ -377,50 +337,32 @@ export class DayBlock {
     return this.second.get(slot * HOURS + hour)?.off === off;
   }
 
-  put(slot: number, hour: number, off: number, flow: number, occ: number, etat: number): number {
-    // Arrays are hour-major (rows of one hour for all arcs sit together: the scanner's working set
-    // is a few hours of a day, not whole 24-hour stretches); side tables use slot × 24 + hour.
+  /**
+   * Stores a row (codes from value-codes.ts; `flowSide` / `occSide`: the numbers behind SIDE codes).
+   * The caller has checked `has`: a second row at an occupied hour is the other half of the autumn hour.
+   */
+  put(
+    slot: number,
+    hour: number,
+    off: number,
+    flowCode: number,
+    occCode: number,
+    etat: number,
+    flowSide: number,
+    occSide: number,
+  ): void {
+    // Arrays are hour-major (rows of one hour for all arcs sit together); side tables use slot × 24 + hour.
     const i = hour * this.cap + slot;
     const key = slot * HOURS + hour;
     if (this.cell[i]! >>> OFF_SHIFT !== 0) {
-      this.second.set(key, { off, flow, occ, etat });
-      return hour + SECOND_HALF;
+      const flow = flowValue(flowCode, flowSide);
+      this.second.set(key, { off, flow, occ: occValue(occCode, occSide), etat });
+      return;
     }
-    let f = FLOW_NULL;
-    if (flow === flow) {
-      // Integers up to FLOW_MAX (not -0) are stored as is; anything else on the side.
-      if (flow >= 0 && flow <= FLOW_MAX && (flow | 0) === flow && !isNegZero(flow)) f = flow;
-      else {
-        f = FLOW_SIDE;
-        this.flowSide.set(key, flow);
-      }
-    }
-    let q = OCC_NULL;
-    if (occ === occ) {
-      q = Math.round(occ * OCC_SCALE);
-      if (!(q >= 0 && q <= OCC_MAX && q / OCC_SCALE === occ && !isNegZero(occ))) {
-        q = OCC_SIDE;
-        this.occSide.set(key, occ);
-      }
-    }
-    this.flow[i] = f;
-    this.cell[i] = q | (etat << ETAT_SHIFT) | (off << OFF_SHIFT);
-    return hour;
-  }
-
-  /** Flow of the first row at (slot, hour), NaN = null. */
-  flowAt(slot: number, hour: number): number {
-    const f = this.flow[hour * this.cap + slot]!;
-    return f === FLOW_NULL ? NaN : f === FLOW_SIDE ? this.flowSide.get(slot * HOURS + hour)! : f;
-  }
-
-  occAt(slot: number, hour: number): number {
-    const q = this.cell[hour * this.cap + slot]! & OCC_MASK;
-    return q === OCC_NULL ? NaN : q === OCC_SIDE ? this.occSide.get(slot * HOURS + hour)! : q / OCC_SCALE;
-  }
-
-  etatAt(slot: number, hour: number): number {
-    return (this.cell[hour * this.cap + slot]! >>> ETAT_SHIFT) & 7;
+    if (flowCode === FLOW_SIDE) this.flowSide.set(key, flowSide);
+    if (occCode === OCC_SIDE) this.occSide.set(key, occSide);
+    this.flow[i] = flowCode;
+    this.cell[i] = occCode | (etat << ETAT_SHIFT) | (off << OFF_SHIFT);
   }
 }
 
@@ -432,61 +374,21 @@ const nulls24 = (): null[] => [
 ];
 
 export class CompactArcDays {
-  readonly arcIds: string[] = [];
-  /** Arc index + 1 of small numeric ids (0 = unknown); larger ones in `numArc`. */
-  private denseArc = new Int32Array(1024);
-  private readonly numArc = new Map<number, number>();
-  private readonly strArc = new Map<string, number>();
+  /** Arc ids, libelles, points and lengths the blocks refer to. */
+  readonly names = new Interner();
   private readonly blocks = new Map<number, DayBlock>();
   private last: DayBlock | null = null;
-  /** The block of the day last passed to `select` (the scanner's current row). */
+  /** The block of the day last passed to `select`. */
   cur!: DayBlock;
-  readonly libs: string[] = [];
-  readonly geos: number[] = [];
-  readonly lens: number[] = [];
-  private readonly libIndex = new Map<string, number>();
-  private readonly geoIndex = new Map<string, number>();
-  private readonly lenIndex = new Map<number, number>();
   private spillFd = -1;
   private spillPos = 0;
   private readonly pool: BlockArrays[] = [];
   private clock = 0;
-  /** Blocks read back from the scratch file (each doubles the memory budget). */
-  reloads = 0;
 
   constructor(private readonly spillOpts: SpillOptions | null = null) {}
 
-  /** Arc index of a canonical integer id (digits, no leading zero): no string is built per row. */
-  arcOfNumber(n: number): number {
-    if (n < DENSE_ARC_IDS) {
-      const a = n < this.denseArc.length ? this.denseArc[n]! - 1 : -1;
-      return a >= 0 ? a : this.newArc(String(n));
-    }
-    const a = this.numArc.get(n);
-    return a === undefined ? this.newArc(String(n)) : a;
-  }
-
-  arcOfString(id: string): number {
-    if (/^(0|[1-9]\d{0,14})$/.test(id)) return this.arcOfNumber(Number(id));
-    const a = this.strArc.get(id);
-    return a === undefined ? this.newArc(id) : a;
-  }
-
-  private newArc(id: string): number {
-    const a = this.arcIds.length;
-    this.arcIds.push(id);
-    if (/^(0|[1-9]\d{0,14})$/.test(id)) {
-      const n = Number(id);
-      if (n < DENSE_ARC_IDS) {
-        if (n >= this.denseArc.length) {
-          const wider = new Int32Array(Math.min(DENSE_ARC_IDS, Math.max(n + 1, this.denseArc.length * 2)));
-          wider.set(this.denseArc);
-          this.denseArc = wider;
-        }
-        this.denseArc[n] = a + 1;
-      } else this.numArc.set(n, a);
-    } else this.strArc.set(id, a);
-    return a;
+  get arcIds(): string[] {
+    return this.names.arcIds;
   }
 
   /** Makes `day` the current block (created empty if absent); returns the arc's slot there, or -1. */
@@ -494,18 +396,16 @@ export class CompactArcDays {
     let blk = this.last;
     if (blk === null || blk.day !== day) {
       blk = this.blocks.get(day) ?? null;
+      const arcs = this.arcIds.length;
       if (blk === null) {
-        const cap = Math.max(64, this.arcIds.length);
+        const cap = Math.max(64, arcs);
         const reuse = this.pool.pop();
-        blk =
-          reuse && reuse.cap >= cap
-            ? DayBlock.recycled(day, reuse, this.arcIds.length)
-            : new DayBlock(day, cap, this.arcIds.length);
+        blk = reuse && reuse.cap >= cap ? DayBlock.recycled(day, reuse, arcs) : new DayBlock(day, cap, arcs);
         this.blocks.set(day, blk);
         if (this.spillOpts) this.spillColdBlocks(blk);
       } else if (blk.disk) {
-        blk.load(this.arcIds.length);
-        this.reloads++;
+        // Read back (a bucket with more days than the budget): the budget doubles, no thrashing.
+        blk.load(arcs);
         this.spillOpts!.residentSlots *= 2;
       }
       blk.lastUse = ++this.clock;
@@ -538,188 +438,45 @@ export class CompactArcDays {
     this.spillFd = -1;
   }
 
-  /** Number of arc-days held. */
-  get size(): number {
-    let n = 0;
-    for (const b of this.blocks.values()) n += b.size;
-    return n;
-  }
-
-  // Interned first-seen values; the stored index is 1 + table index (0 = not set).
-  internLib(s: string): number {
-    let k = this.libIndex.get(s);
-    if (k === undefined) this.libIndex.set(s, (k = this.libs.push(s)));
-    return k;
-  }
-  internGeo(lat: number, lon: number): number {
-    const key = `${lat},${lon}`;
-    const k = this.geoIndex.get(key);
-    // The key collapses -0 and 0: only reuse an entry that is the very same pair.
-    if (k !== undefined && Object.is(this.geos[2 * k - 2], lat) && Object.is(this.geos[2 * k - 1], lon))
-      return k;
-    this.geos.push(lat, lon);
-    const fresh = this.geos.length / 2;
-    if (k === undefined) this.geoIndex.set(key, fresh);
-    return fresh;
-  }
-  internLen(v: number): number {
-    let k = this.lenIndex.get(v);
-    if (k === undefined || !Object.is(this.lens[k - 1], v)) {
-      k = this.lens.push(v);
-      this.lenIndex.set(v, k);
-    }
-    return k;
-  }
-
-  // First-seen setters on the current block (`select` first).
-  needsLibelle(slot: number): boolean {
-    return this.cur.lib[slot] === 0;
-  }
-  setLibelle(slot: number, libelle: string, source: number): void {
-    this.cur.lib[slot] = this.internLib(libelle);
-    this.cur.src[slot * 3] = source + 1;
-  }
-  needsGeo(slot: number): boolean {
-    return this.cur.geo[slot] === 0;
-  }
-  setGeo(slot: number, lat: number, lon: number, source: number): void {
-    this.cur.geo[slot] = this.internGeo(lat, lon);
-    this.cur.src[slot * 3 + 1] = source + 1;
-  }
-  /** Setters taking an index from `internLib` / `internGeo` / `internLen`. */
-  setLibelleIndex(slot: number, k: number, source: number): void {
-    this.cur.lib[slot] = k;
-    this.cur.src[slot * 3] = source + 1;
-  }
-  setGeoIndex(slot: number, k: number, source: number): void {
-    this.cur.geo[slot] = k;
-    this.cur.src[slot * 3 + 1] = source + 1;
-  }
-  setLengthIndex(slot: number, k: number, source: number): void {
-    this.cur.len[slot] = k;
-    this.cur.src[slot * 3 + 2] = source + 1;
-  }
-  needsLength(slot: number): boolean {
-    return this.cur.len[slot] === 0;
-  }
-  setLength(slot: number, length: number, source: number): void {
-    this.cur.len[slot] = this.internLen(length);
-    this.cur.src[slot * 3 + 2] = source + 1;
-  }
-
   /** Plain data for postMessage; pass `transferList()` along to move the buffers instead of copying. */
   toState(): CompactState {
-    return {
-      arcIds: this.arcIds,
-      libs: this.libs,
-      geos: this.geos,
-      lens: this.lens,
-      days: [...this.blocks.values()].map((b) => b.toState()),
-    };
+    return { ...this.names.tables(), days: [...this.blocks.values()].map((b) => b.toState()) };
   }
 
   transferList(): ArrayBuffer[] {
     return [...this.blocks.values()].flatMap((b) => b.buffers());
   }
 
-  /** Adopts a transferred state (the first range's result) without copying its arrays. */
+  /** Adopts a transferred state without copying its arrays. */
   static fromState(st: CompactState): CompactArcDays {
     const c = new CompactArcDays();
-    for (const id of st.arcIds) c.arcOfString(id);
-    for (const s of st.libs) c.internLib(s);
-    for (let k = 0; k < st.geos.length; k += 2) c.internGeo(st.geos[k]!, st.geos[k + 1]!);
-    for (const v of st.lens) c.internLen(v);
-    // Tables are interned again above; a table with repeated values would shift indices.
-    if (
-      c.libs.length !== st.libs.length ||
-      c.geos.length !== st.geos.length ||
-      c.lens.length !== st.lens.length
-    )
-      throw new Error('compact state tables are not distinct');
-    for (const d of st.days) c.blocks.set(d.day, DayBlock.fromState(d, st.arcIds.length));
+    c.adopt(st);
     return c;
   }
 
   /**
-   * Folds the partial result of the *next* byte range into this one. Returns the hour keys of `other`
-   * rows that duplicate an instant already held here (they must be rejected as `duplicate_row`), or
-   * `null` when the merge cannot reproduce single-pass semantics exactly (a duplicate supplied a
-   * first-seen value that is still unset here, or an offset-less autumn time straddles the ranges):
-   * the caller then re-reads the file in one range. `other`'s arrays are reused (and modified).
+   * Takes over the day blocks of another accumulator (for days this one does not have: the days of
+   * distinct buckets), their indices remapped to this one's tables — now, or when a block on disk is
+   * read back. `other`'s arrays are reused (and modified).
    */
-  mergeNext(other: CompactState): MergeDuplicate[] | null {
-    const dups: MergeDuplicate[] = [];
-    const arcMap = other.arcIds.map((id) => this.arcOfString(id));
-    const libMap = [0, ...other.libs.map((s) => this.internLib(s))];
-    const geoMap = [0];
-    for (let k = 0; k < other.geos.length; k += 2)
-      geoMap.push(this.internGeo(other.geos[k]!, other.geos[k + 1]!));
-    const lenMap = [0, ...other.lens.map((v) => this.internLen(v))];
+  adopt(other: CompactState): void {
+    const map = this.names.mapFrom(other);
     for (const od of other.days) {
-      const mine = this.blocks.get(od.day);
-      if (!mine) {
-        // A day no earlier range has: nothing to de-duplicate, adopt the block with indices remapped
-        // (now, or when it is read back if it is on disk).
-        if (od.disk) {
-          const blk = DayBlock.fromState(od, 0);
-          blk.remap = { arc: arcMap, lib: libMap, geo: geoMap, len: lenMap };
-          this.blocks.set(od.day, blk);
-          continue;
-        }
-        for (let s = 0; s < od.size; s++) {
-          od.arc[s] = arcMap[od.arc[s]!]!;
-          od.lib[s] = libMap[od.lib[s]!]!;
-          od.geo[s] = geoMap[od.geo[s]!]!;
-          od.len[s] = lenMap[od.len[s]!]!;
-        }
-        this.blocks.set(od.day, DayBlock.fromState(od, this.arcIds.length));
+      if (this.blocks.has(od.day)) throw new Error(`day ${dayString(od.day)} aggregated twice`);
+      if (od.disk) {
+        const blk = DayBlock.fromState(od, 0);
+        blk.remap = map;
+        this.blocks.set(od.day, blk);
         continue;
       }
-      this.last = null;
-      mine.load(this.arcIds.length);
-      const ob = DayBlock.fromState(od, 0);
-      ob.load(0);
-      for (let s = 0; s < ob.size; s++) {
-        const arcId = other.arcIds[ob.arc[s]!]!;
-        const arc = arcMap[ob.arc[s]!]!;
-        let t = mine.slotOf(arc);
-        if (t < 0) t = mine.addSlot(arc);
-        let dupSources: Set<number> | null = null;
-        const take = (h: number, o: number, f: number, q: number, e: number, source: number): void => {
-          if (mine.has(t, h, o)) {
-            dups.push({ arcId, dayNum: od.day, hour: h, offsetMinutes: offsetMinutesOf(o) });
-            (dupSources ??= new Set()).add(source);
-          } else mine.put(t, h, o, f, q, e);
-        };
-        for (let h = 0; h < HOURS; h++) {
-          const oi = s * HOURS + h;
-          const off = ob.offAt(s, h);
-          if (off === 0) continue;
-          if (ob.ambiguous.has(oi) && mine.offAt(t, h) !== 0) return null;
-          take(h, off, ob.flowAt(s, h), ob.occAt(s, h), ob.etatAt(s, h), h);
-          const sec = ob.second.get(oi);
-          if (sec) take(h, sec.off, sec.flow, sec.occ, sec.etat, h + SECOND_HALF);
-        }
-        const isDup = (source: number): boolean => dupSources !== null && dupSources.has(source);
-        const src = (k: number): number => ob.src[s * 3 + k]! - 1;
-        if (mine.lib[t] === 0 && ob.lib[s] !== 0) {
-          if (isDup(src(0))) return null;
-          mine.lib[t] = libMap[ob.lib[s]!]!;
-          mine.src[t * 3] = src(0) + 1;
-        }
-        if (mine.geo[t] === 0 && ob.geo[s] !== 0) {
-          if (isDup(src(1))) return null;
-          mine.geo[t] = geoMap[ob.geo[s]!]!;
-          mine.src[t * 3 + 1] = src(1) + 1;
-        }
-        if (mine.len[t] === 0 && ob.len[s] !== 0) {
-          if (isDup(src(2))) return null;
-          mine.len[t] = lenMap[ob.len[s]!]!;
-          mine.src[t * 3 + 2] = src(2) + 1;
-        }
+      for (let s = 0; s < od.size; s++) {
+        od.arc[s] = map.arc[od.arc[s]!]!;
+        od.lib[s] = map.lib[od.lib[s]!]!;
+        od.geo[s] = map.geo[od.geo[s]!]!;
+        od.len[s] = map.len[od.len[s]!]!;
       }
+      this.blocks.set(od.day, DayBlock.fromState(od, this.arcIds.length));
     }
-    return dups;
   }
 
   /** True while some day is still on disk. */
@@ -761,18 +518,7 @@ export class CompactArcDays {
     for (let r = 0; r < byRank.length; r++)
       if (byRank[r]! !== 0) list.push(this.arcDay(blk, byRank[r]! - 1, day));
     // This day's arrays serve the next day read back from disk.
-    if (this.pool.length < 2)
-      this.pool.push({
-        cap: blk.cap,
-        slotOfArc: blk.slotOfArc,
-        arc: blk.arc,
-        flow: blk.flow,
-        cell: blk.cell,
-        lib: blk.lib,
-        geo: blk.geo,
-        len: blk.len,
-        src: blk.src,
-      });
+    if (this.pool.length < 2) this.pool.push(blk.arraysForReuse());
     return list;
   }
 
@@ -821,20 +567,13 @@ export class CompactArcDays {
     return {
       arc_id: this.arcIds[blk.arc[s]!]!,
       day,
-      libelle: lib === 0 ? '' : this.libs[lib - 1]!,
+      libelle: lib === 0 ? '' : this.names.libs[lib - 1]!,
       flow,
       occupancy,
       etat,
-      geo_point: g === 0 ? null : [this.geos[2 * g - 2]!, this.geos[2 * g - 1]!],
-      row_length_m: l === 0 ? null : this.lens[l - 1]!,
+      geo_point: g === 0 ? null : [this.names.geos[2 * g - 2]!, this.names.geos[2 * g - 1]!],
+      row_length_m: l === 0 ? null : this.names.lens[l - 1]!,
       rows,
     };
   }
-}
-
-export interface MergeDuplicate {
-  arcId: string;
-  dayNum: number;
-  hour: number;
-  offsetMinutes: number;
 }

@@ -13,9 +13,9 @@ import { generateComptages, COMPTAGES_HEADER } from '../../../bench/gen-comptage
 import type { ArcDay } from '../arc-day.ts';
 import { ArcDayAccumulator } from '../aggregate.ts';
 import { parseComptagesFile } from '../parse.ts';
-import { CompactArcDays } from './compact-arc-days.ts';
 import { readLayout } from './layout.ts';
 import { collectArcDays, readComptagesFast } from './reader.ts';
+import { replayBuckets } from './replay.ts';
 import { scanRange } from './scan-range.ts';
 
 const REAL = fileURLToPath(
@@ -354,9 +354,10 @@ describe('readComptagesFast = csv-parse path', () => {
         end: head.layout.fileSize,
         days: null,
         maxRejects: 100,
+        buckets: { path: join(dir, `tiny-${chunkBytes}.bin`), count: 3 },
         ...(chunkBytes ? { chunkBytes } : {}),
       });
-      const acc = CompactArcDays.fromState(r.acc.toState());
+      const { acc } = replayBuckets({ ranges: [{ file: r.buckets!, names: r.names }], buckets: [0, 1, 2] });
       const days = acc.dayNumbers().map((d) => acc.takeArcDays(d));
       return { days, rows: r.rows, rejects: r.rejects, newlines: r.newlines, irregular: r.irregular };
     };

@@ -2,21 +2,26 @@
  * Fast road-count reader: the same `ArcDay` records and rejects as the csv-parse path
  * (parse.ts + aggregate.ts), several times faster, using every core.
  *
- * How: the file is split into byte ranges cut just after a line break; one worker_threads worker per
- * range runs the byte-level scanner (scan-range.ts) into a compact typed-array accumulator; the main
- * thread merges the partial results in file order. Memory: each worker holds one 4 MB read buffer plus
- * at most its resident budget of arc-days (≈ 165 B each, colder days spilled), never rows.
+ * How, in two passes:
+ * 1. Scan: the file is split into byte ranges cut just after a line break; one worker_threads worker
+ *    per range runs the byte-level scanner (scan-range.ts), which applies the row rules and appends each
+ *    accepted row as a 16-byte record to a day bucket (row-buckets.ts) in its own scratch file.
+ * 2. Aggregate: the buckets are shared out among workers; each replays its buckets' records, range
+ *    after range — its rows in file order — into compact day blocks (replay.ts), spilling finished days.
+ * The main thread adopts the day blocks (buckets hold distinct days) and builds one day's records at a
+ * time on demand. Memory: per worker a 4 MB read buffer, 32 KB per bucket, ≈ 9 B per arc-day of its
+ * range (rules state) and its resident budget of day blocks — never rows, whatever the row order (the
+ * real exports interleave every day of the file: docs/performance.md).
  *
  * Why the cuts are safe: a cut is a true record boundary unless a quoted field spans it, which needs a
  * quoted line break. The scanner refuses quoted line breaks (reports the file as irregular), and range
  * 0 starts at a true boundary, so by induction every range starts at one whenever no scanner complains.
  * If one does, the whole file is read again through csv-parse, whose answer is then the answer.
  *
- * Merge = single pass: hour slots keep the first row in file order (ranges are merged in order); an
- * instant already present from an earlier range is a `duplicate_row` reject (its line and raw text are
- * fetched by re-scanning that range, only when this happens); libelle / geo_point / row length keep the
- * first value in file order. In the pathological cases the merge cannot settle exactly (see
- * `CompactArcDays.mergeNext`), the file is re-read as a single range.
+ * A row of a later range at an instant an earlier range has is a `duplicate_row` reject found by the
+ * replay (its line and raw text are fetched by re-scanning that range, only when this happens). In the
+ * pathological cases the replay cannot settle exactly (see replay.ts), the file is re-read as a single
+ * range.
  */
 import { rmSync } from 'node:fs';
 import { mkdtemp, open } from 'node:fs/promises';
@@ -32,6 +37,9 @@ import { dayNumber } from '../paris-clock.ts';
 import type { ComptagesFile } from '../parse.ts';
 import { CompactArcDays, dayString, type CompactState, type SpillOptions } from './compact-arc-days.ts';
 import { readLayout, type Layout } from './layout.ts';
+import type { WorkerTask } from './range-worker.ts';
+import type { CrossRangeDuplicate, ReplayResult, ReplayTask } from './replay.ts';
+import type { BucketFile } from './row-buckets.ts';
 import type { RangeResult, RangeTask } from './scan-range.ts';
 
 export interface FastReadOptions {
@@ -46,11 +54,13 @@ export interface FastReadOptions {
   /** Rejects kept with full detail (the first ones by line); counts stay exact. Default 10,000. */
   maxRejects?: number;
   /**
-   * Arc-days each worker keeps in memory; colder days go to a scratch file in the OS temp dir (deleted
-   * once their days are taken, or at exit), so memory stays flat however many days the file holds.
-   * Default 32,768 (≈ 5 MB); 0 = keep everything in memory.
+   * Arc-days each aggregating worker keeps in memory; the days of finished buckets go to a scratch
+   * file in the OS temp dir (deleted once their days are taken, or at exit), so memory stays flat
+   * however many days the file holds. Default 32,768 (≈ 5 MB); 0 = keep everything in memory.
    */
   spillSlots?: number;
+  /** Day buckets of the scan (default: one per 32 MB of data, 1 to 128); tests use a few. */
+  buckets?: number;
 }
 
 export interface FastReadResult {
@@ -83,34 +93,41 @@ export interface FastReadResult {
  */
 const MIN_RANGE_BYTES = 128 << 20;
 const DEFAULT_SPILL_SLOTS = 32_768;
+/** One day bucket per this much data: ≈ 1–2 days per bucket for road-count files (≈ 27 MB per day). */
+const BUCKET_BYTES = 32 << 20;
+const MAX_BUCKETS = 128;
 
-/** The scratch directory of one read: spill files of its workers, removed once no day needs them. */
+/** The scratch directory of one read: bucket files of the scan, spill files of the aggregation. */
 class Scratch {
   private n = 0;
   private removed = false;
   private readonly onExit = (): void => this.remove();
 
   private constructor(
-    readonly dir: string | null,
+    readonly dir: string,
     private readonly slots: number,
   ) {
-    if (dir) process.once('exit', this.onExit);
+    process.once('exit', this.onExit);
   }
 
   static async create(slots: number): Promise<Scratch> {
-    if (!(slots > 0) || slots === Infinity) return new Scratch(null, 0);
     return new Scratch(await mkdtemp(join(tmpdir(), 'cityflow-comptages-')), slots);
   }
 
-  /** Spill settings for one more worker (its own file). */
-  next(): SpillOptions | undefined {
-    return this.dir
-      ? { path: join(this.dir, `range-${this.n++}.bin`), residentSlots: this.slots }
+  /** A fresh file name in the directory. */
+  file(kind: string): string {
+    return join(this.dir, `${kind}-${this.n++}.bin`);
+  }
+
+  /** Spill settings for one more aggregating worker (its own file), none when spilling is off. */
+  spill(): SpillOptions | undefined {
+    return this.slots > 0 && this.slots !== Infinity
+      ? { path: this.file('days'), residentSlots: this.slots }
       : undefined;
   }
 
   remove(): void {
-    if (!this.dir || this.removed) return;
+    if (this.removed) return;
     this.removed = true;
     process.removeListener('exit', this.onExit);
     rmSync(this.dir, { recursive: true, force: true });
@@ -142,27 +159,39 @@ export async function readComptagesFast(
     opts.workers ?? Math.min(availableParallelism(), Math.max(1, Math.ceil(dataBytes / MIN_RANGE_BYTES)));
   const cuts = await cutRanges(file.path, layout, Math.max(1, Math.floor(wanted)));
   const days = opts.days ? [...opts.days].map(dayNumber).filter(Number.isFinite) : null;
+  const buckets = opts.buckets ?? Math.min(MAX_BUCKETS, Math.max(1, Math.ceil(dataBytes / BUCKET_BYTES)));
   const scratch = await Scratch.create(opts.spillSlots ?? DEFAULT_SPILL_SLOTS);
+  const ctx: ReadContext = { file, layout, days, maxRejects, buckets, scratch };
   let handedOver = false;
   try {
-    const first = await scanAll(file, layout, cuts, days, maxRejects, opts.onProgress, scratch);
+    const first = await scanAll(ctx, cuts, opts.onProgress);
     if (first.irregular) return await readWithCsvParse(file, opts, maxRejects, first.irregular);
-    const merged = await mergeRanges(file, layout, cuts, days, maxRejects, first.results, scratch);
+    const merged = await aggregate(ctx, cuts, first.results);
     if (merged) {
       handedOver = true;
       return merged;
     }
-    // A merge that cannot be settled exactly (see CompactArcDays.mergeNext): one range, same scanner.
+    // A replay that cannot be settled exactly (see replay.ts): one range, same scanner.
     const whole: [number, number][] = [[layout.dataStart, layout.fileSize]];
-    const single = await scanAll(file, layout, whole, days, maxRejects, opts.onProgress, scratch);
+    const single = await scanAll(ctx, whole, opts.onProgress);
     if (single.irregular) return await readWithCsvParse(file, opts, maxRejects, single.irregular);
-    const res = (await mergeRanges(file, layout, whole, days, maxRejects, single.results, scratch))!;
+    const res = (await aggregate(ctx, whole, single.results))!;
     res.mode.note = 'ranges could not be merged exactly; re-read as one range';
     handedOver = true;
     return res;
   } finally {
     if (!handedOver) scratch.remove();
   }
+}
+
+/** What every pass of one read shares. */
+interface ReadContext {
+  file: ComptagesFile;
+  layout: Layout;
+  days: number[] | null;
+  maxRejects: number;
+  buckets: number;
+  scratch: Scratch;
 }
 
 const emptyResult = (): FastReadResult => ({
@@ -203,86 +232,56 @@ async function cutRanges(path: string, layout: Layout, n: number): Promise<[numb
   return starts.map((s, i) => [s, starts[i + 1] ?? fileSize]);
 }
 
-type WorkerResult = Omit<RangeResult, 'acc'> & { state: CompactState };
-
+/** Scans the ranges (one worker each, or this thread for a single range). */
 async function scanAll(
-  file: ComptagesFile,
-  layout: Layout,
+  ctx: ReadContext,
   ranges: [number, number][],
-  days: number[] | null,
-  maxRejects: number,
   onProgress: FastReadOptions['onProgress'],
-  scratch: Scratch,
-): Promise<{ results: WorkerResult[]; irregular: string | null }> {
+): Promise<{ results: RangeResult[]; irregular: string | null }> {
+  const { layout } = ctx;
   const done = ranges.map(() => 0);
   const total = layout.fileSize;
   const report = (): void => onProgress?.(layout.dataStart + done.reduce((a, b) => a + b, 0), total);
   const results = await Promise.all(
-    ranges.map(([start, end], i) =>
-      (ranges.length === 1 ? scanHere : runWorker)(
-        { ...taskOf(file, layout, start, end, days, maxRejects), spill: scratch.next() },
-        (d) => {
-          done[i] = d;
-          report();
-        },
-      ),
-    ),
+    ranges.map(([start, end], i) => {
+      const task: RangeTask = {
+        ...taskOf(ctx, start, end),
+        buckets: { path: ctx.scratch.file('rows'), count: ctx.buckets },
+      };
+      const progress = (d: number): void => {
+        done[i] = d;
+        report();
+      };
+      return ranges.length === 1 ? scanHere(task, progress) : runScan(task, progress);
+    }),
   );
   ranges.forEach(([s, e], i) => (done[i] = e - s));
   report();
   const bad = results.findIndex((r) => r.irregular);
   if (bad < 0) return { results, irregular: null };
+  for (const r of results) if (r.buckets) rmSync(r.buckets.path, { force: true });
   const lineBase = FIRST_DATA_LINE + results.slice(0, bad).reduce((a, r) => a + r.newlines, 0);
   const irr = results[bad]!.irregular!;
   return { results, irregular: `${irr.why} (near line ${lineBase + irr.line})` };
 }
 
-async function mergeRanges(
-  file: ComptagesFile,
-  layout: Layout,
+/**
+ * Sums the ranges' counts and rejects (lines made file-relative), aggregates the buckets, rejects the
+ * rows a later range repeats, and hands out the days. Null when the replay cannot be settled exactly.
+ */
+async function aggregate(
+  ctx: ReadContext,
   ranges: [number, number][],
-  days: number[] | null,
-  maxRejects: number,
-  results: WorkerResult[],
-  scratch: Scratch,
+  results: RangeResult[],
 ): Promise<FastReadResult | null> {
+  const { file, scratch } = ctx;
   const out = emptyResult();
   out.mode.ranges = ranges.length;
-  if (results.length === 0) {
-    scratch.remove();
-    return out;
-  }
   const rejects: QuarantineRecord[] = [];
-  let acc: CompactArcDays | null = null;
+  const lineBases: number[] = [];
   let lineBase = FIRST_DATA_LINE;
-  for (const [j, r] of results.entries()) {
-    if (!acc) acc = CompactArcDays.fromState(r.state);
-    else {
-      const dups = acc.mergeNext(r.state);
-      if (dups === null) return null;
-      if (dups.length > 0) {
-        // Re-scan this range to find the line and text of the rows that duplicate earlier ranges.
-        const keys = dups.map((d) => `${d.arcId}|${d.dayNum}|${d.hour}|${d.offsetMinutes}`);
-        const [start, end] = ranges[j]!;
-        const probe = await runWorker(
-          { ...taskOf(file, layout, start, end, days, maxRejects), probe: keys, spill: scratch.next() },
-          () => {},
-        );
-        for (const p of probe.probed) {
-          const [arcId] = p.key.split('|');
-          rejects.push({
-            reason: 'duplicate_row',
-            file: file.key,
-            line: lineBase + p.line,
-            detail: `arc ${arcId} at ${new Date(p.instant).toISOString()} already seen in this file`,
-            raw: p.raw,
-          });
-        }
-        out.rows -= dups.length;
-        out.rejected += dups.length;
-        out.rejectCounts.duplicate_row = (out.rejectCounts.duplicate_row ?? 0) + dups.length;
-      }
-    }
+  for (const r of results) {
+    lineBases.push(lineBase);
     out.rows += r.rows;
     out.skipped += r.skipped;
     out.rejected += r.rejected;
@@ -300,8 +299,30 @@ async function mergeRanges(
     }
     lineBase += r.newlines;
   }
-  out.rejects = rejects.sort((a, b) => a.line - b.line).slice(0, maxRejects);
-  const compact = acc!;
+
+  const replayed = await replayAll(ctx, results);
+  if (!replayed) return null;
+  const { compact, duplicates } = replayed;
+  for (const [j, dups] of groupByRange(duplicates)) {
+    // Re-scan this range to find the line and text of the rows that repeat earlier ranges.
+    const keys = dups.map((d) => `${d.arcId}|${d.dayNum}|${d.hour}|${d.offsetMinutes}`);
+    const [start, end] = ranges[j]!;
+    const probe = await runScan({ ...taskOf(ctx, start, end), probe: keys }, () => {});
+    for (const p of probe.probed) {
+      const [arcId] = p.key.split('|');
+      rejects.push({
+        reason: 'duplicate_row',
+        file: file.key,
+        line: lineBases[j]! + p.line,
+        detail: `arc ${arcId} at ${new Date(p.instant).toISOString()} already seen in this file`,
+        raw: p.raw,
+      });
+    }
+    out.rows -= dups.length;
+    out.rejected += dups.length;
+    out.rejectCounts.duplicate_row = (out.rejectCounts.duplicate_row ?? 0) + dups.length;
+  }
+  out.rejects = rejects.sort((a, b) => a.line - b.line).slice(0, ctx.maxRejects);
   out.days = compact.dayNumbers().map(dayString);
   out.takeArcDays = (day) => {
     const list = compact.takeArcDays(dayNumber(day));
@@ -312,14 +333,83 @@ async function mergeRanges(
   return out;
 }
 
-const taskOf = (
-  file: ComptagesFile,
-  layout: Layout,
-  start: number,
-  end: number,
-  days: number[] | null,
-  maxRejects: number,
-): RangeTask => ({ path: file.path, key: file.key, layout, start, end, days, maxRejects });
+function groupByRange(dups: CrossRangeDuplicate[]): Map<number, CrossRangeDuplicate[]> {
+  const by = new Map<number, CrossRangeDuplicate[]>();
+  for (const d of dups) {
+    const list = by.get(d.range);
+    if (list) list.push(d);
+    else by.set(d.range, [d]);
+  }
+  return by;
+}
+
+/**
+ * Aggregates every bucket: shared out among workers by size (this thread when one is enough), their
+ * day blocks gathered into one accumulator. The bucket files are removed once read. Null = unsettled.
+ */
+async function replayAll(
+  ctx: ReadContext,
+  results: RangeResult[],
+): Promise<{ compact: CompactArcDays; duplicates: CrossRangeDuplicate[] } | null> {
+  const ranges = results.map((r) => ({ file: r.buckets!, names: r.names }));
+  const groups = shareBuckets(
+    ranges.map((r) => r.file),
+    ctx.buckets,
+    results.length,
+  );
+  try {
+    if (groups.length <= 1) {
+      const { replayBuckets } = await import('./replay.ts');
+      const res = replayBuckets({ ranges, buckets: groups[0] ?? [], ...spillOf(ctx) });
+      return res.unsettled === null ? { compact: res.acc, duplicates: res.duplicates } : null;
+    }
+    const parts = await Promise.all(groups.map((buckets) => runReplay({ ranges, buckets, ...spillOf(ctx) })));
+    if (parts.some((p) => p.unsettled !== null)) return null;
+    const compact = CompactArcDays.fromState(parts[0]!.state);
+    for (const p of parts.slice(1)) compact.adopt(p.state);
+    return { compact, duplicates: parts.flatMap((p) => p.duplicates) };
+  } finally {
+    for (const r of ranges) rmSync(r.file.path, { force: true });
+  }
+}
+
+const spillOf = (ctx: ReadContext): { spill?: SpillOptions } => {
+  const spill = ctx.scratch.spill();
+  return spill ? { spill } : {};
+};
+
+/** Non-empty buckets in at most `n` groups of about equal bytes (largest first, to the lightest group). */
+function shareBuckets(files: BucketFile[], buckets: number, n: number): number[][] {
+  const sizes: [number, number][] = [];
+  for (let b = 0; b < buckets; b++) {
+    let bytes = 0;
+    for (const f of files) {
+      const chunks = f.chunks[b] ?? [];
+      for (let c = 1; c < chunks.length; c += 2) bytes += chunks[c]!;
+    }
+    if (bytes > 0) sizes.push([b, bytes]);
+  }
+  const groups = Array.from({ length: Math.min(n, sizes.length) }, () => ({
+    bytes: 0,
+    buckets: [] as number[],
+  }));
+  for (const [b, bytes] of sizes.sort((x, y) => y[1] - x[1])) {
+    const g = groups.reduce((min, x) => (x.bytes < min.bytes ? x : min));
+    g.bytes += bytes;
+    g.buckets.push(b);
+  }
+  return groups.map((g) => g.buckets.sort((x, y) => x - y));
+}
+
+const taskOf = (ctx: ReadContext, start: number, end: number): RangeTask => ({
+  path: ctx.file.path,
+  key: ctx.file.key,
+  layout: ctx.layout,
+  start,
+  end,
+  days: ctx.days,
+  maxRejects: ctx.maxRejects,
+});
 
 /**
  * The worker file matches this module's own extension: compiled (pipeline/compile.mjs, …/reader.js)
@@ -346,32 +436,37 @@ const compiledExecArgv = (): string[] => {
 };
 
 /** Scans one range in this thread (the caller's event loop waits, as for any synchronous parse). */
-async function scanHere(task: RangeTask, onProgress: (done: number) => void): Promise<WorkerResult> {
+async function scanHere(task: RangeTask, onProgress: (done: number) => void): Promise<RangeResult> {
   const { scanRange } = await import('./scan-range.ts');
-  const { acc, ...rest } = scanRange(task, onProgress);
-  return { ...rest, state: acc.toState() };
+  return scanRange(task, onProgress);
 }
 
-/** Starts a worker on one range. */
-function runWorker(task: RangeTask, onProgress: (done: number) => void): Promise<WorkerResult> {
+const runScan = (task: RangeTask, onProgress: (done: number) => void): Promise<RangeResult> =>
+  runWorker({ kind: 'scan', task }, onProgress);
+
+type ReplayPart = Omit<ReplayResult, 'acc'> & { state: CompactState };
+const runReplay = (task: ReplayTask): Promise<ReplayPart> => runWorker({ kind: 'replay', task }, () => {});
+
+/** Starts a worker on one job. */
+function runWorker<T>(job: WorkerTask, onProgress: (done: number) => void): Promise<T> {
   let worker: Worker;
   if (COMPILED) {
     try {
-      worker = new Worker(WORKER_URL, { workerData: task, execArgv: compiledExecArgv() });
+      worker = new Worker(WORKER_URL, { workerData: job, execArgv: compiledExecArgv() });
     } catch (e) {
       // Process-wide flags (V8 heap sizes…) are refused per worker; they already apply to it anyway.
       if ((e as { code?: string }).code !== 'ERR_WORKER_INVALID_EXEC_ARGV') throw e;
-      worker = new Worker(WORKER_URL, { workerData: task, execArgv: [] });
+      worker = new Worker(WORKER_URL, { workerData: job, execArgv: [] });
     }
   } else {
     const tsxPackage = createRequire(import.meta.url).resolve('tsx/package.json');
     const api = new URL('./dist/esm/api/index.mjs', pathToFileURL(tsxPackage)).href;
     const boot = `import(${JSON.stringify(api)}).then((m) => { m.register(); return import(${JSON.stringify(WORKER_URL.href)}); });`;
-    worker = new Worker(boot, { eval: true, workerData: task });
+    worker = new Worker(boot, { eval: true, workerData: job });
   }
   return new Promise((resolve, reject) => {
     let settled = false;
-    worker.on('message', (m: { type: 'progress'; done: number } | { type: 'done'; result: WorkerResult }) => {
+    worker.on('message', (m: { type: 'progress'; done: number } | { type: 'done'; result: T }) => {
       if (m.type === 'progress') onProgress(m.done);
       else {
         settled = true;

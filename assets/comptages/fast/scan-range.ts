@@ -1,7 +1,9 @@
 /**
- * Byte-level scan of one range of a road-count CSV into a `CompactArcDays`, with exactly the row
- * rules of the csv-parse reader (parse.ts): same checks in the same order, same reject reasons,
- * details, raw text and line numbers, same de-duplication, same values.
+ * Byte-level scan of one range of a road-count CSV, with exactly the row rules of the csv-parse reader
+ * (parse.ts): same checks in the same order, same reject reasons, details, raw text and line numbers,
+ * same de-duplication, same values. Accepted rows go to day buckets (row-buckets.ts) as compact
+ * records, aggregated afterwards (replay.ts); what the rules need to know of earlier rows of the range
+ * (instants taken, first-seen values supplied) is kept per arc-day in a `RangePresence`.
  *
  * Why hand-written parsing: on these 2-core machines csv-parse reads the real layout at 21.6 MB/s and
  * a plain Node line splitter at 168 MB/s, against 304 MB/s for DuckDB (figures in docs/performance.md).
@@ -25,8 +27,11 @@ import type { QuarantineRecord } from '../../../engine/quarantine.ts';
 import { lineLengthMeters, parseGeoPoint, parseGeoShape } from '../../geo/geometry.ts';
 import { ETATS_TRAFIC, normalizeEtatTrafic, parseDecimal } from '../normalize.ts';
 import { dayNumber, parseCountTimestamp } from '../paris-clock.ts';
-import { CompactArcDays, HOURS, offsetCode, type SpillOptions } from './compact-arc-days.ts';
+import { Interner, type InternTables } from './intern.ts';
 import type { Layout } from './layout.ts';
+import { GEO_SEEN, LEN_SEEN, LIB_SEEN, RangePresence } from './presence.ts';
+import { BucketWriter, type BucketFile } from './row-buckets.ts';
+import { offsetCode } from './value-codes.ts';
 import { FIELD_INTS, ROW_HEADER, RowSplitter } from './split-rows.ts';
 
 export interface RangeTask {
@@ -41,8 +46,8 @@ export interface RangeTask {
   maxRejects: number;
   /** Probe mode: report line and raw text of the first accepted row at these `arc|day|hour|offset` keys. */
   probe?: string[];
-  /** Memory budget and scratch file for cold day blocks (see CompactArcDays); none = all in memory. */
-  spill?: SpillOptions;
+  /** Scratch file and bucket count for the accepted rows (none in probe mode: rows are not kept). */
+  buckets?: { path: string; count: number };
   /** Read buffer size (default 4 MB); tests use tiny ones so rows straddle buffer refills. */
   chunkBytes?: number;
 }
@@ -53,7 +58,10 @@ export interface RangeReject extends QuarantineRecord {
 }
 
 export interface RangeResult {
-  acc: CompactArcDays;
+  /** The arc ids and first-seen values the records refer to. */
+  names: InternTables;
+  /** The accepted rows, by day bucket (null in probe mode or when the scan stopped early). */
+  buckets: BucketFile | null;
   rows: number;
   skipped: number;
   rejected: number;
@@ -191,9 +199,12 @@ export function scanRange(task: RangeTask, onProgress?: (bytesDone: number) => v
   const width = layout.width;
   const col = layout.columns;
   const daySet = task.days ? new Set(task.days) : null;
-  const acc = new CompactArcDays(task.spill ? { ...task.spill } : null);
+  const names = new Interner();
+  const presence = new RangePresence();
+  const writer = task.buckets ? new BucketWriter(task.buckets.path, task.buckets.count) : null;
   const res: RangeResult = {
-    acc,
+    names: names.tables(),
+    buckets: null,
     rows: 0,
     skipped: 0,
     rejected: 0,
@@ -532,53 +543,54 @@ export function scanRange(task: RangeTask, onProgress?: (bytesDone: number) => v
     if (occ === Infinity) return reject('non_numeric_occupancy', str(col.occupancy));
     if (occ < 0 || occ > 100) return reject('occupancy_out_of_range', String(occ));
 
-    const a = arcText === null ? acc.arcOfNumber(arc) : acc.arcOfString(arcText);
-    let slot = acc.select(a, tDay);
-    const blk = acc.cur;
+    const a = arcText === null ? names.arcOfNumber(arc) : names.arcOfString(arcText);
+    presence.select(tDay, a);
     if (tAmbiguous) {
-      const summerTaken = slot >= 0 && blk.has(slot, tHour, 2);
+      const summerTaken = presence.has(a, tHour, 2);
       tInstant = summerTaken ? tWinter : tSummer;
       tOff = summerTaken ? 60 : 120;
     }
     const off = offsetCode(tOff);
-    if (slot >= 0 && blk.has(slot, tHour, off)) {
+    if (presence.has(a, tHour, off)) {
       return reject(
         'duplicate_row',
-        `arc ${acc.arcIds[a]!} at ${new Date(tInstant).toISOString()} already seen in this file`,
+        `arc ${names.arcIds[a]!} at ${new Date(tInstant).toISOString()} already seen in this file`,
       );
     }
     const etat = etatCode(col.etat);
-    if (slot < 0) slot = blk.addSlot(a);
-    const source = blk.put(slot, tHour, off, flow, occ, etat);
-    if (tAmbiguous) blk.ambiguous.add(slot * HOURS + tHour);
+    presence.add(a, tHour, off);
     res.rows++;
 
-    // First-seen values, once per arc-day; memoised per arc by the field's bytes (see `memoised`).
-    if (acc.needsLibelle(slot) && col.libelle >= 0) {
-      const k = memoised(libMemo, a, col.libelle, () => {
-        const lib = str(col.libelle);
-        return lib === '' ? 0 : acc.internLib(lib);
+    // First-seen values, until the arc-day has them; memoised per arc by the field's bytes (see `memoised`).
+    const seen = presence.seen(a);
+    let lib = 0;
+    let geo = 0;
+    let len = 0;
+    if (!(seen & LIB_SEEN) && col.libelle >= 0) {
+      lib = memoised(libMemo, a, col.libelle, () => {
+        const text = str(col.libelle);
+        return text === '' ? 0 : names.internLib(text);
       });
-      if (k !== 0) acc.setLibelleIndex(slot, k, source);
     }
-    if (acc.needsGeo(slot) && col.geo_point >= 0) {
-      const k = memoised(pointMemo, a, col.geo_point, () => {
+    if (!(seen & GEO_SEEN) && col.geo_point >= 0) {
+      geo = memoised(pointMemo, a, col.geo_point, () => {
         const text = str(col.geo_point);
         const point = text === '' ? null : parseGeoPoint(text);
-        return point ? acc.internGeo(point[0], point[1]) : 0;
+        return point ? names.internGeo(point[0], point[1]) : 0;
       });
-      if (k !== 0) acc.setGeoIndex(slot, k, source);
     }
-    if (acc.needsLength(slot) && col.geo_shape >= 0) {
-      const k = memoised(shapeMemo, a, col.geo_shape, () => {
+    if (!(seen & LEN_SEEN) && col.geo_shape >= 0) {
+      len = memoised(shapeMemo, a, col.geo_shape, () => {
         const text = str(col.geo_shape);
         const length = text === '' ? null : shapeLength(text);
-        return length === null ? 0 : acc.internLen(length);
+        return length === null ? 0 : names.internLen(length);
       });
-      if (k !== 0) acc.setLengthIndex(slot, k, source);
     }
+    if ((lib | geo | len) !== 0)
+      presence.markSeen(a, (lib ? LIB_SEEN : 0) | (geo ? GEO_SEEN : 0) | (len ? LEN_SEEN : 0));
+    writer?.row(a, tDay, tHour, off, tAmbiguous, etat, flow, occ, lib, geo, len);
     if (probe) {
-      const key = `${acc.arcIds[a]!}|${tDay}|${tHour}|${tOff}`;
+      const key = `${names.arcIds[a]!}|${tDay}|${tHour}|${tOff}`;
       if (probe.has(key)) {
         probe.delete(key);
         const fields: string[] = [];
@@ -650,7 +662,8 @@ export function scanRange(task: RangeTask, onProgress?: (bytesDone: number) => v
     res.irregular = { why: e.message, line };
   } finally {
     closeSync(fd);
-    acc.closeSpill();
+    if (writer && res.irregular === null) res.buckets = writer.finish();
+    else writer?.abandon();
   }
   return res;
 }

@@ -22,6 +22,15 @@ export interface Measurement {
   maxRssMB: number;
   /** Which reader ran: 'compiled' (JS, as the pipeline command runs it) or 'tsx' (TypeScript sources). */
   reader?: string;
+  /** CityFlow's wall time by phase (ms). */
+  phases?: Phases;
+}
+
+interface Phases {
+  scanMs: number;
+  aggregateMs: number;
+  otherMs: number;
+  takeMs: number;
 }
 
 async function loadReader(): Promise<{ read: typeof ReadFast; reader: string }> {
@@ -38,17 +47,25 @@ async function loadReader(): Promise<{ read: typeof ReadFast; reader: string }> 
 async function cityflow(
   path: string,
   oneDay: boolean,
-): Promise<{ rows: number; groups: number; reader: string }> {
+): Promise<{ rows: number; groups: number; reader: string; phases?: Phases }> {
   const { read, reader } = await loadReader();
+  const t0 = performance.now();
   const res = await read(
     { path, key: 'bench.csv' },
     // The streaming floor: same full scan, but only one day's arc-days are kept.
     oneDay ? { days: new Set(['2025-01-02']) } : {},
   );
   // As the asset does: one day's ArcDay objects at a time, then dropped.
+  const t1 = performance.now();
   let groups = 0;
   for (const day of res.days) groups += res.takeArcDays(day).length;
-  return { rows: res.rows + res.rejected + res.skipped, groups, reader };
+  const phases = res.timings && {
+    ...res.timings,
+    // Before the scan (layout, cuts, scratch dir) and after the read (one day's ArcDay[] at a time).
+    otherMs: Math.round(t1 - t0 - res.timings.scanMs - res.timings.aggregateMs),
+    takeMs: Math.round(performance.now() - t1),
+  };
+  return { rows: res.rows + res.rejected + res.skipped, groups, reader, ...(phases ? { phases } : {}) };
 }
 
 /** The same aggregation in DuckDB: per arc and Paris day, sum of flow, row count, mean occupancy. */

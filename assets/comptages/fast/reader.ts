@@ -25,11 +25,8 @@
  */
 import { rmSync } from 'node:fs';
 import { mkdtemp, open } from 'node:fs/promises';
-import { createRequire } from 'node:module';
 import { availableParallelism, tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { pathToFileURL } from 'node:url';
-import { Worker } from 'node:worker_threads';
 import type { QuarantineRecord } from '../../../engine/quarantine.ts';
 import type { ArcDay } from '../arc-day.ts';
 import { ArcDayAccumulator } from '../aggregate.ts';
@@ -37,8 +34,8 @@ import { dayNumber } from '../paris-clock.ts';
 import type { ComptagesFile } from '../parse.ts';
 import { CompactArcDays, dayString, type CompactState, type SpillOptions } from './compact-arc-days.ts';
 import { readLayout, type Layout } from './layout.ts';
-import type { WorkerTask } from './range-worker.ts';
-import type { CrossRangeDuplicate, ReplayResult, ReplayTask } from './replay.ts';
+import { ReaderWorkers } from './reader-workers.ts';
+import type { CrossRangeDuplicate, ReplayResult } from './replay.ts';
 import type { BucketFile } from './row-buckets.ts';
 import type { RangeResult, RangeTask } from './scan-range.ts';
 
@@ -84,6 +81,8 @@ export interface FastReadResult {
   unknownEtat: number;
   /** How the file was read: byte ranges, or csv-parse with the reason. */
   mode: { parser: 'fast' | 'csv-parse'; ranges: number; note?: string };
+  /** Wall time of the fast reader's two passes (ms): scanning the ranges, aggregating the buckets. */
+  timings?: { scanMs: number; aggregateMs: number };
 }
 
 /**
@@ -161,13 +160,17 @@ export async function readComptagesFast(
   const days = opts.days ? [...opts.days].map(dayNumber).filter(Number.isFinite) : null;
   const buckets = opts.buckets ?? Math.min(MAX_BUCKETS, Math.max(1, Math.ceil(dataBytes / BUCKET_BYTES)));
   const scratch = await Scratch.create(opts.spillSlots ?? DEFAULT_SPILL_SLOTS);
-  const ctx: ReadContext = { file, layout, days, maxRejects, buckets, scratch };
+  const workers = new ReaderWorkers();
+  const ctx: ReadContext = { file, layout, days, maxRejects, buckets, scratch, workers };
   let handedOver = false;
   try {
+    const t0 = performance.now();
     const first = await scanAll(ctx, cuts, opts.onProgress);
     if (first.irregular) return await readWithCsvParse(file, opts, maxRejects, first.irregular);
+    const t1 = performance.now();
     const merged = await aggregate(ctx, cuts, first.results);
     if (merged) {
+      merged.timings = { scanMs: Math.round(t1 - t0), aggregateMs: Math.round(performance.now() - t1) };
       handedOver = true;
       return merged;
     }
@@ -180,6 +183,7 @@ export async function readComptagesFast(
     handedOver = true;
     return res;
   } finally {
+    workers.close();
     if (!handedOver) scratch.remove();
   }
 }
@@ -192,7 +196,10 @@ interface ReadContext {
   maxRejects: number;
   buckets: number;
   scratch: Scratch;
+  workers: ReaderWorkers;
 }
+
+type ReplayPart = Omit<ReplayResult, 'acc'> & { state: CompactState };
 
 const emptyResult = (): FastReadResult => ({
   days: [],
@@ -252,7 +259,9 @@ async function scanAll(
         done[i] = d;
         report();
       };
-      return ranges.length === 1 ? scanHere(task, progress) : runScan(task, progress);
+      return ranges.length === 1
+        ? scanHere(task, progress)
+        : ctx.workers.run<RangeResult>(i, { kind: 'scan', task }, progress);
     }),
   );
   ranges.forEach(([s, e], i) => (done[i] = e - s));
@@ -307,7 +316,8 @@ async function aggregate(
     // Re-scan this range to find the line and text of the rows that repeat earlier ranges.
     const keys = dups.map((d) => `${d.arcId}|${d.dayNum}|${d.hour}|${d.offsetMinutes}`);
     const [start, end] = ranges[j]!;
-    const probe = await runScan({ ...taskOf(ctx, start, end), probe: keys }, () => {});
+    const task = { ...taskOf(ctx, start, end), probe: keys };
+    const probe = await ctx.workers.run<RangeResult>(j, { kind: 'scan', task });
     for (const p of probe.probed) {
       const [arcId] = p.key.split('|');
       rejects.push({
@@ -363,7 +373,11 @@ async function replayAll(
       const res = replayBuckets({ ranges, buckets: groups[0] ?? [], ...spillOf(ctx) });
       return res.unsettled === null ? { compact: res.acc, duplicates: res.duplicates } : null;
     }
-    const parts = await Promise.all(groups.map((buckets) => runReplay({ ranges, buckets, ...spillOf(ctx) })));
+    const parts = await Promise.all(
+      groups.map((buckets, i) =>
+        ctx.workers.run<ReplayPart>(i, { kind: 'replay', task: { ranges, buckets, ...spillOf(ctx) } }),
+      ),
+    );
     if (parts.some((p) => p.unsettled !== null)) return null;
     const compact = CompactArcDays.fromState(parts[0]!.state);
     for (const p of parts.slice(1)) compact.adopt(p.state);
@@ -411,77 +425,10 @@ const taskOf = (ctx: ReadContext, start: number, end: number): RangeTask => ({
   maxRejects: ctx.maxRejects,
 });
 
-/**
- * The worker file matches this module's own extension: compiled (pipeline/compile.mjs, …/reader.js)
- * spawns the plain JS worker directly; from the TypeScript sources (tsx, vitest) the worker first
- * registers tsx's loader, then imports range-worker.ts.
- */
-const COMPILED = import.meta.url.endsWith('.js');
-const WORKER_URL = new URL(COMPILED ? './range-worker.js' : './range-worker.ts', import.meta.url);
-/** Loader flags (`--import tsx`, `--loader …`) are not inherited by compiled workers: plain JS needs none. */
-const LOADER_FLAGS = new Set(['--import', '--require', '-r', '--loader', '--experimental-loader']);
-const compiledExecArgv = (): string[] => {
-  const out: string[] = [];
-  const argv = process.execArgv;
-  for (let i = 0; i < argv.length; i++) {
-    const a = argv[i]!;
-    const name = a.split('=')[0]!;
-    if (LOADER_FLAGS.has(name)) {
-      if (!a.includes('=')) i++; // skip the flag's value too
-      continue;
-    }
-    out.push(a);
-  }
-  return out;
-};
-
 /** Scans one range in this thread (the caller's event loop waits, as for any synchronous parse). */
 async function scanHere(task: RangeTask, onProgress: (done: number) => void): Promise<RangeResult> {
   const { scanRange } = await import('./scan-range.ts');
   return scanRange(task, onProgress);
-}
-
-const runScan = (task: RangeTask, onProgress: (done: number) => void): Promise<RangeResult> =>
-  runWorker({ kind: 'scan', task }, onProgress);
-
-type ReplayPart = Omit<ReplayResult, 'acc'> & { state: CompactState };
-const runReplay = (task: ReplayTask): Promise<ReplayPart> => runWorker({ kind: 'replay', task }, () => {});
-
-/** Starts a worker on one job. */
-function runWorker<T>(job: WorkerTask, onProgress: (done: number) => void): Promise<T> {
-  let worker: Worker;
-  if (COMPILED) {
-    try {
-      worker = new Worker(WORKER_URL, { workerData: job, execArgv: compiledExecArgv() });
-    } catch (e) {
-      // Process-wide flags (V8 heap sizes…) are refused per worker; they already apply to it anyway.
-      if ((e as { code?: string }).code !== 'ERR_WORKER_INVALID_EXEC_ARGV') throw e;
-      worker = new Worker(WORKER_URL, { workerData: job, execArgv: [] });
-    }
-  } else {
-    const tsxPackage = createRequire(import.meta.url).resolve('tsx/package.json');
-    const api = new URL('./dist/esm/api/index.mjs', pathToFileURL(tsxPackage)).href;
-    const boot = `import(${JSON.stringify(api)}).then((m) => { m.register(); return import(${JSON.stringify(WORKER_URL.href)}); });`;
-    worker = new Worker(boot, { eval: true, workerData: job });
-  }
-  return new Promise((resolve, reject) => {
-    let settled = false;
-    worker.on('message', (m: { type: 'progress'; done: number } | { type: 'done'; result: T }) => {
-      if (m.type === 'progress') onProgress(m.done);
-      else {
-        settled = true;
-        resolve(m.result);
-        void worker.terminate();
-      }
-    });
-    worker.once('error', (e) => {
-      settled = true;
-      reject(e);
-    });
-    worker.once('exit', (code) => {
-      if (!settled) reject(new Error(`road-count worker exited with code ${code} before finishing`));
-    });
-  });
 }
 
 /** The reference path (csv-parse + ArcDayAccumulator), used when the byte scanner declines the file. */

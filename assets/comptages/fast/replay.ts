@@ -13,8 +13,16 @@
  */
 import { CompactArcDays, type SpillOptions } from './compact-arc-days.ts';
 import type { InternTables } from './intern.ts';
-import { forEachRecord, type BucketFile } from './row-buckets.ts';
-import { offsetMinutesOf } from './value-codes.ts';
+import {
+  AMBIGUOUS,
+  HAS_GEO,
+  HAS_LEN,
+  HAS_LIB,
+  forEachChunk,
+  wordsToF64,
+  type BucketFile,
+} from './row-buckets.ts';
+import { FLOW_SIDE, OCC_SIDE, offsetMinutesOf } from './value-codes.ts';
 
 export interface ReplayTask {
   /** Every range's bucket file and tables, in file order. */
@@ -49,35 +57,57 @@ export function replayBuckets(task: ReplayTask): ReplayResult {
   try {
     for (const b of task.buckets) {
       for (let ri = 0; ri < task.ranges.length && unsettled === null; ri++) {
-        const m = maps[ri]!;
-        forEachRecord(task.ranges[ri]!.file, b, (r) => {
-          if (unsettled !== null) return;
-          const arc = m.arc[r.arc]!;
-          let slot = acc.select(arc, r.day);
-          const blk = acc.cur;
-          // Range 0's records never collide (its scan rejected its own duplicates).
-          if (slot >= 0 && ri > 0 && blk.has(slot, r.hour, r.off)) {
-            if (r.ambiguous) unsettled = 'an offset-less autumn time straddles two ranges';
-            else if (
-              (r.lib !== 0 && blk.lib[slot] === 0) ||
-              (r.geo !== 0 && blk.geo[slot] === 0) ||
-              (r.len !== 0 && blk.len[slot] === 0)
-            )
-              unsettled = 'a row repeated across ranges supplied a first-seen value';
-            duplicates.push({
-              range: ri,
-              arcId: acc.arcIds[arc]!,
-              dayNum: r.day,
-              hour: r.hour,
-              offsetMinutes: offsetMinutesOf(r.off),
-            });
-            return;
+        const { arc: arcMap, lib: libMap, geo: geoMap, len: lenMap } = maps[ri]!;
+        // Decoded in place (see the record layout in row-buckets.ts): this loop runs once per row.
+        forEachChunk(task.ranges[ri]!.file, b, (w, n) => {
+          for (let u = 0; u < n && unsettled === null;) {
+            const arc = arcMap[w[u]!]!;
+            const day = w[u + 1]! | 0;
+            const bits = w[u + 2]!;
+            const occCode = w[u + 3]!;
+            u += 4;
+            const lib = bits & HAS_LIB ? w[u++]! : 0;
+            const geo = bits & HAS_GEO ? w[u++]! : 0;
+            const len = bits & HAS_LEN ? w[u++]! : 0;
+            const flowCode = bits >>> 16;
+            let flowSide = 0;
+            let occSide = 0;
+            if (flowCode === FLOW_SIDE) {
+              flowSide = wordsToF64(w[u]!, w[u + 1]!);
+              u += 2;
+            }
+            if (occCode === OCC_SIDE) {
+              occSide = wordsToF64(w[u]!, w[u + 1]!);
+              u += 2;
+            }
+            const hour = bits & 31;
+            const off = (bits >>> 5) & 3;
+            let slot = acc.select(arc, day);
+            const blk = acc.cur;
+            // Range 0's records never collide (its scan rejected its own duplicates).
+            if (slot >= 0 && ri > 0 && blk.has(slot, hour, off)) {
+              if (bits & AMBIGUOUS) unsettled = 'an offset-less autumn time straddles two ranges';
+              else if (
+                (lib !== 0 && blk.lib[slot] === 0) ||
+                (geo !== 0 && blk.geo[slot] === 0) ||
+                (len !== 0 && blk.len[slot] === 0)
+              )
+                unsettled = 'a row repeated across ranges supplied a first-seen value';
+              duplicates.push({
+                range: ri,
+                arcId: acc.arcIds[arc]!,
+                dayNum: day,
+                hour,
+                offsetMinutes: offsetMinutesOf(off),
+              });
+              continue;
+            }
+            if (slot < 0) slot = blk.addSlot(arc);
+            blk.put(slot, hour, off, flowCode, occCode, (bits >>> 8) & 7, flowSide, occSide);
+            if (lib !== 0 && blk.lib[slot] === 0) blk.lib[slot] = libMap[lib]!;
+            if (geo !== 0 && blk.geo[slot] === 0) blk.geo[slot] = geoMap[geo]!;
+            if (len !== 0 && blk.len[slot] === 0) blk.len[slot] = lenMap[len]!;
           }
-          if (slot < 0) slot = blk.addSlot(arc);
-          blk.put(slot, r.hour, r.off, r.flowCode, r.occCode, r.etat, r.flowSide, r.occSide);
-          if (r.lib !== 0 && blk.lib[slot] === 0) blk.lib[slot] = m.lib[r.lib]!;
-          if (r.geo !== 0 && blk.geo[slot] === 0) blk.geo[slot] = m.geo[r.geo]!;
-          if (r.len !== 0 && blk.len[slot] === 0) blk.len[slot] = m.len[r.len]!;
         });
       }
       if (unsettled !== null) break;

@@ -18,9 +18,11 @@ import { FLOW_SIDE, OCC_SIDE, flowCode, occCode } from './value-codes.ts';
 
 const BUFFER_WORDS = 8192; // 32 KB per bucket
 const MAX_RECORD_WORDS = 4 + 3 + 4;
-const HAS_LIB = 1 << 11;
-const HAS_GEO = 1 << 12;
-const HAS_LEN = 1 << 13;
+// Flags of a record's third word (the reader, replay.ts, decodes records itself: once per row).
+export const AMBIGUOUS = 1 << 7;
+export const HAS_LIB = 1 << 11;
+export const HAS_GEO = 1 << 12;
+export const HAS_LEN = 1 << 13;
 
 /** Where one range's buckets are: per bucket, [file position, byte length] of each chunk in order. */
 export interface BucketFile {
@@ -77,7 +79,7 @@ export class BucketWriter {
     const w = this.bufs[b]!;
     const fc = flowCode(flow);
     const oc = occCode(occ);
-    let bits = hour | (off << 5) | (ambiguous ? 1 << 7 : 0) | (etat << 8) | (fc << 16);
+    let bits = hour | (off << 5) | (ambiguous ? AMBIGUOUS : 0) | (etat << 8) | (fc << 16);
     if (lib !== 0) bits |= HAS_LIB;
     if (geo !== 0) bits |= HAS_GEO;
     if (len !== 0) bits |= HAS_LEN;
@@ -131,44 +133,20 @@ export class BucketWriter {
   }
 }
 
-/** One record, decoded (reused from one record to the next). */
-export interface BucketRecord {
-  arc: number;
-  day: number;
-  hour: number;
-  off: number;
-  ambiguous: boolean;
-  etat: number;
-  /** Codes (value-codes.ts) and the plain numbers behind SIDE codes. */
-  flowCode: number;
-  occCode: number;
-  flowSide: number;
-  occSide: number;
-  /** First-seen indices supplied by this row, 0 = none. */
-  lib: number;
-  geo: number;
-  len: number;
+/** Reads two record words as the float64 they hold. */
+export function wordsToF64(lo: number, hi: number): number {
+  f64Words[0] = lo;
+  f64Words[1] = hi;
+  return f64[0]!;
 }
 
-/** Calls `fn` for each record of bucket `b` of one range's file, in file order. */
-export function forEachRecord(file: BucketFile, b: number, fn: (r: BucketRecord) => void): void {
+/**
+ * Calls `fn` with the words of each chunk of bucket `b` of one range's file, in file order (`words` is
+ * reused: the chunk's records are its first `n` words).
+ */
+export function forEachChunk(file: BucketFile, b: number, fn: (words: Uint32Array, n: number) => void): void {
   const chunks = file.chunks[b] ?? [];
   if (chunks.length === 0) return;
-  const r: BucketRecord = {
-    arc: 0,
-    day: 0,
-    hour: 0,
-    off: 0,
-    ambiguous: false,
-    etat: 0,
-    flowCode: 0,
-    occCode: 0,
-    flowSide: 0,
-    occSide: 0,
-    lib: 0,
-    geo: 0,
-    len: 0,
-  };
   const w = new Uint32Array(BUFFER_WORDS);
   const bytes = new Uint8Array(w.buffer);
   const fd = openSync(file.path, 'r');
@@ -182,33 +160,7 @@ export function forEachRecord(file: BucketFile, b: number, fn: (r: BucketRecord)
         if (got === 0) throw new Error(`road-count scratch file ${file.path} is truncated`);
         done += got;
       }
-      const words = n >> 2;
-      for (let u = 0; u < words;) {
-        const bits = w[u + 2]!;
-        r.arc = w[u]!;
-        r.day = w[u + 1]! | 0;
-        r.hour = bits & 31;
-        r.off = (bits >>> 5) & 3;
-        r.ambiguous = (bits & (1 << 7)) !== 0;
-        r.etat = (bits >>> 8) & 7;
-        r.flowCode = bits >>> 16;
-        r.occCode = w[u + 3]!;
-        u += 4;
-        r.lib = bits & HAS_LIB ? w[u++]! : 0;
-        r.geo = bits & HAS_GEO ? w[u++]! : 0;
-        r.len = bits & HAS_LEN ? w[u++]! : 0;
-        if (r.flowCode === FLOW_SIDE) {
-          f64Words[0] = w[u++]!;
-          f64Words[1] = w[u++]!;
-          r.flowSide = f64[0]!;
-        }
-        if (r.occCode === OCC_SIDE) {
-          f64Words[0] = w[u++]!;
-          f64Words[1] = w[u++]!;
-          r.occSide = f64[0]!;
-        }
-        fn(r);
-      }
+      fn(w, n >> 2);
     }
   } finally {
     closeSync(fd);

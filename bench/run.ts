@@ -1,8 +1,8 @@
 /**
  * `npm run bench`: road-count throughput and peak memory of CityFlow's fast reader against DuckDB on
  * the same generated file and the same aggregation (per arc and Paris day: flow sum, row count, mean
- * occupancy). Sizes 100 MB and 1 GB (plus 6 GB with BENCH_BIG=1) time-ordered, and 1 GB in the real
- * exports' order (days interleaved); files are generated once under
+ * occupancy). Sizes 100 MB and 1 GB (plus 6 GB with BENCH_BIG=1) time-ordered, and 1 GB (6 GB) in the
+ * real exports' order (days interleaved); files are generated once under
  * bench/out/ (git-ignored) with a fixed seed. Each measurement runs in its own process (bench/measure.ts)
  * so its peak RSS (process.resourceUsage().maxRSS, worker threads included) is its own; the fastest of
  * BENCH_REPEAT runs is reported (the 2-core machine is shared), with the highest RSS seen.
@@ -27,7 +27,12 @@ const files: { size: string; order: 'time' | 'export' }[] = [
   { size: '100MB', order: 'time' },
   { size: '1GB', order: 'time' },
   { size: '1GB', order: 'export' },
-  ...(process.env.BENCH_BIG === '1' ? [{ size: '6GB', order: 'time' as const }] : []),
+  ...(process.env.BENCH_BIG === '1'
+    ? [
+        { size: '6GB', order: 'time' as const },
+        { size: '6GB', order: 'export' as const },
+      ]
+    : []),
 ];
 
 /** The machine is shared: each measurement is repeated (BENCH_REPEAT, default 3) and the fastest run kept. */
@@ -84,6 +89,13 @@ for (const { size, order } of files) {
   console.log(fmt(duck));
   const city = measure('cityflow', path);
   console.log(fmt(city));
+  if (city.phases) {
+    const p = city.phases;
+    console.log(
+      `  cityflow phases (fastest run): scan ${p.scanMs} ms, aggregate ${p.aggregateMs} ms, ` +
+        `ArcDay records ${p.takeMs} ms, other ${p.otherMs} ms (+ process start and module loading)`,
+    );
+  }
   const floor = measure('cityflow-1day', path);
   console.log(fmt(floor));
   if (city.groups !== duck.groups) console.log(`!! group counts differ: ${city.groups} vs ${duck.groups}`);

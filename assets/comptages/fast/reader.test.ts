@@ -52,7 +52,7 @@ async function expectSame(
   path: string,
   workers: number,
   days?: ReadonlySet<string>,
-  extra: { spillSlots?: number } = {},
+  extra: { spillSlots?: number; buckets?: number } = {},
 ) {
   const ref = await reference(path, days);
   const fast = await readComptagesFast(
@@ -150,8 +150,15 @@ describe('readComptagesFast = csv-parse path', () => {
       '4264;short;row\r\n',
     ];
     await appendFile(path, edge.join(''));
-    for (const workers of [1, 3]) {
-      const { fast } = await expectSame(path, workers);
+    // One day bucket (the default for small files), then five: several buckets, several 32 KB chunks
+    // each, shared out among the aggregating workers.
+    for (const [workers, buckets] of [
+      [1, undefined],
+      [3, undefined],
+      [1, 5],
+      [3, 5],
+    ] as const) {
+      const { fast } = await expectSame(path, workers, undefined, buckets ? { buckets } : {});
       expect(fast.mode).toMatchObject({ parser: 'fast', ranges: workers });
       // 39 copied lines minus the bad ones among them are duplicates, +1 hand-made duplicate.
       expect(fast.rejectCounts.duplicate_row).toBeGreaterThanOrEqual(copies.length - 3);
@@ -223,12 +230,15 @@ describe('readComptagesFast = csv-parse path', () => {
         .map((l) => l + '\r\n')
         .join(''),
     );
-    for (const [workers, spillSlots] of [
-      [1, undefined],
-      [3, undefined],
-      [3, 5],
+    for (const [workers, spillSlots, buckets] of [
+      [1, undefined, undefined],
+      [3, undefined, undefined],
+      [3, 5, undefined],
+      [3, undefined, 4],
+      [2, 5, 3],
     ] as const) {
-      const { fast } = await expectSame(path, workers, undefined, spillSlots ? { spillSlots } : {});
+      const extra = { ...(spillSlots ? { spillSlots } : {}), ...(buckets ? { buckets } : {}) };
+      const { fast } = await expectSame(path, workers, undefined, extra);
       expect(fast.mode).toMatchObject({ parser: 'fast', ranges: workers });
       expect(fast.days.length).toBeGreaterThanOrEqual(8);
       expect(fast.rejectCounts.duplicate_row).toBeGreaterThan(0);
@@ -265,6 +275,23 @@ describe('readComptagesFast = csv-parse path', () => {
     await writeFile(path, `\uFEFF${COMPTAGES_HEADER}\r\n${rows.join('')}`);
     const { fast, ref } = await expectSame(path, 3);
     expect(ref.arcDays.get('2024-03-10')![0]!.libelle).toBe('Y');
+    expect(fast.mode.note).toMatch(/one range/);
+  });
+
+  it('an offset-less autumn time repeated in a later range: re-read as one range', async () => {
+    const path = join(dir, 'autumn.csv');
+    const filler = (i: number): string =>
+      exportRow({ 0: String(9000 + i), 2: `2024-03-0${1 + (i % 5)}T1${i % 10}:00:00+01:00` });
+    const rows = [
+      exportRow({ 2: '2024-10-27 02:00:00', 3: '5' }), // range 0: the summer half (02:00+02:00)
+      ...Array.from({ length: 60 }, (_, i) => filler(i)),
+      // A later range alone would also read this as the summer half; the file order makes it the winter one.
+      exportRow({ 2: '2024-10-27 02:00:00', 3: '7' }),
+    ];
+    await writeFile(path, `\uFEFF${COMPTAGES_HEADER}\r\n${rows.join('')}`);
+    const { fast, ref } = await expectSame(path, 3);
+    const arc = ref.arcDays.get('2024-10-27')!.find((a) => a.arc_id === '4264')!;
+    expect([arc.flow[2], arc.rows]).toEqual([12, 2]);
     expect(fast.mode.note).toMatch(/one range/);
   });
 

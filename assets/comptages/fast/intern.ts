@@ -29,7 +29,8 @@ export class Interner implements InternTables {
   readonly geos: number[] = [];
   readonly lens: number[] = [];
   private readonly libIndex = new Map<string, number>();
-  private readonly geoIndex = new Map<string, number>();
+  /** lat → lon → index (numbers as keys: no string per lookup). */
+  private readonly geoIndex = new Map<number, Map<number, number>>();
   private readonly lenIndex = new Map<number, number>();
 
   /** Arc index of a canonical integer id (digits, no leading zero): no string is built per row. */
@@ -72,14 +73,15 @@ export class Interner implements InternTables {
   }
 
   internGeo(lat: number, lon: number): number {
-    const key = `${lat},${lon}`;
-    const k = this.geoIndex.get(key);
-    // The key collapses -0 and 0: only reuse an entry that is the very same pair.
+    let byLon = this.geoIndex.get(lat);
+    if (!byLon) this.geoIndex.set(lat, (byLon = new Map()));
+    const k = byLon.get(lon);
+    // Map keys collapse -0 and 0: only reuse an entry that is the very same pair.
     if (k !== undefined && Object.is(this.geos[2 * k - 2], lat) && Object.is(this.geos[2 * k - 1], lon))
       return k;
     this.geos.push(lat, lon);
     const fresh = this.geos.length / 2;
-    if (k === undefined) this.geoIndex.set(key, fresh);
+    if (k === undefined) byLon.set(lon, fresh);
     return fresh;
   }
 

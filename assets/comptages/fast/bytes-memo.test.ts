@@ -1,9 +1,9 @@
 /**
- * BytesMemo (scan-range.ts): per-arc memo of a field's bytes and the value decoded from them. The
+ * BytesMemo: per-key memo of a field's bytes and the value decoded from them. The
  * scanner relies on it returning a value only for byte-identical fields with the same quoting.
  */
 import { describe, expect, it } from 'vitest';
-import { BytesMemo } from './scan-range.ts';
+import { BytesMemo } from './bytes-memo.ts';
 
 describe('BytesMemo', () => {
   it('returns the value only for the same bytes and quoting, and the latest value after a change', () => {

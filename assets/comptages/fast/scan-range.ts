@@ -28,6 +28,7 @@ import { lineLengthMeters, parseGeoPoint, parseGeoShape } from '../../geo/geomet
 import { ETATS_TRAFIC, normalizeEtatTrafic, parseDecimal } from '../normalize.ts';
 import { dayNumber, parseCountTimestamp } from '../paris-clock.ts';
 import { Interner, type InternTables } from './intern.ts';
+import { BytesMemo } from './bytes-memo.ts';
 import type { Layout } from './layout.ts';
 import { GEO_SEEN, LEN_SEEN, LIB_SEEN, RangePresence } from './presence.ts';
 import { BucketWriter, type BucketFile } from './row-buckets.ts';
@@ -77,76 +78,6 @@ export interface RangeResult {
    * lost, as csv-parse loses it ("Quote Not Closed"), and the rest of the file stays on the fast path.
    */
   unclosedAtEnd: number | null;
-}
-
-/**
- * Per arc: the bytes of one field as last decoded and the interned value they gave, in flat arrays
- * (one byte arena, offsets per arc) so a check touches a few contiguous cache lines, not objects
- * scattered over the heap.
- */
-export class BytesMemo {
-  private arena = Buffer.allocUnsafe(1 << 16);
-  private used = 0;
-  /** Per arc: offset in the arena, length + 1 (0 = none), quoted flag, value. */
-  private off = new Int32Array(1024);
-  private len = new Int32Array(1024);
-  private quoted = new Uint8Array(1024);
-  private value = new Int32Array(1024);
-
-  /** The value memoised for `arc` if its bytes equal b[s, e) with the same quoting, else -1. */
-  get(arc: number, b: Buffer, s: number, e: number, quoted: number): number {
-    if (arc >= this.len.length || this.len[arc] !== e - s + 1 || this.quoted[arc] !== quoted) return -1;
-    const o = this.off[arc]!;
-    const n = e - s;
-    const a = this.arena;
-    // Short fields: a JS loop beats the native call's overhead.
-    if (n > 64) return a.compare(b, s, e, o, o + n) === 0 ? this.value[arc]! : -1;
-    for (let j = 0; j < n; j++) if (a[o + j] !== b[s + j]) return -1;
-    return this.value[arc]!;
-  }
-
-  set(arc: number, b: Buffer, s: number, e: number, quoted: number, value: number): void {
-    if (arc >= this.len.length) {
-      const cap = Math.max(arc + 1, this.len.length * 2);
-      const widen = <T extends Int32Array | Uint8Array>(x: T): T => {
-        const y = new (x.constructor as new (n: number) => T)(cap);
-        y.set(x);
-        return y;
-      };
-      this.off = widen(this.off);
-      this.len = widen(this.len);
-      this.quoted = widen(this.quoted);
-      this.value = widen(this.value);
-    }
-    const n = e - s;
-    if (this.used + n > this.arena.length) {
-      // Old copies of changed fields are dropped when the arena grows: only live entries are kept.
-      const live = this.liveBytes() + n;
-      const bigger = Buffer.allocUnsafe(Math.max(1 << 16, live * 2));
-      let used = 0;
-      for (let a = 0; a < this.len.length; a++) {
-        const l = this.len[a]! - 1;
-        if (l <= 0) continue;
-        this.arena.copy(bigger, used, this.off[a]!, this.off[a]! + l);
-        this.off[a] = used;
-        used += l;
-      }
-      this.arena = bigger;
-      this.used = used;
-    }
-    b.copy(this.arena, this.used, s, e);
-    this.off[arc] = this.used;
-    this.used += n;
-    this.len[arc] = n + 1;
-    this.quoted[arc] = quoted;
-    this.value[arc] = value;
-  }
-
-  private liveBytes(): number {
-    let n = 0;
-    for (let a = 0; a < this.len.length; a++) if (this.len[a]! > 1) n += this.len[a]! - 1;
-    return n;
-  }
 }
 
 const CR = 0x0d;
@@ -341,21 +272,21 @@ export function scanRange(task: RangeTask, onProgress?: (bytesDone: number) => v
   };
 
   /**
-   * An arc's libelle, point and shape are the same on almost every day: per arc, the bytes of the
-   * field last decoded and the interned value it gave (0 = none). Byte-identical fields decode to the
-   * same value, so one native compare replaces decoding, parsing and interning.
+   * An arc's libelle, point and shape are the same on almost every day: per arc and field (key
+   * arc × 3 + LIB / POINT / SHAPE, so an arc's three entries sit side by side), the bytes of the field
+   * last decoded and the interned value it gave (0 = none). Byte-identical fields decode to the same
+   * value, so a compare replaces decoding, parsing and interning.
    */
-  const libMemo = new BytesMemo();
-  const pointMemo = new BytesMemo();
-  const shapeMemo = new BytesMemo();
-  const memoised = (memo: BytesMemo, arc: number, k: number, compute: () => number): number => {
+  const memo = new BytesMemo();
+  const memoised = (arc: number, which: number, k: number, compute: () => number): number => {
     const s = F[fb + k * 3]!;
     const e = F[fb + k * 3 + 1]!;
     const q = F[fb + k * 3 + 2]!;
-    const known = memo.get(arc, b, s, e, q);
+    const key = arc * 3 + which;
+    const known = memo.get(key, b, s, e, q);
     if (known >= 0) return known;
     const value = compute();
-    memo.set(arc, b, s, e, q, value);
+    memo.set(key, b, s, e, q, value);
     return value;
   };
 
@@ -567,20 +498,20 @@ export function scanRange(task: RangeTask, onProgress?: (bytesDone: number) => v
     let geo = 0;
     let len = 0;
     if (!(seen & LIB_SEEN) && col.libelle >= 0) {
-      lib = memoised(libMemo, a, col.libelle, () => {
+      lib = memoised(a, 0, col.libelle, () => {
         const text = str(col.libelle);
         return text === '' ? 0 : names.internLib(text);
       });
     }
     if (!(seen & GEO_SEEN) && col.geo_point >= 0) {
-      geo = memoised(pointMemo, a, col.geo_point, () => {
+      geo = memoised(a, 1, col.geo_point, () => {
         const text = str(col.geo_point);
         const point = text === '' ? null : parseGeoPoint(text);
         return point ? names.internGeo(point[0], point[1]) : 0;
       });
     }
     if (!(seen & LEN_SEEN) && col.geo_shape >= 0) {
-      len = memoised(shapeMemo, a, col.geo_shape, () => {
+      len = memoised(a, 2, col.geo_shape, () => {
         const text = str(col.geo_shape);
         const length = text === '' ? null : shapeLength(text);
         return length === null ? 0 : names.internLen(length);

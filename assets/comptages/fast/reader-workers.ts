@@ -51,11 +51,11 @@ function spawn(): Worker {
 type Message<T> = { type: 'progress'; done: number } | { type: 'done'; result: T };
 
 export class ReaderWorkers {
-  private readonly workers: Worker[] = [];
+  private readonly workers: (Worker | undefined)[] = [];
 
   /** Runs a job on worker `i` (started if needed); `onProgress` receives scan progress. */
   run<T>(i: number, job: WorkerTask, onProgress: (done: number) => void = () => {}): Promise<T> {
-    const worker = (this.workers[i] ??= spawn());
+    const worker = (this.workers[i] ??= this.start(i));
     return new Promise<T>((resolve, reject) => {
       const onMessage = (m: Message<T>): void => {
         if (m.type === 'progress') return onProgress(m.done);
@@ -78,8 +78,22 @@ export class ReaderWorkers {
     });
   }
 
+  /**
+   * A new worker in slot `i`. A worker that fails or exits leaves its slot at once (its 'exit' can come
+   * after the failed job's caller has moved on: the next job starts a new worker instead of being
+   * posted to a dying one), and an error between jobs is not thrown at the process.
+   */
+  private start(i: number): Worker {
+    const worker = spawn();
+    const leave = (): void => {
+      if (this.workers[i] === worker) this.workers[i] = undefined;
+    };
+    worker.on('error', leave).once('exit', leave);
+    return worker;
+  }
+
   close(): void {
-    for (const w of this.workers) void w.terminate();
+    for (const w of this.workers) void w?.terminate();
     this.workers.length = 0;
   }
 }

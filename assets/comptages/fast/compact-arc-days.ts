@@ -33,7 +33,7 @@ import {
 /** Severity of an etat code (1 + index in ETATS_TRAFIC); 0 = no row. */
 const SEVERITY_OF_CODE = [-1, ...ETATS_TRAFIC.map((e) => ETAT_SEVERITY[e])];
 
-export const HOURS = 24;
+const HOURS = 24;
 
 const ETAT_SHIFT = 24;
 const OFF_SHIFT = 27;
@@ -90,7 +90,7 @@ const allocColumns = (cap: number): Columns => ({
 });
 
 /** The columns in their fixed order (the layout of a spilled block on disk). */
-const columnList = (c: Columns): (Int32Array | Uint16Array | Uint32Array | Uint8Array)[] => [
+const columnList = (c: Columns): (Int32Array | Uint16Array | Uint32Array)[] => [
   c.arc,
   c.flow,
   c.cell,
@@ -101,9 +101,6 @@ const columnList = (c: Columns): (Int32Array | Uint16Array | Uint32Array | Uint8
 
 /** The arrays of a spilled block, kept for the next block. */
 type BlockArrays = Columns & { cap: number; slotOfArc: Int32Array };
-
-/** Index remapping of a block adopted from another accumulator while on disk, applied when loaded. */
-type Remap = IndexMaps;
 
 /**
  * Spilling: at most `residentSlots` arc-days stay in memory; the least recently used day blocks go to
@@ -142,7 +139,8 @@ export class DayBlock {
   readonly second = new Map<number, SecondHalf>();
   /** Non-null while the arrays are on disk. */
   disk: DiskRef | null = null;
-  remap: Remap | null = null;
+  /** Index remapping of a block adopted from another accumulator while on disk, applied when loaded. */
+  remap: IndexMaps | null = null;
   lastUse = 0;
 
   constructor(
@@ -201,7 +199,7 @@ export class DayBlock {
     };
   }
 
-  private arrays(): (Int32Array | Uint16Array | Uint32Array | Uint8Array)[] {
+  private arrays(): (Int32Array | Uint16Array | Uint32Array)[] {
     return columnList(this);
   }
 
@@ -310,8 +308,8 @@ export class DayBlock {
 
   private grow(): void {
     const cap = Math.max(64, Math.ceil(this.cap * 1.5));
-    const widen = <T extends Int32Array | Uint16Array | Uint32Array | Uint8Array>(a: T, per: number): T => {
-      const b = new (a.constructor as new (n: number) => T)(cap * per);
+    const widen = (a: Int32Array): Int32Array => {
+      const b = new Int32Array(cap);
       b.set(a);
       return b;
     };
@@ -321,12 +319,12 @@ export class DayBlock {
       for (let h = 0; h < HOURS; h++) b.set(a.subarray(h * this.cap, h * this.cap + this.size), h * cap);
       return b;
     };
-    this.arc = widen(this.arc, 1);
+    this.arc = widen(this.arc);
     this.flow = relayout(this.flow);
     this.cell = relayout(this.cell);
-    this.lib = widen(this.lib, 1);
-    this.geo = widen(this.geo, 1);
-    this.len = widen(this.len, 1);
+    this.lib = widen(this.lib);
+    this.geo = widen(this.geo);
+    this.len = widen(this.len);
     this.cap = cap;
   }
 
@@ -375,7 +373,7 @@ const nulls24 = (): null[] => [
 
 export class CompactArcDays {
   /** Arc ids, libelles, points and lengths the blocks refer to. */
-  readonly names = new Interner();
+  readonly names: Interner;
   private readonly blocks = new Map<number, DayBlock>();
   private last: DayBlock | null = null;
   /** The block of the day last passed to `select`. */
@@ -385,7 +383,13 @@ export class CompactArcDays {
   private readonly pool: BlockArrays[] = [];
   private clock = 0;
 
-  constructor(private readonly spillOpts: SpillOptions | null = null) {}
+  /** `names`: the tables the blocks will refer to (default: empty, filled by interning). */
+  constructor(
+    private readonly spillOpts: SpillOptions | null = null,
+    names?: Interner,
+  ) {
+    this.names = names ?? new Interner();
+  }
 
   get arcIds(): string[] {
     return this.names.arcIds;
@@ -447,10 +451,10 @@ export class CompactArcDays {
     return [...this.blocks.values()].flatMap((b) => b.buffers());
   }
 
-  /** Adopts a transferred state without copying its arrays. */
+  /** Adopts a transferred state without copying its arrays (its tables as they are: no remapping). */
   static fromState(st: CompactState): CompactArcDays {
-    const c = new CompactArcDays();
-    c.adopt(st);
+    const c = new CompactArcDays(null, Interner.of(st));
+    for (const d of st.days) c.blocks.set(d.day, DayBlock.fromState(d, d.disk ? 0 : st.arcIds.length));
     return c;
   }
 

@@ -13,6 +13,10 @@ export interface InternTables {
   lens: number[];
 }
 
+/** A number as a Map key that tells -0 from 0 (Map keys do not: the values must stay exact). */
+type NumberKey = number | '-0';
+const numberKey = (v: number): NumberKey => (v === 0 && 1 / v < 0 ? '-0' : v);
+
 /** Numeric arc ids below this are looked up in a dense array (≤ 4 MB; Paris ids are below 10,000). */
 const DENSE_ARC_IDS = 1 << 20;
 const CANONICAL_INT = /^(0|[1-9]\d{0,14})$/;
@@ -20,6 +24,8 @@ const CANONICAL_INT = /^(0|[1-9]\d{0,14})$/;
 export class Interner implements InternTables {
   /** Arc index → id. Arc indices start at 0. */
   readonly arcIds: string[] = [];
+  /** False while the lookups below do not cover the tables yet (`of`: built on first lookup). */
+  private indexed = true;
   /** Arc index + 1 of small numeric ids (0 = unknown); larger ones in `numArc`. */
   private denseArc = new Int32Array(1024);
   private readonly numArc = new Map<number, number>();
@@ -30,11 +36,44 @@ export class Interner implements InternTables {
   readonly lens: number[] = [];
   private readonly libIndex = new Map<string, number>();
   /** lat → lon → index (numbers as keys: no string per lookup). */
-  private readonly geoIndex = new Map<number, Map<number, number>>();
-  private readonly lenIndex = new Map<number, number>();
+  private readonly geoIndex = new Map<NumberKey, Map<NumberKey, number>>();
+  private readonly lenIndex = new Map<NumberKey, number>();
+
+  /**
+   * An interner holding these tables as they are (same indices). Its lookups are built on the first
+   * call that needs them: adopting a worker's tables and only reading from them costs nothing.
+   */
+  static of(t: InternTables): Interner {
+    const i = new Interner();
+    // Copied one by one: spreading a large table into push() would exceed the call stack.
+    for (const id of t.arcIds) i.arcIds.push(id);
+    for (const v of t.libs) i.libs.push(v);
+    for (const v of t.geos) i.geos.push(v);
+    for (const v of t.lens) i.lens.push(v);
+    i.indexed = false;
+    return i;
+  }
+
+  private index(): void {
+    this.indexed = true;
+    const arcIds = this.arcIds.splice(0);
+    const libs = this.libs.splice(0);
+    const geos = this.geos.splice(0);
+    const lens = this.lens.splice(0);
+    for (const id of arcIds) this.arcOfString(id);
+    for (const v of libs) this.internLib(v);
+    for (let k = 0; k < geos.length; k += 2) this.internGeo(geos[k]!, geos[k + 1]!);
+    for (const v of lens) this.internLen(v);
+    // Tables with repeated entries would have shifted indices: they come from another interner.
+    if (this.arcIds.length !== arcIds.length || this.libs.length !== libs.length)
+      throw new Error('interned tables are not distinct');
+    if (this.geos.length !== geos.length || this.lens.length !== lens.length)
+      throw new Error('interned tables are not distinct');
+  }
 
   /** Arc index of a canonical integer id (digits, no leading zero): no string is built per row. */
   arcOfNumber(n: number): number {
+    if (!this.indexed) this.index();
     if (n < DENSE_ARC_IDS) {
       const a = n < this.denseArc.length ? this.denseArc[n]! - 1 : -1;
       return a >= 0 ? a : this.newArc(String(n));
@@ -44,6 +83,7 @@ export class Interner implements InternTables {
   }
 
   arcOfString(id: string): number {
+    if (!this.indexed) this.index();
     if (CANONICAL_INT.test(id)) return this.arcOfNumber(Number(id));
     const a = this.strArc.get(id);
     return a === undefined ? this.newArc(id) : a;
@@ -67,30 +107,31 @@ export class Interner implements InternTables {
   }
 
   internLib(s: string): number {
+    if (!this.indexed) this.index();
     let k = this.libIndex.get(s);
     if (k === undefined) this.libIndex.set(s, (k = this.libs.push(s)));
     return k;
   }
 
   internGeo(lat: number, lon: number): number {
-    let byLon = this.geoIndex.get(lat);
-    if (!byLon) this.geoIndex.set(lat, (byLon = new Map()));
-    const k = byLon.get(lon);
-    // Map keys collapse -0 and 0: only reuse an entry that is the very same pair.
-    if (k !== undefined && Object.is(this.geos[2 * k - 2], lat) && Object.is(this.geos[2 * k - 1], lon))
-      return k;
-    this.geos.push(lat, lon);
-    const fresh = this.geos.length / 2;
-    if (k === undefined) byLon.set(lon, fresh);
-    return fresh;
+    if (!this.indexed) this.index();
+    const latKey = numberKey(lat);
+    let byLon = this.geoIndex.get(latKey);
+    if (!byLon) this.geoIndex.set(latKey, (byLon = new Map()));
+    const lonKey = numberKey(lon);
+    let k = byLon.get(lonKey);
+    if (k === undefined) {
+      this.geos.push(lat, lon);
+      byLon.set(lonKey, (k = this.geos.length / 2));
+    }
+    return k;
   }
 
   internLen(v: number): number {
-    let k = this.lenIndex.get(v);
-    if (k === undefined || !Object.is(this.lens[k - 1], v)) {
-      k = this.lens.push(v);
-      this.lenIndex.set(v, k);
-    }
+    if (!this.indexed) this.index();
+    const key = numberKey(v);
+    let k = this.lenIndex.get(key);
+    if (k === undefined) this.lenIndex.set(key, (k = this.lens.push(v)));
     return k;
   }
 
@@ -113,6 +154,17 @@ export class Interner implements InternTables {
       len: Int32Array.from([0, ...other.lens.map((v) => this.internLen(v))]),
     };
   }
+}
+
+/** The maps of an interner's tables onto themselves. */
+export function identityMaps(t: InternTables): IndexMaps {
+  const upTo = (n: number): Int32Array => Int32Array.from({ length: n }, (_, k) => k);
+  return {
+    arc: upTo(t.arcIds.length),
+    lib: upTo(t.libs.length + 1),
+    geo: upTo(t.geos.length / 2 + 1),
+    len: upTo(t.lens.length + 1),
+  };
 }
 
 export interface IndexMaps {

@@ -12,7 +12,7 @@
  * range is contradicted by an earlier range.
  */
 import { CompactArcDays, type SpillOptions } from './compact-arc-days.ts';
-import type { InternTables } from './intern.ts';
+import { Interner, identityMaps, type InternTables } from './intern.ts';
 import {
   AMBIGUOUS,
   HAS_GEO,
@@ -50,8 +50,10 @@ export interface ReplayResult {
 }
 
 export function replayBuckets(task: ReplayTask): ReplayResult {
-  const acc = new CompactArcDays(task.spill ? { ...task.spill } : null);
-  const maps = task.ranges.map((r) => acc.names.mapFrom(r.names));
+  // Range 0's tables become the accumulator's own (no remapping); later ranges' are interned into them.
+  const first = task.ranges[0]?.names ?? { arcIds: [], libs: [], geos: [], lens: [] };
+  const acc = new CompactArcDays(task.spill ? { ...task.spill } : null, Interner.of(first));
+  const maps = task.ranges.map((r, i) => (i === 0 ? identityMaps(first) : acc.names.mapFrom(r.names)));
   const duplicates: CrossRangeDuplicate[] = [];
   let unsettled: string | null = null;
   try {

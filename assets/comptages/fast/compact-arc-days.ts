@@ -18,7 +18,7 @@ import { closeSync, openSync, readSync, writeSync } from 'node:fs';
 import type { ArcDay } from '../arc-day.ts';
 import { compareArcIds } from '../aggregate.ts';
 import { ETATS_TRAFIC, ETAT_SEVERITY } from '../normalize.ts';
-import { Interner, type IndexMaps, type InternTables } from './intern.ts';
+import { Interner, type InternTables } from './intern.ts';
 import {
   FLOW_NULL,
   FLOW_SIDE,
@@ -125,8 +125,9 @@ export const dayString = (dayNum: number): string => new Date(dayNum * DAY_MS).t
 export class DayBlock {
   size = 0;
   cap: number;
-  /** Arc index → 1 + slot (0 = absent). */
+  /** Arc index → 1 + slot (0 = absent); built on first use for a block read back or transferred. */
   slotOfArc: Int32Array;
+  private slotsIndexed = true;
   // The columns (set by setColumns; plain fields, read on every row).
   arc!: Int32Array;
   flow!: Uint16Array;
@@ -139,8 +140,6 @@ export class DayBlock {
   readonly second = new Map<number, SecondHalf>();
   /** Non-null while the arrays are on disk. */
   disk: DiskRef | null = null;
-  /** Index remapping of a block adopted from another accumulator while on disk, applied when loaded. */
-  remap: IndexMaps | null = null;
   lastUse = 0;
 
   constructor(
@@ -173,13 +172,13 @@ export class DayBlock {
     };
   }
 
-  static fromState(st: DayState, arcs: number): DayBlock {
-    const b = new DayBlock(st.day, 0, arcs);
+  static fromState(st: DayState): DayBlock {
+    const b = new DayBlock(st.day, 0, 0);
     b.size = st.size;
     b.cap = st.cap;
     b.setColumns(st);
+    b.slotsIndexed = false;
     if (st.disk) b.disk = st.disk;
-    else for (let s = 0; s < st.size; s++) b.indexArc(st.arc[s]!, s);
     for (const [k, v] of st.flowSide) b.flowSide.set(k, v);
     for (const [k, v] of st.occSide) b.occSide.set(k, v);
     for (const [k, v] of st.second) b.second.set(k, v);
@@ -239,13 +238,12 @@ export class DayBlock {
   }
 
   /**
-   * Reads spilled arrays back (and applies a pending remap); `arcs` sizes the arc index. `reuse`:
-   * arrays of a block already taken, large enough, recycled instead of allocating.
+   * Reads spilled arrays back. `reuse`: arrays of a block already taken, large enough, recycled
+   * instead of allocating.
    */
-  load(arcs: number, reuse?: BlockArrays): void {
+  load(reuse?: BlockArrays): void {
     const disk = this.disk;
     if (!disk) return;
-    const n = this.size;
     const cap = this.cap;
     // Recycled arrays must have the same layout (hour-major arrays depend on cap); they are overwritten.
     this.setColumns(reuse && reuse.cap === cap ? reuse : allocColumns(cap));
@@ -266,18 +264,7 @@ export class DayBlock {
       closeSync(fd);
     }
     this.disk = null;
-    const r = this.remap;
-    if (r) {
-      for (let s = 0; s < n; s++) {
-        this.arc[s] = r.arc[this.arc[s]!]!;
-        this.lib[s] = r.lib[this.lib[s]!]!;
-        this.geo[s] = r.geo[this.geo[s]!]!;
-        this.len[s] = r.len[this.len[s]!]!;
-      }
-      this.remap = null;
-    }
-    this.slotOfArc = new Int32Array(Math.max(arcs, 16));
-    for (let s = 0; s < n; s++) this.indexArc(this.arc[s]!, s);
+    this.slotsIndexed = false;
   }
 
   buffers(): ArrayBuffer[] {
@@ -286,7 +273,14 @@ export class DayBlock {
 
   slotOf(arc: number): number {
     if (this.disk) throw new Error('day block used while spilled');
+    if (!this.slotsIndexed) this.indexSlots();
     return arc < this.slotOfArc.length ? this.slotOfArc[arc]! - 1 : -1;
+  }
+
+  private indexSlots(): void {
+    this.slotsIndexed = true;
+    this.slotOfArc = new Int32Array(16);
+    for (let s = 0; s < this.size; s++) this.indexArc(this.arc[s]!, s);
   }
 
   private indexArc(arc: number, slot: number): void {
@@ -299,6 +293,7 @@ export class DayBlock {
   }
 
   addSlot(arc: number): number {
+    if (!this.slotsIndexed) this.indexSlots();
     if (this.size === this.cap) this.grow();
     const s = this.size++;
     this.arc[s] = arc;
@@ -409,7 +404,7 @@ export class CompactArcDays {
         if (this.spillOpts) this.spillColdBlocks(blk);
       } else if (blk.disk) {
         // Read back (a bucket with more days than the budget): the budget doubles, no thrashing.
-        blk.load(arcs);
+        blk.load();
         this.spillOpts!.residentSlots *= 2;
       }
       blk.lastUse = ++this.clock;
@@ -454,33 +449,8 @@ export class CompactArcDays {
   /** Adopts a transferred state without copying its arrays (its tables as they are: no remapping). */
   static fromState(st: CompactState): CompactArcDays {
     const c = new CompactArcDays(null, Interner.of(st));
-    for (const d of st.days) c.blocks.set(d.day, DayBlock.fromState(d, d.disk ? 0 : st.arcIds.length));
+    for (const d of st.days) c.blocks.set(d.day, DayBlock.fromState(d));
     return c;
-  }
-
-  /**
-   * Takes over the day blocks of another accumulator (for days this one does not have: the days of
-   * distinct buckets), their indices remapped to this one's tables — now, or when a block on disk is
-   * read back. `other`'s arrays are reused (and modified).
-   */
-  adopt(other: CompactState): void {
-    const map = this.names.mapFrom(other);
-    for (const od of other.days) {
-      if (this.blocks.has(od.day)) throw new Error(`day ${dayString(od.day)} aggregated twice`);
-      if (od.disk) {
-        const blk = DayBlock.fromState(od, 0);
-        blk.remap = map;
-        this.blocks.set(od.day, blk);
-        continue;
-      }
-      for (let s = 0; s < od.size; s++) {
-        od.arc[s] = map.arc[od.arc[s]!]!;
-        od.lib[s] = map.lib[od.lib[s]!]!;
-        od.geo[s] = map.geo[od.geo[s]!]!;
-        od.len[s] = map.len[od.len[s]!]!;
-      }
-      this.blocks.set(od.day, DayBlock.fromState(od, this.arcIds.length));
-    }
   }
 
   /** True while some day is still on disk. */
@@ -505,7 +475,7 @@ export class CompactArcDays {
     if (!blk) return [];
     this.blocks.delete(dayNum);
     if (this.last === blk) this.last = null;
-    blk.load(this.arcIds.length, this.pool.pop());
+    blk.load(this.pool.pop());
     if (!this.arcRank || this.arcRank.length !== this.arcIds.length) {
       const order = this.arcIds
         .map((_, a) => a)

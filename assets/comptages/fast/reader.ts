@@ -311,7 +311,7 @@ async function aggregate(
 
   const replayed = await replayAll(ctx, results);
   if (!replayed) return null;
-  const { compact, duplicates } = replayed;
+  const { parts, duplicates } = replayed;
   for (const [j, dups] of groupByRange(duplicates)) {
     // Re-scan this range to find the line and text of the rows that repeat earlier ranges.
     const keys = dups.map((d) => `${d.arcId}|${d.dayNum}|${d.hour}|${d.offsetMinutes}`);
@@ -333,13 +333,21 @@ async function aggregate(
     out.rejectCounts.duplicate_row = (out.rejectCounts.duplicate_row ?? 0) + dups.length;
   }
   out.rejects = rejects.sort((a, b) => a.line - b.line).slice(0, ctx.maxRejects);
-  out.days = compact.dayNumbers().map(dayString);
+  // The parts hold distinct days (distinct buckets): each day is served by the part that has it.
+  const partOf = new Map<number, CompactArcDays>();
+  for (const part of parts) for (const d of part.dayNumbers()) partOf.set(d, part);
+  const removeScratchWhenDone = (): void => {
+    if (!parts.some((p) => p.hasSpilled())) scratch.remove();
+  };
+  out.days = [...partOf.keys()].sort((a, b) => a - b).map(dayString);
   out.takeArcDays = (day) => {
-    const list = compact.takeArcDays(dayNumber(day));
-    if (!compact.hasSpilled()) scratch.remove();
+    const n = dayNumber(day);
+    const list = partOf.get(n)?.takeArcDays(n) ?? [];
+    partOf.delete(n);
+    removeScratchWhenDone();
     return list;
   };
-  if (!compact.hasSpilled()) scratch.remove();
+  removeScratchWhenDone();
   return out;
 }
 
@@ -354,13 +362,14 @@ function groupByRange(dups: CrossRangeDuplicate[]): Map<number, CrossRangeDuplic
 }
 
 /**
- * Aggregates every bucket: shared out among workers by size (this thread when one is enough), their
- * day blocks gathered into one accumulator. The bucket files are removed once read. Null = unsettled.
+ * Aggregates every bucket: shared out among workers by size (this thread when one is enough), each
+ * worker's day blocks adopted as they are (one part per worker: no remapping, distinct days). The
+ * bucket files are removed once read. Null = unsettled.
  */
 async function replayAll(
   ctx: ReadContext,
   results: RangeResult[],
-): Promise<{ compact: CompactArcDays; duplicates: CrossRangeDuplicate[] } | null> {
+): Promise<{ parts: CompactArcDays[]; duplicates: CrossRangeDuplicate[] } | null> {
   const ranges = results.map((r) => ({ file: r.buckets!, names: r.names }));
   const groups = shareBuckets(
     ranges.map((r) => r.file),
@@ -371,7 +380,7 @@ async function replayAll(
     if (groups.length <= 1) {
       const { replayBuckets } = await import('./replay.ts');
       const res = replayBuckets({ ranges, buckets: groups[0] ?? [], ...spillOf(ctx) });
-      return res.unsettled === null ? { compact: res.acc, duplicates: res.duplicates } : null;
+      return res.unsettled === null ? { parts: [res.acc], duplicates: res.duplicates } : null;
     }
     const parts = await Promise.all(
       groups.map((buckets, i) =>
@@ -379,9 +388,10 @@ async function replayAll(
       ),
     );
     if (parts.some((p) => p.unsettled !== null)) return null;
-    const compact = CompactArcDays.fromState(parts[0]!.state);
-    for (const p of parts.slice(1)) compact.adopt(p.state);
-    return { compact, duplicates: parts.flatMap((p) => p.duplicates) };
+    return {
+      parts: parts.map((p) => CompactArcDays.fromState(p.state)),
+      duplicates: parts.flatMap((p) => p.duplicates),
+    };
   } finally {
     for (const r of ranges) rmSync(r.file.path, { force: true });
   }

@@ -24,9 +24,8 @@
  * range.
  */
 import { rmSync } from 'node:fs';
-import { mkdtemp, open } from 'node:fs/promises';
-import { availableParallelism, tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { open } from 'node:fs/promises';
+import { availableParallelism } from 'node:os';
 import type { QuarantineRecord } from '../../../engine/quarantine.ts';
 import type { ArcDay } from '../arc-day.ts';
 import { ArcDayAccumulator } from '../aggregate.ts';
@@ -38,6 +37,7 @@ import { ReaderWorkers } from './reader-workers.ts';
 import type { CrossRangeDuplicate, ReplayResult } from './replay.ts';
 import type { BucketFile } from './row-buckets.ts';
 import type { RangeResult, RangeTask } from './scan-range.ts';
+import { ScratchDir } from './scratch-dir.ts';
 
 export interface FastReadOptions {
   /** Only rows of these Paris days are kept (others are skipped, not rejected), as in parse.ts. */
@@ -96,42 +96,6 @@ const DEFAULT_SPILL_SLOTS = 32_768;
 const BUCKET_BYTES = 32 << 20;
 const MAX_BUCKETS = 128;
 
-/** The scratch directory of one read: bucket files of the scan, spill files of the aggregation. */
-class Scratch {
-  private n = 0;
-  private removed = false;
-  private readonly onExit = (): void => this.remove();
-
-  private constructor(
-    readonly dir: string,
-    private readonly slots: number,
-  ) {
-    process.once('exit', this.onExit);
-  }
-
-  static async create(slots: number): Promise<Scratch> {
-    return new Scratch(await mkdtemp(join(tmpdir(), 'cityflow-comptages-')), slots);
-  }
-
-  /** A fresh file name in the directory. */
-  file(kind: string): string {
-    return join(this.dir, `${kind}-${this.n++}.bin`);
-  }
-
-  /** Spill settings for one more aggregating worker (its own file), none when spilling is off. */
-  spill(): SpillOptions | undefined {
-    return this.slots > 0 && this.slots !== Infinity
-      ? { path: this.file('days'), residentSlots: this.slots }
-      : undefined;
-  }
-
-  remove(): void {
-    if (this.removed) return;
-    this.removed = true;
-    process.removeListener('exit', this.onExit);
-    rmSync(this.dir, { recursive: true, force: true });
-  }
-}
 const FIRST_DATA_LINE = 2;
 
 export async function readComptagesFast(
@@ -159,7 +123,7 @@ export async function readComptagesFast(
   const cuts = await cutRanges(file.path, layout, Math.max(1, Math.floor(wanted)));
   const days = opts.days ? [...opts.days].map(dayNumber).filter(Number.isFinite) : null;
   const buckets = opts.buckets ?? Math.min(MAX_BUCKETS, Math.max(1, Math.ceil(dataBytes / BUCKET_BYTES)));
-  const scratch = await Scratch.create(opts.spillSlots ?? DEFAULT_SPILL_SLOTS);
+  const scratch = await ScratchDir.create(opts.spillSlots ?? DEFAULT_SPILL_SLOTS);
   const workers = new ReaderWorkers();
   const ctx: ReadContext = { file, layout, days, maxRejects, buckets, scratch, workers };
   let handedOver = false;
@@ -195,7 +159,7 @@ interface ReadContext {
   days: number[] | null;
   maxRejects: number;
   buckets: number;
-  scratch: Scratch;
+  scratch: ScratchDir;
   workers: ReaderWorkers;
 }
 

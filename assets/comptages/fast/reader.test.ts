@@ -101,6 +101,10 @@ function exportRow(over: Record<number, string>): string {
   return f.join(';') + '\r\n';
 }
 
+/** This process's road-count scratch dirs (others may come and go: other test files run alongside). */
+const scratchDirs = async (): Promise<string[]> =>
+  (await readdir(tmpdir())).filter((d) => d.startsWith(`cityflow-comptages-${process.pid}-`));
+
 let dir = '';
 beforeAll(async () => {
   dir = await mkdtemp(join(tmpdir(), 'fast-reader-'));
@@ -197,8 +201,6 @@ describe('readComptagesFast = csv-parse path', () => {
         .map((l) => l + '\r\n')
         .join('') + exportRow({}),
     );
-    const scratchDirs = async () =>
-      (await readdir(tmpdir())).filter((d) => d.startsWith('cityflow-comptages-'));
     const before = await scratchDirs();
     for (const workers of [1, 3]) {
       const { fast } = await expectSame(path, workers, undefined, { spillSlots: 1 });
@@ -398,8 +400,6 @@ describe('readComptagesFast = csv-parse path', () => {
   it('header only (no data range): empty result, no scratch dir left behind', async () => {
     const path = join(dir, 'header-only.csv');
     await writeFile(path, `\uFEFF${COMPTAGES_HEADER}\r\n`);
-    const scratchDirs = async () =>
-      (await readdir(tmpdir())).filter((d) => d.startsWith('cityflow-comptages-'));
     const before = await scratchDirs();
     const { fast } = await expectSame(path, 2);
     expect(fast.days).toEqual([]);

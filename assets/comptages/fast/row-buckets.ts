@@ -110,7 +110,16 @@ export class BucketWriter {
     const w = this.bufs[b]!;
     const bytes = new Uint8Array(w.buffer, w.byteOffset, n);
     let done = 0;
-    while (done < n) done += writeSync(this.fd, bytes, done, n - done, this.pos + done);
+    try {
+      while (done < n) done += writeSync(this.fd, bytes, done, n - done, this.pos + done);
+    } catch (e) {
+      const err = e as NodeJS.ErrnoException;
+      throw new Error(
+        `road-count scratch file ${this.path}: ${err.code ?? err.message} after ${this.pos + done} bytes ` +
+          `(the fast reader keeps ≈ 16 B per row there; set TMPDIR to a disk with room)`,
+        { cause: e },
+      );
+    }
     this.chunks[b]!.push(this.pos, n);
     this.pos += n;
     this.used[b] = 0;

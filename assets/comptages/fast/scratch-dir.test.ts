@@ -44,6 +44,19 @@ describe('scratch dirs', () => {
     expect(names.map((n) => existsSync(join(root, n)))).toEqual([false, true, true, true, true]);
   });
 
+  it('an unusable TMPDIR is an error that says so', async () => {
+    const saved = process.env.TMPDIR;
+    process.env.TMPDIR = '/nonexistent/cityflow-tmp';
+    try {
+      await expect(ScratchDir.create(1)).rejects.toThrow(
+        /cannot create the road-count scratch dir in \/nonexistent\/cityflow-tmp \(ENOENT\): set TMPDIR/,
+      );
+    } finally {
+      if (saved === undefined) delete process.env.TMPDIR;
+      else process.env.TMPDIR = saved;
+    }
+  });
+
   it('a new scratch dir carries this process id, and is removed by remove()', async () => {
     const s = await ScratchDir.create(1);
     expect(s.dir).toMatch(new RegExp(`cityflow-comptages-${process.pid}-`));

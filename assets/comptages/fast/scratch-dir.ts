@@ -55,8 +55,18 @@ export class ScratchDir {
 
   /** `slots`: the aggregation's resident budget per worker (0 or Infinity: no spilling). */
   static async create(slots: number): Promise<ScratchDir> {
-    removeOrphanScratchDirs();
-    return new ScratchDir(await mkdtemp(join(tmpdir(), `${PREFIX}${process.pid}-`)), slots);
+    const parent = tmpdir();
+    removeOrphanScratchDirs(parent);
+    try {
+      return new ScratchDir(await mkdtemp(join(parent, `${PREFIX}${process.pid}-`)), slots);
+    } catch (e) {
+      const err = e as NodeJS.ErrnoException;
+      throw new Error(
+        `cannot create the road-count scratch dir in ${parent} (${err.code ?? err.message}): ` +
+          `set TMPDIR to a writable directory with room for ≈ 16 B per row`,
+        { cause: e },
+      );
+    }
   }
 
   /** A fresh file name in the directory. */

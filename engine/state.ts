@@ -3,6 +3,7 @@ import { link, mkdir, readdir, readFile, rm, writeFile } from 'node:fs/promises'
 import { join } from 'node:path';
 import { writeFileAtomic } from './atomic.ts';
 import type { MaterializedMetadata, RunEvent } from './events.ts';
+import { isAlive } from './pid.ts';
 
 /** What the index remembers about one asset × partition. */
 export interface MaterializationRecord {
@@ -237,12 +238,3 @@ function parseEventLines(text: string): RunEvent[] {
 
 /** An unreadable lock (an empty file from a killed older version) is taken over after this long. */
 const STALE_UNREADABLE_LOCK_MS = 2_000;
-
-function isAlive(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch (err) {
-    return (err as NodeJS.ErrnoException).code === 'EPERM';
-  }
-}

@@ -8,20 +8,11 @@ import { readdirSync, rmSync } from 'node:fs';
 import { mkdtemp } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { isAlive } from '../../../engine/pid.ts';
 import type { SpillOptions } from './compact-arc-days.ts';
 
 const PREFIX = 'cityflow-comptages-';
 const OWNED = /^cityflow-comptages-(\d+)-/;
-
-/** True when a process with this pid exists (EPERM: it exists, owned by someone else). */
-function alive(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch (e) {
-    return (e as NodeJS.ErrnoException).code === 'EPERM';
-  }
-}
 
 /** Removes the scratch dirs left in `dir` by processes that no longer exist; returns their names. */
 export function removeOrphanScratchDirs(dir = tmpdir()): string[] {
@@ -34,7 +25,7 @@ export function removeOrphanScratchDirs(dir = tmpdir()): string[] {
   const removed: string[] = [];
   for (const name of names) {
     const pid = Number(OWNED.exec(name)?.[1] ?? NaN);
-    if (!Number.isInteger(pid) || pid === process.pid || alive(pid)) continue;
+    if (!Number.isInteger(pid) || pid === process.pid || isAlive(pid)) continue;
     rmSync(join(dir, name), { recursive: true, force: true });
     removed.push(name);
   }

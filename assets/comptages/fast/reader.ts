@@ -8,10 +8,11 @@
  *    accepted row as a 16-byte record to a day bucket (row-buckets.ts) in its own scratch file.
  * 2. Aggregate: the buckets are shared out among workers; each replays its buckets' records, range
  *    after range — its rows in file order — into compact day blocks (replay.ts), spilling finished days.
- * The main thread adopts the day blocks (buckets hold distinct days) and builds one day's records at a
- * time on demand. Memory: per worker a 4 MB read buffer, 32 KB per bucket, ≈ 9 B per arc-day of its
- * range (rules state) and its resident budget of day blocks — never rows, whatever the row order (the
- * real exports interleave every day of the file: docs/performance.md).
+ * The main thread keeps each worker's day blocks as they are (buckets hold distinct days) and builds
+ * one day's records at a time on demand. Memory: per worker a 4 MB read buffer, 32 KB per bucket, 8 B
+ * per arc-day of its range (rules state) and its resident budget of day blocks — never rows, whatever
+ * the row order (the real exports interleave every day of the file: docs/performance.md). Scratch:
+ * ≈ 16 B per row under TMPDIR (scratch-dir.ts).
  *
  * Why the cuts are safe: a cut is a true record boundary unless a quoted field spans it, which needs a
  * quoted line break. The scanner refuses quoted line breaks (reports the file as irregular), and range
@@ -52,8 +53,8 @@ export interface FastReadOptions {
   maxRejects?: number;
   /**
    * Arc-days each aggregating worker keeps in memory; the days of finished buckets go to a scratch
-   * file in the OS temp dir (deleted once their days are taken, or at exit), so memory stays flat
-   * however many days the file holds. Default 32,768 (≈ 5 MB); 0 = keep everything in memory.
+   * file (deleted once their days are taken, or at exit), so memory stays flat however many days the
+   * file holds. Default 32,768 (≈ 5 MB); 0 = keep everything in memory.
    */
   spillSlots?: number;
   /** Day buckets of the scan (default: one per 32 MB of data, 1 to 128); tests use a few. */

@@ -32,20 +32,26 @@ const compiledExecArgv = (): string[] => {
   return out;
 };
 
+/**
+ * A small young generation: the workers make little garbage (memo misses, rejects), and V8's default
+ * lets it pile up between scavenges — ≈ 10–20 MB more peak RSS on a 6 GB read, same speed.
+ */
+const resourceLimits = { maxYoungGenerationSizeMb: 4 };
+
 function spawn(): Worker {
   if (COMPILED) {
     try {
-      return new Worker(WORKER_URL, { execArgv: compiledExecArgv() });
+      return new Worker(WORKER_URL, { execArgv: compiledExecArgv(), resourceLimits });
     } catch (e) {
       // Process-wide flags (V8 heap sizes…) are refused per worker; they already apply to it anyway.
       if ((e as { code?: string }).code !== 'ERR_WORKER_INVALID_EXEC_ARGV') throw e;
-      return new Worker(WORKER_URL, { execArgv: [] });
+      return new Worker(WORKER_URL, { execArgv: [], resourceLimits });
     }
   }
   const tsxPackage = createRequire(import.meta.url).resolve('tsx/package.json');
   const api = new URL('./dist/esm/api/index.mjs', pathToFileURL(tsxPackage)).href;
   const boot = `import(${JSON.stringify(api)}).then((m) => { m.register(); return import(${JSON.stringify(WORKER_URL.href)}); });`;
-  return new Worker(boot, { eval: true });
+  return new Worker(boot, { eval: true, resourceLimits });
 }
 
 type Message<T> = { type: 'progress'; done: number } | { type: 'done'; result: T };

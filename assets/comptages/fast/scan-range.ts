@@ -289,6 +289,22 @@ export function scanRange(task: RangeTask, onProgress?: (bytesDone: number) => v
     memo.set(key, b, s, e, q, value);
     return value;
   };
+  // What a memo miss computes: the interned index of the field's value (0 = none). Defined once, so
+  // a memo check allocates nothing.
+  const decodeLibelle = (): number => {
+    const text = str(col.libelle);
+    return text === '' ? 0 : names.internLib(text);
+  };
+  const decodePoint = (): number => {
+    const text = str(col.geo_point);
+    const point = text === '' ? null : parseGeoPoint(text);
+    return point ? names.internGeo(point[0], point[1]) : 0;
+  };
+  const decodeLength = (): number => {
+    const text = str(col.geo_shape);
+    const length = text === '' ? null : shapeLength(text);
+    return length === null ? 0 : names.internLen(length);
+  };
 
   // Timestamp outputs.
   let tDay = 0;
@@ -497,26 +513,9 @@ export function scanRange(task: RangeTask, onProgress?: (bytesDone: number) => v
     let lib = 0;
     let geo = 0;
     let len = 0;
-    if (!(seen & LIB_SEEN) && col.libelle >= 0) {
-      lib = memoised(a, 0, col.libelle, () => {
-        const text = str(col.libelle);
-        return text === '' ? 0 : names.internLib(text);
-      });
-    }
-    if (!(seen & GEO_SEEN) && col.geo_point >= 0) {
-      geo = memoised(a, 1, col.geo_point, () => {
-        const text = str(col.geo_point);
-        const point = text === '' ? null : parseGeoPoint(text);
-        return point ? names.internGeo(point[0], point[1]) : 0;
-      });
-    }
-    if (!(seen & LEN_SEEN) && col.geo_shape >= 0) {
-      len = memoised(a, 2, col.geo_shape, () => {
-        const text = str(col.geo_shape);
-        const length = text === '' ? null : shapeLength(text);
-        return length === null ? 0 : names.internLen(length);
-      });
-    }
+    if (!(seen & LIB_SEEN) && col.libelle >= 0) lib = memoised(a, 0, col.libelle, decodeLibelle);
+    if (!(seen & GEO_SEEN) && col.geo_point >= 0) geo = memoised(a, 1, col.geo_point, decodePoint);
+    if (!(seen & LEN_SEEN) && col.geo_shape >= 0) len = memoised(a, 2, col.geo_shape, decodeLength);
     if ((lib | geo | len) !== 0)
       presence.markSeen(a, (lib ? LIB_SEEN : 0) | (geo ? GEO_SEEN : 0) | (len ? LEN_SEEN : 0));
     writer?.row(a, tDay, tHour, off, tAmbiguous, etat, flow, occ, lib, geo, len);

@@ -280,6 +280,25 @@ describe('readComptagesFast = csv-parse path', () => {
     expect(fast.mode.note).toMatch(/one range/);
   });
 
+  it('a file repeated end to end: every row of the copy counted as a duplicate, a few kept in detail', async () => {
+    const path = join(dir, 'twice.csv');
+    await generateComptages({ sizeBytes: 600_000, out: path, seed: 21, arcs: 40 });
+    const text = await readFile(path, 'utf8');
+    const body = text.slice(text.indexOf('\r\n') + 2);
+    await appendFile(path, body); // the data lines once more: the second range is the copy
+    const ref = await reference(path);
+    const fast = await readComptagesFast({ path, key: 'f.csv' }, { workers: 2, maxRejects: 5 });
+    expect(collectArcDays(fast)).toEqual(ref.arcDays);
+    expect(fast.rows).toBe(ref.rows);
+    expect(fast.rejectCounts.duplicate_row).toBe(ref.rows); // each row of the copy, exactly once
+    expect(fast.rejectCounts.duplicate_row).toBe(ref.rejects.length);
+    // Only 5 kept in detail (not necessarily the first by line past maxRejects): each a real row of
+    // the copy, with its line and text as the csv-parse reader reports it.
+    expect(fast.rejects).toHaveLength(5);
+    const refByLine = new Map(ref.rejects.map((r) => [r.line, r]));
+    for (const r of fast.rejects) expect(r).toEqual(refByLine.get(r.line));
+  });
+
   it('an offset-less autumn time repeated in a later range: re-read as one range', async () => {
     const path = join(dir, 'autumn.csv');
     const filler = (i: number): string =>
@@ -386,7 +405,8 @@ describe('readComptagesFast = csv-parse path', () => {
         buckets: { path: join(dir, `tiny-${chunkBytes}.bin`), count: 3 },
         ...(chunkBytes ? { chunkBytes } : {}),
       });
-      const { acc } = replayBuckets({ ranges: [{ file: r.buckets!, names: r.names }], buckets: [0, 1, 2] });
+      const ranges = [{ file: r.buckets!, names: r.names }];
+      const { acc } = replayBuckets({ ranges, buckets: [0, 1, 2], maxDuplicates: 100 });
       const days = acc.dayNumbers().map((d) => acc.takeArcDays(d));
       return { days, rows: r.rows, rejects: r.rejects, newlines: r.newlines, irregular: r.irregular };
     };

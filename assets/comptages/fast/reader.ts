@@ -70,7 +70,11 @@ export interface FastReadResult {
    * data is released once built: a second call for the same day returns [].
    */
   takeArcDays(day: string): ArcDay[];
-  /** The first `maxRejects` rejects by line, each with file key, 1-based line, reason, detail, raw. */
+  /**
+   * The first `maxRejects` rejects by line, each with file key, 1-based line, reason, detail, raw.
+   * (Past `maxRejects` rows of one range repeating earlier ranges, which of those are kept in detail
+   * is not by line; the counts stay exact.)
+   */
   rejects: QuarantineRecord[];
   rejectCounts: Record<string, number>;
   /** Rows folded into arc-days. */
@@ -276,7 +280,11 @@ async function aggregate(
 
   const replayed = await replayAll(ctx, results);
   if (!replayed) return null;
-  const { parts, duplicates } = replayed;
+  const { parts, duplicates, duplicateCount } = replayed;
+  out.rows -= duplicateCount;
+  out.rejected += duplicateCount;
+  if (duplicateCount > 0)
+    out.rejectCounts.duplicate_row = (out.rejectCounts.duplicate_row ?? 0) + duplicateCount;
   for (const [j, dups] of groupByRange(duplicates)) {
     // Re-scan this range to find the line and text of the rows that repeat earlier ranges.
     const keys = dups.map((d) => `${d.arcId}|${d.dayNum}|${d.hour}|${d.offsetMinutes}`);
@@ -293,9 +301,6 @@ async function aggregate(
         raw: p.raw,
       });
     }
-    out.rows -= dups.length;
-    out.rejected += dups.length;
-    out.rejectCounts.duplicate_row = (out.rejectCounts.duplicate_row ?? 0) + dups.length;
   }
   out.rejects = rejects.sort((a, b) => a.line - b.line).slice(0, ctx.maxRejects);
   // The parts hold distinct days (distinct buckets): each day is served by the part that has it.
@@ -334,8 +339,9 @@ function groupByRange(dups: CrossRangeDuplicate[]): Map<number, CrossRangeDuplic
 async function replayAll(
   ctx: ReadContext,
   results: RangeResult[],
-): Promise<{ parts: CompactArcDays[]; duplicates: CrossRangeDuplicate[] } | null> {
+): Promise<{ parts: CompactArcDays[]; duplicates: CrossRangeDuplicate[]; duplicateCount: number } | null> {
   const ranges = results.map((r) => ({ file: r.buckets!, names: r.names }));
+  const task = { ranges, maxDuplicates: ctx.maxRejects };
   const groups = shareBuckets(
     ranges.map((r) => r.file),
     ctx.buckets,
@@ -344,23 +350,27 @@ async function replayAll(
   try {
     if (groups.length <= 1) {
       const { replayBuckets } = await import('./replay.ts');
-      const res = replayBuckets({ ranges, buckets: groups[0] ?? [], ...spillOf(ctx) });
-      return res.unsettled === null ? { parts: [res.acc], duplicates: res.duplicates } : null;
+      const res = replayBuckets({ ...task, buckets: groups[0] ?? [], ...spillOf(ctx) });
+      if (res.unsettled !== null) return null;
+      return { parts: [res.acc], duplicates: res.duplicates, duplicateCount: sum(res.duplicateCounts) };
     }
     const parts = await Promise.all(
       groups.map((buckets, i) =>
-        ctx.workers.run<ReplayPart>(i, { kind: 'replay', task: { ranges, buckets, ...spillOf(ctx) } }),
+        ctx.workers.run<ReplayPart>(i, { kind: 'replay', task: { ...task, buckets, ...spillOf(ctx) } }),
       ),
     );
     if (parts.some((p) => p.unsettled !== null)) return null;
     return {
       parts: parts.map((p) => CompactArcDays.fromState(p.state)),
       duplicates: parts.flatMap((p) => p.duplicates),
+      duplicateCount: sum(parts.flatMap((p) => p.duplicateCounts)),
     };
   } finally {
     for (const r of ranges) rmSync(r.file.path, { force: true });
   }
 }
+
+const sum = (xs: number[]): number => xs.reduce((a, b) => a + b, 0);
 
 const spillOf = (ctx: ReadContext): { spill?: SpillOptions } => {
   const spill = ctx.scratch.spill();

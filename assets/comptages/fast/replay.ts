@@ -31,6 +31,11 @@ export interface ReplayTask {
   buckets: number[];
   /** Memory budget and scratch file for the finished day blocks; none = all in memory. */
   spill?: SpillOptions;
+  /**
+   * Cross-range duplicates kept in detail per range (the rest are counted): a file repeated end to end
+   * makes every row of a later range a duplicate, and millions of details would not fit in memory.
+   */
+  maxDuplicates: number;
 }
 
 /** A row of a later range at an instant an earlier range already has. */
@@ -44,7 +49,10 @@ export interface CrossRangeDuplicate {
 
 export interface ReplayResult {
   acc: CompactArcDays;
+  /** At most `maxDuplicates` per range, in no particular order. */
   duplicates: CrossRangeDuplicate[];
+  /** Per range: every cross-range duplicate, counted. */
+  duplicateCounts: number[];
   /** Why the ranges cannot be merged exactly, or null. */
   unsettled: string | null;
 }
@@ -55,6 +63,7 @@ export function replayBuckets(task: ReplayTask): ReplayResult {
   const acc = new CompactArcDays(task.spill ? { ...task.spill } : null, Interner.of(first));
   const maps = task.ranges.map((r, i) => (i === 0 ? identityMaps(first) : acc.names.mapFrom(r.names)));
   const duplicates: CrossRangeDuplicate[] = [];
+  const duplicateCounts = task.ranges.map(() => 0);
   let unsettled: string | null = null;
   try {
     for (const b of task.buckets) {
@@ -95,13 +104,14 @@ export function replayBuckets(task: ReplayTask): ReplayResult {
                 (len !== 0 && blk.len[slot] === 0)
               )
                 unsettled = 'a row repeated across ranges supplied a first-seen value';
-              duplicates.push({
-                range: ri,
-                arcId: acc.arcIds[arc]!,
-                dayNum: day,
-                hour,
-                offsetMinutes: offsetMinutesOf(off),
-              });
+              if (duplicateCounts[ri]!++ < task.maxDuplicates)
+                duplicates.push({
+                  range: ri,
+                  arcId: acc.arcIds[arc]!,
+                  dayNum: day,
+                  hour,
+                  offsetMinutes: offsetMinutesOf(off),
+                });
               continue;
             }
             if (slot < 0) slot = blk.addSlot(arc);
@@ -117,5 +127,5 @@ export function replayBuckets(task: ReplayTask): ReplayResult {
   } finally {
     acc.closeSpill();
   }
-  return { acc, duplicates, unsettled };
+  return { acc, duplicates, duplicateCounts, unsettled };
 }

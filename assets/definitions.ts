@@ -143,8 +143,9 @@ export const comptagesArcDays = defineBatchAsset({
           `${r.rejected} rows rejected, the first ${r.rejects.length} kept in quarantine: ${JSON.stringify(r.rejectCounts)}`,
         );
       }
+      const took = r.timings ? `, scan ${r.timings.scanMs} ms + aggregation ${r.timings.aggregateMs} ms` : '';
       ctx.log.info(
-        `${file.key}: ${r.rows} rows read by ${r.mode.parser} (${r.mode.ranges} ranges)${r.mode.note ? `: ${r.mode.note}` : ''}`,
+        `${file.key}: ${r.rows} rows read by ${r.mode.parser} (${r.mode.ranges} ranges${took})${r.mode.note ? `: ${r.mode.note}` : ''}`,
       );
       warnUnknownEtat(r.unknownEtat);
       // One day's ArcDay objects at a time, built from the compact state (which then frees that day).

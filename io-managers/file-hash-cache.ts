@@ -1,7 +1,6 @@
-import { createHash } from 'node:crypto';
-import { createReadStream } from 'node:fs';
 import { readFile } from 'node:fs/promises';
 import { writeFileAtomic } from '../engine/atomic.ts';
+import { fileDigest } from './file-digest.ts';
 
 interface Entry {
   size: number;
@@ -10,8 +9,8 @@ interface Entry {
 }
 
 /**
- * Content hashes of local files, remembered by (path, size, mtime) so a 6 GB file is hashed once,
- * not on every plan. Persisted as one JSON file (optional).
+ * Content hashes of local files (file-digest.ts), remembered by (path, size, mtime) so a 6 GB file
+ * is hashed once, not on every plan. Persisted as one JSON file (optional).
  */
 export class FileHashCache {
   private entries = new Map<string, Entry>();
@@ -36,9 +35,7 @@ export class FileHashCache {
     await this.load();
     const hit = this.entries.get(path);
     if (hit && hit.size === size && hit.mtimeMs === mtimeMs) return hit.sha256;
-    const h = createHash('sha256');
-    for await (const chunk of createReadStream(path, { highWaterMark: 1 << 20 })) h.update(chunk as Buffer);
-    const sha256 = h.digest('hex');
+    const sha256 = await fileDigest(path, size);
     this.entries.set(path, { size, mtimeMs, sha256 });
     this.dirty = true;
     return sha256;

@@ -1,0 +1,59 @@
+/**
+ * File digests for data versions: small files hash as plain SHA-256; big ones as a tree of fixed-size
+ * chunks hashed in parallel, the same whatever the number of threads.
+ */
+import { createHash } from 'node:crypto';
+import { mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { fileDigest } from './file-digest.ts';
+
+let dir = '';
+beforeAll(async () => {
+  dir = await mkdtemp(join(tmpdir(), 'file-digest-'));
+});
+afterAll(async () => {
+  await rm(dir, { recursive: true, force: true });
+});
+
+const sha256 = (b: Buffer): Buffer => createHash('sha256').update(b).digest();
+
+describe('fileDigest', () => {
+  it('a file smaller than a chunk: the SHA-256 of its content', async () => {
+    const body = Buffer.from('Identifiant arc;Date et heure de comptage\n4264;2025-01-01T00:00:00+01:00\n');
+    const path = join(dir, 'small.csv');
+    await writeFile(path, body);
+    expect(await fileDigest(path, body.length, { chunkBytes: 1000 })).toBe(sha256(body).toString('hex'));
+  });
+
+  it('a big file: SHA-256 of its chunks’ SHA-256, the same with 1, 2 or 3 threads', async () => {
+    const body = Buffer.alloc(2500);
+    for (let i = 0; i < body.length; i++) body[i] = (i * 31 + 7) % 251;
+    const path = join(dir, 'big.csv');
+    await writeFile(path, body);
+    const expected =
+      'tree-sha256:' +
+      sha256(
+        Buffer.concat([
+          sha256(body.subarray(0, 1000)),
+          sha256(body.subarray(1000, 2000)),
+          sha256(body.subarray(2000)),
+        ]),
+      ).toString('hex');
+    for (const threads of [1, 2, 3])
+      expect(await fileDigest(path, body.length, { chunkBytes: 1000, threads })).toBe(expected);
+    // One byte changed in the last chunk: another digest.
+    body[2400] ^= 1;
+    await writeFile(path, body);
+    expect(await fileDigest(path, body.length, { chunkBytes: 1000 })).not.toBe(expected);
+  });
+
+  it('a file shorter than its listed size (changed meanwhile) is an error naming it', async () => {
+    const path = join(dir, 'shrunk.csv');
+    await writeFile(path, Buffer.alloc(1500));
+    await expect(fileDigest(path, 3000, { chunkBytes: 1000 })).rejects.toThrow(
+      /shrunk\.csv is shorter than 3000 bytes/,
+    );
+  });
+});

@@ -1,0 +1,82 @@
+/**
+ * Content digest of a local file, for data versions. Small files: the SHA-256 of the content (hex).
+ * From CHUNK_BYTES up: a tree digest — SHA-256 of every 64 MB chunk, computed on worker threads (all
+ * cores), then SHA-256 of the chunk digests, written `tree-sha256:<hex>`. A single SHA-256 stream
+ * runs at ≈ 0.9 GB/s here, so the first observation of the real 6.2 GB road-count export cost ≈ 7 s
+ * (12 s from disk) before any work; the chunks make it parallel. The digest depends on the content
+ * only (fixed chunk size), not on the number of cores.
+ */
+import { createHash } from 'node:crypto';
+import { createReadStream } from 'node:fs';
+import { availableParallelism } from 'node:os';
+import { Worker } from 'node:worker_threads';
+
+export const CHUNK_BYTES = 64 << 20;
+
+/** Worker body (plain CommonJS, evaluated): digests its chunks of the file, posts each as it ends. */
+const WORKER = `
+const { createHash } = require('node:crypto');
+const { openSync, readSync, closeSync } = require('node:fs');
+const { parentPort, workerData } = require('node:worker_threads');
+const { path, size, chunk, indices } = workerData;
+const buf = Buffer.allocUnsafe(1 << 20);
+const fd = openSync(path, 'r');
+try {
+  for (const i of indices) {
+    const h = createHash('sha256');
+    const end = Math.min(size, (i + 1) * chunk);
+    for (let pos = i * chunk; pos < end; ) {
+      const got = readSync(fd, buf, 0, Math.min(buf.length, end - pos), pos);
+      if (got === 0) throw new Error(path + ' is shorter than ' + size + ' bytes (changed while hashed)');
+      h.update(got === buf.length ? buf : buf.subarray(0, got));
+      pos += got;
+    }
+    parentPort.postMessage({ i, digest: h.digest() });
+  }
+} finally {
+  closeSync(fd);
+}
+`;
+
+export interface DigestOptions {
+  /** Chunk size of the tree digest (tests use small ones). */
+  chunkBytes?: number;
+  /** Worker threads (default: CPU count). */
+  threads?: number;
+}
+
+export async function fileDigest(path: string, size: number, opts: DigestOptions = {}): Promise<string> {
+  const chunk = opts.chunkBytes ?? CHUNK_BYTES;
+  if (size < chunk) {
+    const h = createHash('sha256');
+    for await (const piece of createReadStream(path, { highWaterMark: 1 << 20 })) h.update(piece as Buffer);
+    return h.digest('hex');
+  }
+  const chunks = Math.ceil(size / chunk);
+  const threads = Math.max(1, Math.min(opts.threads ?? availableParallelism(), chunks));
+  const digests: Buffer[] = new Array(chunks);
+  // Contiguous runs of chunks per thread: each reads its part of the file sequentially.
+  const per = Math.ceil(chunks / threads);
+  await Promise.all(
+    Array.from({ length: threads }, (_, t) => {
+      const indices = Array.from(
+        { length: Math.max(0, Math.min(chunks, (t + 1) * per) - t * per) },
+        (_, k) => t * per + k,
+      );
+      return new Promise<void>((resolve, reject) => {
+        const worker = new Worker(WORKER, { eval: true, workerData: { path, size, chunk, indices } });
+        worker.on(
+          'message',
+          (m: { i: number; digest: Uint8Array }) => (digests[m.i] = Buffer.from(m.digest)),
+        );
+        worker.once('error', reject);
+        worker.once('exit', (code) =>
+          code === 0 ? resolve() : reject(new Error(`hashing ${path}: worker exited with code ${code}`)),
+        );
+      });
+    }),
+  );
+  const top = createHash('sha256');
+  for (const d of digests) top.update(d);
+  return `tree-sha256:${top.digest('hex')}`;
+}

@@ -1,0 +1,67 @@
+/**
+ * stableStringify: sorted keys at every depth, output identical to a JSON.stringify replacer that
+ * sorts keys (the previous implementation, kept here as the reference: data versions must not change),
+ * non-finite numbers refused.
+ */
+import { describe, expect, it } from 'vitest';
+import { dataVersionOf, stableStringify } from './hash.ts';
+
+function reference(value: unknown): string {
+  return JSON.stringify(value, (_key, v: unknown) => {
+    if (typeof v === 'number' && !Number.isFinite(v))
+      throw new TypeError(`Cannot serialise non-finite number ${v}`);
+    if (v && typeof v === 'object' && !Array.isArray(v) && !(v instanceof Date)) {
+      const sorted: Record<string, unknown> = {};
+      for (const k of Object.keys(v).sort()) sorted[k] = (v as Record<string, unknown>)[k];
+      return sorted;
+    }
+    return v;
+  });
+}
+
+describe('stableStringify', () => {
+  const values: unknown[] = [
+    null,
+    0,
+    -0,
+    1.5e-7,
+    'é"\n',
+    true,
+    [],
+    {},
+    [1, null, undefined, 'a', [2, [3, { z: 1, a: 2 }]]],
+    { b: 1, a: { d: [4, { y: 2, x: 1 }], c: undefined }, e: () => 1 },
+    { when: new Date(Date.UTC(2025, 10, 4, 12)), nested: { dates: [new Date(0)] } },
+    { buf: { toJSON: () => ({ type: 'T', data: [1, 2] }) } },
+    {
+      arc_id: '4264',
+      day: '2025-11-04',
+      flow: [1034, null, 12.5],
+      occupancy: [22.86333, null, 0.0000001],
+      etat: ['Fluide', null, 'Saturé'],
+      geo_point: [48.87, 2.3],
+      row_length_m: null,
+    },
+  ];
+
+  it('sorts keys at every depth, exactly as the previous replacer did', () => {
+    for (const v of values) expect(stableStringify(v)).toBe(reference(v));
+    expect(stableStringify({ b: 1, a: { d: 1, c: 2 } })).toBe('{"a":{"c":2,"d":1},"b":1}');
+  });
+
+  it('the same value with keys in another order has the same data version', () => {
+    expect(dataVersionOf({ a: 1, b: [{ y: 1, x: 2 }] })).toBe(dataVersionOf({ b: [{ x: 2, y: 1 }], a: 1 }));
+  });
+
+  it('refuses non-finite numbers wherever they are', () => {
+    for (const bad of [NaN, { a: [1, Infinity] }, [[{ x: -Infinity }]]])
+      expect(() => stableStringify(bad)).toThrow(/non-finite number/);
+  });
+
+  it('does not modify the value it serialises', () => {
+    const v = { b: [{ d: 1, c: 2 }], a: 1 };
+    stableStringify(v);
+    expect(Object.keys(v)).toEqual(['b', 'a']);
+    expect(Object.keys(v.b[0]!)).toEqual(['d', 'c']);
+  });
+});

@@ -57,25 +57,31 @@ export async function fileDigest(path: string, size: number, opts: DigestOptions
   const digests: Buffer[] = new Array(chunks);
   // Contiguous runs of chunks per thread: each reads its part of the file sequentially.
   const per = Math.ceil(chunks / threads);
-  await Promise.all(
-    Array.from({ length: threads }, (_, t) => {
-      const indices = Array.from(
-        { length: Math.max(0, Math.min(chunks, (t + 1) * per) - t * per) },
-        (_, k) => t * per + k,
-      );
-      return new Promise<void>((resolve, reject) => {
-        const worker = new Worker(WORKER, { eval: true, workerData: { path, size, chunk, indices } });
-        worker.on(
-          'message',
-          (m: { i: number; digest: Uint8Array }) => (digests[m.i] = Buffer.from(m.digest)),
-        );
-        worker.once('error', reject);
-        worker.once('exit', (code) =>
-          code === 0 ? resolve() : reject(new Error(`hashing ${path}: worker exited with code ${code}`)),
-        );
-      });
-    }),
-  );
+  const runs = Array.from({ length: threads }, (_, t) =>
+    Array.from({ length: Math.max(0, Math.min(chunks, (t + 1) * per) - t * per) }, (_, k) => t * per + k),
+  ).filter((run) => run.length > 0);
+  const workers: Worker[] = [];
+  try {
+    await Promise.all(
+      runs.map(
+        (indices) =>
+          new Promise<void>((resolve, reject) => {
+            const worker = new Worker(WORKER, { eval: true, workerData: { path, size, chunk, indices } });
+            workers.push(worker);
+            worker.on('message', (m: { i: number; digest: Uint8Array }) => {
+              digests[m.i] = Buffer.from(m.digest);
+            });
+            worker.once('error', reject);
+            worker.once('exit', (code) =>
+              code === 0 ? resolve() : reject(new Error(`hashing ${path}: worker exited with code ${code}`)),
+            );
+          }),
+      ),
+    );
+  } finally {
+    // On a failure the other threads stop too (after a success they have all exited already).
+    for (const w of workers) void w.terminate();
+  }
   const top = createHash('sha256');
   for (const d of digests) top.update(d);
   return `tree-sha256:${top.digest('hex')}`;

@@ -122,10 +122,14 @@ export const comptagesArcDays = defineBatchAsset({
             `a 0-4 code; e.g. a Latin-1 export): kept and counted as Inconnu`,
         );
     };
+    // After the read, progress counts the days written (the 6 GB file's 222 days take longer than
+    // reading it: each is validated, hashed and stored).
     const emitDays = async (arcDaysOf: (day: string) => ArcDay[]) => {
-      for (const day of ctx.partitionKeys) {
+      const keys = ctx.partitionKeys;
+      for (const [i, day] of keys.entries()) {
         const arcDays = arcDaysOf(day);
         await ctx.emit(day, arcDays, { rows: arcDays.length });
+        ctx.progress(i + 1, keys.length, 'days written');
       }
     };
     if (raw.files.length === 1) {
@@ -135,7 +139,7 @@ export const comptagesArcDays = defineBatchAsset({
       const r = await readComptagesFast(file, {
         days,
         maxRejects: MAX_KEPT_REJECTS,
-        onProgress: (done, total) => ctx.progress(done, total),
+        onProgress: (done, total) => ctx.progress(done, total, 'bytes'),
       });
       for (const rec of r.rejects) reject(rec);
       if (r.rejected > r.rejects.length) {
@@ -160,7 +164,7 @@ export const comptagesArcDays = defineBatchAsset({
     for (const f of raw.files) {
       unknownEtat += (await parseComptagesFile(f, reject, (row) => acc.add(row), { days, seen })).unknownEtat;
       done += f.size;
-      ctx.progress(done, total);
+      ctx.progress(done, total, 'bytes');
     }
     warnUnknownEtat(unknownEtat);
     return emitDays((day) => acc.arcDays(day));

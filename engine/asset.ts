@@ -13,8 +13,11 @@ export interface AssetContext {
   readonly runId: string;
   readonly signal: AbortSignal;
   readonly log: { info(msg: string): void; warn(msg: string): void; error(msg: string): void };
-  /** Report progress of a long computation in units of work (rows, bytes, files...). */
-  progress(done: number, total: number): void;
+  /**
+   * Report progress of a long computation in units of work; `unit` names them ('bytes' is shown in
+   * byte units; e.g. 'days written'), and may change between the phases of one computation.
+   */
+  progress(done: number, total: number, unit?: string): void;
   /** Quarantine a bad input record (counted per reason, kept with file and line). */
   readonly reject: Reject;
   /** Extra metadata recorded with the materialization (e.g. `{ rows: 95 }`). */

@@ -262,8 +262,17 @@ export async function execute(
       error: (message: string) =>
         emit({ type: 'log', runId, at: now(), asset: asset.key, partition, level: 'error', message }),
     },
-    progress: (done: number, total: number) =>
-      emit({ type: 'progress', runId, at: now(), asset: asset.key, partition, done, total }),
+    progress: (done: number, total: number, unit?: string) =>
+      emit({
+        type: 'progress',
+        runId,
+        at: now(),
+        asset: asset.key,
+        partition,
+        done,
+        total,
+        ...(unit ? { unit } : {}),
+      }),
     addMetadata: (m: Record<string, unknown>) => Object.assign(meta, m),
   });
 

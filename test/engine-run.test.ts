@@ -252,12 +252,19 @@ describe('executor', () => {
               ctx.rejectFor('2025-11-04')({ reason: 'outside_partition', file: 'lines.csv', line: idx + 1 });
             sums.set(d!, (sums.get(d!) ?? 0) + Number(v));
           });
-        for (const p of ctx.partitionKeys) await ctx.emit(p, sums.get(p) ?? 0);
+        ctx.progress(text.length, text.length, 'bytes');
+        for (const [n, p] of ctx.partitionKeys.entries()) {
+          await ctx.emit(p, sums.get(p) ?? 0);
+          ctx.progress(n + 1, ctx.partitionKeys.length, 'days written');
+        }
       },
     });
     const { run } = setup([rawLines, perDay]);
     const r = await run(['per_day']);
     expect(calls).toBe(1);
+    // Progress events carry the unit the asset gave, which may change between its phases.
+    const units = r.events.flatMap((e) => (e.type === 'progress' ? [e.unit] : []));
+    expect(new Set(units)).toEqual(new Set(['bytes', 'days written']));
     expect(JSON.parse(await readFile(join(dir, 'out/per_day/2025-11-04.json'), 'utf8'))).toBe(5);
     const m = r.events.find((e) => e.type === 'materialized');
     expect(m).toMatchObject({ metadata: { quarantined: { outside_partition: 1 } } });

@@ -25,6 +25,19 @@ const isText = (ctx: IOContext): boolean => ctx.ioMeta?.format === 'csv';
  * assets), written atomically.
  * The data version is kept in a small sidecar (`.version`) written after the value, so `stat` is cheap.
  */
+/** Compact JSON from this size up (characters); indented below it. */
+export const COMPACT_JSON_FROM = 256 * 1024;
+
+/**
+ * A value's file content: indented JSON when small (a person may open it), compact JSON for big
+ * values — one day of road-count arc-days is 2.4 MB compact against 4.2 MB indented, and indenting
+ * 222 days of them cost ≈ 10 ms a day and 400 MB of disk for nobody to read.
+ */
+function jsonBody(value: unknown): string {
+  const compact = JSON.stringify(value);
+  return compact.length >= COMPACT_JSON_FROM ? compact : JSON.stringify(value, null, 2);
+}
+
 export class LocalFsIOManager implements IOManager {
   readonly name = 'local-fs';
   constructor(private readonly opts: { rootDir: string }) {}
@@ -54,7 +67,7 @@ export class LocalFsIOManager implements IOManager {
     const path = this.pathOf(ctx);
     if (isText(ctx) && typeof value !== 'string')
       throw new TypeError(`${ctx.assetKey}: a csv asset must produce a string`);
-    const body = isText(ctx) ? (value as string) : JSON.stringify(value, null, 2);
+    const body = isText(ctx) ? (value as string) : jsonBody(value);
     await writeFileAtomic(path, body);
     await writeFileAtomic(`${path}.version`, dataVersion);
     return { bytes: Buffer.byteLength(body), location: path };

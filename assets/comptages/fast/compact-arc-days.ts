@@ -19,16 +19,7 @@ import type { ArcDay } from '../arc-day.ts';
 import { compareArcIds } from '../aggregate.ts';
 import { ETATS_TRAFIC, ETAT_SEVERITY } from '../normalize.ts';
 import { Interner, type InternTables } from './intern.ts';
-import {
-  FLOW_NULL,
-  FLOW_SIDE,
-  OCC_MASK,
-  OCC_NULL,
-  OCC_SCALE,
-  OCC_SIDE,
-  flowValue,
-  occValue,
-} from './value-codes.ts';
+import { FLOW_SIDE, OCC_MASK, OCC_NULL, OCC_SIDE, flowValue, occValue } from './value-codes.ts';
 
 /** Severity of an etat code (1 + index in ETATS_TRAFIC); 0 = no row. */
 const SEVERITY_OF_CODE = [-1, ...ETATS_TRAFIC.map((e) => ETAT_SEVERITY[e])];
@@ -511,14 +502,14 @@ export class CompactArcDays {
       if (c >>> OFF_SHIFT === 0) continue;
       rows++;
       const fr = flows[h * cap + s]!;
-      let f = fr === FLOW_NULL ? NaN : fr === FLOW_SIDE ? blk.flowSide.get(s * HOURS + h)! : fr;
+      let f = flowValue(fr, fr === FLOW_SIDE ? blk.flowSide.get(s * HOURS + h)! : 0);
       let code = (c >>> ETAT_SHIFT) & 7;
       // Occupancy as the accumulator computes it: 0 + each value, divided by the count when 2.
       let occSum = 0;
       let occN = 0;
       const qr = c & OCC_MASK;
       if (qr !== OCC_NULL) {
-        occSum += qr === OCC_SIDE ? blk.occSide.get(s * HOURS + h)! : qr / OCC_SCALE;
+        occSum += occValue(qr, qr === OCC_SIDE ? blk.occSide.get(s * HOURS + h)! : 0);
         occN++;
       }
       const sec = hasSecond ? blk.second.get(s * HOURS + h) : undefined;

@@ -65,9 +65,12 @@ export class Interner implements InternTables {
     for (let k = 0; k < geos.length; k += 2) this.internGeo(geos[k]!, geos[k + 1]!);
     for (const v of lens) this.internLen(v);
     // Tables with repeated entries would have shifted indices: they come from another interner.
-    if (this.arcIds.length !== arcIds.length || this.libs.length !== libs.length)
-      throw new Error('interned tables are not distinct');
-    if (this.geos.length !== geos.length || this.lens.length !== lens.length)
+    if (
+      this.arcIds.length !== arcIds.length ||
+      this.libs.length !== libs.length ||
+      this.geos.length !== geos.length ||
+      this.lens.length !== lens.length
+    )
       throw new Error('interned tables are not distinct');
   }
 

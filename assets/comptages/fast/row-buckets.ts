@@ -75,7 +75,10 @@ export class BucketWriter {
   ): void {
     const b = bucketOf(day, this.buckets);
     let u = this.used[b]!;
-    if (u + MAX_RECORD_WORDS > BUFFER_WORDS) u = this.flush(b);
+    if (u + MAX_RECORD_WORDS > BUFFER_WORDS) {
+      this.flush(b);
+      u = 0;
+    }
     const w = this.bufs[b]!;
     const fc = flowCode(flow);
     const oc = occCode(occ);
@@ -104,9 +107,9 @@ export class BucketWriter {
     this.used[b] = u;
   }
 
-  private flush(b: number): number {
+  private flush(b: number): void {
     const n = this.used[b]! * 4;
-    if (n === 0) return 0;
+    if (n === 0) return;
     const w = this.bufs[b]!;
     const bytes = new Uint8Array(w.buffer, w.byteOffset, n);
     let done = 0;
@@ -123,7 +126,6 @@ export class BucketWriter {
     this.chunks[b]!.push(this.pos, n);
     this.pos += n;
     this.used[b] = 0;
-    return 0;
   }
 
   /** Writes what is buffered and closes the file. */

@@ -5,6 +5,7 @@ import { fileDigest } from './file-digest.ts';
 interface Entry {
   size: number;
   mtimeMs: number;
+  /** fileDigest's result (plain SHA-256 hex, or `tree-sha256:…` for big files; name kept for old caches). */
   sha256: string;
 }
 

@@ -7,11 +7,23 @@ export type SkipReason = 'up_to_date' | 'early_cutoff' | 'upstream_failed' | 'bl
 
 export type RunReason =
   | { kind: 'missing' }
-  | { kind: 'code_changed'; from: string; to: string }
+  | {
+      kind: 'code_changed';
+      from: string;
+      to: string;
+      /** Project files and packages whose change made the version differ (when both are known). */
+      changed?: string[];
+    }
   | { kind: 'input_changed'; input: string; partition: string; from: string | null; to: string | null }
   | { kind: 'last_failed'; runId?: string }
   | { kind: 'forced' }
-  | { kind: 'upstream_will_run'; input: string; partition: string };
+  | { kind: 'upstream_will_run'; input: string; partition: string }
+  /** The last materialization failed a blocking check (it is rebuilt until one passes). */
+  | { kind: 'check_failed'; check: string; message?: string }
+  /** An upstream unit is stale and not selected: this one stays stale until it is rebuilt. */
+  | { kind: 'upstream_stale'; input: string; asset: string; partition: string }
+  /** An upstream unit's last materialization failed a blocking check: this one may not be built. */
+  | { kind: 'blocked_by_check'; input: string; asset: string; partition: string; check: string };
 
 export interface UnitRef {
   asset: string;
@@ -62,7 +74,18 @@ export type RunEvent =
       delayMs: number;
       error: string;
     } & UnitRef)
-  | ({ type: 'failed'; runId: string; at: string; error: string; attempt: number } & UnitRef)
+  | ({
+      type: 'failed';
+      runId: string;
+      at: string;
+      /** The error's message with its causes (`message: cause: cause`), whole, on one line. */
+      error: string;
+      attempt: number;
+      /** Stack trace (with causes), for `runs show ID --verbose`. */
+      stack?: string;
+      /** Set when the unit was stored but failed this blocking check. */
+      check?: string;
+    } & UnitRef)
   | ({
       type: 'check';
       runId: string;
@@ -71,6 +94,7 @@ export type RunEvent =
       status: CheckStatus;
       blocking: boolean;
       message?: string;
+      metadata?: Record<string, unknown>;
     } & UnitRef)
   | {
       type: 'run_finished';

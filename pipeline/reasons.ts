@@ -8,7 +8,7 @@ export function describeReason(r: RunReason): string {
     case 'missing':
       return 'never materialized (or its stored output is gone)';
     case 'code_changed':
-      return `code version changed (${r.from || 'none'} → ${r.to})`;
+      return `code version changed (${r.from || 'none'} → ${r.to})${r.changed?.length ? `: ${r.changed.join(', ')}` : ''}`;
     case 'input_changed':
       return `input ${r.input} [${r.partition}] changed (${short(r.from)} → ${short(r.to)})`;
     case 'last_failed':
@@ -17,5 +17,11 @@ export function describeReason(r: RunReason): string {
       return 'forced (--force)';
     case 'upstream_will_run':
       return `upstream ${r.input} [${r.partition}] will be rebuilt first (skipped if its data does not change)`;
+    case 'check_failed':
+      return `last materialization failed blocking check ${r.check}${r.message ? ` (${r.message})` : ''}`;
+    case 'upstream_stale':
+      return `upstream ${r.asset} [${r.partition}] (input ${r.input}) is stale and not selected`;
+    case 'blocked_by_check':
+      return `blocked by check ${r.check} on ${r.asset}[${r.partition}]`;
   }
 }

@@ -11,3 +11,4 @@ export * from './quarantine.ts';
 export * from './run.ts';
 export * from './selection.ts';
 export * from './state.ts';
+export * from './staleness.ts';

@@ -2,28 +2,35 @@ import pLimit from 'p-limit';
 import type { AnyAsset } from './asset.ts';
 import { ioFor, type Definitions } from './definitions.ts';
 import type { RunReason } from './events.ts';
-import type { ResolvedDep } from './graph.ts';
 import { partitionKeys } from './partitions.ts';
 import type { StateStore } from './state.ts';
+import { decide, inputReasons, ownReasons, viewOf, type Decision, type UpstreamView } from './staleness.ts';
 
-export type Decision = 'run' | 'skip' | 'observe';
+export type { Decision } from './staleness.ts';
 
 export interface PlannedUnit {
   id: string;
   asset: string;
   partition: string;
   decision: Decision;
+  /** Why the unit is not up to date (empty when it is). */
   reasons: RunReason[];
   /** Source units: the observed data version. Others: the recorded one, if any. */
   dataVersion: string | null;
 }
 
 export interface Plan {
+  /** Sources observed and selected assets' units, in topological order. */
   units: PlannedUnit[];
   /** The planned unit of an asset × partition, if any. */
   unit(asset: string, partition: string): PlannedUnit | undefined;
   /** The same, keyed by `asset[partition]` (built on first use). */
   readonly byId: Map<string, PlannedUnit>;
+  /**
+   * Units of unselected upstream assets (and of selected ones outside the day range) that the selected
+   * units read: assessed the same way (decision skip or blocked), never executed.
+   */
+  context(asset: string, partition: string): PlannedUnit | undefined;
   /** Asset keys in topological order that have units in the plan (sources included). */
   assets: string[];
   selected: Set<string>;
@@ -53,26 +60,14 @@ class Unit implements PlannedUnit {
     return unitId(this.asset, this.partition);
   }
 }
-export const inputKey = (dep: string, partition: string): string => `${dep}@${partition}`;
-
 /**
- * Decides run/skip for every selected asset × partition, with reasons (Dataform-style pure stage apart
- * from reading the state and observing sources). Sources upstream of the selection are observed so
- * their data versions can be compared.
+ * Decides run/skip/blocked for every selected asset × partition, with reasons. Every unit the selection
+ * reads is assessed, upstream of the selection too (unselected assets are not rebuilt, but a stale one
+ * makes its dependents stale), so a unit's status never depends on what else was selected: `why`,
+ * `plan`, `status:` and the executor share `engine/staleness.ts`. Sources feeding them are observed.
  */
 export async function plan(defs: Definitions, state: StateStore, opts: PlanOptions): Promise<Plan> {
   const { graph } = defs;
-  const units: PlannedUnit[] = [];
-  // Nested maps, not "asset[partition]" strings: a 730,000-unit plan would allocate as many keys.
-  const index = new Map<string, Map<string, PlannedUnit>>();
-  const add = (u: PlannedUnit): void => {
-    units.push(u);
-    let m = index.get(u.asset);
-    if (!m) index.set(u.asset, (m = new Map()));
-    m.set(u.partition, u);
-  };
-  const lookup = (asset: string, partition: string): PlannedUnit | undefined =>
-    index.get(asset)?.get(partition);
   const keyCache = new Map<string, string[]>();
   const keysOf = (a: AnyAsset): string[] => {
     const k = a.partitions ? `${a.partitions.kind}:${a.partitions.timezone}` : 'none';
@@ -81,103 +76,106 @@ export async function plan(defs: Definitions, state: StateStore, opts: PlanOptio
     return keys;
   };
 
-  // Sources feeding the selection (directly or through selected assets) are observed.
-  const sourcesNeeded = new Map<string, Set<string>>();
-  for (const key of graph.order) {
-    if (!opts.selected.has(key)) continue;
-    const a = graph.get(key);
-    if (a.kind === 'source') {
-      for (const p of keysOf(a)) addTo(sourcesNeeded, key, p);
-      continue;
-    }
+  // Which partitions of which assets are assessed: the selection's, then, from the most downstream
+  // asset up, every partition a needed unit reads.
+  const inRange = new Map<string, Set<string>>();
+  const needed = new Map<string, Set<string>>();
+  for (const key of opts.selected) {
+    const ps = new Set(keysOf(graph.get(key)));
+    inRange.set(key, ps);
+    needed.set(key, new Set(ps));
+  }
+  for (const key of [...graph.order].reverse()) {
+    const ps = needed.get(key);
+    if (!ps) continue;
     for (const d of graph.depsOf(key)) {
-      const up = graph.get(d.assetKey);
-      if (up.kind !== 'source') continue;
-      for (const p of keysOf(a)) for (const q of d.mapping.upstream(p)) addTo(sourcesNeeded, up.key, q);
+      if (d.self) continue;
+      for (const p of ps) for (const q of d.mapping.upstream(p)) addTo(needed, d.assetKey, q);
     }
   }
+
   const observations = new Map<string, string>();
-  await pLimit(16).map(
-    [...sourcesNeeded].flatMap(([k, ps]) => [...ps].map((p) => [k, p] as const)),
-    async ([k, p]) => {
-      opts.signal?.throwIfAborted();
-      const src = graph.get(k);
-      try {
-        const obs = await defs.sources.observe(src.locate!(p), opts.signal);
-        observations.set(unitId(k, p), obs.dataVersion);
-      } catch (err) {
-        if (opts.signal?.aborted) throw err;
-        // An unreadable source must fail only its dependents, when they read it, not the whole plan.
-        observations.set(unitId(k, p), `unobservable:${(err as Error).message}`);
-      }
-    },
+  const sourceUnits = [...needed].flatMap(([k, ps]) =>
+    graph.get(k).kind === 'source' ? [...ps].map((p) => [k, p] as const) : [],
   );
+  await pLimit(16).map(sourceUnits, async ([k, p]) => {
+    opts.signal?.throwIfAborted();
+    const src = graph.get(k);
+    try {
+      const obs = await defs.sources.observe(src.locate!(p), opts.signal);
+      observations.set(unitId(k, p), obs.dataVersion);
+    } catch (err) {
+      if (opts.signal?.aborted) throw err;
+      // An unreadable source must fail only its dependents, when they read it, not the whole plan.
+      observations.set(unitId(k, p), `unobservable:${(err as Error).message}`);
+    }
+  });
+
+  // A recorded value that storage no longer holds (deleted or replaced behind the engine's back) is missing.
+  const notStored = new Set<string>();
+  if (opts.verifyStorage !== false) {
+    const toVerify = [...needed].flatMap(([k, ps]) => {
+      const a = graph.get(k);
+      if (a.kind === 'source') return [];
+      const recorded = state.partitionsOf(k);
+      return [...ps].filter((p) => recorded[p]?.dataVersion).map((p) => [a, p] as const);
+    });
+    await pLimit(16).map(toVerify, async ([a, p]) => {
+      opts.signal?.throwIfAborted();
+      const st = await ioFor(defs, a).stat({ assetKey: a.key, partitionKey: p, ioMeta: a.ioMeta });
+      if (!st || st.dataVersion !== state.get(a.key, p)?.dataVersion) notStored.add(unitId(a.key, p));
+    });
+  }
+
+  const units: PlannedUnit[] = [];
+  const index = new UnitIndex();
+  const contextIndex = new UnitIndex();
+  const views = new UnitIndex<UpstreamView>();
+  const view = (asset: string, partition: string): UpstreamView =>
+    views.get(asset, partition) ?? { state: 'fresh', version: state.get(asset, partition)?.dataVersion ?? null };
 
   for (const key of graph.order) {
+    const ps = needed.get(key);
+    if (!ps) continue;
     const a = graph.get(key);
-    const isSelected = opts.selected.has(key);
+    const sorted = [...ps].sort();
     if (a.kind === 'source') {
-      const ps = sourcesNeeded.get(key);
-      if (!ps) continue;
-      for (const p of [...ps].sort()) {
-        add(new Unit(key, p, 'observe', [], observations.get(unitId(key, p)) ?? null));
+      for (const p of sorted) {
+        const u = new Unit(key, p, 'observe', [], observations.get(unitId(key, p)) ?? null);
+        units.push(u);
+        index.set(key, p, u);
+        views.set(key, p, { state: 'fresh', version: u.dataVersion });
       }
       continue;
     }
-    if (!isSelected) continue;
-    const recorded = state.partitionsOf(key);
     const deps = graph.depsOf(key);
-    for (const p of keysOf(a)) {
-      const rec = recorded[p];
-      const reasons: RunReason[] = [];
-      if (opts.force) reasons.push({ kind: 'forced' });
-      if (!rec?.dataVersion) reasons.push({ kind: 'missing' });
-      else if (rec.codeVersion !== a.codeVersion)
-        reasons.push({ kind: 'code_changed', from: rec.codeVersion ?? '', to: a.codeVersion });
-      if (rec?.lastFailure) reasons.push({ kind: 'last_failed', runId: rec.lastFailure.runId });
-      if (rec?.inputVersions)
-        for (const d of deps) reasons.push(...inputReasons(d, p, rec.inputVersions, versionNow));
-      add(new Unit(key, p, reasons.length ? 'run' : 'skip', reasons, rec?.dataVersion ?? null));
+    const range = inRange.get(key);
+    // The unit's own partitions in order first (a self dependency reads an earlier one).
+    for (const p of sorted) {
+      const rec = state.get(key, p);
+      const selected = !!range?.has(p);
+      const reasons = [
+        ...ownReasons(a, rec, { force: opts.force && selected, stored: !notStored.has(unitId(key, p)) }),
+        ...inputReasons(deps, p, rec, view),
+      ];
+      const decision = decide(reasons, selected);
+      const u = new Unit(key, p, decision, reasons, rec?.dataVersion ?? null);
+      if (selected) {
+        units.push(u);
+        index.set(key, p, u);
+      } else {
+        contextIndex.set(key, p, u);
+      }
+      views.set(key, p, viewOf(key, p, decision, reasons, u.dataVersion));
     }
   }
 
-  function versionNow(up: string, q: string): string | null | 'pending' {
-    const planned = lookup(up, q);
-    if (planned?.decision === 'run') return 'pending';
-    if (planned) return planned.dataVersion;
-    return state.get(up, q)?.dataVersion ?? null;
-  }
-
-  if (opts.verifyStorage !== false) {
-    // An output deleted (or replaced) behind the engine's back must be rebuilt.
-    const toVerify = units.filter((u) => u.decision === 'skip');
-    await pLimit(16).map(toVerify, async (u) => {
-      const a = graph.get(u.asset);
-      const st = await ioFor(defs, a).stat({ assetKey: a.key, partitionKey: u.partition, ioMeta: a.ioMeta });
-      if (!st || st.dataVersion !== u.dataVersion) {
-        u.decision = 'run';
-        u.reasons.push({ kind: 'missing' });
-      }
-    });
-    // A unit turned to run makes its planned dependents wait for it.
-    for (const u of units) {
-      if (u.decision !== 'skip') continue;
-      for (const d of graph.depsOf(u.asset)) {
-        for (const q of d.mapping.upstream(u.partition)) {
-          if (lookup(d.assetKey, q)?.decision === 'run') {
-            u.decision = 'run';
-            u.reasons.push({ kind: 'upstream_will_run', input: d.name, partition: q });
-          }
-        }
-      }
-    }
-  }
-
-  const present = new Set(index.keys());
+  const present = new Set(units.map((u) => u.asset));
   let byIdCache: Map<string, PlannedUnit> | undefined;
   return {
     units,
-    unit: lookup,
+    unit: (a, p) => index.get(a, p),
+    context: (a, p) => contextIndex.get(a, p),
     get byId() {
       return (byIdCache ??= new Map(units.map((u) => [u.id, u])));
     },
@@ -186,27 +184,17 @@ export async function plan(defs: Definitions, state: StateStore, opts: PlanOptio
   };
 }
 
-/** Compares one dependency's current versions with those recorded at the last materialization. */
-export function inputReasons(
-  d: ResolvedDep,
-  partition: string,
-  recorded: Record<string, string | null> | undefined,
-  versionNow: (asset: string, partition: string) => string | null | 'pending',
-): RunReason[] {
-  const out: RunReason[] = [];
-  if (!recorded) return out; // never materialized: "missing" already says why
-  for (const q of d.mapping.upstream(partition)) {
-    if (d.self && q === partition) continue;
-    const now = versionNow(d.assetKey, q);
-    if (now === 'pending') {
-      out.push({ kind: 'upstream_will_run', input: d.name, partition: q });
-      continue;
-    }
-    const before = recorded[inputKey(d.name, q)] ?? null;
-    if (before !== now)
-      out.push({ kind: 'input_changed', input: d.name, partition: q, from: before, to: now });
+/** Nested maps, not "asset[partition]" strings: a 730,000-unit plan would allocate as many keys. */
+class UnitIndex<T = PlannedUnit> {
+  private readonly m = new Map<string, Map<string, T>>();
+  get(asset: string, partition: string): T | undefined {
+    return this.m.get(asset)?.get(partition);
   }
-  return out;
+  set(asset: string, partition: string, v: T): void {
+    let inner = this.m.get(asset);
+    if (!inner) this.m.set(asset, (inner = new Map()));
+    inner.set(partition, v);
+  }
 }
 
 function addTo(m: Map<string, Set<string>>, k: string, v: string): void {

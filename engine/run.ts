@@ -7,6 +7,7 @@ import {
   type AnyAsset,
   type AssetContext,
   type BatchContext,
+  type CheckResult,
   type Partitioned,
 } from './asset.ts';
 import { writeFileAtomic } from './atomic.ts';
@@ -15,9 +16,17 @@ import type { MaterializedMetadata, RunEvent, RunReason, SkipReason } from './ev
 import { dataVersionOf } from './hash.ts';
 import type { FileSet } from './io.ts';
 import { MissingValueError } from './io.ts';
-import { inputKey, inputReasons, unitId, type Plan, type PlannedUnit } from './plan.ts';
+import { unitId, type Plan, type PlannedUnit } from './plan.ts';
 import { QuarantineCollector } from './quarantine.ts';
-import type { StateStore } from './state.ts';
+import {
+  decide,
+  inputKey,
+  inputReasons,
+  isOwnReason,
+  viewOf,
+  type UpstreamView,
+} from './staleness.ts';
+import type { StateStore, StoredCheckResult } from './state.ts';
 
 export interface RunOptions {
   runId?: string;
@@ -40,9 +49,20 @@ export interface RunResult {
   durationMs: number;
 }
 
+interface CheckRef {
+  asset: string;
+  partition: string;
+  check: string;
+}
+
 type Outcome =
-  | { status: 'materialized' | 'skipped'; dataVersion: string | null; blocked: boolean }
-  | { status: 'failed' | 'cancelled'; dataVersion: null; blocked: true };
+  | { status: 'materialized' | 'skipped'; dataVersion: string | null }
+  /** Stored, but a blocking check failed on it (or on an upstream unit): dependents may not read it. */
+  | { status: 'blocked'; dataVersion: null; by: CheckRef }
+  | { status: 'failed' | 'cancelled'; dataVersion: null };
+
+const CANCELLED: Outcome = { status: 'cancelled', dataVersion: null };
+const FAILED: Outcome = { status: 'failed', dataVersion: null };
 
 // Millisecond resolution: several runs a second are common (a no-op run takes ~0.3 s).
 export const newRunId = (): string =>
@@ -79,7 +99,10 @@ export async function execute(
   };
   const now = (): string => new Date().toISOString();
   const counts = { materialized: 0, skipped: 0, failed: 0 };
+  /** Units not built because a blocking check failed upstream: the run then ends failed. */
+  let blockedUnits = 0;
   const outcomes = new Map<string, Promise<Outcome>>();
+  const settled = new Map<string, Outcome>();
   let cancelled = false;
   const onAbort = (): void => {
     cancelled = true;
@@ -137,13 +160,23 @@ export async function execute(
     emit({ type: 'skipped', runId, at: now(), asset: u.asset, partition: u.partition, reason, detail });
   };
 
-  /** Current data version of an upstream unit, after it ran in this run if it was planned. */
-  const versionOf = async (asset: string, partition: string): Promise<string | null> => {
+  /** How a unit sees an upstream one once every planned upstream unit has settled. */
+  const settledView = (asset: string, partition: string): UpstreamView => {
     const planned = plan.unit(asset, partition);
-    if (planned?.decision === 'observe') return planned.dataVersion;
-    const o = outcomes.get(unitId(asset, partition));
-    if (o) return (await o).dataVersion;
-    return state.get(asset, partition)?.dataVersion ?? null;
+    const o = settled.get(unitId(asset, partition));
+    if (planned && o) {
+      if (o.status === 'blocked') return { state: 'blocked', ...o.by };
+      if (o.status === 'materialized') return { state: 'fresh', version: o.dataVersion };
+      // Skipped: as planned (a stale unit stays stale), unless the early cutoff found it up to date.
+      if (planned.decision === 'run') return { state: 'fresh', version: o.dataVersion };
+    }
+    const u = planned ?? plan.context(asset, partition);
+    if (u) return viewOf(asset, partition, u.decision, u.reasons, u.dataVersion);
+    return { state: 'fresh', version: state.get(asset, partition)?.dataVersion ?? null };
+  };
+  const versionOf = (asset: string, partition: string): string | null => {
+    const v = settledView(asset, partition);
+    return v.state === 'fresh' || v.state === 'stale' ? v.version : null;
   };
 
   const upstreamOutcomes = (u: PlannedUnit): Promise<Outcome>[] => {
@@ -158,51 +191,60 @@ export async function execute(
     return out;
   };
 
-  const currentInputVersions = async (u: PlannedUnit): Promise<Record<string, string | null>> => {
+  const currentInputVersions = (u: PlannedUnit): Record<string, string | null> => {
     const out: Record<string, string | null> = {};
     for (const d of graph.depsOf(u.asset)) {
       for (const q of d.mapping.upstream(u.partition)) {
         if (d.self && q === u.partition) continue;
-        out[inputKey(d.name, q)] = await versionOf(d.assetKey, q);
+        out[inputKey(d.name, q)] = versionOf(d.assetKey, q);
       }
     }
     return out;
   };
 
-  /** Waits for upstream units; decides whether this unit still needs to run. */
+  const blockedSkip = (u: PlannedUnit, by: CheckRef): Outcome => {
+    blockedUnits++;
+    skip(u, 'blocked_by_check', `check ${by.check} failed on ${unitId(by.asset, by.partition)}`);
+    return { status: 'blocked', dataVersion: null, by };
+  };
+
+  /**
+   * Waits for upstream units, then decides again with what they produced (the same rules as the plan):
+   * an input rebuilt with an unchanged data version lets this unit skip (early cutoff).
+   */
   const gate = async (u: PlannedUnit): Promise<Outcome | 'run'> => {
     const ups = await Promise.all(upstreamOutcomes(u));
     if (cancelled) {
       skip(u, 'cancelled');
-      return { status: 'cancelled', dataVersion: null, blocked: true };
+      return CANCELLED;
     }
-    const bad = ups.find((o) => o.blocked);
-    if (bad) {
-      skip(
-        u,
-        bad.status === 'materialized' || bad.status === 'skipped' ? 'blocked_by_check' : 'upstream_failed',
-      );
-      return { status: 'failed', dataVersion: null, blocked: true };
+    if (ups.some((o) => o.status === 'failed' || o.status === 'cancelled')) {
+      skip(u, 'upstream_failed');
+      return FAILED;
+    }
+    const blockedUp = ups.find((o) => o.status === 'blocked');
+    if (blockedUp) return blockedSkip(u, blockedUp.by);
+    if (u.decision === 'blocked') {
+      const r = u.reasons.find((x) => x.kind === 'blocked_by_check')!;
+      return blockedSkip(u, r);
     }
     if (u.decision === 'skip') {
-      skip(u, 'up_to_date');
-      return { status: 'skipped', dataVersion: u.dataVersion, blocked: false };
+      const staleUp = u.reasons.find((r) => r.kind === 'upstream_stale');
+      skip(u, 'up_to_date', staleUp && `stale: upstream ${unitId(staleUp.asset, staleUp.partition)} is not selected`);
+      return { status: 'skipped', dataVersion: u.dataVersion };
     }
-    if (u.reasons.every((r) => r.kind === 'upstream_will_run')) {
-      // Early cutoff: upstream rebuilt but produced the same data versions as last time.
-      const rec = state.get(u.asset, u.partition);
-      const versions = await currentInputVersions(u);
-      const changed = graph
-        .depsOf(u.asset)
-        .flatMap((d) =>
-          inputReasons(d, u.partition, rec?.inputVersions, (a, q) => versions[inputKey(d.name, q)] ?? null),
-        );
-      if (!changed.length && rec?.dataVersion) {
-        skip(u, 'early_cutoff', 'inputs rebuilt with unchanged data versions');
-        return { status: 'skipped', dataVersion: rec.dataVersion, blocked: false };
-      }
-      u.reasons = changed;
+    const rec = state.get(u.asset, u.partition);
+    const reasons = [
+      ...u.reasons.filter(isOwnReason),
+      ...inputReasons(graph.depsOf(u.asset), u.partition, rec, settledView),
+    ];
+    const decision = decide(reasons, true);
+    if (decision === 'blocked') return blockedSkip(u, reasons.find((x) => x.kind === 'blocked_by_check')!);
+    if (decision === 'skip') {
+      skip(u, 'early_cutoff', 'inputs rebuilt with unchanged data versions');
+      return { status: 'skipped', dataVersion: rec?.dataVersion ?? null };
     }
+    u.reasons = reasons;
     return 'run';
   };
 
@@ -299,16 +341,18 @@ export async function execute(
       dataVersion,
     );
     const quarantineLocation = await writeQuarantine(asset.key, partition, extra.quarantine);
-    let blocked = false;
+    const at = now();
+    const checks: StoredCheckResult[] = [];
     for (const c of asset.checks) {
-      let r;
+      let r: CheckResult;
       try {
         r = await c.fn(parsed.data);
       } catch (err) {
-        r = { status: 'fail' as const, message: `check threw: ${(err as Error).message}` };
+        r = { status: 'fail', message: `check threw: ${errorMessage(err)}` };
       }
       const blocking = c.blocking ?? true;
-      if (r.status === 'fail' && blocking) blocked = true;
+      const { status, message, metadata } = r;
+      checks.push({ name: c.name, status, blocking, message, metadata, dataVersion, runId, at });
       emit({
         type: 'check',
         runId,
@@ -316,9 +360,10 @@ export async function execute(
         asset: asset.key,
         partition,
         check: c.name,
-        status: r.status,
+        status,
         blocking,
-        message: r.message,
+        message,
+        ...(metadata ? { metadata } : {}),
       });
     }
     const metadata: MaterializedMetadata = {
@@ -336,13 +381,33 @@ export async function execute(
       codeVersion: asset.codeVersion,
       inputVersions: extra.inputVersions,
       runId,
-      at: now(),
+      at,
       metadata,
+      ...(checks.length ? { checks } : {}),
     });
     scheduleFlush();
+    const failedCheck = checks.find((c) => c.status === 'fail' && c.blocking);
+    if (failedCheck) {
+      // Stored (it can be inspected) but recorded as failing: dependents are not built from it, in this
+      // run or a later one, until a materialization passes the check.
+      counts.failed++;
+      emit({
+        type: 'failed',
+        runId,
+        at: now(),
+        asset: asset.key,
+        partition,
+        attempt: 1,
+        check: failedCheck.name,
+        error:
+          `blocking check ${failedCheck.name} failed${failedCheck.message ? `: ${failedCheck.message}` : ''} ` +
+          `(value stored as data ${dataVersion}; its dependents are not built until a materialization passes the check)`,
+      });
+      return { status: 'blocked', dataVersion: null, by: { asset: asset.key, partition, check: failedCheck.name } };
+    }
     counts.materialized++;
     emit({ type: 'materialized', runId, at: now(), asset: asset.key, partition, metadata });
-    return { status: 'materialized', dataVersion, blocked };
+    return { status: 'materialized', dataVersion };
   };
 
   const writeQuarantine = async (
@@ -363,9 +428,10 @@ export async function execute(
   const fail = (u: PlannedUnit, err: unknown, attempt: number): Outcome => {
     if (err instanceof CancelledError || (cancelled && isAbort(err))) {
       skip(u, 'cancelled', 'interrupted');
-      return { status: 'cancelled', dataVersion: null, blocked: true };
+      return CANCELLED;
     }
     const message = errorMessage(err);
+    const stack = errorStack(err);
     counts.failed++;
     state.recordFailure(u.asset, u.partition, { runId, at: now(), error: message });
     scheduleFlush();
@@ -377,8 +443,9 @@ export async function execute(
       partition: u.partition,
       error: message,
       attempt,
+      ...(stack ? { stack } : {}),
     });
-    return { status: 'failed', dataVersion: null, blocked: true };
+    return FAILED;
   };
 
   /** Runs fn with retries on transient errors. */
@@ -412,7 +479,7 @@ export async function execute(
       const asset = graph.get(u.asset);
       if (cancelled) {
         skip(u, 'cancelled');
-        return { status: 'cancelled', dataVersion: null, blocked: true } as Outcome;
+        return CANCELLED;
       }
       try {
         return await withRetries(u, async (attempt) => {
@@ -421,7 +488,7 @@ export async function execute(
           const meta: Record<string, unknown> = {};
           const quarantine = new QuarantineCollector();
           const sources = new Set<string>();
-          const inputVersions = await currentInputVersions(u);
+          const inputVersions = currentInputVersions(u);
           const inputs = await loadInputs(asset, u.partition, sources);
           const ctx: AssetContext = {
             ...baseContext(asset, u.partition, meta),
@@ -454,7 +521,7 @@ export async function execute(
           const sources = new Set<string>();
           // Batch assets only have one-to-one inputs that are the same for every partition.
           const inputs = await loadInputs(asset, first.partition, sources);
-          const inputVersions = await currentInputVersions(first);
+          const inputVersions = currentInputVersions(first);
           const quarantines = new Map<string, QuarantineCollector>(
             toRun.map((u) => [u.partition, new QuarantineCollector()]),
           );
@@ -510,6 +577,11 @@ export async function execute(
     return results;
   };
 
+  const settle = (u: PlannedUnit, o: Outcome): Outcome => {
+    settled.set(u.id, o);
+    return o;
+  };
+
   // Wire every unit to a promise; dependencies are awaited inside, so creation order does not matter
   // as long as upstream promises exist first (topological order of plan.units guarantees it).
   const batchGroups = new Map<string, Promise<Map<string, Outcome>>>();
@@ -524,14 +596,14 @@ export async function execute(
       }
       outcomes.set(
         u.id,
-        g.then((m) => m.get(u.id)!),
+        g.then((m) => settle(u, m.get(u.id)!)),
       );
     } else {
       outcomes.set(
         u.id,
         Promise.resolve().then(async () => {
           const g = await gate(u);
-          return g === 'run' ? runSingle(u) : g;
+          return settle(u, g === 'run' ? await runSingle(u) : g);
         }),
       );
     }
@@ -541,7 +613,11 @@ export async function execute(
   await state.flush();
   opts.signal?.removeEventListener('abort', onAbort);
 
-  const status: RunResult['status'] = cancelled ? 'cancelled' : counts.failed ? 'failed' : 'success';
+  const status: RunResult['status'] = cancelled
+    ? 'cancelled'
+    : counts.failed || blockedUnits
+      ? 'failed'
+      : 'success';
   const result: RunResult = { runId, status, ...counts, durationMs: Date.now() - started };
   emit({ type: 'run_finished', at: now(), ...result });
   return result;
@@ -558,22 +634,42 @@ function asError(err: unknown): Error {
   return err instanceof Error ? err : new Error(String(err));
 }
 
+/** The message with its causes (`message: cause: cause`) on one line, whole. */
 export function errorMessage(err: unknown): string {
-  const e = asError(err);
-  return e.message.split('\n')[0] ?? e.name;
+  const parts: string[] = [];
+  for (let e: unknown = err, depth = 0; e !== undefined && e !== null && depth < 6; depth++) {
+    const m = (e instanceof Error ? e.message || e.name : String(e)).replace(/\s*\n\s*/g, ' ').trim();
+    // Wrappers often repeat their cause's message; say each part once.
+    if (m && !parts.some((p) => p.includes(m))) parts.push(m);
+    e = e instanceof Error ? e.cause : undefined;
+  }
+  return parts.join(': ') || 'unknown error';
+}
+
+/** The stack trace with those of the causes, for the run log. */
+export function errorStack(err: unknown): string | undefined {
+  const out: string[] = [];
+  for (let e: unknown = err, depth = 0; e instanceof Error && depth < 6; depth++) {
+    if (e.stack) out.push(depth ? `Caused by: ${e.stack}` : e.stack);
+    e = e.cause;
+  }
+  return out.length ? out.join('\n') : undefined;
 }
 
 function isAbort(err: unknown): boolean {
   return err instanceof Error && (err.name === 'AbortError' || err.name === 'CancelledError');
 }
 
+/** Resolves after ms, or at once on abort; the abort listener is removed either way. */
 function sleep(ms: number, signal?: AbortSignal): Promise<void> {
   return new Promise((resolve) => {
-    const t = setTimeout(resolve, ms);
-    signal?.addEventListener('abort', () => {
+    const done = (): void => {
       clearTimeout(t);
+      signal?.removeEventListener('abort', done);
       resolve();
-    });
+    };
+    const t = setTimeout(done, ms);
+    signal?.addEventListener('abort', done, { once: true });
   });
 }
 

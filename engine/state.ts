@@ -2,8 +2,21 @@ import { appendFileSync, mkdirSync, readFileSync } from 'node:fs';
 import { link, mkdir, readdir, readFile, rm, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { writeFileAtomic } from './atomic.ts';
-import type { MaterializedMetadata, RunEvent } from './events.ts';
+import type { CheckStatus, MaterializedMetadata, RunEvent } from './events.ts';
 import { isAlive } from './pid.ts';
+
+/** A check's result on one stored value (kept until the unit is materialized again). */
+export interface StoredCheckResult {
+  name: string;
+  status: CheckStatus;
+  blocking: boolean;
+  message?: string;
+  metadata?: Record<string, unknown>;
+  /** The data version the check judged. */
+  dataVersion: string;
+  runId: string;
+  at: string;
+}
 
 /** What the index remembers about one asset × partition. */
 export interface MaterializationRecord {
@@ -15,6 +28,8 @@ export interface MaterializationRecord {
   runId?: string;
   at?: string;
   metadata?: MaterializedMetadata;
+  /** The checks run on the stored value. */
+  checks?: StoredCheckResult[];
   /** Set when the latest attempt failed (cleared by a later success). */
   lastFailure?: { runId: string; at: string; error: string };
 }
@@ -65,7 +80,7 @@ export class StateStore {
   recordSuccess(
     asset: string,
     partition: string,
-    rec: Required<Omit<MaterializationRecord, 'lastFailure'>>,
+    rec: Required<Omit<MaterializationRecord, 'lastFailure' | 'checks'>> & { checks?: StoredCheckResult[] },
   ): void {
     this.assetIndex(asset)[partition] = rec;
     this.dirty.add(asset);

@@ -186,12 +186,12 @@ describe('executor', () => {
     expect(attempts).toBe(3);
     expect(r.events.filter((e) => e.type === 'retry')).toHaveLength(2);
     expect(r.result).toMatchObject({ status: 'failed', materialized: 2, failed: 1, skipped: 1 });
-    expect(r.events.find((e) => e.type === 'failed')).toMatchObject({ asset: 'broken', error: 'bad input' });
+    expect(r.events.find((e) => e.type === 'failed')).toMatchObject({ asset: 'broken', error: 'bad input stack…' });
     expect(r.events.find((e) => e.type === 'skipped')).toMatchObject({
       asset: 'child',
       reason: 'upstream_failed',
     });
-    expect(state.get('broken', 'all')?.lastFailure?.error).toBe('bad input');
+    expect(state.get('broken', 'all')?.lastFailure?.error).toBe('bad input stack…');
     const again = await plan(
       setup([flaky, broken, child, unrelated]).defs,
       new StateStore(join(dir, 'state')),

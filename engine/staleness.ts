@@ -1,0 +1,121 @@
+import type { AnyAsset } from './asset.ts';
+import type { RunReason } from './events.ts';
+import type { ResolvedDep } from './graph.ts';
+import type { MaterializationRecord, StoredCheckResult } from './state.ts';
+
+/**
+ * The one definition of "stale" used by `plan`, `why`, `status:` selection and the executor.
+ *
+ * A unit (asset × partition) is up to date when it has a stored value made by the current code from the
+ * current versions of its inputs, its last attempt did not fail, no blocking check failed on that
+ * value, and every upstream unit it reads is itself up to date. Each way of not being up to date is a
+ * reason; the decision follows from the reasons and from whether the unit is selected.
+ */
+export type Decision = 'run' | 'skip' | 'blocked' | 'observe';
+
+/** How a unit sees one upstream unit it reads. */
+export type UpstreamView =
+  /** Up to date (or a source, or outside the evaluated plan): its current data version (null = none). */
+  | { state: 'fresh'; version: string | null }
+  /** Not up to date and not rebuilt by this run: dependents keep reading `version`. */
+  | { state: 'stale'; version: string | null }
+  /** Rebuilt by this run first. */
+  | { state: 'will_run' }
+  /** May not be read: a blocking check failed on it (or on its own upstream). */
+  | { state: 'blocked'; asset: string; partition: string; check: string };
+
+/** Reasons that come from the unit itself, not from its inputs. */
+const OWN: ReadonlySet<RunReason['kind']> = new Set([
+  'forced',
+  'missing',
+  'code_changed',
+  'last_failed',
+  'check_failed',
+]);
+export const isOwnReason = (r: RunReason): boolean => OWN.has(r.kind);
+
+export const inputKey = (dep: string, partition: string): string => `${dep}@${partition}`;
+
+/** The blocking check that failed on the recorded value, if any. */
+export function failedBlockingCheck(rec: MaterializationRecord | undefined): StoredCheckResult | undefined {
+  if (!rec?.dataVersion) return undefined;
+  return rec.checks?.find((c) => c.status === 'fail' && c.blocking && c.dataVersion === rec.dataVersion);
+}
+
+/**
+ * Reasons a unit has of its own. `stored` is false when the storage no longer holds the recorded
+ * value (deleted or replaced behind the engine's back).
+ */
+export function ownReasons(
+  asset: AnyAsset,
+  rec: MaterializationRecord | undefined,
+  opts: { force?: boolean; stored: boolean },
+): RunReason[] {
+  const reasons: RunReason[] = [];
+  if (opts.force) reasons.push({ kind: 'forced' });
+  if (!rec?.dataVersion || !opts.stored) reasons.push({ kind: 'missing' });
+  else if (rec.codeVersion !== asset.codeVersion)
+    reasons.push({ kind: 'code_changed', from: rec.codeVersion ?? '', to: asset.codeVersion });
+  if (rec?.lastFailure) reasons.push({ kind: 'last_failed', runId: rec.lastFailure.runId });
+  const check = failedBlockingCheck(rec);
+  if (check) reasons.push({ kind: 'check_failed', check: check.name, message: check.message });
+  return reasons;
+}
+
+/** Reasons that come from the inputs: versions changed since the last materialization, upstream states. */
+export function inputReasons(
+  deps: readonly ResolvedDep[],
+  partition: string,
+  rec: MaterializationRecord | undefined,
+  view: (asset: string, partition: string) => UpstreamView,
+): RunReason[] {
+  const out: RunReason[] = [];
+  for (const d of deps) {
+    for (const q of d.mapping.upstream(partition)) {
+      if (d.self && q === partition) continue;
+      const up = view(d.assetKey, q);
+      if (up.state === 'will_run') {
+        out.push({ kind: 'upstream_will_run', input: d.name, partition: q });
+      } else if (up.state === 'blocked') {
+        const { asset, partition: p, check } = up;
+        out.push({ kind: 'blocked_by_check', input: d.name, asset, partition: p, check });
+      } else {
+        // Never materialized: "missing" already says why; nothing was recorded to compare with.
+        const before = rec?.inputVersions ? (rec.inputVersions[inputKey(d.name, q)] ?? null) : up.version;
+        if (before !== up.version)
+          out.push({ kind: 'input_changed', input: d.name, partition: q, from: before, to: up.version });
+        if (up.state === 'stale')
+          out.push({ kind: 'upstream_stale', input: d.name, asset: d.assetKey, partition: q });
+      }
+    }
+  }
+  return out;
+}
+
+/**
+ * The decision for a unit from all its reasons: blocked when an input may not be read (even with
+ * --force); else, when selected, run if it has a reason of its own or an input changed or is rebuilt
+ * first; else skip. A skipped unit with reasons is stale (e.g. its upstream is stale but not selected).
+ */
+export function decide(reasons: readonly RunReason[], selected: boolean): 'run' | 'skip' | 'blocked' {
+  if (reasons.some((r) => r.kind === 'blocked_by_check')) return 'blocked';
+  if (!selected) return 'skip';
+  return reasons.some((r) => r.kind !== 'upstream_stale') ? 'run' : 'skip';
+}
+
+/** How dependents see a unit once its reasons and decision are known. */
+export function viewOf(
+  asset: string,
+  partition: string,
+  decision: Decision,
+  reasons: readonly RunReason[],
+  version: string | null,
+): UpstreamView {
+  if (decision === 'observe') return { state: 'fresh', version };
+  if (decision === 'run') return { state: 'will_run' };
+  const blocked = reasons.find((r) => r.kind === 'blocked_by_check');
+  if (blocked) return { state: 'blocked', asset: blocked.asset, partition: blocked.partition, check: blocked.check };
+  const own = reasons.find((r) => r.kind === 'check_failed');
+  if (own) return { state: 'blocked', asset, partition, check: own.check };
+  return { state: reasons.length ? 'stale' : 'fresh', version };
+}

@@ -1,5 +1,5 @@
 import type { z } from 'zod';
-import { sha256 } from './hash.ts';
+import { captureDefiningModule, lazyCodeVersion, type CodeManifest } from './code-version.ts';
 import type { FileSet, SourceLocation } from './io.ts';
 import type { PartitionMapping, PartitionsDef } from './partitions.ts';
 import type { CheckStatus } from './events.ts';
@@ -133,7 +133,13 @@ export interface AssetDef<T> {
   /** Name of the IO manager binding (e.g. "metrics", "reports", "intermediate"); default "default". */
   readonly io: string;
   readonly ioMeta?: Record<string, unknown>;
+  /**
+   * Explicit, or computed on first read from the defining module, the project modules it reaches and
+   * the packages they import (engine/code-version.ts).
+   */
   readonly codeVersion: string;
+  /** What an automatic code version covers (undefined for explicit versions and sources). */
+  readonly codeManifest?: CodeManifest;
   readonly checks: readonly AssetCheck<T>[];
   readonly retry?: RetryPolicy;
   readonly schema?: z.ZodType<T>;
@@ -163,10 +169,6 @@ function checkKey(key: string): void {
   if (!KEY_RE.test(key)) throw new Error(`Invalid asset key "${key}": use lower_snake_case (a-z, 0-9, _)`);
 }
 
-/** Code version default: a hash of the compute function's source, so editing it re-runs the asset. */
-const codeVersionOf = (explicit: string | undefined, fn: unknown): string =>
-  explicit ?? `src:${sha256(String(fn)).slice(0, 12)}`;
-
 interface CommonOptions<T> {
   key: string;
   group?: string;
@@ -186,6 +188,8 @@ function assetDef<T>(
   run: Pick<AssetDef<T>, 'compute' | 'computeBatch'>,
 ): AssetDef<T> {
   checkKey(def.key);
+  // The calling module is found now (from the stack); the version is computed when first read.
+  const code = lazyCodeVersion(def.codeVersion, captureDefiningModule(), def.compute);
   return {
     kind: 'asset',
     key: def.key,
@@ -196,7 +200,12 @@ function assetDef<T>(
     deps: normalizeDeps(def.key, def.deps ?? {}),
     io: def.io ?? 'default',
     ioMeta: def.ioMeta,
-    codeVersion: codeVersionOf(def.codeVersion, def.compute),
+    get codeVersion() {
+      return code().version;
+    },
+    get codeManifest() {
+      return code().manifest;
+    },
     checks: def.checks ?? [],
     retry: def.retry,
     schema: def.schema as unknown as z.ZodType<T>,
@@ -246,6 +255,7 @@ export function defineSource(def: {
   locate: (partitionKey: string) => SourceLocation;
 }): AssetDef<FileSet> {
   checkKey(def.key);
+  captureDefiningModule(); // a module defining sources is not part of the assets' code versions
   return {
     kind: 'source',
     key: def.key,

@@ -5,7 +5,16 @@
  */
 import { Box, Text } from 'ink';
 import type { SkipReason } from '../../engine/events.ts';
-import { formatBytes, formatCount, formatDuration, padStartTo, padTo, percent, truncate } from './format.ts';
+import {
+  checkFailure,
+  formatBytes,
+  formatCount,
+  formatDuration,
+  padStartTo,
+  padTo,
+  percent,
+  truncate,
+} from './format.ts';
 import {
   assetDurationMs,
   runElapsedMs,
@@ -57,12 +66,18 @@ const BAR_W = 10;
 const TIME_W = 8;
 const ROWS_W = 10;
 const QUAR_W = 7;
+const SIZE_W = 9;
 const FIXED_W = 2 + 1 + PARTS_W + 1 + PROGRESS_W + 1 + TIME_W + 1 + ROWS_W + 1 + QUAR_W;
+/** From this width on, a SIZE column (bytes written) follows QUAR. */
+const SIZE_FROM_COLUMNS = 100;
 
 const BENIGN_SKIPS: ReadonlySet<string> = new Set<SkipReason>(['up_to_date', 'early_cutoff']);
 
+const showSize = (columns: number): boolean => columns >= SIZE_FROM_COLUMNS;
+
 export function nameWidth(columns: number): number {
-  return Math.min(40, Math.max(12, columns - FIXED_W - 1));
+  const fixed = FIXED_W + (showSize(columns) ? 1 + SIZE_W : 0);
+  return Math.min(40, Math.max(12, columns - fixed - 1));
 }
 
 function progressBar(done: number, total: number): string {
@@ -85,21 +100,35 @@ function progressCell(row: AssetRow): string {
   return '';
 }
 
-function outputCell(row: AssetRow): string {
-  if (row.rows > 0) return formatCount(row.rows);
-  if (row.bytes > 0) return formatBytes(row.bytes);
-  return '';
+/** Σ rows of the materializations that reported a row count; blank when none did (never a size). */
+function rowsCell(row: AssetRow): string {
+  return row.rowsReported > 0 ? formatCount(row.rows) : '';
+}
+
+interface DetailLine {
+  text: string;
+  color: string;
+  /** Errors and check messages wrap to the terminal width (their causes matter); notes are cut. */
+  wrap?: boolean;
 }
 
 /** Lines under a row: the last error, the last warn/fail check, blocked skips and retries. */
-function detailLines(row: AssetRow): Array<{ text: string; color: string }> {
-  const lines: Array<{ text: string; color: string }> = [];
-  if (row.lastError) {
+function detailLines(row: AssetRow): DetailLine[] {
+  const lines: DetailLine[] = [];
+  const error = row.lastError;
+  if (error) {
     const count = row.failed > 1 ? `${row.failed} failed, last ` : '';
-    lines.push({ text: `✗ ${count}${row.lastError.partition}: ${row.lastError.summary}`, color: 'red' });
+    const text = `✗ ${count}${error.partition}: ${checkFailure(error.check, error.summary)}`;
+    lines.push({ text, color: 'red', wrap: true });
   }
   const issue = row.lastCheckIssue;
-  if (issue) {
+  // The failed blocking check the error line already names is not repeated.
+  const shownAsError =
+    issue !== null &&
+    error?.check === issue.check &&
+    error.partition === issue.partition &&
+    issue.status === 'fail';
+  if (issue && !shownAsError) {
     // Counts only when there is more than the one issue shown.
     const counts =
       row.checks.warn + row.checks.fail > 1
@@ -111,6 +140,7 @@ function detailLines(row: AssetRow): Array<{ text: string; color: string }> {
     lines.push({
       text: `! ${counts}check ${issue.check} ${issue.status} ${issue.partition}${msg}`,
       color: issue.status === 'fail' ? 'red' : 'yellow',
+      wrap: true,
     });
   }
   const notes: string[] = [];
@@ -148,14 +178,23 @@ function AssetLine({
         <Text> {padStartTo(parts, PARTS_W)} </Text>
         <Text color={row.status === 'running' ? 'cyan' : 'gray'}>{padTo(progressCell(row), PROGRESS_W)}</Text>
         <Text> {padStartTo(time, TIME_W)}</Text>
-        <Text> {padStartTo(outputCell(row), ROWS_W)}</Text>
+        <Text> {padStartTo(rowsCell(row), ROWS_W)}</Text>
         <Text color="yellow"> {padStartTo(quarantined, QUAR_W)}</Text>
+        {showSize(columns) && <Text> {padStartTo(row.bytes > 0 ? formatBytes(row.bytes) : '', SIZE_W)}</Text>}
       </Text>
-      {detailLines(row).map((line, i) => (
-        <Text key={i} color={line.color} wrap="truncate-end">
-          {'    ' + truncate(line.text, columns - 4)}
-        </Text>
-      ))}
+      {detailLines(row).map((line, i) =>
+        line.wrap ? (
+          <Box key={i} paddingLeft={4} width={columns}>
+            <Text color={line.color} wrap="wrap">
+              {line.text}
+            </Text>
+          </Box>
+        ) : (
+          <Text key={i} color={line.color} wrap="truncate-end">
+            {'    ' + truncate(line.text, columns - 4)}
+          </Text>
+        ),
+      )}
     </Box>
   );
 }
@@ -173,7 +212,8 @@ function Header({ columns }: { columns: number }) {
     ' ' +
     padStartTo('ROWS', ROWS_W) +
     ' ' +
-    padStartTo('QUAR.', QUAR_W);
+    padStartTo('QUAR.', QUAR_W) +
+    (showSize(columns) ? ' ' + padStartTo('SIZE', SIZE_W) : '');
   return (
     <Text dimColor wrap="truncate-end">
       {text}

@@ -47,6 +47,27 @@ export function firstLine(text: string): string {
   return '';
 }
 
+/**
+ * All of a message on one line, so an error keeps its causes: lines trimmed and joined by a space;
+ * stack frames (`at …` lines, kept in the run log's `stack`) left out.
+ */
+export function joinLines(text: string): string {
+  return text
+    .split(/\r?\n/)
+    .map((line) => line.trim())
+    .filter((line) => line !== '' && !/^at\s/.test(line))
+    .join(' ');
+}
+
+/**
+ * A unit's error when a blocking check failed it: the error as is when it already names the check
+ * (the engine's `blocking check NAME failed: …`), else prefixed with `check NAME failed: `.
+ */
+export function checkFailure(check: string | undefined, error: string): string {
+  if (check === undefined || error.includes(`check ${check}`)) return error;
+  return `check ${check} failed: ${error}`;
+}
+
 /** Right-pad (or cut) to an exact width so columns line up. */
 export function padTo(text: string, width: number): string {
   const cut = truncate(text, width);

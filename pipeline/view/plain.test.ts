@@ -81,6 +81,68 @@ describe('formatPlainLine', () => {
   });
 });
 
+describe('formatPlainLine: errors and checks', () => {
+  const unitOf = { runId: 'r1', at: '2025-11-06T12:00:01.000Z', asset: 'x', partition: '2025-11-04' };
+
+  it('prints a failed unit’s error whole, with its causes (no cut at 80 or 300 characters)', () => {
+    const error =
+      'Input "raw" could not be read: ' + 'EACCES: permission denied, open /srv/data/file.csv: '.repeat(8);
+    const line = formatPlainLine({ ...unitOf, type: 'failed', error: error.trim(), attempt: 2 }, UTC);
+    expect(line).toBe(`[12:00:01] ✗ failed x[2025-11-04] attempt=2: ${error.trim()}`);
+    expect(line!.length).toBeGreaterThan(400);
+  });
+
+  it('names the blocking check that failed a unit, and prints failed and warned checks', () => {
+    expect(
+      formatPlainLine(
+        { ...unitOf, type: 'failed', error: 'total is -3', attempt: 1, check: 'non_negative' },
+        UTC,
+      ),
+    ).toBe('[12:00:01] ✗ failed x[2025-11-04] attempt=1: check non_negative failed: total is -3');
+    // The engine's own message already names the check: not repeated.
+    const engineError = 'blocking check non_negative failed: total is -3 (value stored as data abc; …)';
+    expect(
+      formatPlainLine(
+        { ...unitOf, type: 'failed', error: engineError, attempt: 1, check: 'non_negative' },
+        UTC,
+      ),
+    ).toBe(`[12:00:01] ✗ failed x[2025-11-04] attempt=1: ${engineError}`);
+    expect(
+      formatPlainLine(
+        {
+          ...unitOf,
+          type: 'check',
+          check: 'non_negative',
+          status: 'fail',
+          blocking: true,
+          message: 'total is -3',
+        },
+        UTC,
+      ),
+    ).toBe('[12:00:01] ✗ check x[2025-11-04] non_negative fail (blocking): total is -3');
+  });
+
+  it('names the new run reasons', () => {
+    const line = formatPlainLine(
+      {
+        ...unitOf,
+        type: 'unit_started',
+        attempt: 1,
+        reasons: [
+          { kind: 'check_failed', check: 'non_negative' },
+          { kind: 'upstream_stale', input: 'raw', asset: 'y', partition: '2025-11-04' },
+          { kind: 'blocked_by_check', input: 'raw', asset: 'y', partition: '2025-11-04', check: 'c' },
+        ],
+      },
+      UTC,
+    );
+    expect(line).toBe(
+      '[12:00:01] ⟳ started x[2025-11-04] attempt=1 reasons: check_failed non_negative, ' +
+        'upstream_stale y[2025-11-04], blocked_by_check c on y[2025-11-04]',
+    );
+  });
+});
+
 describe('createPlainPrinter', () => {
   it('prints one line per event but thins progress to one per unit per 10 s (plus 100 %)', () => {
     const print = createPlainPrinter(UTC);

@@ -4,11 +4,13 @@
  */
 import type { MaterializedMetadata, RunEvent, RunReason } from '../../engine/events.ts';
 import {
+  checkFailure,
   firstLine,
   formatBytes,
   formatCount,
   formatDuration,
   formatProgress,
+  joinLines,
   percent,
   truncate,
 } from './format.ts';
@@ -18,7 +20,7 @@ export interface PlainOptions {
   timeZone?: string;
 }
 
-/** Messages and errors are cut here so one event is always one readable line. */
+/** Log messages and skip details are cut here so one event is always one readable line. */
 const MESSAGE_MAX = 300;
 
 const timeFormats = new Map<string, Intl.DateTimeFormat>();
@@ -46,6 +48,8 @@ function clock(at: string, timeZone: string | undefined): string {
 
 const unit = (e: { asset: string; partition: string }): string => `${e.asset}[${e.partition}]`;
 const message = (text: string): string => truncate(firstLine(text), MESSAGE_MAX);
+/** Errors and check messages whole, on one line: the terminal wraps them, and their causes stay. */
+const whole = (text: string): string => joinLines(text);
 const plural = (n: number, word: string): string => `${formatCount(n)} ${word}${n === 1 ? '' : 's'}`;
 
 function reasonText(r: RunReason): string {
@@ -61,6 +65,12 @@ function reasonText(r: RunReason): string {
       return 'last_failed';
     case 'upstream_will_run':
       return `upstream_will_run ${r.input}[${r.partition}]`;
+    case 'check_failed':
+      return `check_failed ${r.check}`;
+    case 'upstream_stale':
+      return `upstream_stale ${r.asset}[${r.partition}]`;
+    case 'blocked_by_check':
+      return `blocked_by_check ${r.check} on ${r.asset}[${r.partition}]`;
   }
 }
 
@@ -107,14 +117,17 @@ export function formatPlainLine(event: RunEvent, opts: PlainOptions = {}): strin
     case 'retry':
       return (
         `${t} ⟳ retry ${unit(event)} attempt=${event.attempt} failed, retrying in ` +
-        `${formatDuration(event.delayMs)}: ${message(event.error)}`
+        `${formatDuration(event.delayMs)}: ${whole(event.error)}`
       );
     case 'failed':
-      return `${t} ✗ failed ${unit(event)} attempt=${event.attempt}: ${message(event.error)}`;
+      return (
+        `${t} ✗ failed ${unit(event)} attempt=${event.attempt}: ` +
+        whole(checkFailure(event.check, event.error))
+      );
     case 'check': {
       const icon = event.status === 'pass' ? '✓' : event.status === 'warn' ? '!' : '✗';
       const blocking = event.blocking ? ' (blocking)' : '';
-      const msg = event.message ? `: ${message(event.message)}` : '';
+      const msg = event.message ? `: ${whole(event.message)}` : '';
       return `${t} ${icon} check ${unit(event)} ${event.check} ${event.status}${blocking}${msg}`;
     }
     case 'run_finished': {

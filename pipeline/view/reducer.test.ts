@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import type { RunEvent } from '../../engine/events.ts';
-import { eventsUntil, loadSampleRun } from './fixtures/sample-run.ts';
+import { eventsUntil, loadBatchRun, loadSampleRun } from './fixtures/sample-run.ts';
 import {
   ERROR_SUMMARY_MAX,
   assetDurationMs,
@@ -236,13 +236,19 @@ describe('reduceView edge cases', () => {
     expect(s.assets[0]).toMatchObject({ failed: 1, partitionsDone: 1, status: 'running' });
   });
 
-  it('keeps only the first line of an error, cut to ERROR_SUMMARY_MAX characters', () => {
-    const long = 'E'.repeat(500) + '\n    at somewhere (file.ts:1:1)';
-    const s = reduceAll([started, fail('2025-11-01', long)]);
-    const summary = s.assets[0]!.lastError!.summary;
+  it('keeps a long error whole, with its causes, on one line (cut only past ERROR_SUMMARY_MAX)', () => {
+    const withCauses =
+      'Input "raw" (comptages_raw [all]) could not be read: ' +
+      'EACCES: permission denied, open data/comptages.csv: ' +
+      'the road-count export must be readable by the user running the pipeline';
+    const s = reduceAll([started, fail('2025-11-01', withCauses)]);
+    expect(s.assets[0]!.lastError!.summary).toBe(withCauses);
+    const multiLine = reduceAll([started, fail('2025-11-01', 'first line\n  caused by: second line')]);
+    expect(multiLine.assets[0]!.lastError!.summary).toBe('first line caused by: second line');
+    const runaway = reduceAll([started, fail('2025-11-01', 'E'.repeat(ERROR_SUMMARY_MAX * 2))]);
+    const summary = runaway.assets[0]!.lastError!.summary;
     expect(summary).toHaveLength(ERROR_SUMMARY_MAX);
     expect(summary.endsWith('…')).toBe(true);
-    expect(summary).not.toContain('somewhere');
   });
 
   it('creates a row for an asset seen without asset_started, and counts its seen units', () => {
@@ -259,5 +265,112 @@ describe('reduceView edge cases', () => {
     const s = reduceAll([started, assetStarted, fail('2025-11-01'), { ...started, runId: 'other' }]);
     expect(s.run).toMatchObject({ id: 'other', failed: 0 });
     expect(s.assets).toEqual([]);
+  });
+});
+
+describe('a batch asset (one compute call for all its days), from a recorded run', () => {
+  const batch = loadBatchRun();
+  const arc = (s: ViewState): AssetRow => row(s, 'comptages_arc_days');
+
+  it('ends done 8/8 after run_finished, not running 8/9', () => {
+    const s = reduceAll(batch);
+    expect(arc(s)).toMatchObject({
+      status: 'done',
+      partitionsDone: 8,
+      partitionsTotal: 8,
+      materialized: 8,
+      running: [],
+      progress: null,
+      rows: 24, // 3 arc-days per day
+    });
+    // Already before run_finished: every day is settled once the last "days written" event is in.
+    const beforeEnd = reduceAll(batch.filter((e) => e.type !== 'run_finished'));
+    expect(arc(beforeEnd)).toMatchObject({ status: 'done', partitionsDone: 8, partitionsTotal: 8 });
+  });
+
+  it('shows the days written while the batch still runs, reported on its first (settled) day', () => {
+    const mid = reduceAll(eventsUntil(batch, (e) => e.type === 'progress' && e.done === 3 && e.total === 8));
+    expect(arc(mid)).toMatchObject({
+      status: 'running',
+      partitionsDone: 3,
+      partitionsTotal: 8,
+      progress: { done: 3, total: 8, unit: 'days written' },
+    });
+    expect(arc(mid).running).toHaveLength(5);
+  });
+
+  it('run_finished leaves nothing running, even for a unit that never got an outcome', () => {
+    const noOutcome = batch.filter(
+      (e) => !(e.type === 'materialized' && e.partition === '2025-11-04') && e.type !== 'progress',
+    );
+    const s = reduceAll(noOutcome);
+    expect(arc(s)).toMatchObject({ status: 'done', partitionsDone: 7, partitionsTotal: 8, running: [] });
+  });
+});
+
+describe('blocking checks in the view', () => {
+  const RUN2 = 'r-check';
+  const ev = <T extends RunEvent['type']>(e: Extract<RunEvent, { type: T }>): RunEvent => e;
+  const startedX = ev<'run_started'>({
+    type: 'run_started',
+    runId: RUN2,
+    at: at('00.000'),
+    command: 'materialize x',
+    assets: ['x'],
+    units: 1,
+    toRun: 1,
+    concurrency: 1,
+  });
+  const unit = { runId: RUN2, asset: 'x', partition: '2025-11-01' };
+  const check = ev<'check'>({
+    ...unit,
+    type: 'check',
+    at: at('00.500'),
+    check: 'non_negative',
+    status: 'fail',
+    blocking: true,
+    message: 'total is -3',
+  });
+  const failedByCheck = ev<'failed'>({
+    ...unit,
+    type: 'failed',
+    at: at('00.600'),
+    error: 'blocking check non_negative failed: total is -3',
+    attempt: 1,
+    check: 'non_negative',
+  });
+  const materialized = ev<'materialized'>({
+    ...unit,
+    type: 'materialized',
+    at: at('00.550'),
+    metadata: { rows: 4, bytes: 100, durationMs: 5, location: 'x', dataVersion: 'v' },
+  });
+
+  it('a failed event naming a check fails the unit and keeps the check', () => {
+    const s = reduceAll([startedX, check, failedByCheck]);
+    expect(s.assets[0]).toMatchObject({
+      status: 'failed',
+      failed: 1,
+      materialized: 0,
+      checks: { pass: 0, warn: 0, fail: 1 },
+      lastError: {
+        partition: '2025-11-01',
+        check: 'non_negative',
+        summary: failedByCheck.type === 'failed' ? failedByCheck.error : '',
+      },
+    });
+    expect(s.run.failed).toBe(1);
+  });
+
+  it('turns a unit already counted as materialized into a failure when its blocking check fails', () => {
+    const s = reduceAll([startedX, check, materialized, failedByCheck, failedByCheck]);
+    expect(s.assets[0]).toMatchObject({
+      status: 'failed',
+      failed: 1,
+      materialized: 0,
+      partitionsDone: 1,
+      rows: 4,
+    });
+    expect(s.run).toMatchObject({ materialized: 0, failed: 1 });
   });
 });

@@ -4,7 +4,7 @@
  * The same reducer serves the live ink view and `pipeline runs show ID` (replay of the JSONL log).
  */
 import type { CheckStatus, QuarantineCounts, RunEvent, SkipReason } from '../../engine/events.ts';
-import { firstLine, truncate } from './format.ts';
+import { joinLines, truncate } from './format.ts';
 
 export type AssetStatus = 'pending' | 'running' | 'done' | 'skipped' | 'failed' | 'partial';
 export type RunStatus = 'pending' | 'running' | 'success' | 'failed' | 'cancelled';
@@ -19,9 +19,11 @@ export interface RunningUnit {
 
 export interface AssetError {
   partition: string;
-  /** First line of the error, truncated to `ERROR_SUMMARY_MAX` characters. */
+  /** The error on one line (line breaks folded to spaces), whole up to `ERROR_SUMMARY_MAX` characters. */
   summary: string;
   attempt: number;
+  /** The blocking check the unit failed (it was stored, but its check failed). */
+  check?: string;
 }
 
 export interface CheckIssue {
@@ -44,6 +46,11 @@ export interface AssetRow {
   failed: number;
   retries: number;
   running: RunningUnit[];
+  /**
+   * Progress still reported by units that already settled while others of the asset run: a batch asset
+   * reports its shared counter (e.g. days written) on its first partition, which is settled early.
+   */
+  settledProgress: Array<{ partition: string; progress: NonNullable<RunningUnit['progress']> }>;
   /** Aggregate progress of the running units that reported any (sums of done and total), else null. */
   progress: { done: number; total: number; unit?: string } | null;
   /** `at` of the first unit start or outcome (not `asset_started`, which comes at run start). */
@@ -52,6 +59,8 @@ export interface AssetRow {
   finishedAt: string | null;
   /** Σ metadata.rows over materialized units. */
   rows: number;
+  /** Materialized units whose metadata had `rows` (0: the asset reports no row count). */
+  rowsReported: number;
   /** Σ metadata.bytes over materialized units. */
   bytes: number;
   /** Σ metadata.quarantined per reason, and its total. */
@@ -91,7 +100,8 @@ export interface ViewState {
   lastEventAt: string | null;
 }
 
-export const ERROR_SUMMARY_MAX = 160;
+/** Errors are kept whole (the views wrap them) up to this many characters, against runaway messages. */
+export const ERROR_SUMMARY_MAX = 2000;
 
 /** Skips that mean "nothing needed doing" rather than "could not be done". */
 const BENIGN_SKIPS: ReadonlySet<SkipReason> = new Set<SkipReason>(['up_to_date', 'early_cutoff']);
@@ -129,10 +139,12 @@ function emptyRow(asset: string): AssetRow {
     failed: 0,
     retries: 0,
     running: [],
+    settledProgress: [],
     progress: null,
     startedAt: null,
     finishedAt: null,
     rows: 0,
+    rowsReported: 0,
     bytes: 0,
     quarantined: {},
     quarantinedTotal: 0,
@@ -187,7 +199,11 @@ export function reduceView(state: ViewState, event: RunEvent): ViewState {
         skipped: event.skipped,
         failed: event.failed,
       };
-      return { ...s, run, assets: s.assets.map((row) => withStatus(row, true)) };
+      // The run is over: nothing runs any more, whatever events were missing or came late.
+      const assets = s.assets.map((row) =>
+        withStatus({ ...row, running: [], settledProgress: [], progress: null }, true),
+      );
+      return { ...s, run, assets };
     }
 
     case 'asset_started':
@@ -210,6 +226,16 @@ export function reduceView(state: ViewState, event: RunEvent): ViewState {
     case 'progress':
       return updateRow(s, event.asset, (row) => {
         const progress = { done: event.done, total: event.total, unit: event.unit };
+        // A settled unit never runs again: its progress is a batch's shared counter, not a new unit.
+        if (row.settledPartitions.includes(event.partition)) {
+          return {
+            ...row,
+            settledProgress: [
+              ...row.settledProgress.filter((p) => p.partition !== event.partition),
+              { partition: event.partition, progress },
+            ],
+          };
+        }
         const known = row.running.some((u) => u.partition === event.partition);
         // Progress before `unit_started` (should not happen) still means the unit is running.
         const running = known
@@ -239,7 +265,7 @@ export function reduceView(state: ViewState, event: RunEvent): ViewState {
                 check: event.check,
                 status: event.status,
                 blocking: event.blocking,
-                message: event.message === undefined ? undefined : oneLine(event.message),
+                message: event.message === undefined ? undefined : wholeLine(event.message),
               },
       }));
 
@@ -255,6 +281,7 @@ export function reduceView(state: ViewState, event: RunEvent): ViewState {
           ...row,
           materialized: row.materialized + 1,
           rows: row.rows + (event.metadata.rows ?? 0),
+          rowsReported: row.rowsReported + (event.metadata.rows === undefined ? 0 : 1),
           bytes: row.bytes + event.metadata.bytes,
           quarantined,
           quarantinedTotal: row.quarantinedTotal + added,
@@ -268,16 +295,38 @@ export function reduceView(state: ViewState, event: RunEvent): ViewState {
         skipReasons: { ...row.skipReasons, [event.reason]: (row.skipReasons[event.reason] ?? 0) + 1 },
       }));
 
-    case 'failed':
-      return settle(s, event.asset, event.partition, event.at, 'failed', (row) => ({
-        ...row,
-        failed: row.failed + 1,
-        lastError: { partition: event.partition, summary: oneLine(event.error), attempt: event.attempt },
-      }));
+    case 'failed': {
+      const lastError: AssetError = {
+        partition: event.partition,
+        summary: wholeLine(event.error),
+        attempt: event.attempt,
+        ...(event.check === undefined ? {} : { check: event.check }),
+      };
+      const withError = (row: AssetRow): AssetRow => ({ ...row, failed: row.failed + 1, lastError });
+      // A unit stored, then failing a blocking check: if it was already counted as materialized, it
+      // becomes a failure (its rows and bytes stay: they were written).
+      const existing = s.assets.find((r) => r.asset === event.asset);
+      if (event.check !== undefined && existing?.settledPartitions.includes(event.partition)) {
+        if (existing.lastError?.partition === event.partition && existing.lastError.check === event.check)
+          return s;
+        const next = updateRow(s, event.asset, (row) =>
+          withError({ ...row, materialized: Math.max(0, row.materialized - 1), finishedAt: event.at }),
+        );
+        return {
+          ...next,
+          run: {
+            ...next.run,
+            materialized: Math.max(0, next.run.materialized - 1),
+            failed: next.run.failed + 1,
+          },
+        };
+      }
+      return settle(s, event.asset, event.partition, event.at, 'failed', withError);
+    }
   }
 }
 
-const oneLine = (text: string): string => truncate(firstLine(text), ERROR_SUMMARY_MAX);
+const wholeLine = (text: string): string => truncate(joinLines(text), ERROR_SUMMARY_MAX);
 
 type Outcome = 'materialized' | 'skipped' | 'failed';
 
@@ -315,7 +364,7 @@ function updateRow(s: ViewState, asset: string, fn: (row: AssetRow) => AssetRow)
     {
       ...updated,
       partitionsTotal: Math.max(updated.partitionsTotal, updated.partitionsDone + updated.running.length),
-      progress: aggregateProgress(updated.running),
+      progress: aggregateProgress(updated),
     },
     s.run.status !== 'running' && s.run.status !== 'pending',
   );
@@ -323,8 +372,12 @@ function updateRow(s: ViewState, asset: string, fn: (row: AssetRow) => AssetRow)
   return { ...s, assets };
 }
 
-function aggregateProgress(running: RunningUnit[]): AssetRow['progress'] {
-  const reporting = running.filter((u) => u.progress);
+function aggregateProgress(row: AssetRow): AssetRow['progress'] {
+  // Progress of settled units counts only while the asset still has running units.
+  const reporting = [
+    ...row.running.filter((u) => u.progress),
+    ...(row.running.length > 0 ? row.settledProgress : []),
+  ];
   if (reporting.length === 0) return null;
   let done = 0;
   let total = 0;

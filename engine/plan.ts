@@ -132,7 +132,10 @@ export async function plan(defs: Definitions, state: StateStore, opts: PlanOptio
   const contextIndex = new UnitIndex();
   const views = new UnitIndex<UpstreamView>();
   const view = (asset: string, partition: string): UpstreamView =>
-    views.get(asset, partition) ?? { state: 'fresh', version: state.get(asset, partition)?.dataVersion ?? null };
+    views.get(asset, partition) ?? {
+      state: 'fresh',
+      version: state.get(asset, partition)?.dataVersion ?? null,
+    };
 
   for (const key of graph.order) {
     const ps = needed.get(key);

@@ -18,14 +18,7 @@ import type { FileSet } from './io.ts';
 import { MissingValueError } from './io.ts';
 import { unitId, type Plan, type PlannedUnit } from './plan.ts';
 import { QuarantineCollector } from './quarantine.ts';
-import {
-  decide,
-  inputKey,
-  inputReasons,
-  isOwnReason,
-  viewOf,
-  type UpstreamView,
-} from './staleness.ts';
+import { decide, inputKey, inputReasons, isOwnReason, viewOf, type UpstreamView } from './staleness.ts';
 import type { StateStore, StoredCheckResult } from './state.ts';
 
 export interface RunOptions {
@@ -230,7 +223,11 @@ export async function execute(
     }
     if (u.decision === 'skip') {
       const staleUp = u.reasons.find((r) => r.kind === 'upstream_stale');
-      skip(u, 'up_to_date', staleUp && `stale: upstream ${unitId(staleUp.asset, staleUp.partition)} is not selected`);
+      skip(
+        u,
+        'up_to_date',
+        staleUp && `stale: upstream ${unitId(staleUp.asset, staleUp.partition)} is not selected`,
+      );
       return { status: 'skipped', dataVersion: u.dataVersion };
     }
     const rec = state.get(u.asset, u.partition);
@@ -239,7 +236,11 @@ export async function execute(
       ...inputReasons(graph.depsOf(u.asset), u.partition, rec, settledView),
     ];
     const decision = decide(reasons, true);
-    if (decision === 'blocked') return blockedSkip(u, reasons.find((x) => x.kind === 'blocked_by_check')!);
+    if (decision === 'blocked')
+      return blockedSkip(
+        u,
+        reasons.find((x) => x.kind === 'blocked_by_check')!,
+      );
     if (decision === 'skip') {
       skip(u, 'early_cutoff', 'inputs rebuilt with unchanged data versions');
       return { status: 'skipped', dataVersion: rec?.dataVersion ?? null };
@@ -403,7 +404,11 @@ export async function execute(
           `blocking check ${failedCheck.name} failed${failedCheck.message ? `: ${failedCheck.message}` : ''} ` +
           `(value stored as data ${dataVersion}; its dependents are not built until a materialization passes the check)`,
       });
-      return { status: 'blocked', dataVersion: null, by: { asset: asset.key, partition, check: failedCheck.name } };
+      return {
+        status: 'blocked',
+        dataVersion: null,
+        by: { asset: asset.key, partition, check: failedCheck.name },
+      };
     }
     counts.materialized++;
     emit({ type: 'materialized', runId, at: now(), asset: asset.key, partition, metadata });

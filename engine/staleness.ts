@@ -114,7 +114,8 @@ export function viewOf(
   if (decision === 'observe') return { state: 'fresh', version };
   if (decision === 'run') return { state: 'will_run' };
   const blocked = reasons.find((r) => r.kind === 'blocked_by_check');
-  if (blocked) return { state: 'blocked', asset: blocked.asset, partition: blocked.partition, check: blocked.check };
+  if (blocked)
+    return { state: 'blocked', asset: blocked.asset, partition: blocked.partition, check: blocked.check };
   const own = reasons.find((r) => r.kind === 'check_failed');
   if (own) return { state: 'blocked', asset, partition, check: own.check };
   return { state: reasons.length ? 'stale' : 'fresh', version };

@@ -1,5 +1,4 @@
 import { Command, CommanderError, InvalidArgumentError, Option } from 'commander';
-import { availableParallelism } from 'node:os';
 import {
   execute,
   newRunId,
@@ -13,8 +12,10 @@ import {
 } from '../engine/index.ts';
 import { resolveDays, UsageError } from './days.ts';
 import { cancelOnInterrupt, INTERRUPTED_EXIT_CODE } from './interrupt.ts';
+import { runConcurrency } from './config.ts';
 import { describeReason } from './reasons.ts';
 import { createRuntime, type Runtime } from './runtime.ts';
+import { packageVersion } from './version.ts';
 import { createRunRenderer, replayRun, shouldUseTui } from './view/render.ts';
 
 interface SelectionOpts {
@@ -68,20 +69,46 @@ async function planSelection(
     const terms = parseSelection(o.select);
     let statusOf: StatusOf | undefined;
     if (terms.some((t) => t.kind === 'status')) {
+      // Statuses are those of the whole graph's plan: the same rules as `why` and `plan --all`.
       const full = await plan(rt.defs, rt.state, { selected: new Set(graph.order), days, signal });
+      const byAsset = new Map<string, Plan['units']>();
+      for (const u of full.units) {
+        if (u.decision === 'observe') continue;
+        const list = byAsset.get(u.asset);
+        if (list) list.push(u);
+        else byAsset.set(u.asset, [u]);
+      }
       statusOf = (k) => {
-        const us = full.units.filter((u) => u.asset === k && u.decision !== 'observe');
+        const us = byAsset.get(k) ?? [];
+        const has = (...kinds: string[]) => us.some((u) => u.reasons.some((r) => kinds.includes(r.kind)));
         return {
-          missing: us.some((u) => u.reasons.some((r) => r.kind === 'missing')),
-          failed: us.some((u) => u.reasons.some((r) => r.kind === 'last_failed')),
-          stale: us.some((u) => u.decision === 'run'),
+          missing: has('missing'),
+          failed: has('last_failed', 'check_failed'),
+          stale: us.some((u) => u.reasons.length > 0),
         };
       };
     }
     selected = resolveSelection(terms, graph, statusOf);
+    if (!selected.size)
+      throw new UsageError(
+        `--select ${o.select}: no asset matches (see \`pipeline list\`, \`pipeline plan --all\`)`,
+      );
   }
   const p = await plan(rt.defs, rt.state, { selected, days, force: o.force, signal });
   return { p, days };
+}
+
+/** `N to run, M up to date[, K stale but not selected][, B blocked by checks]`. */
+function planSummary(units: Plan['units']): string {
+  const n = (pred: (u: Plan['units'][number]) => boolean) => units.filter(pred).length;
+  const stale = n((u) => u.decision === 'skip' && u.reasons.length > 0);
+  const blocked = n((u) => u.decision === 'blocked');
+  return [
+    `${n((u) => u.decision === 'run')} to run`,
+    `${n((u) => u.decision === 'skip' && !u.reasons.length)} up to date`,
+    ...(stale ? [`${stale} stale but not selected (their upstream is stale: select it too, e.g. +key)`] : []),
+    ...(blocked ? [`${blocked} blocked by failed checks`] : []),
+  ].join(', ');
 }
 
 async function withRuntime<T>(fn: (rt: Runtime) => Promise<T>): Promise<T> {
@@ -95,6 +122,7 @@ async function withRuntime<T>(fn: (rt: Runtime) => Promise<T>): Promise<T> {
 
 const program = new Command('pipeline')
   .description('CityFlow: typed data assets and the Paris urban-mobility pipeline')
+  .version(packageVersion(), '-V, --version', 'print the version and exit')
   .exitOverride()
   .showHelpAfterError('(run with --help for usage)');
 
@@ -156,9 +184,7 @@ addSelectionOptions(
         const result = await execute(rt.defs, rt.state, p, {
           runId,
           command: process.argv.slice(2).join(' '),
-          concurrency:
-            o.concurrency ??
-            (process.env.PIPELINE_CONCURRENCY ? rt.config.pipelineConcurrency : availableParallelism()),
+          concurrency: runConcurrency(rt.config, o.concurrency).value,
           signal,
           onEvent: renderer.onEvent,
           quarantineDir: rt.quarantineDir,
@@ -203,12 +229,15 @@ addSelectionOptions(
       }
       console.log(`Days ${days.from}..${days.to} (${days.origin})`);
       for (const u of units) {
-        console.log(
-          `${u.decision === 'run' ? '▶ run ' : '· skip'} ${u.asset}[${u.partition}]${u.reasons.length ? ': ' + u.reasons.map(describeReason).join('; ') : ''}`,
-        );
+        const head = {
+          run: '▶ run    ',
+          skip: u.reasons.length ? '· stale  ' : '· skip   ',
+          blocked: '✗ blocked',
+        }[u.decision as 'run' | 'skip' | 'blocked'];
+        const why = u.reasons.length ? ': ' + u.reasons.map(describeReason).join('; ') : '';
+        console.log(`${head} ${u.asset}[${u.partition}]${why}`);
       }
-      const toRun = units.filter((u) => u.decision === 'run').length;
-      console.log(`${toRun} to run, ${units.length - toRun} up to date`);
+      console.log(planSummary(units));
     }),
   );
 
@@ -221,7 +250,8 @@ program
   .action(async (key: string, o: { partition?: string; json?: boolean }) =>
     withRuntime(async (rt) => {
       const asset = rt.defs.graph.get(key);
-      const { p } = await planSelection(rt, { select: key, partition: o.partition });
+      // Assessed with everything upstream, as `plan --all` does: a unit's status never depends on the selection.
+      const { p } = await planSelection(rt, { select: `+${key}`, partition: o.partition });
       const units = p.units.filter((u) => u.asset === key);
       const rows = units.map((u) => ({ ...u, record: rt.state.get(key, u.partition) }));
       if (o.json) return void console.log(JSON.stringify(rows));
@@ -241,11 +271,24 @@ program
           ? `; last failure ${rec.lastFailure.at}: ${rec.lastFailure.error}`
           : '';
         console.log(`  [${r.partition}] ${last}${failed}`);
-        console.log(
-          r.decision === 'run'
-            ? `    would run: ${r.reasons.map(describeReason).join('; ')}`
-            : '    up to date: code and every input unchanged since then',
-        );
+        for (const c of rec?.checks ?? []) {
+          if (c.dataVersion !== rec?.dataVersion) continue;
+          const kind = c.blocking ? 'blocking' : 'non-blocking';
+          console.log(`    check ${c.name}: ${c.status} (${kind})${c.message ? `: ${c.message}` : ''}`);
+        }
+        const reasons = r.reasons.map(describeReason).join('; ');
+        if (r.decision === 'blocked') {
+          const by = r.reasons.find((x) => x.kind === 'blocked_by_check');
+          console.log(`    blocked: ${reasons}`);
+          if (by)
+            console.log(
+              `    (--force here does not bypass it: fix the data or the check, then rebuild ${by.asset}, e.g. --select ${by.asset}+; or make the check non-blocking)`,
+            );
+        } else if (r.decision === 'run') {
+          console.log(`    stale, would run (with its upstream: --select +${key}): ${reasons}`);
+        } else {
+          console.log('    up to date: code and every input unchanged since then, upstream up to date');
+        }
       }
     }),
   );

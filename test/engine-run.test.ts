@@ -186,7 +186,10 @@ describe('executor', () => {
     expect(attempts).toBe(3);
     expect(r.events.filter((e) => e.type === 'retry')).toHaveLength(2);
     expect(r.result).toMatchObject({ status: 'failed', materialized: 2, failed: 1, skipped: 1 });
-    expect(r.events.find((e) => e.type === 'failed')).toMatchObject({ asset: 'broken', error: 'bad input stack…' });
+    expect(r.events.find((e) => e.type === 'failed')).toMatchObject({
+      asset: 'broken',
+      error: 'bad input stack…',
+    });
     expect(r.events.find((e) => e.type === 'skipped')).toMatchObject({
       asset: 'child',
       reason: 'upstream_failed',
@@ -226,10 +229,74 @@ describe('executor', () => {
       asset: 'after',
       reason: 'blocked_by_check',
     });
-    expect(r.events.find((e) => e.type === 'failed')).toMatchObject({ asset: 'wrong' });
-    expect((r.events.find((e) => e.type === 'failed') as { error: string }).error).toMatch(
-      /does not match its schema/,
-    );
+    const failures = r.events.filter((e) => e.type === 'failed');
+    expect(failures.map((e) => e.asset).sort()).toEqual(['neg', 'wrong']);
+    expect(failures.find((e) => e.asset === 'neg')).toMatchObject({ check: 'non_negative' });
+    expect(failures.find((e) => e.asset === 'wrong')!.error).toMatch(/does not match its schema/);
+    expect(r.result.status).toBe('failed');
+  });
+
+  it('a failed blocking check holds across runs until a materialization passes it; warnings never block', async () => {
+    let value = -1;
+    const mk = () => {
+      const neg = defineAsset({
+        key: 'neg',
+        schema: z.number(),
+        codeVersion: `v${value}`,
+        checks: [
+          {
+            name: 'non_negative',
+            fn: (v) => ({ status: v >= 0 ? 'pass' : 'fail', message: `value ${v}`, metadata: { value: v } }),
+          },
+          { name: 'small', blocking: true, fn: (v) => ({ status: v < 100 ? 'pass' : 'warn' }) },
+        ],
+        compute: () => value,
+      });
+      const after = defineAsset({ key: 'after', schema: z.number(), deps: { neg }, compute: (i) => i.neg });
+      return setup([neg, after]);
+    };
+    const first = await mk().run(['neg', 'after']);
+    expect(first.result).toMatchObject({ status: 'failed', failed: 1, materialized: 0 });
+    const { state } = mk();
+    expect(state.get('neg', 'all')?.checks?.[0]).toMatchObject({
+      name: 'non_negative',
+      status: 'fail',
+      blocking: true,
+      metadata: { value: -1 },
+      dataVersion: state.get('neg', 'all')?.dataVersion,
+    });
+
+    // Next run of the dependent alone, even forced: still refused, and the run fails.
+    const alone = await mk().run(['after'], { force: true });
+    expect(alone.p.unit('after', 'all')).toMatchObject({
+      decision: 'blocked',
+      reasons: expect.arrayContaining([
+        { kind: 'blocked_by_check', input: 'neg', asset: 'neg', partition: 'all', check: 'non_negative' },
+      ]),
+    });
+    expect(alone.events.find((e) => e.type === 'skipped')).toMatchObject({
+      asset: 'after',
+      reason: 'blocked_by_check',
+    });
+    expect(alone.result.status).toBe('failed');
+    expect(mk().state.get('after', 'all')).toBeUndefined();
+
+    // The failed unit is retried by a plain run (check_failed), and keeps failing while the data is bad.
+    const retry = await mk().run(['neg', 'after']);
+    expect(retry.p.unit('neg', 'all')!.reasons).toContainEqual({
+      kind: 'check_failed',
+      check: 'non_negative',
+      message: 'value -1',
+    });
+    expect(retry.result).toMatchObject({ status: 'failed', failed: 1 });
+
+    // Fixed (a warning only): the value passes, the dependent is built, the run succeeds.
+    value = 150;
+    const fixed = await mk().run(['neg', 'after']);
+    expect(fixed.result).toMatchObject({ status: 'success', materialized: 2 });
+    expect(fixed.events.filter((e) => e.type === 'check').map((e) => e.status)).toEqual(['pass', 'warn']);
+    const again = await mk().run(['neg', 'after']);
+    expect(again.result).toMatchObject({ status: 'success', materialized: 0, skipped: 2 });
   });
 
   it('batch assets compute every requested day in one call and quarantine per partition', async () => {

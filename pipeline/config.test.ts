@@ -1,8 +1,15 @@
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { availableParallelism, tmpdir } from 'node:os';
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { ConfigError, describeMode, loadConfig, maskUrlCredentials, printableConfig } from './config.ts';
+import {
+  ConfigError,
+  describeMode,
+  loadConfig,
+  maskUrlCredentials,
+  printableConfig,
+  runConcurrency,
+} from './config.ts';
 
 const cwd = '/srv/cityflow';
 const load = (env: Record<string, string>) => loadConfig(env, { envFile: false, cwd });
@@ -35,7 +42,8 @@ describe('loadConfig defaults', () => {
       s3CacheDir: '/srv/cityflow/.cache/s3',
       s3ReportsPrefix: 'reports',
       s3ForcePathStyle: false,
-      pipelineConcurrency: 4,
+      pipelineConcurrency: availableParallelism(),
+      pipelineConcurrencyFrom: 'CPU count',
       logLevel: 'info',
     });
     expect(c.s3RawBucket).toBeUndefined();
@@ -53,6 +61,30 @@ describe('loadConfig defaults', () => {
     expect(
       load({ S3_ENDPOINT_URL: 'http://127.0.0.1:7480', S3_FORCE_PATH_STYLE: 'false' }).s3ForcePathStyle,
     ).toBe(false);
+  });
+});
+
+describe('run concurrency (one rule for materialize and env)', () => {
+  it('is --concurrency, else PIPELINE_CONCURRENCY, else the CPU count', () => {
+    const cpus = availableParallelism();
+    expect(runConcurrency(load({}))).toEqual({ value: cpus, from: 'CPU count' });
+    expect(runConcurrency(load({ PIPELINE_CONCURRENCY: '3' }))).toEqual({
+      value: 3,
+      from: 'PIPELINE_CONCURRENCY',
+    });
+    expect(runConcurrency(load({ PIPELINE_CONCURRENCY: '3' }), 7)).toEqual({
+      value: 7,
+      from: '--concurrency',
+    });
+  });
+
+  it('is what `pipeline env` prints', () => {
+    const printed = printableConfig(load({}));
+    expect(printed.PIPELINE_CONCURRENCY).toBe('(unset)');
+    expect(printed['concurrency (effective)']).toBe(`${availableParallelism()} (CPU count)`);
+    expect(printableConfig(load({ PIPELINE_CONCURRENCY: '2' }))['concurrency (effective)']).toBe(
+      '2 (PIPELINE_CONCURRENCY)',
+    );
   });
 });
 

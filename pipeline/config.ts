@@ -6,6 +6,7 @@
  * Secrets (AWS keys, session tokens) are never kept here: the AWS SDK credential chain reads them.
  */
 import { existsSync, readFileSync } from 'node:fs';
+import { availableParallelism } from 'node:os';
 import path from 'node:path';
 import { parse as parseDotenv } from 'dotenv';
 import { z } from 'zod';
@@ -46,7 +47,10 @@ export interface Config {
   s3ReportsPrefix: string;
   s3EndpointUrl?: string;
   s3ForcePathStyle: boolean;
+  /** Units computed at once by a run (see `runConcurrency`): PIPELINE_CONCURRENCY, else the CPU count. */
   pipelineConcurrency: number;
+  /** Where `pipelineConcurrency` comes from. */
+  pipelineConcurrencyFrom: 'PIPELINE_CONCURRENCY' | 'CPU count';
   logLevel: LogLevel;
 }
 
@@ -144,7 +148,7 @@ const envSchema = z.object({
     .int('must be a whole number')
     .min(1, 'must be at least 1')
     .max(64, 'must be at most 64')
-    .default(4),
+    .optional(),
   LOG_LEVEL: z
     .string()
     .transform((s) => s.toLowerCase())
@@ -252,7 +256,8 @@ export function loadConfig(env: Env = process.env, options: LoadConfigOptions = 
     ...(e.S3_ENDPOINT_URL !== undefined && { s3EndpointUrl: e.S3_ENDPOINT_URL }),
     // Custom endpoints (Ceph, MinIO) need path-style addressing; AWS itself prefers virtual hosts.
     s3ForcePathStyle: e.S3_FORCE_PATH_STYLE ?? e.S3_ENDPOINT_URL !== undefined,
-    pipelineConcurrency: e.PIPELINE_CONCURRENCY,
+    pipelineConcurrency: e.PIPELINE_CONCURRENCY ?? availableParallelism(),
+    pipelineConcurrencyFrom: e.PIPELINE_CONCURRENCY === undefined ? 'CPU count' : 'PIPELINE_CONCURRENCY',
     logLevel: e.LOG_LEVEL,
   };
 }
@@ -298,6 +303,23 @@ export function describeMode(config: Config): string {
   return `${why} → ${raw}, ${metrics}, ${reports}`;
 }
 
+/**
+ * Units computed at once by a run: `--concurrency` when given, else PIPELINE_CONCURRENCY, else the CPU
+ * count (`os.availableParallelism()`). The one rule for `materialize` and `pipeline env`.
+ */
+export function runConcurrency(
+  config: Pick<Config, 'pipelineConcurrency' | 'pipelineConcurrencyFrom'>,
+  flag?: number,
+): { value: number; from: '--concurrency' | Config['pipelineConcurrencyFrom'] } {
+  if (flag !== undefined) return { value: flag, from: '--concurrency' };
+  return { value: config.pipelineConcurrency, from: config.pipelineConcurrencyFrom };
+}
+
+/** `4 (CPU count)`. */
+export function describeConcurrency(c: ReturnType<typeof runConcurrency>): string {
+  return `${c.value} (${c.from})`;
+}
+
 /** Every setting as `VARIABLE → value` for display, with secrets masked. */
 export function printableConfig(config: Config): Record<string, string> {
   const keys = config.awsStaticKeys;
@@ -328,7 +350,11 @@ export function printableConfig(config: Config): Record<string, string> {
     S3_REPORTS_PREFIX: config.s3ReportsPrefix,
     S3_ENDPOINT_URL: config.s3EndpointUrl ? maskUrlCredentials(config.s3EndpointUrl) : '(unset)',
     S3_FORCE_PATH_STYLE: String(config.s3ForcePathStyle),
-    PIPELINE_CONCURRENCY: String(config.pipelineConcurrency),
+    PIPELINE_CONCURRENCY:
+      config.pipelineConcurrencyFrom === 'PIPELINE_CONCURRENCY'
+        ? String(config.pipelineConcurrency)
+        : '(unset)',
+    'concurrency (effective)': describeConcurrency(runConcurrency(config)),
     LOG_LEVEL: config.logLevel,
   };
   return out;

@@ -6,6 +6,7 @@ import { renderToString } from 'ink';
 import type { RunEvent } from '../../engine/events.ts';
 import { initialViewState, reduceAll, reduceView, type ViewState } from './reducer.ts';
 import type { RendererOptions, RunRenderer } from './render.ts';
+import { applyColorLevel } from './color.ts';
 import { startLiveInk } from './live-ink.ts';
 import { RunView } from './RunView.tsx';
 
@@ -14,6 +15,7 @@ function layoutColumns(opts: RendererOptions, stream: NodeJS.WriteStream): numbe
 }
 
 export function createInkRenderer(opts: RendererOptions, stream: NodeJS.WriteStream): RunRenderer {
+  applyColorLevel(stream, opts.env);
   let state = initialViewState();
   const view = (now: number | undefined) =>
     createElement(RunView, { state, now, columns: layoutColumns(opts, stream) });
@@ -37,6 +39,7 @@ export function replayFinalFrame(
   opts: RendererOptions,
   stream: NodeJS.WriteStream,
 ): ViewState {
+  applyColorLevel(stream, opts.env);
   const state = reduceAll(events);
   const columns = layoutColumns(opts, stream);
   stream.write(renderToString(createElement(RunView, { state, columns }), { columns }) + '\n');

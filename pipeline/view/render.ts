@@ -17,6 +17,8 @@ export interface RendererOptions {
   columns?: number;
   /** Time zone of plain-line stamps; local by default. */
   timeZone?: string;
+  /** Environment for NO_COLOR / FORCE_COLOR (see color.ts); process.env by default. */
+  env?: NodeJS.ProcessEnv;
 }
 
 export interface RunRenderer {

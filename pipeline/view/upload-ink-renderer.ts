@@ -5,6 +5,7 @@
 import { createElement } from 'react';
 import { finishEvent, initialUploadState, reduceUpload } from './upload-reducer.ts';
 import type { UploadRenderer, UploadRendererOptions } from './upload-renderer.ts';
+import { applyColorLevel } from './color.ts';
 import { startLiveInk } from './live-ink.ts';
 import { UploadView } from './UploadView.tsx';
 
@@ -12,6 +13,7 @@ export function createInkUploadRenderer(
   opts: UploadRendererOptions,
   stream: NodeJS.WriteStream,
 ): UploadRenderer {
+  applyColorLevel(stream, opts.env);
   const clock = opts.clock ?? Date.now;
   const columns = opts.columns ?? Math.min(120, stream.columns || 80);
   let state = initialUploadState({ dryRun: opts.dryRun, startedAt: clock() });

@@ -21,6 +21,8 @@ export interface UploadRendererOptions {
   columns?: number;
   /** Time source (ms epoch); Date.now by default. */
   clock?: () => number;
+  /** Environment for NO_COLOR / FORCE_COLOR (see color.ts); process.env by default. */
+  env?: NodeJS.ProcessEnv;
 }
 
 export interface UploadRenderer {

@@ -4,15 +4,11 @@
  * build, and editing one asset's compute function re-runs that asset and its dependents only (code
  * versions of the other assets do not move when another file changes).
  */
-import { execFile } from 'node:child_process';
-import { cp, mkdir, mkdtemp, readdir, readFile, rm, symlink, writeFile } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
+import { readdir, readFile, rm, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { promisify } from 'node:util';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { copyProject, runCopy } from './faults/cli-process.ts';
 
-const run = promisify(execFile);
-const REPO = join(import.meta.dirname, '..');
 let root: string;
 let env: NodeJS.ProcessEnv;
 const CACHE = (): string => join(root, 'node_modules/.cache/cityflow');
@@ -24,13 +20,7 @@ interface PlanUnit {
   reasons: { kind: string }[];
 }
 
-async function pipeline(...args: string[]): Promise<string> {
-  const { stdout } = await run(process.execPath, [join(root, 'pipeline/bin.mjs'), ...args], {
-    env,
-    cwd: root,
-  });
-  return stdout;
-}
+const pipeline = (...args: string[]): Promise<string> => runCopy({ root, env }, args);
 
 async function builds(): Promise<string[]> {
   const names = await readdir(CACHE()).catch(() => [] as string[]);
@@ -38,25 +28,7 @@ async function builds(): Promise<string[]> {
 }
 
 beforeAll(async () => {
-  root = await mkdtemp(join(tmpdir(), 'cityflow-compile-'));
-  for (const dir of ['engine', 'io-managers', 'assets', 'pipeline']) {
-    await cp(join(REPO, dir), join(root, dir), { recursive: true, filter: (p) => !p.includes('fixtures') });
-  }
-  await cp(join(REPO, 'tsconfig.json'), join(root, 'tsconfig.json'));
-  await cp(join(REPO, 'package.json'), join(root, 'package.json'));
-  // A node_modules of its own, made of links to the real packages, so this copy has its own build cache.
-  await mkdir(join(root, 'node_modules'));
-  for (const name of await readdir(join(REPO, 'node_modules'))) {
-    if (name !== '.cache') await symlink(join(REPO, 'node_modules', name), join(root, 'node_modules', name));
-  }
-  env = {
-    PATH: process.env.PATH,
-    HOME: root,
-    CI: 'true',
-    DATA_DIR: join(REPO, 'data'),
-    OUTPUT_DIR: join(root, 'output'),
-    STATE_DIR: join(root, 'state'),
-  };
+  ({ root, env } = await copyProject('cityflow-compile-'));
 }, 120_000);
 afterAll(() => rm(root, { recursive: true, force: true }));
 
@@ -79,8 +51,8 @@ describe('compiled CLI', () => {
     expect(noop.units.filter((u) => u.decision === 'run')).toEqual([]);
     expect(await builds()).toEqual([build]);
 
-    // Edit weather_metrics' compute function (an extra statement that never throws changes its text).
-    const defsPath = join(root, 'assets/definitions.ts');
+    // Edit weather_metrics' compute function (an extra statement that never throws changes its code).
+    const defsPath = join(root, 'assets/weather/asset.ts');
     const defs = await readFile(defsPath, 'utf8');
     const at = defs.indexOf("key: 'weather_metrics'");
     expect(at).toBeGreaterThan(0);

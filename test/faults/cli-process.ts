@@ -1,7 +1,8 @@
-import { spawn, type ChildProcess } from 'node:child_process';
-import { cp, mkdtemp, readdir, readFile, stat } from 'node:fs/promises';
+import { execFile, spawn, type ChildProcess } from 'node:child_process';
+import { cp, mkdir, mkdtemp, readdir, readFile, stat, symlink } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join, relative } from 'node:path';
+import { promisify } from 'node:util';
 
 export const BIN = join(import.meta.dirname, '..', '..', 'pipeline', 'bin.mjs');
 export const SAMPLE = join(import.meta.dirname, '..', '..', 'data');
@@ -21,6 +22,63 @@ export async function scratchProject(prefix: string): Promise<{ root: string; en
       STATE_DIR: join(root, 'state'),
     },
   };
+}
+
+/** The project's code folders and files: what the `pipeline` command runs and versions. */
+const CODE = [
+  'engine',
+  'io-managers',
+  'assets',
+  'pipeline',
+  'tsconfig.json',
+  'package.json',
+  'package-lock.json',
+];
+
+/**
+ * A throw-away copy of the project's code (test fixtures left out), to edit its sources and run its own
+ * `pipeline/bin.mjs`. Its node_modules is made of links to the real packages, so the copy has its own
+ * `node_modules/.cache` (compiled builds, code-version cache). Reads the sample data of the repo; output
+ * and state stay in the copy.
+ */
+export async function copyProject(prefix: string): Promise<{ root: string; env: NodeJS.ProcessEnv }> {
+  const repo = join(import.meta.dirname, '..', '..');
+  const root = await mkdtemp(join(tmpdir(), prefix));
+  for (const name of CODE) {
+    await cp(join(repo, name), join(root, name), { recursive: true, filter: (p) => !p.includes('fixtures') });
+  }
+  await mkdir(join(root, 'node_modules'));
+  for (const name of await readdir(join(repo, 'node_modules'))) {
+    if (name !== '.cache') await symlink(join(repo, 'node_modules', name), join(root, 'node_modules', name));
+  }
+  return {
+    root,
+    env: {
+      PATH: process.env.PATH,
+      HOME: root,
+      CI: 'true',
+      DATA_DIR: SAMPLE,
+      OUTPUT_DIR: join(root, 'output'),
+      STATE_DIR: join(root, 'state'),
+    },
+  };
+}
+
+/** Runs a project copy's own `pipeline` command (see copyProject) to the end; throws when it fails. */
+export async function runCopy(
+  copy: { root: string; env: NodeJS.ProcessEnv },
+  args: string[],
+  extraEnv: NodeJS.ProcessEnv = {},
+): Promise<string> {
+  const { stdout } = await promisify(execFile)(
+    process.execPath,
+    [join(copy.root, 'pipeline/bin.mjs'), ...args],
+    {
+      env: { ...copy.env, ...extraEnv },
+      cwd: copy.root,
+    },
+  );
+  return stdout;
 }
 
 export interface Finished {

@@ -14,7 +14,11 @@ import type { WorkerTask } from './range-worker.ts';
  * registers tsx's loader, then imports range-worker.ts.
  */
 const COMPILED = import.meta.url.endsWith('.js');
-const WORKER_URL = new URL(COMPILED ? './range-worker.js' : './range-worker.ts', import.meta.url);
+// Each URL written out in full (`new URL('./x', import.meta.url)`), so the asset's code version finds
+// the worker module (engine/code-version.ts).
+const WORKER_URL = COMPILED
+  ? new URL('./range-worker.js', import.meta.url)
+  : new URL('./range-worker.ts', import.meta.url);
 /** Loader flags (`--import tsx`, `--loader …`) are not inherited by compiled workers: plain JS needs none. */
 const LOADER_FLAGS = new Set(['--import', '--require', '-r', '--loader', '--experimental-loader']);
 const compiledExecArgv = (): string[] => {

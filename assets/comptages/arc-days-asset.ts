@@ -1,0 +1,104 @@
+import { z } from 'zod';
+import { daily, defineBatchAsset, dep, fromUnpartitioned, type Reject } from '../../engine/index.ts';
+import { rawComptages } from '../sources.ts';
+import { ArcDayAccumulator } from './aggregate.ts';
+import type { ArcDay } from './arc-day.ts';
+import { readComptagesFast } from './fast/reader.ts';
+import { parseComptagesFile } from './parse.ts';
+import { SeenInstants } from './seen-instants.ts';
+
+/**
+ * The date part of a road-count timestamp: exports write Paris wall-clock time (with a `+01:00/+02:00`
+ * offset or none), so it is the Paris day.
+ */
+const PARIS_LOCAL_DATE = /[;,]"?(\d{4}-\d{2}-\d{2})[T ]\d{2}:\d{2}(?::\d{2})?(?:[+-]\d{2}:\d{2})?"?[;,]/;
+
+/** Bad road-count rows kept with full detail (counts stay exact beyond it). */
+const MAX_KEPT_REJECTS = 100_000;
+
+const ArcDaySchema = z.object({
+  arc_id: z.string(),
+  day: z.string(),
+  libelle: z.string(),
+  flow: z.array(z.number().nullable()).length(24),
+  occupancy: z.array(z.number().nullable()).length(24),
+  etat: z.array(z.string().nullable()).length(24),
+  geo_point: z.tuple([z.number(), z.number()]).nullable(),
+  row_length_m: z.number().nullable(),
+  rows: z.number().int(),
+});
+
+/** One streaming pass over the road-count file produces every requested day (stored per day). */
+export const comptagesArcDays = defineBatchAsset({
+  key: 'comptages_arc_days',
+  group: 'intermediate',
+  tags: ['comptages'],
+  description: 'Per road arc per Paris day: the 24 hourly flows/occupancies/states',
+  partitions: daily(),
+  io: 'intermediate',
+  schema: z.array(ArcDaySchema),
+  deps: { raw: dep(rawComptages, fromUnpartitioned()) },
+  compute: async ({ raw }, ctx) => {
+    const days = new Set(ctx.partitionKeys);
+    // A bad row whose timestamp is still readable is quarantined with its own day (and counted in that
+    // day's metadata); only rows with no readable day go to the batch-level quarantine.
+    const reject: Reject = (rec) => {
+      const day = PARIS_LOCAL_DATE.exec(rec.raw ?? '')?.[1];
+      (day && days.has(day) ? ctx.rejectFor(day) : ctx.reject)(rec);
+    };
+    // Kept rows whose Etat trafic was not a known value (e.g. Latin-1 bytes) count as Inconnu: say so.
+    const warnUnknownEtat = (rows: number) => {
+      if (rows > 0)
+        ctx.log.warn(
+          `${rows} rows had an unrecognised Etat trafic (not Fluide, Pré-saturé, Saturé, Bloqué, Inconnu or ` +
+            `a 0-4 code; e.g. a Latin-1 export): kept and counted as Inconnu`,
+        );
+    };
+    // After the read, progress counts the days written (the 6 GB file's 222 days take longer than
+    // reading it: each is validated, hashed and stored).
+    const emitDays = async (arcDaysOf: (day: string) => ArcDay[]) => {
+      const keys = ctx.partitionKeys;
+      for (const [i, day] of keys.entries()) {
+        const arcDays = arcDaysOf(day);
+        await ctx.emit(day, arcDays, { rows: arcDays.length });
+        ctx.progress(i + 1, keys.length, 'days written');
+      }
+    };
+    if (raw.files.length === 1) {
+      // The real case (one 6.2 GB file): byte-range workers, results identical to the csv-parse path
+      // (assets/comptages/fast/reader.test.ts), several times faster (docs/performance.md).
+      const file = raw.files[0]!;
+      const r = await readComptagesFast(file, {
+        days,
+        maxRejects: MAX_KEPT_REJECTS,
+        onProgress: (done, total) => ctx.progress(done, total, 'bytes'),
+      });
+      for (const rec of r.rejects) reject(rec);
+      if (r.rejected > r.rejects.length) {
+        ctx.log.warn(
+          `${r.rejected} rows rejected, the first ${r.rejects.length} kept in quarantine: ${JSON.stringify(r.rejectCounts)}`,
+        );
+      }
+      const took = r.timings ? `, scan ${r.timings.scanMs} ms + aggregation ${r.timings.aggregateMs} ms` : '';
+      ctx.log.info(
+        `${file.key}: ${r.rows} rows read by ${r.mode.parser} (${r.mode.ranges} ranges${took})${r.mode.note ? `: ${r.mode.note}` : ''}`,
+      );
+      warnUnknownEtat(r.unknownEtat);
+      // One day's ArcDay objects at a time, built from the compact state (which then frees that day).
+      return emitDays((day) => r.takeArcDays(day));
+    }
+    // Several files share one accumulator (and one set of rules) through the streaming csv-parse reader.
+    const acc = new ArcDayAccumulator();
+    const total = raw.files.reduce((a, f) => a + f.size, 0);
+    let done = 0;
+    let unknownEtat = 0;
+    const seen = new SeenInstants(); // a row repeated in a later file is a duplicate, not summed twice
+    for (const f of raw.files) {
+      unknownEtat += (await parseComptagesFile(f, reject, (row) => acc.add(row), { days, seen })).unknownEtat;
+      done += f.size;
+      ctx.progress(done, total, 'bytes');
+    }
+    warnUnknownEtat(unknownEtat);
+    return emitDays((day) => acc.arcDays(day));
+  },
+});

@@ -167,15 +167,22 @@ addSelectionOptions(
   .option('--json', 'print a JSON summary as the last line of stdout')
   .action(async (o: SelectionOpts & { concurrency?: number; tui: boolean; json?: boolean }) =>
     withRuntime(async (rt) => {
+      // Before the units run (waiting for the lock, observing sources, planning) there is nothing to
+      // finish: one line, and the exit code of the signal.
       const interrupt = cancelOnInterrupt(
-        '\nCancelling: finishing in-flight writes (Ctrl-C again to quit now)…\n',
+        (sig) => `\nCancelled (${sig}) before any unit ran: nothing was built.\n`,
       );
       const { signal } = interrupt;
       process.stderr.write(rt.modeLine + '\n');
       const runId = newRunId();
-      const release = await rt.state.acquireLock(runId, (m) => process.stderr.write(m + '\n'), signal);
+      let release: (() => Promise<void>) | undefined;
+      let running = false;
       try {
+        release = await rt.state.acquireLock(runId, (m) => process.stderr.write(m + '\n'), signal);
         const { p } = await planSelection(rt, o, signal);
+        if (signal.aborted) return void (process.exitCode = interrupt.exitCode);
+        running = true;
+        interrupt.setMessage('\nCancelling: finishing in-flight writes (Ctrl-C again to quit now)…\n');
         const out = o.json ? process.stderr : process.stdout;
         const renderer = await createRunRenderer({
           tty: shouldUseTui({ isTTY: out.isTTY, noTui: !o.tui, env: process.env }),
@@ -197,9 +204,17 @@ addSelectionOptions(
           );
         }
         process.exitCode =
-          result.status === 'success' ? 0 : result.status === 'cancelled' ? INTERRUPTED_EXIT_CODE : 1;
+          result.status === 'success'
+            ? 0
+            : result.status === 'cancelled'
+              ? (interrupt.exitCode ?? INTERRUPTED_EXIT_CODE)
+              : 1;
+      } catch (err) {
+        // The abort surfaces from the lock wait or the planning as an error: it is the cancellation.
+        if (signal.aborted && !running) return void (process.exitCode = interrupt.exitCode);
+        throw err;
       } finally {
-        await release();
+        await release?.();
         interrupt.dispose();
       }
     }),
@@ -435,7 +450,7 @@ program
         // cancellation is no error: its summary says what was uploaded, and the exit code is 130.
         await renderer.close(err);
         if (!(err instanceof SyncCancelled)) throw err;
-        process.exitCode = INTERRUPTED_EXIT_CODE;
+        process.exitCode = interrupt.exitCode ?? INTERRUPTED_EXIT_CODE;
       } finally {
         interrupt.dispose();
         client.destroy();

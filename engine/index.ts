@@ -1,5 +1,6 @@
 export * from './asset.ts';
 export * from './atomic.ts';
+export * from './code-manifest.ts';
 export * from './code-version.ts';
 export * from './definitions.ts';
 export * from './events.ts';

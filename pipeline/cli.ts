@@ -142,6 +142,7 @@ program
           partitions: a.partitions?.kind ?? 'unpartitioned',
           deps: rt.defs.graph.depsOf(k).map((d) => d.assetKey),
           io: a.kind === 'source' ? 'source' : a.io,
+          codeVersion: a.codeVersion,
         };
       });
       if (o.json) return void console.log(JSON.stringify(rows));

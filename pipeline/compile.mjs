@@ -6,9 +6,13 @@
 // no-op `pipeline materialize --all` fast. esbuild (tsx's own compiler) compiles the ~100 files in about
 // 0.2 s, so a stale build is simply rebuilt on the next start; there is no build step to forget.
 //
-// Why per file and not one bundle: an asset's code version is the hash of its compute function's text.
-// Compiled file by file, that text depends only on its own source file, so editing one asset re-runs
-// that asset alone, exactly as with tsx.
+// Why per file and not one bundle: the build mirrors the sources (same folders, one .js per .ts, linked
+// source maps), so stack traces and `import.meta.url` name files that map back to their sources. Code
+// versions do not depend on the compiled text at all: engine/code-version.ts hashes the TypeScript
+// sources (normalized by esbuild) of the module that defines each asset and of the project modules it
+// reaches, mapping a compiled module (`<hash>/assets/x.js`) back to `assets/x.ts`; the compiled CLI and
+// tsx (CITYFLOW_TSX=1) therefore give every asset the same version. Its per-file cache
+// (code-files.json) lives next to the builds, and pruning leaves it alone.
 import process from 'node:process';
 import { createHash } from 'node:crypto';
 import {
@@ -99,7 +103,8 @@ async function compile(files, outDir) {
 function pruneOldBuilds(cacheRoot, keep) {
   const now = Date.now();
   for (const name of readdirSync(cacheRoot)) {
-    if (name === keep) continue;
+    // Only builds and the temp folders of interrupted builds (not e.g. the code-version cache).
+    if (name === keep || !/^([0-9a-f]{16}|tmp-.*)$/.test(name)) continue;
     const dir = join(cacheRoot, name);
     try {
       if (now - statSync(dir).mtimeMs > PRUNE_AFTER_MS) rmSync(dir, { recursive: true, force: true });

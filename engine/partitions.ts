@@ -81,11 +81,15 @@ export interface PartitionMapping<C extends 'one' | 'many' = 'one' | 'many'> {
   upstream(downstreamKey: string): string[];
 }
 
-export const identity = (): PartitionMapping<'one'> => ({
+const IDENTITY: PartitionMapping<'one'> = Object.freeze({
   name: 'identity',
   cardinality: 'one',
-  upstream: (k) => [k],
+  upstream: (k: string) => [k],
 });
+
+/** The same partition key upstream (one shared mapping, so the planner can recognise it). */
+export const identity = (): PartitionMapping<'one'> => IDENTITY;
+export const isIdentity = (m: PartitionMapping): boolean => m === IDENTITY;
 
 /** A daily partition reads the 24 hourly partitions of the same day. */
 export const hourlyToDaily = (): PartitionMapping<'many'> => ({

@@ -2,7 +2,7 @@ import pLimit from 'p-limit';
 import type { AnyAsset } from './asset.ts';
 import { ioFor, type Definitions } from './definitions.ts';
 import type { RunReason } from './events.ts';
-import { partitionKeys } from './partitions.ts';
+import { isIdentity, partitionKeys } from './partitions.ts';
 import type { StateStore } from './state.ts';
 import { decide, inputReasons, ownReasons, viewOf, type Decision, type UpstreamView } from './staleness.ts';
 
@@ -49,17 +49,25 @@ export interface PlanOptions {
 export const unitId = (asset: string, partition: string): string => `${asset}[${partition}]`;
 
 class Unit implements PlannedUnit {
+  private view?: UpstreamView;
   constructor(
     readonly asset: string,
     readonly partition: string,
     public decision: Decision,
     public reasons: RunReason[],
     readonly dataVersion: string | null,
+    /** False for context units (read by the selection, not executed). */
+    readonly selected: boolean,
   ) {}
   get id(): string {
     return unitId(this.asset, this.partition);
   }
+  /** How dependents see this unit (as assessed by the plan). */
+  upstreamView(): UpstreamView {
+    return (this.view ??= viewOf(this.asset, this.partition, this.decision, this.reasons, this.dataVersion));
+  }
 }
+
 /**
  * Decides run/skip/blocked for every selected asset × partition, with reasons. Every unit the selection
  * reads is assessed, upstream of the selection too (unselected assets are not rebuilt, but a stale one
@@ -68,35 +76,49 @@ class Unit implements PlannedUnit {
  */
 export async function plan(defs: Definitions, state: StateStore, opts: PlanOptions): Promise<Plan> {
   const { graph } = defs;
-  const keyCache = new Map<string, string[]>();
-  const keysOf = (a: AnyAsset): string[] => {
+  const keyCache = new Map<string, { keys: string[]; set: Set<string> }>();
+  const rangeOf = (a: AnyAsset): { keys: string[]; set: Set<string> } => {
     const k = a.partitions ? `${a.partitions.kind}:${a.partitions.timezone}` : 'none';
-    let keys = keyCache.get(k);
-    if (!keys) keyCache.set(k, (keys = partitionKeys(a.partitions, opts.days.from, opts.days.to)));
-    return keys;
+    let r = keyCache.get(k);
+    if (!r) {
+      const keys = partitionKeys(a.partitions, opts.days.from, opts.days.to);
+      keyCache.set(k, (r = { keys, set: new Set(keys) }));
+    }
+    return r;
   };
+  const selectedRange = new Map<string, Set<string>>();
+  for (const key of opts.selected) selectedRange.set(key, rangeOf(graph.get(key)).set);
+  const inRange = (key: string, p: string): boolean => !!selectedRange.get(key)?.has(p);
 
-  // Which partitions of which assets are assessed: the selection's, then, from the most downstream
-  // asset up, every partition a needed unit reads.
-  const inRange = new Map<string, Set<string>>();
-  const needed = new Map<string, Set<string>>();
-  for (const key of opts.selected) {
-    const ps = new Set(keysOf(graph.get(key)));
-    inRange.set(key, ps);
-    needed.set(key, new Set(ps));
-  }
+  // Which partitions are assessed: the selected assets' in the day range, then, from the most downstream
+  // asset up, every other partition a needed unit reads (`extra`: upstream of the selection, or outside
+  // the range). Shared arrays and sets for the range: a 730,000-unit plan must not copy them per asset.
+  const extra = new Map<string, Set<string>>();
+  const partitionsOf = (key: string): string[] => {
+    const own = opts.selected.has(key) ? rangeOf(graph.get(key)).keys : [];
+    const more = extra.get(key);
+    return more ? [...own, ...more].sort() : own;
+  };
   for (const key of [...graph.order].reverse()) {
-    const ps = needed.get(key);
-    if (!ps) continue;
+    const ps = partitionsOf(key);
     for (const d of graph.depsOf(key)) {
       if (d.self) continue;
-      for (const p of ps) for (const q of d.mapping.upstream(p)) addTo(needed, d.assetKey, q);
+      // Fast path: same partitions upstream, all in its selected range already.
+      const range = selectedRange.get(key);
+      if (range && isIdentity(d.mapping) && !extra.has(key) && selectedRange.get(d.assetKey) === range)
+        continue;
+      for (const p of ps)
+        for (const q of d.mapping.upstream(p)) if (!inRange(d.assetKey, q)) addTo(extra, d.assetKey, q);
     }
   }
+  const needed = graph.order.flatMap((k) => {
+    const ps = partitionsOf(k);
+    return ps.length ? [[k, ps] as const] : [];
+  });
 
   const observations = new Map<string, string>();
-  const sourceUnits = [...needed].flatMap(([k, ps]) =>
-    graph.get(k).kind === 'source' ? [...ps].map((p) => [k, p] as const) : [],
+  const sourceUnits = needed.flatMap(([k, ps]) =>
+    graph.get(k).kind === 'source' ? ps.map((p) => [k, p] as const) : [],
   );
   await pLimit(16).map(sourceUnits, async ([k, p]) => {
     opts.signal?.throwIfAborted();
@@ -114,11 +136,11 @@ export async function plan(defs: Definitions, state: StateStore, opts: PlanOptio
   // A recorded value that storage no longer holds (deleted or replaced behind the engine's back) is missing.
   const notStored = new Set<string>();
   if (opts.verifyStorage !== false) {
-    const toVerify = [...needed].flatMap(([k, ps]) => {
+    const toVerify = needed.flatMap(([k, ps]) => {
       const a = graph.get(k);
       if (a.kind === 'source') return [];
       const recorded = state.partitionsOf(k);
-      return [...ps].filter((p) => recorded[p]?.dataVersion).map((p) => [a, p] as const);
+      return ps.filter((p) => recorded[p]?.dataVersion).map((p) => [a, p] as const);
     });
     await pLimit(16).map(toVerify, async ([a, p]) => {
       opts.signal?.throwIfAborted();
@@ -127,58 +149,56 @@ export async function plan(defs: Definitions, state: StateStore, opts: PlanOptio
     });
   }
 
-  const units: PlannedUnit[] = [];
-  const index = new UnitIndex();
-  const contextIndex = new UnitIndex();
-  const views = new UnitIndex<UpstreamView>();
+  const units: Unit[] = [];
+  const index = new UnitIndex<Unit>();
   const view = (asset: string, partition: string): UpstreamView =>
-    views.get(asset, partition) ?? {
+    index.get(asset, partition)?.upstreamView() ?? {
       state: 'fresh',
       version: state.get(asset, partition)?.dataVersion ?? null,
     };
 
-  for (const key of graph.order) {
-    const ps = needed.get(key);
-    if (!ps) continue;
+  for (const [key, ps] of needed) {
     const a = graph.get(key);
-    const sorted = [...ps].sort();
     if (a.kind === 'source') {
-      for (const p of sorted) {
-        const u = new Unit(key, p, 'observe', [], observations.get(unitId(key, p)) ?? null);
+      for (const p of ps) {
+        const u = new Unit(key, p, 'observe', [], observations.get(unitId(key, p)) ?? null, true);
         units.push(u);
         index.set(key, p, u);
-        views.set(key, p, { state: 'fresh', version: u.dataVersion });
       }
       continue;
     }
     const deps = graph.depsOf(key);
-    const range = inRange.get(key);
-    // The unit's own partitions in order first (a self dependency reads an earlier one).
-    for (const p of sorted) {
+    // Partitions in order: a self dependency reads an earlier one.
+    for (const p of ps) {
       const rec = state.get(key, p);
-      const selected = !!range?.has(p);
-      const reasons = [
-        ...ownReasons(a, rec, { force: opts.force && selected, stored: !notStored.has(unitId(key, p)) }),
-        ...inputReasons(deps, p, rec, view),
-      ];
-      const decision = decide(reasons, selected);
-      const u = new Unit(key, p, decision, reasons, rec?.dataVersion ?? null);
-      if (selected) {
-        units.push(u);
-        index.set(key, p, u);
-      } else {
-        contextIndex.set(key, p, u);
-      }
-      views.set(key, p, viewOf(key, p, decision, reasons, u.dataVersion));
+      const selected = inRange(key, p);
+      const stored = !notStored.size || !notStored.has(unitId(key, p));
+      const reasons = inputReasons(
+        deps,
+        p,
+        rec,
+        view,
+        ownReasons(a, rec, { force: opts.force && selected, stored }),
+      );
+      const u = new Unit(key, p, decide(reasons, selected), reasons, rec?.dataVersion ?? null, selected);
+      if (selected) units.push(u);
+      index.set(key, p, u);
     }
   }
 
   const present = new Set(units.map((u) => u.asset));
   let byIdCache: Map<string, PlannedUnit> | undefined;
+  const selectedUnit = (a: string, p: string) => {
+    const u = index.get(a, p);
+    return u?.selected ? u : undefined;
+  };
   return {
     units,
-    unit: (a, p) => index.get(a, p),
-    context: (a, p) => contextIndex.get(a, p),
+    unit: selectedUnit,
+    context: (a, p) => {
+      const u = index.get(a, p);
+      return u && !u.selected ? u : undefined;
+    },
     get byId() {
       return (byIdCache ??= new Map(units.map((u) => [u.id, u])));
     },
@@ -188,7 +208,7 @@ export async function plan(defs: Definitions, state: StateStore, opts: PlanOptio
 }
 
 /** Nested maps, not "asset[partition]" strings: a 730,000-unit plan would allocate as many keys. */
-class UnitIndex<T = PlannedUnit> {
+class UnitIndex<T> {
   private readonly m = new Map<string, Map<string, T>>();
   get(asset: string, partition: string): T | undefined {
     return this.m.get(asset)?.get(partition);

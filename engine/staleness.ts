@@ -62,25 +62,29 @@ export function ownReasons(
   return reasons;
 }
 
-/** Reasons that come from the inputs: versions changed since the last materialization, upstream states. */
+/**
+ * Reasons that come from the inputs (appended to `out`): versions changed since the last
+ * materialization, upstream states. A unit never materialized only needs to know whether it is blocked
+ * ("missing" already says why it runs; there is nothing recorded to compare with).
+ */
 export function inputReasons(
   deps: readonly ResolvedDep[],
   partition: string,
   rec: MaterializationRecord | undefined,
   view: (asset: string, partition: string) => UpstreamView,
+  out: RunReason[] = [],
 ): RunReason[] {
-  const out: RunReason[] = [];
   for (const d of deps) {
     for (const q of d.mapping.upstream(partition)) {
       if (d.self && q === partition) continue;
       const up = view(d.assetKey, q);
+      if (!rec?.dataVersion && up.state !== 'blocked') continue;
       if (up.state === 'will_run') {
         out.push({ kind: 'upstream_will_run', input: d.name, partition: q });
       } else if (up.state === 'blocked') {
         const { asset, partition: p, check } = up;
         out.push({ kind: 'blocked_by_check', input: d.name, asset, partition: p, check });
       } else {
-        // Never materialized: "missing" already says why; nothing was recorded to compare with.
         const before = rec?.inputVersions ? (rec.inputVersions[inputKey(d.name, q)] ?? null) : up.version;
         if (before !== up.version)
           out.push({ kind: 'input_changed', input: d.name, partition: q, from: before, to: up.version });
@@ -103,6 +107,8 @@ export function decide(reasons: readonly RunReason[], selected: boolean): 'run' 
   return reasons.some((r) => r.kind !== 'upstream_stale') ? 'run' : 'skip';
 }
 
+const WILL_RUN: UpstreamView = { state: 'will_run' };
+
 /** How dependents see a unit once its reasons and decision are known. */
 export function viewOf(
   asset: string,
@@ -112,7 +118,7 @@ export function viewOf(
   version: string | null,
 ): UpstreamView {
   if (decision === 'observe') return { state: 'fresh', version };
-  if (decision === 'run') return { state: 'will_run' };
+  if (decision === 'run') return WILL_RUN;
   const blocked = reasons.find((r) => r.kind === 'blocked_by_check');
   if (blocked)
     return { state: 'blocked', asset: blocked.asset, partition: blocked.partition, check: blocked.check };

@@ -60,7 +60,7 @@ const COMPILED_BUILD = /^(.*)[\\/]node_modules[\\/]\.cache[\\/]cityflow[\\/][0-9
 
 const isFile = (path: string): boolean => {
   try {
-    return statSync(path).isFile();
+    return statSync(path, { throwIfNoEntry: false })?.isFile() ?? false;
   } catch {
     return false;
   }
@@ -298,15 +298,18 @@ class FactsCache {
 
 // ---------- per-project facts ----------
 
-/** Nearest directory at or above `dir` holding a package.json. */
+const roots = new Map<string, string | undefined>();
+/** Nearest directory at or above the file's holding a package.json (memoized per directory). */
 function projectRootOf(file: string): string | undefined {
-  let dir = dirname(file);
-  for (;;) {
-    if (isFile(join(dir, 'package.json'))) return dir;
+  const dir = dirname(file);
+  if (!roots.has(dir)) {
     const up = dirname(dir);
-    if (up === dir) return undefined;
-    dir = up;
+    roots.set(
+      dir,
+      isFile(join(dir, 'package.json')) ? dir : up === dir ? undefined : projectRootOf(join(up, '_')),
+    );
   }
+  return roots.get(dir);
 }
 
 class Project {
@@ -398,8 +401,7 @@ export class CodeVersions {
   }
 
   private inFramework(path: string): boolean {
-    const r = relative(this.frameworkDir, path);
-    return r === '' || (!r.startsWith('..') && !isAbsolute(r));
+    return path === this.frameworkDir || path.startsWith(this.frameworkDir + sep);
   }
 
   private project(root: string): Project {
@@ -422,8 +424,8 @@ export class CodeVersions {
     if (!bytes) f = null;
     else if (!loader) f = { h: sha(bytes).slice(0, 16), i: [], p: [] };
     else {
-      const code = bytes.toString('utf8');
-      f = project.cache.get(`${sha(bytes)}:${loader}`, () => analyzeModule(code, loader));
+      const text = bytes;
+      f = project.cache.get(`${sha(bytes)}:${loader}`, () => analyzeModule(text.toString('utf8'), loader));
     }
     this.facts.set(path, f);
     return f;
@@ -465,7 +467,7 @@ export class CodeVersions {
     while (queue.length > 0) {
       const path = queue.pop()!;
       const facts = this.factsOf(path, project);
-      files[relative(root, path).split(sep).join('/')] = facts?.h ?? MISSING_FILE;
+      files[projectPath(root, path)] = facts?.h ?? MISSING_FILE;
       if (!facts) continue;
       for (const name of facts.p) packages[name] = project.packageVersion(name);
       for (const spec of facts.i) {
@@ -484,6 +486,10 @@ export class CodeVersions {
     return result;
   }
 }
+
+/** Root-relative path with `/` separators. */
+const projectPath = (root: string, path: string): string =>
+  (path.startsWith(root + sep) ? path.slice(root.length + 1) : relative(root, path)).split(sep).join('/');
 
 const sortKeys = (o: Record<string, string>): Record<string, string> =>
   Object.fromEntries(Object.entries(o).sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0)));

@@ -17,7 +17,13 @@ export type RunReason =
   | { kind: 'input_changed'; input: string; partition: string; from: string | null; to: string | null }
   | { kind: 'last_failed'; runId?: string }
   | { kind: 'forced' }
-  | { kind: 'upstream_will_run'; input: string; partition: string }
+  | {
+      kind: 'upstream_will_run';
+      input: string;
+      partition: string;
+      /** Its last value failed this blocking check: this unit stays blocked unless the rebuild passes. */
+      failedCheck?: { asset: string; check: string };
+    }
   /** The last materialization failed a blocking check (it is rebuilt until one passes). */
   | { kind: 'check_failed'; check: string; message?: string }
   /** An upstream unit is stale and not selected: this one stays stale until it is rebuilt. */

@@ -19,8 +19,8 @@ export type UpstreamView =
   | { state: 'fresh'; version: string | null }
   /** Not up to date and not rebuilt by this run: dependents keep reading `version`. */
   | { state: 'stale'; version: string | null }
-  /** Rebuilt by this run first. */
-  | { state: 'will_run' }
+  /** Rebuilt by this run first (`failedCheck`: its last value failed that blocking check). */
+  | { state: 'will_run'; failedCheck?: { asset: string; check: string } }
   /** May not be read: a blocking check failed on it (or on its own upstream). */
   | { state: 'blocked'; asset: string; partition: string; check: string };
 
@@ -80,7 +80,13 @@ export function inputReasons(
       const up = view(d.assetKey, q);
       if (!rec?.dataVersion && up.state !== 'blocked') continue;
       if (up.state === 'will_run') {
-        out.push({ kind: 'upstream_will_run', input: d.name, partition: q });
+        const { failedCheck } = up;
+        out.push({
+          kind: 'upstream_will_run',
+          input: d.name,
+          partition: q,
+          ...(failedCheck && { failedCheck }),
+        });
       } else if (up.state === 'blocked') {
         const { asset, partition: p, check } = up;
         out.push({ kind: 'blocked_by_check', input: d.name, asset, partition: p, check });
@@ -118,7 +124,10 @@ export function viewOf(
   version: string | null,
 ): UpstreamView {
   if (decision === 'observe') return { state: 'fresh', version };
-  if (decision === 'run') return WILL_RUN;
+  if (decision === 'run') {
+    const own = reasons.find((r) => r.kind === 'check_failed');
+    return own ? { state: 'will_run', failedCheck: { asset, check: own.check } } : WILL_RUN;
+  }
   const blocked = reasons.find((r) => r.kind === 'blocked_by_check');
   if (blocked)
     return { state: 'blocked', asset: blocked.asset, partition: blocked.partition, check: blocked.check };

@@ -16,7 +16,9 @@ export function describeReason(r: RunReason): string {
     case 'forced':
       return 'forced (--force)';
     case 'upstream_will_run':
-      return `upstream ${r.input} [${r.partition}] will be rebuilt first (skipped if its data does not change)`;
+      return r.failedCheck
+        ? `blocked by check ${r.failedCheck.check} on ${r.failedCheck.asset}[${r.partition}] unless its rebuild, first in the run, passes it`
+        : `upstream ${r.input} [${r.partition}] will be rebuilt first (skipped if its data does not change)`;
     case 'check_failed':
       return `last materialization failed blocking check ${r.check}${r.message ? ` (${r.message})` : ''}`;
     case 'upstream_stale':

@@ -1,4 +1,5 @@
 import { Command, CommanderError, InvalidArgumentError, Option } from 'commander';
+import { join } from 'node:path';
 import {
   execute,
   newRunId,
@@ -12,7 +13,8 @@ import {
 } from '../engine/index.ts';
 import { resolveDays, UsageError } from './days.ts';
 import { cancelOnInterrupt, INTERRUPTED_EXIT_CODE } from './interrupt.ts';
-import { runConcurrency } from './config.ts';
+import { stderrLog } from './log.ts';
+import { describeConcurrency, runConcurrency, type LogLevel } from './config.ts';
 import { describeReason } from './reasons.ts';
 import { createRuntime, type Runtime } from './runtime.ts';
 import { packageVersion } from './version.ts';
@@ -111,8 +113,14 @@ function planSummary(units: Plan['units']): string {
   ].join(', ');
 }
 
+/** LOG_LEVEL, once the configuration is read (`info` until then). */
+let logLevel: LogLevel = 'info';
+/** stderr lines besides a command's own output, filtered by LOG_LEVEL. */
+const log = stderrLog(() => logLevel);
+
 async function withRuntime<T>(fn: (rt: Runtime) => Promise<T>): Promise<T> {
-  const rt = await createRuntime({ log: (m) => process.stderr.write(m + '\n') });
+  const rt = await createRuntime({ log: (m, level = 'info') => log[level](m) });
+  logLevel = rt.config.logLevel;
   try {
     return await fn(rt);
   } finally {
@@ -174,12 +182,12 @@ addSelectionOptions(
         (sig) => `\nCancelled (${sig}) before any unit ran: nothing was built.\n`,
       );
       const { signal } = interrupt;
-      process.stderr.write(rt.modeLine + '\n');
+      log.info(rt.modeLine);
       const runId = newRunId();
       let release: (() => Promise<void>) | undefined;
       let running = false;
       try {
-        release = await rt.state.acquireLock(runId, (m) => process.stderr.write(m + '\n'), signal);
+        release = await rt.state.acquireLock(runId, log.warn, signal);
         const { p } = await planSelection(rt, o, signal);
         if (signal.aborted) return void (process.exitCode = interrupt.exitCode);
         running = true;
@@ -188,7 +196,12 @@ addSelectionOptions(
         const renderer = await createRunRenderer({
           tty: shouldUseTui({ isTTY: out.isTTY, noTui: !o.tui, env: process.env }),
           stream: out,
+          logLevel: rt.config.logLevel,
         });
+        log.debug(
+          `run ${runId}: concurrency ${describeConcurrency(runConcurrency(rt.config, o.concurrency))}, ` +
+            `events in ${join(rt.config.stateDir, 'runs', `${runId}.jsonl`)}`,
+        );
         const result = await execute(rt.defs, rt.state, p, {
           runId,
           command: process.argv.slice(2).join(' '),
@@ -367,11 +380,14 @@ runs
   .description("replay a run's events through the run view")
   .argument('<id>', 'run id (see `pipeline runs`)')
   .option('--no-tui', 'plain lines')
-  .action(async (id: string, o: { tui: boolean }) =>
+  .option('--verbose', 'also print the stack traces of the failed units kept in the run log')
+  .action(async (id: string, o: { tui: boolean; verbose?: boolean }) =>
     withRuntime(async (rt) => {
       const events = await rt.state.readRun(id);
       await replayRun(events, {
         tty: shouldUseTui({ isTTY: process.stdout.isTTY, noTui: !o.tui, env: process.env }),
+        logLevel: rt.config.logLevel,
+        stacks: o.verbose,
       });
     }),
   );

@@ -35,7 +35,8 @@ export interface Runtime {
  * - raw sources: DATA_DIR, or S3 through a local cache with fallback to DATA_DIR.
  */
 export async function createRuntime(opts: {
-  log: (msg: string) => void;
+  /** stderr lines: storage warnings (`warn`) and cache upkeep (`info`). */
+  log: (msg: string, level?: 'info' | 'warn') => void;
   env?: NodeJS.ProcessEnv;
 }): Promise<Runtime> {
   const config = loadConfig(opts.env ?? process.env);
@@ -110,7 +111,7 @@ interface S3Bindings {
 async function createS3Bindings(
   config: Config,
   localSources: SourceIO,
-  log: (msg: string) => void,
+  log: (msg: string, level?: 'info' | 'warn') => void,
 ): Promise<S3Bindings> {
   const { createS3Bindings: create } = await import('./s3-bindings.ts');
   return create(config, localSources, log);

@@ -11,7 +11,9 @@ import type { Config } from './config.ts';
  * the ETag-validated cache, falling back to DATA_DIR with one warning; the report JSON and CSV also
  * published to s3://S3_REPORTS_BUCKET/S3_REPORTS_PREFIX/<date>/daily_report.{json,csv}.
  */
-export function createS3Bindings(config: Config, localSources: SourceIO, log: (msg: string) => void) {
+type Log = (msg: string, level?: 'info' | 'warn') => void;
+
+export function createS3Bindings(config: Config, localSources: SourceIO, log: Log) {
   const startedAt = Date.now();
   const client = createS3Client({
     region: config.awsRegion,
@@ -25,7 +27,7 @@ export function createS3Bindings(config: Config, localSources: SourceIO, log: (m
     prefix: config.s3RawPrefix,
     cacheDir: config.s3CacheDir,
     fallback: localSources,
-    warn: (m) => log(`warning: ${m}`),
+    warn: (m) => log(`warning: ${m}`, 'warn'),
   });
   const reportTo =
     (kind: 'json' | 'csv'): Mirror =>
@@ -51,7 +53,7 @@ export function createS3Bindings(config: Config, localSources: SourceIO, log: (m
 }
 
 /** Keeps the cache within S3_CACHE_MAX_SIZE, never evicting what this process used. */
-async function pruneCache(config: Config, startedAt: number, log: (msg: string) => void): Promise<void> {
+async function pruneCache(config: Config, startedAt: number, log: Log): Promise<void> {
   try {
     const r = await new ObjectCache(config.s3CacheDir).prune({
       maxBytes: config.s3CacheMaxBytes,
@@ -66,6 +68,6 @@ async function pruneCache(config: Config, startedAt: number, log: (msg: string) 
       );
     }
   } catch (err) {
-    log(`warning: could not prune the S3 cache ${config.s3CacheDir}: ${(err as Error).message}`);
+    log(`warning: could not prune the S3 cache ${config.s3CacheDir}: ${(err as Error).message}`, 'warn');
   }
 }

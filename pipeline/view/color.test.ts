@@ -12,7 +12,9 @@ class ColorTerminal extends CaptureStream {
   }
 }
 const terminal = (): NodeJS.WriteStream => new ColorTerminal() as unknown as NodeJS.WriteStream;
-const sgrCount = (text: string): number => text.match(/\x1b\[[0-9;]*m/g)?.length ?? 0;
+/** Select Graphic Rendition sequences (colours, bold, dim): ESC [ … m. */
+const SGR = new RegExp(`${String.fromCharCode(27)}\\[[0-9;]*m`, 'g');
+const sgrCount = (text: string): number => text.match(SGR)?.length ?? 0;
 const events = loadSampleRun();
 
 const initialLevel = chalk.level;

@@ -161,3 +161,60 @@ describe('createPlainPrinter', () => {
     expect(lines).toHaveLength(events.length - 1);
   });
 });
+
+describe('LOG_LEVEL', () => {
+  const linesAt = (level: 'debug' | 'info' | 'warn' | 'error'): string[] =>
+    events.map(createPlainPrinter({ ...UTC, level })).filter((l): l is string => l !== null);
+
+  it('info (the default) prints what it always did', () => {
+    expect(linesAt('info')).toEqual(events.map(createPlainPrinter(UTC)).filter((l) => l !== null));
+  });
+
+  it('warn prints only the problems and the summary', () => {
+    expect(linesAt('warn')).toEqual([
+      '[10:00:00] ⟳ retry bikes_metrics[2025-11-04] attempt=1 failed, retrying in 180 ms: read ECONNRESET',
+      '[10:00:00] ! check bikes_metrics[2025-11-05] failing_sensors warn: 7 of 94 counters reported 0 all day',
+      '[10:00:00] · log traffic_metrics[2025-11-05] warn: hour=14: file ends at byte 81920',
+      '[10:00:00] ✗ failed traffic_metrics[2025-11-05] attempt=1: SyntaxError: traffic_data.json ' +
+        '(dt=2025-11-05/hour=14) is not valid JSON: Unexpected end of JSON input',
+      '[10:00:58] ↷ skipped daily_report[2025-11-05] upstream_failed: traffic_metrics[2025-11-05] failed',
+      '[10:00:58] ✗ run 20251106T100000Z-7f3a failed: materialized=11 skipped=3 failed=1 in 58.7 s',
+    ]);
+  });
+
+  it('error prints only the failures and the summary', () => {
+    expect(linesAt('error').map((l) => l.slice(11, 30))).toEqual([
+      '✗ failed traffic_me',
+      '✗ run 20251106T1000',
+    ]);
+  });
+
+  it('debug prints every progress event and more detail', () => {
+    const debug = linesAt('debug');
+    expect(debug).toHaveLength(events.length); // no progress line thinned out
+    expect(debug).toContain(
+      '[10:00:00] ↷ skipped weather_metrics[2025-11-03] up_to_date ' +
+        '(code and every input unchanged since its last materialization)',
+    );
+    const bikes = debug.find((l) => l.includes('materialized bikes_metrics[2025-11-05]'));
+    expect(bikes).toBe(
+      '[10:00:00] ✓ materialized bikes_metrics[2025-11-05] rows=94 47.6 KB 680 ms ' +
+        'data=b05a9c3f at output/metrics/bikes_metrics_2025-11-05.json',
+    );
+  });
+});
+
+describe('stack traces (runs show ID --verbose)', () => {
+  it('prints the run log’s stack trace, indented, under the failed unit’s line', () => {
+    const print = createPlainPrinter({ ...UTC, stacks: true });
+    const failed = events.map(print).find((l) => l?.includes('✗ failed'));
+    expect(failed!.split('\n')).toEqual([
+      '[10:00:00] ✗ failed traffic_metrics[2025-11-05] attempt=1: SyntaxError: traffic_data.json ' +
+        '(dt=2025-11-05/hour=14) is not valid JSON: Unexpected end of JSON input',
+      '    SyntaxError: traffic_data.json (dt=2025-11-05/hour=14) is not valid JSON: Unexpected end of JSON input',
+      '        at JSON.parse (<anonymous>)',
+      '        at loadHour (assets/traffic/raw.ts:41:17)',
+    ]);
+    expect(events.map(createPlainPrinter(UTC)).find((l) => l?.includes('✗ failed'))).not.toContain('\n');
+  });
+});

@@ -87,6 +87,22 @@ describe('replayRun', () => {
     expect(text.split('ASSET').length - 1).toBe(1);
   });
 
+  it('prints the stack traces kept in the run log under the final frame with `stacks`', async () => {
+    const out = new CaptureStream(true);
+    await replayRun(events, { tty: true, stream: out.asStream(), stacks: true });
+    const after = out.text.slice(out.text.indexOf('15/15 units'));
+    expect(after).toContain(
+      '✗ traffic_metrics[2025-11-05] attempt=1: SyntaxError: traffic_data.json (dt=2025-11-05/hour=14) ' +
+        'is not valid JSON: Unexpected end of JSON input\n' +
+        '    SyntaxError: traffic_data.json (dt=2025-11-05/hour=14) is not valid JSON: Unexpected end of JSON input\n' +
+        '        at JSON.parse (<anonymous>)\n' +
+        '        at loadHour (assets/traffic/raw.ts:41:17)\n',
+    );
+    const plain = new CaptureStream(true);
+    await replayRun(events, { tty: true, stream: plain.asStream() });
+    expect(plain.text).not.toContain('at loadHour');
+  });
+
   it('prints the plain lines of a recorded run elsewhere', async () => {
     const out = new CaptureStream(false);
     await replayRun(events, { tty: false, stream: out.asStream(), timeZone: 'UTC' });

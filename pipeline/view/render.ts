@@ -5,7 +5,8 @@
  * plain runs (CI, pipes, cron) should not pay.
  */
 import type { RunEvent } from '../../engine/events.ts';
-import { createPlainPrinter } from './plain.ts';
+import type { LogLevel } from '../log.ts';
+import { createPlainPrinter, indentStack } from './plain.ts';
 import { initialViewState, reduceView, type ViewState } from './reducer.ts';
 
 export interface RendererOptions {
@@ -19,6 +20,10 @@ export interface RendererOptions {
   timeZone?: string;
   /** Environment for NO_COLOR / FORCE_COLOR (see color.ts); process.env by default. */
   env?: NodeJS.ProcessEnv;
+  /** LOG_LEVEL of the plain lines (see plain.ts `eventLevel`); `info` by default. */
+  logLevel?: LogLevel;
+  /** Replays only: also print the stack traces the run log kept for failed units. */
+  stacks?: boolean;
 }
 
 export interface RunRenderer {
@@ -50,7 +55,7 @@ export async function createRunRenderer(opts: RendererOptions): Promise<RunRende
 }
 
 function createPlainRenderer(opts: RendererOptions, stream: NodeJS.WriteStream): RunRenderer {
-  const print = createPlainPrinter({ timeZone: opts.timeZone });
+  const print = createPlainPrinter({ timeZone: opts.timeZone, level: opts.logLevel, stacks: opts.stacks });
   let state = initialViewState();
   return {
     get state() {
@@ -78,5 +83,20 @@ export async function replayRun(events: Iterable<RunEvent>, opts: RendererOption
     return renderer.state;
   }
   const { replayFinalFrame } = await import('./ink-renderer.ts');
-  return replayFinalFrame(events, opts, stream);
+  const all = [...events];
+  const state = replayFinalFrame(all, opts, stream);
+  if (opts.stacks) stream.write(stackSection(all));
+  return state;
+}
+
+/** Under the final frame of `runs show ID --verbose`: each failed unit's error and stack trace. */
+function stackSection(events: RunEvent[]): string {
+  const failed = events.filter((e) => e.type === 'failed');
+  if (failed.length === 0) return 'No failed unit in this run.\n';
+  const out: string[] = [];
+  for (const e of failed) {
+    out.push(`✗ ${e.asset}[${e.partition}] attempt=${e.attempt}: ${e.error}`);
+    out.push(e.stack ? indentStack(e.stack) : '    (no stack trace in the run log)');
+  }
+  return out.join('\n') + '\n';
 }

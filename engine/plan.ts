@@ -1,5 +1,6 @@
 import pLimit from 'p-limit';
 import type { AnyAsset } from './asset.ts';
+import { codeChanges } from './code-manifest.ts';
 import { ioFor, type Definitions } from './definitions.ts';
 import type { RunReason } from './events.ts';
 import { isIdentity, partitionKeys } from './partitions.ts';
@@ -149,6 +150,7 @@ export async function plan(defs: Definitions, state: StateStore, opts: PlanOptio
     });
   }
 
+  const explainCode = (a: AnyAsset, from: string) => codeChanges(state.dir, a, from);
   const units: Unit[] = [];
   const index = new UnitIndex<Unit>();
   const view = (asset: string, partition: string): UpstreamView =>
@@ -178,7 +180,7 @@ export async function plan(defs: Definitions, state: StateStore, opts: PlanOptio
         p,
         rec,
         view,
-        ownReasons(a, rec, { force: opts.force && selected, stored }),
+        ownReasons(a, rec, { force: opts.force && selected, stored, codeChanges: explainCode }),
       );
       const u = new Unit(key, p, decide(reasons, selected), reasons, rec?.dataVersion ?? null, selected);
       if (selected) units.push(u);

@@ -11,6 +11,7 @@ import {
   type Partitioned,
 } from './asset.ts';
 import { writeFileAtomic } from './atomic.ts';
+import { recordCodeManifest } from './code-manifest.ts';
 import { ioFor, type Definitions } from './definitions.ts';
 import type { MaterializedMetadata, RunEvent, RunReason, SkipReason } from './events.ts';
 import { dataVersionOf } from './hash.ts';
@@ -377,6 +378,7 @@ export async function execute(
       ...(extra.quarantine.total ? { quarantined: { ...extra.quarantine.counts }, quarantineLocation } : {}),
       ...(extra.sources.size ? { sources: [...extra.sources] } : {}),
     };
+    await recordCodeManifest(state.dir, asset); // lets `why` name the files a later code change touches
     state.recordSuccess(asset.key, partition, {
       dataVersion,
       codeVersion: asset.codeVersion,

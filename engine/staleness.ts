@@ -49,13 +49,21 @@ export function failedBlockingCheck(rec: MaterializationRecord | undefined): Sto
 export function ownReasons(
   asset: AnyAsset,
   rec: MaterializationRecord | undefined,
-  opts: { force?: boolean; stored: boolean },
+  opts: {
+    force?: boolean;
+    stored: boolean;
+    /** The files and packages that differ from a recorded code version, when known. */
+    codeChanges?: (asset: AnyAsset, from: string) => string[] | undefined;
+  },
 ): RunReason[] {
   const reasons: RunReason[] = [];
   if (opts.force) reasons.push({ kind: 'forced' });
   if (!rec?.dataVersion || !opts.stored) reasons.push({ kind: 'missing' });
-  else if (rec.codeVersion !== asset.codeVersion)
-    reasons.push({ kind: 'code_changed', from: rec.codeVersion ?? '', to: asset.codeVersion });
+  else if (rec.codeVersion !== asset.codeVersion) {
+    const from = rec.codeVersion ?? '';
+    const changed = from ? opts.codeChanges?.(asset, from) : undefined;
+    reasons.push({ kind: 'code_changed', from, to: asset.codeVersion, ...(changed && { changed }) });
+  }
   if (rec?.lastFailure) reasons.push({ kind: 'last_failed', runId: rec.lastFailure.runId });
   const check = failedBlockingCheck(rec);
   if (check) reasons.push({ kind: 'check_failed', check: check.name, message: check.message });

@@ -306,13 +306,16 @@ program
           console.log(`    check ${c.name}: ${c.status} (${kind})${c.message ? `: ${c.message}` : ''}`);
         }
         const reasons = r.reasons.map(describeReason).join('; ');
-        if (r.decision === 'blocked') {
-          const by = r.reasons.find((x) => x.kind === 'blocked_by_check');
+        // Blocked now; in a run of +KEY the failing unit would be retried first (its rebuild may pass).
+        const retried = r.reasons.find((x) => x.kind === 'upstream_will_run' && x.failedCheck);
+        const by =
+          r.reasons.find((x) => x.kind === 'blocked_by_check') ??
+          (retried?.kind === 'upstream_will_run' ? retried.failedCheck : undefined);
+        if (by) {
           console.log(`    blocked: ${reasons}`);
-          if (by)
-            console.log(
-              `    (--force here does not bypass it: fix the data or the check, then rebuild ${by.asset}, e.g. --select ${by.asset}+; or make the check non-blocking)`,
-            );
+          console.log(
+            `    (--force here does not bypass it: fix the data or the code, then rebuild ${by.asset} so that its check passes, e.g. --select ${by.asset}+; or make the check non-blocking)`,
+          );
         } else if (r.decision === 'run') {
           console.log(`    stale, would run (with its upstream: --select +${key}): ${reasons}`);
         } else {

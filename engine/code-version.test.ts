@@ -241,6 +241,15 @@ describe('module-level code versions', () => {
     expect(versions().of(A()).version).not.toBe(v0.version);
   });
 
+  it('a file esbuild cannot parse counts by its bytes', async () => {
+    await edit('a/asset.ts', (t) => `const RAW = new URL('./raw.js', import.meta.url);\n${t}`);
+    await writeFile(join(root, 'a/raw.js'), 'not { javascript\n');
+    const v0 = versions().of(A());
+    expect(v0.manifest.files['a/raw.js']).toMatch(/^[0-9a-f]{16}$/);
+    await writeFile(join(root, 'a/raw.js'), 'not { javascript either\n');
+    expect(versions().of(A()).version).not.toBe(v0.version);
+  });
+
   it('caches what it learns of each file by content, and gives the same versions from the cache', async () => {
     const fresh = versions(false).of(A());
     expect(versions(true).of(A())).toEqual(fresh);

@@ -72,7 +72,13 @@ const isFile = (path: string): boolean => {
  */
 export function sourcePathOf(file: string): string {
   let path = file.replace(/[?#].*$/, '');
-  if (path.startsWith('file:')) path = fileURLToPath(path);
+  if (path.startsWith('file:')) {
+    try {
+      path = fileURLToPath(path);
+    } catch {
+      return path; // not a local file
+    }
+  }
   const m = COMPILED_BUILD.exec(path);
   if (!m) return path;
   const source = join(m[1]!, m[2]!);
@@ -191,9 +197,24 @@ export function packageNameOf(spec: string): string | undefined {
 /** The text just before `import.meta` in `new URL("./x",import.meta.url)` (esbuild's minified form). */
 const URL_BEFORE_META = /new URL\((["'`])([^"'`\\$]*)\1,$/;
 
-/** Normalizes one module with esbuild and lists what it imports. */
+/**
+ * Normalizes one module with esbuild and lists what it imports. A file esbuild cannot parse (e.g. a
+ * `.js` data file named by a URL) counts by its bytes, with no imports.
+ */
 function analyzeModule(code: string, loader: 'ts' | 'tsx' | 'js' | 'jsx'): FileFacts {
-  const { transformSync, parse } = loadTools();
+  const tools = loadTools(); // not caught: a missing esbuild must not be cached as unparsable files
+  try {
+    return normalizeModule(tools, code, loader);
+  } catch {
+    return { h: sha(code).slice(0, 16), i: [], p: [] };
+  }
+}
+
+function normalizeModule(
+  { transformSync, parse }: NonNullable<typeof tools>,
+  code: string,
+  loader: 'ts' | 'tsx' | 'js' | 'jsx',
+): FileFacts {
   const out = transformSync(code, {
     loader,
     format: 'esm',
@@ -291,7 +312,11 @@ class FactsCache {
       writeFileSync(tmp, JSON.stringify(data));
       renameSync(tmp, this.path);
     } catch {
-      rmSync(tmp, { force: true });
+      try {
+        rmSync(tmp, { force: true });
+      } catch {
+        // nothing was written
+      }
     }
   }
 }

@@ -3,7 +3,7 @@
  * chunks hashed in parallel, the same whatever the number of threads.
  */
 import { createHash } from 'node:crypto';
-import { mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { mkdtemp, rm, truncate, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -55,5 +55,21 @@ describe('fileDigest', () => {
     await expect(fileDigest(path, 3000, { chunkBytes: 1000 })).rejects.toThrow(
       /shrunk\.csv is shorter than 3000 bytes/,
     );
+  });
+
+  it('stops when aborted: threads terminated, rejects with the abort reason at once', async () => {
+    // 64 MB chunks of a 1 GB sparse file: seconds of hashing if the abort were not honoured.
+    const path = join(dir, 'sparse.csv');
+    await writeFile(path, '');
+    await truncate(path, 1 << 30);
+    const ac = new AbortController();
+    const t0 = Date.now();
+    const pending = fileDigest(path, 1 << 30, { signal: ac.signal });
+    setTimeout(() => ac.abort(new Error('stop')), 50);
+    await expect(pending).rejects.toThrow('stop');
+    expect(Date.now() - t0).toBeLessThan(1000);
+    const small = join(dir, 'small-aborted.csv');
+    await writeFile(small, 'x');
+    await expect(fileDigest(small, 1, { signal: AbortSignal.abort() })).rejects.toThrow();
   });
 });

@@ -43,13 +43,18 @@ export interface DigestOptions {
   chunkBytes?: number;
   /** Worker threads (default: CPU count). */
   threads?: number;
+  /** Stops hashing (threads terminated) and rejects with the abort reason. */
+  signal?: AbortSignal;
 }
 
 export async function fileDigest(path: string, size: number, opts: DigestOptions = {}): Promise<string> {
   const chunk = opts.chunkBytes ?? CHUNK_BYTES;
+  const { signal } = opts;
+  signal?.throwIfAborted();
   if (size < chunk) {
     const h = createHash('sha256');
-    for await (const piece of createReadStream(path, { highWaterMark: 1 << 20 })) h.update(piece as Buffer);
+    for await (const piece of createReadStream(path, { highWaterMark: 1 << 20, signal }))
+      h.update(piece as Buffer);
     return h.digest('hex');
   }
   const chunks = Math.ceil(size / chunk);
@@ -61,25 +66,37 @@ export async function fileDigest(path: string, size: number, opts: DigestOptions
     Array.from({ length: Math.max(0, Math.min(chunks, (t + 1) * per) - t * per) }, (_, k) => t * per + k),
   ).filter((run) => run.length > 0);
   const workers: Worker[] = [];
+  let onAbort: (() => void) | undefined;
+  const aborted = new Promise<never>((_, reject) => {
+    onAbort = () => reject(signal!.reason);
+    signal?.addEventListener('abort', onAbort, { once: true });
+  });
+  aborted.catch(() => {}); // only observed through the race below
   try {
-    await Promise.all(
-      runs.map(
-        (indices) =>
-          new Promise<void>((resolve, reject) => {
-            const worker = new Worker(WORKER, { eval: true, workerData: { path, size, chunk, indices } });
-            workers.push(worker);
-            worker.on('message', (m: { i: number; digest: Uint8Array }) => {
-              digests[m.i] = Buffer.from(m.digest);
-            });
-            worker.once('error', reject);
-            worker.once('exit', (code) =>
-              code === 0 ? resolve() : reject(new Error(`hashing ${path}: worker exited with code ${code}`)),
-            );
-          }),
+    await Promise.race([
+      aborted,
+      Promise.all(
+        runs.map(
+          (indices) =>
+            new Promise<void>((resolve, reject) => {
+              const worker = new Worker(WORKER, { eval: true, workerData: { path, size, chunk, indices } });
+              workers.push(worker);
+              worker.on('message', (m: { i: number; digest: Uint8Array }) => {
+                digests[m.i] = Buffer.from(m.digest);
+              });
+              worker.once('error', reject);
+              worker.once('exit', (code) =>
+                code === 0
+                  ? resolve()
+                  : reject(new Error(`hashing ${path}: worker exited with code ${code}`)),
+              );
+            }),
+        ),
       ),
-    );
+    ]);
   } finally {
-    // On a failure the other threads stop too (after a success they have all exited already).
+    if (onAbort) signal?.removeEventListener('abort', onAbort);
+    // On a failure or an abort the other threads stop too (after a success they have all exited already).
     for (const w of workers) void w.terminate();
   }
   const top = createHash('sha256');

@@ -32,11 +32,11 @@ export class FileHashCache {
     }
   }
 
-  async hash(path: string, size: number, mtimeMs: number): Promise<string> {
+  async hash(path: string, size: number, mtimeMs: number, signal?: AbortSignal): Promise<string> {
     await this.load();
     const hit = this.entries.get(path);
     if (hit && hit.size === size && hit.mtimeMs === mtimeMs) return hit.sha256;
-    const sha256 = await fileDigest(path, size);
+    const sha256 = await fileDigest(path, size, { signal });
     this.entries.set(path, { size, mtimeMs, sha256 });
     this.dirty = true;
     return sha256;

@@ -27,11 +27,11 @@ export class LocalSourceIO implements SourceIO {
     return listFiles(this.root, location.prefix, location);
   }
 
-  async observe(location: SourceLocation): Promise<SourceObservation> {
+  async observe(location: SourceLocation, signal?: AbortSignal): Promise<SourceObservation> {
     const files = await this.list(location);
     const parts: string[] = [];
     for (const f of files)
-      parts.push(f.key, String(f.size), await this.hashes.hash(f.path, f.size, f.mtimeMs));
+      parts.push(f.key, String(f.size), await this.hashes.hash(f.path, f.size, f.mtimeMs, signal));
     await this.hashes.flush();
     return {
       dataVersion: files.length ? combineVersions(parts) : 'empty',

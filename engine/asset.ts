@@ -36,11 +36,16 @@ export interface BatchContext<T> extends Omit<AssetContext, 'partitionKey'> {
 export interface CheckResult {
   status: CheckStatus;
   message?: string;
+  /** Figures worth keeping with the result (e.g. `{ duplicates: 3 }`); stored and shown by `why`. */
+  metadata?: Record<string, unknown>;
 }
 
 export interface AssetCheck<T> {
   name: string;
-  /** A failing blocking check stops the asset's dependents (default true). */
+  /**
+   * A failing blocking check (the default) fails the unit: its value is stored, but no dependent is built
+   * from it, in this run or a later one, until a materialization passes the check. Warnings never block.
+   */
   blocking?: boolean;
   fn: (value: T) => CheckResult | Promise<CheckResult>;
 }

@@ -11,16 +11,18 @@ export const SAMPLE = join(import.meta.dirname, '..', '..', 'data');
 export async function scratchProject(prefix: string): Promise<{ root: string; env: NodeJS.ProcessEnv }> {
   const root = await mkdtemp(join(tmpdir(), prefix));
   await cp(SAMPLE, join(root, 'data'), { recursive: true });
+  return { root, env: projectEnv(root, join(root, 'data')) };
+}
+
+/** A CLI environment of its own: output and state under root, nothing inherited but PATH. */
+function projectEnv(root: string, dataDir: string): NodeJS.ProcessEnv {
   return {
-    root,
-    env: {
-      PATH: process.env.PATH,
-      HOME: root,
-      CI: 'true',
-      DATA_DIR: join(root, 'data'),
-      OUTPUT_DIR: join(root, 'output'),
-      STATE_DIR: join(root, 'state'),
-    },
+    PATH: process.env.PATH,
+    HOME: root,
+    CI: 'true',
+    DATA_DIR: dataDir,
+    OUTPUT_DIR: join(root, 'output'),
+    STATE_DIR: join(root, 'state'),
   };
 }
 
@@ -51,17 +53,7 @@ export async function copyProject(prefix: string): Promise<{ root: string; env: 
   for (const name of await readdir(join(repo, 'node_modules'))) {
     if (name !== '.cache') await symlink(join(repo, 'node_modules', name), join(root, 'node_modules', name));
   }
-  return {
-    root,
-    env: {
-      PATH: process.env.PATH,
-      HOME: root,
-      CI: 'true',
-      DATA_DIR: SAMPLE,
-      OUTPUT_DIR: join(root, 'output'),
-      STATE_DIR: join(root, 'state'),
-    },
-  };
+  return { root, env: projectEnv(root, SAMPLE) };
 }
 
 /** Runs a project copy's own `pipeline` command (see copyProject) to the end; throws when it fails. */

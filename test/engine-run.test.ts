@@ -1,6 +1,7 @@
 import { mkdtemp, mkdir, readFile, readdir, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { getEventListeners } from 'node:events';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { z } from 'zod';
 import {
@@ -9,6 +10,7 @@ import {
   defineDefinitions,
   defineSource,
   dep,
+  errorMessage,
   execute,
   fromUnpartitioned,
   daily,
@@ -398,5 +400,48 @@ describe('executor', () => {
     const ev = await state.readRun(r.runId);
     expect(ev.at(-1)).toMatchObject({ type: 'run_finished', status: 'cancelled' });
     expect(ev.find((e) => e.type === 'skipped')).toMatchObject({ asset: 'next', reason: 'cancelled' });
+  });
+
+  it('retry waits remove their abort listener (no MaxListenersExceededWarning after many retries)', async () => {
+    let attempts = 0;
+    const flaky = defineAsset({
+      key: 'flaky',
+      schema: z.number(),
+      retry: { maxAttempts: 13, baseDelayMs: 0 },
+      compute: () => {
+        if (++attempts < 13) throw new TransientError('503 Slow Down');
+        return 1;
+      },
+    });
+    const { defs, state } = setup([flaky]);
+    const p = await plan(defs, state, {
+      selected: new Set(['flaky']),
+      days: { from: '2025-11-04', to: '2025-11-04' },
+    });
+    const ac = new AbortController();
+    const r = await execute(defs, state, p, { signal: ac.signal });
+    expect(r.status).toBe('success');
+    expect(attempts).toBe(13);
+    expect(getEventListeners(ac.signal, 'abort')).toHaveLength(0);
+  });
+
+  it('an error message keeps its causes on one line; the run log keeps the stacks', async () => {
+    const root = new Error('ENOSPC: no space left on device, write');
+    const broken = defineAsset({
+      key: 'broken',
+      schema: z.number(),
+      compute: () => {
+        throw new Error('Could not store bikes_metrics [2025-11-04]\n(see the path)', { cause: root });
+      },
+    });
+    const { run } = setup([broken]);
+    const r = await run(['broken']);
+    const failed = r.events.find((e) => e.type === 'failed')!;
+    expect(failed).toMatchObject({
+      error:
+        'Could not store bikes_metrics [2025-11-04] (see the path): ENOSPC: no space left on device, write',
+    });
+    expect(failed.type === 'failed' && failed.stack).toMatch(/Caused by: Error: ENOSPC/);
+    expect(errorMessage(new Error('wrapped: inner', { cause: new Error('inner') }))).toBe('wrapped: inner');
   });
 });

@@ -9,7 +9,10 @@ import type { Disruption, SeverityClass } from './parse.ts';
 
 const HOUR_MS = 3_600_000;
 export const METRO_LINES = Array.from({ length: 14 }, (_, i) => String(i + 1));
-/** Alert rule (SPEC §2.3): CRITIQUE, or more than this many hours of D. */
+/**
+ * Alert rule (SPEC §2.3 on IDFM's scale): CRITIQUE, or more than this many hours of D — except
+ * information notices (FAIBLE), never alerts, and MOYENNE (severity not given) without a metro line.
+ */
 export const ALERT_MIN_HOURS = 2;
 const SEVERITY_RANK: Record<SeverityClass, number> = { CRITIQUE: 3, ELEVEE: 2, MOYENNE: 1, FAIBLE: 0 };
 
@@ -84,11 +87,9 @@ export function computeTrafficMetrics(day: string, disruptions: readonly Disrupt
     for (const l of d.lignes) perLine.set(l, (perLine.get(l) ?? 0) + 1);
     const hours = clippedIntervals(d, startMs, endMs).reduce((a, [s, e]) => a + (e - s), 0) / HOUR_MS;
     totalHours += hours;
-    const lowSeverity = d.severity_class === 'MOYENNE' || d.severity_class === 'FAIBLE';
-    if (
-      (d.severity_class === 'CRITIQUE' || hours > ALERT_MIN_HOURS) &&
-      !(lowSeverity && d.lignes.length === 0)
-    )
+    const information = d.severity_class === 'FAIBLE';
+    const unclassifiedOffMetro = d.severity_class === 'MOYENNE' && d.lignes.length === 0;
+    if ((d.severity_class === 'CRITIQUE' || hours > ALERT_MIN_HOURS) && !information && !unclassifiedOffMetro)
       alerts.push({
         id: d.id,
         priority: d.priority,
@@ -100,6 +101,7 @@ export function computeTrafficMetrics(day: string, disruptions: readonly Disrupt
   alerts.sort(
     (a, b) =>
       SEVERITY_RANK[b.severity] - SEVERITY_RANK[a.severity] ||
+      a.priority - b.priority || // Navitia: lower priority = more severe
       b.duration_hours - a.duration_hours ||
       (a.id < b.id ? -1 : a.id > b.id ? 1 : 0),
   );

@@ -13,8 +13,13 @@ export type SeverityClass = 'CRITIQUE' | 'ELEVEE' | 'MOYENNE' | 'FAIBLE';
 export interface Disruption {
   id: string;
   status: string | null;
-  /** Navitia severity priority, or the equivalent of a bulk severity label (see `BULK_SEVERITY_PRIORITY`). */
+  /**
+   * Navitia severity priority (lower = more severe: IDFM uses 0 blocking, 30 disrupted, 60 information),
+   * or the equivalent of a bulk severity label (see `BULK_SEVERITY_PRIORITY`). Orders within a class only.
+   */
   priority: number;
+  /** Navitia `severity.effect` (GTFS-RT effect: NO_SERVICE, SIGNIFICANT_DELAYS, OTHER_EFFECT…), null if absent. */
+  effect: string | null;
   severity_class: SeverityClass;
   /** [start, end) instants in ms, from Paris local compact timestamps. */
   periods: { startMs: number; endMs: number }[];
@@ -25,11 +30,38 @@ export interface Disruption {
   line: number;
 }
 
-/** Bulk severities carry no priority; these equivalents put them in the SPEC §2.3 classes. */
+/**
+ * Severity class of each Navitia effect (the GTFS-RT effects Navitia carries in `severity.effect`):
+ * service interrupted ⇒ CRITIQUE; service running but degraded ⇒ ELEVEE; everything else (a changed,
+ * added or moved service, an information notice, an unknown effect) ⇒ FAIBLE, i.e. information.
+ */
+export const EFFECT_CLASS: Readonly<Record<string, SeverityClass>> = {
+  NO_SERVICE: 'CRITIQUE',
+  REDUCED_SERVICE: 'ELEVEE',
+  SIGNIFICANT_DELAYS: 'ELEVEE',
+  DETOUR: 'ELEVEE',
+  ADDITIONAL_SERVICE: 'FAIBLE',
+  MODIFIED_SERVICE: 'FAIBLE',
+  OTHER_EFFECT: 'FAIBLE',
+  UNKNOWN_EFFECT: 'FAIBLE',
+  STOP_MOVED: 'FAIBLE',
+};
+
+/** IDFM severity labels (Navitia `severity.name`, PRIM bulk `severity`), accents and case folded. */
+export const LABEL_CLASS: Readonly<Record<string, SeverityClass>> = {
+  BLOQUANTE: 'CRITIQUE',
+  PERTURBEE: 'ELEVEE',
+  INFORMATION: 'FAIBLE',
+};
+
+/**
+ * Bulk severities carry no priority; these are the priorities IDFM gives the same labels in Navitia
+ * (bloquante 0, perturbée 30, information 60), used only to order alerts within a class.
+ */
 export const BULK_SEVERITY_PRIORITY: Record<string, number> = {
-  BLOQUANTE: 50,
+  BLOQUANTE: 0,
   PERTURBEE: 30,
-  INFORMATION: 0,
+  INFORMATION: 60,
 };
 
 const COMPACT_RE = /^(\d{4})(\d{2})(\d{2})T(\d{2})(\d{2})(\d{2})$/;
@@ -43,12 +75,18 @@ export function parseCompactParis(text: unknown): number | null {
   return validFields(...f) ? parisLocalToUtcMs(...f) : null;
 }
 
-/** SPEC §2.3 thresholds on priority, plus: a blocking severity is always CRITIQUE (see docs). */
-export function severityClass(priority: number, blocking: boolean): SeverityClass {
-  if (blocking || priority >= 50) return 'CRITIQUE';
-  if (priority >= 30) return 'ELEVEE';
-  if (priority >= 15) return 'MOYENNE';
-  return 'FAIBLE';
+const foldLabel = (s: string): string => s.trim().toUpperCase().normalize('NFD').replace(/\p{M}/gu, '');
+
+/**
+ * Severity class on IDFM/Navitia's scale: the `effect` first, else the severity label, else MOYENNE
+ * (severity not given). Never the priority: in Navitia a *lower* priority is *more* severe, and the
+ * original's "priority ≥ 50 ⇒ CRITIQUE" classed information notices (priority 60) as critical.
+ */
+export function severityClass(effect: string | null | undefined, label?: string | null): SeverityClass {
+  const byEffect = effect ? EFFECT_CLASS[foldLabel(effect)] : undefined;
+  if (byEffect) return byEffect;
+  const byLabel = label ? LABEL_CLASS[foldLabel(label)] : undefined;
+  return byLabel ?? 'MOYENNE';
 }
 
 const METRO_LINES = new Set(Array.from({ length: 14 }, (_, i) => String(i + 1)));
@@ -146,26 +184,29 @@ function fromNavitia(d: z.infer<typeof NavitiaDisruption>): Omit<Disruption, 'fi
         ...[...(d.category ?? '').matchAll(/\d+/g)].map((m) => metroLine(m[0])).filter((x) => x !== null),
       );
   }
-  const priority = d.severity?.priority ?? 0;
-  const blocking = d.severity?.effect === 'NO_SERVICE' || /^bloquante$/i.test(d.severity?.name ?? '');
+  const effect = d.severity?.effect ?? null;
+  const label = d.severity?.name ?? null;
+  const cls = severityClass(effect, label);
   return {
     id: d.id,
     status: d.status ?? null,
-    priority,
-    severity_class: severityClass(priority, blocking),
+    // Missing priority: the IDFM priority of the label, else 0 (SPEC §1.2).
+    priority: d.severity?.priority ?? (label ? BULK_SEVERITY_PRIORITY[foldLabel(label)] : undefined) ?? 0,
+    effect,
+    severity_class: cls,
     lignes: sortLines(lignes),
     cause: d.cause ?? null,
   };
 }
 
 function fromBulk(d: z.infer<typeof BulkDisruption>): Omit<Disruption, 'file' | 'line' | 'periods'> {
-  const label = (d.severity ?? '').toUpperCase().normalize('NFD').replace(/\p{M}/gu, '');
-  const priority = BULK_SEVERITY_PRIORITY[label] ?? 0;
+  const label = foldLabel(d.severity ?? '');
   return {
     id: d.id,
     status: null,
-    priority,
-    severity_class: severityClass(priority, false),
+    priority: BULK_SEVERITY_PRIORITY[label] ?? 0,
+    effect: null,
+    severity_class: severityClass(null, label),
     lignes: sortLines(metroLinesInText(`${d.title ?? ''} ${d.shortMessage ?? ''} ${d.message ?? ''}`)),
     cause: d.cause ?? null,
   };

@@ -4,7 +4,13 @@ import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { QuarantineCollector } from '../../engine/quarantine.ts';
 import { computeTrafficMetrics, TrafficMetricsSchema } from './metrics.ts';
-import { metroLinesInText, parseCompactParis, parseTrafficFile } from './parse.ts';
+import {
+  EFFECT_CLASS,
+  metroLinesInText,
+  parseCompactParis,
+  parseTrafficFile,
+  severityClass,
+} from './parse.ts';
 
 const real = (name: string) => ({
   path: new URL(`../../test/fixtures/real/prim-idfm-disruptions/${name}`, import.meta.url).pathname,
@@ -12,6 +18,11 @@ const real = (name: string) => ({
 });
 const navitia = real('prim-navitia-line_reports_2024-04-30.json');
 const bulk = real('VARIANT_prim-disruptions_bulk-style-list_2025-02.json');
+// 66 disruptions of a 2023-08-15 line_reports window: 51 SIGNIFICANT_DELAYS (priority 30), 15 OTHER_EFFECT
+// information notices (priority 60); excerpt without the response's line_reports member (PROVENANCE.md)
+const window66 = real(
+  'prim-navitia-line_reports_fetched-2024-05-11_window-2023-08-15_66-disruptions_without-line_reports.json',
+);
 const dir = mkdtempSync(join(tmpdir(), 'cityflow-traffic-'));
 afterAll(() => rmSync(dir, { recursive: true, force: true }));
 const tmpFile = (name: string, content: string) => {
@@ -77,6 +88,107 @@ describe('Navitia disruptions (real line_reports fixture)', () => {
     expect(a.duration_hours).toBe(3);
     // 19 minus the two that end on 04-30 (c12d8fa8 04:40–13:30, f7588214 until 04-30 23:59)
     expect(m.active_disruptions_count).toBe(17);
+  });
+});
+
+describe("severity on IDFM/Navitia's scale: effect first, priority only to order", () => {
+  it('classes every Navitia effect, then the label, never the priority', () => {
+    expect(Object.keys(EFFECT_CLASS).sort()).toEqual([
+      'ADDITIONAL_SERVICE',
+      'DETOUR',
+      'MODIFIED_SERVICE',
+      'NO_SERVICE',
+      'OTHER_EFFECT',
+      'REDUCED_SERVICE',
+      'SIGNIFICANT_DELAYS',
+      'STOP_MOVED',
+      'UNKNOWN_EFFECT',
+    ]);
+    expect(severityClass('NO_SERVICE', 'information')).toBe('CRITIQUE'); // effect wins over the label
+    expect(severityClass('DETOUR')).toBe('ELEVEE');
+    expect(severityClass('STOP_MOVED', 'bloquante')).toBe('FAIBLE');
+    expect(severityClass(null, 'Perturbée')).toBe('ELEVEE');
+    expect(severityClass('SOMETHING_NEW', 'bloquante')).toBe('CRITIQUE'); // unknown effect: the label
+    expect(severityClass(null, null)).toBe('MOYENNE');
+  });
+
+  it('2023-02-01: the 8 information notices of 14 active disruptions are FAIBLE, not CRITIQUE', async () => {
+    const q = new QuarantineCollector();
+    const ds = await parseTrafficFile(window66, q.add);
+    expect(q.total).toBe(0);
+    expect(ds).toHaveLength(66);
+    const m = computeTrafficMetrics('2023-02-01', ds);
+    TrafficMetricsSchema.parse(m);
+    // Python cross-check (zoneinfo Europe/Paris): 14 periods overlap the day, 8 OTHER_EFFECT/60, 6 SIGNIFICANT_DELAYS/30
+    expect(m.active_disruptions_count).toBe(14);
+    // the original's "priority ≥ 50 ⇒ CRITIQUE" made this { CRITIQUE: 8, ELEVEE: 6 } and listed the notices first
+    expect(m.disruptions_by_severity).toEqual({ CRITIQUE: 0, ELEVEE: 6, MOYENNE: 0, FAIBLE: 8 });
+    const info = ds.filter((d) => d.effect === 'OTHER_EFFECT');
+    expect(info.every((d) => d.priority === 60 && d.severity_class === 'FAIBLE')).toBe(true);
+    // alerts: the 6 disrupted ones (24 h each), no information notice
+    expect(m.alerts.map((a) => [a.id.slice(0, 8), a.severity, a.priority, a.duration_hours])).toEqual(
+      ['1316367e', '317dd7e4', '58ee2b30', 'bd519b06', 'f19ffa46', 'fa1ba274'].map((id) => [
+        id,
+        'ELEVEE',
+        30,
+        24,
+      ]),
+    );
+    expect(m.alerts).toHaveLength(6);
+    expect(m.duree_totale_heures).toBe(14 * 24);
+  });
+
+  it('2023-08-15 (the window day): 61 active, 15 information notices, 46 disrupted', async () => {
+    const m = computeTrafficMetrics('2023-08-15', await parseTrafficFile(window66, () => {}));
+    expect(m.active_disruptions_count).toBe(61);
+    expect(m.disruptions_by_severity).toEqual({ CRITIQUE: 0, ELEVEE: 46, MOYENNE: 0, FAIBLE: 15 });
+    expect(m.alerts).toHaveLength(46);
+    expect(m.alerts.every((a) => a.severity === 'ELEVEE')).toBe(true);
+    expect(m.duree_totale_heures).toBeCloseTo(1448.166667, 5); // Python cross-check
+    // every impacted line is a bus line (or a stop area): no metro line-hour is disrupted
+    expect(m.heures_ligne_perturbees).toBe(0);
+  });
+
+  it('orders alerts by class, then priority (lower = more severe), then duration', () => {
+    const p = (begin: string, end: string) => [{ startMs: Date.parse(begin), endMs: Date.parse(end) }];
+    const base = { status: null, lignes: ['4'], cause: null, file: 'f', line: 1 };
+    const m = computeTrafficMetrics('2025-02-04', [
+      {
+        ...base,
+        id: 'long',
+        priority: 40,
+        effect: 'DETOUR',
+        severity_class: 'ELEVEE',
+        periods: p('2025-02-04T00:00Z', '2025-02-04T10:00Z'),
+      },
+      {
+        ...base,
+        id: 'short',
+        priority: 10,
+        effect: 'REDUCED_SERVICE',
+        severity_class: 'ELEVEE',
+        periods: p('2025-02-04T00:00Z', '2025-02-04T03:00Z'),
+      },
+      {
+        ...base,
+        id: 'info',
+        priority: 60,
+        effect: 'OTHER_EFFECT',
+        severity_class: 'FAIBLE',
+        periods: p('2025-02-04T00:00Z', '2025-02-04T20:00Z'),
+      },
+      {
+        ...base,
+        id: 'stop',
+        priority: 0,
+        effect: 'NO_SERVICE',
+        severity_class: 'CRITIQUE',
+        periods: p('2025-02-04T08:00Z', '2025-02-04T09:00Z'),
+      },
+    ]);
+    expect(m.alerts.map((a) => a.id)).toEqual(['stop', 'short', 'long']);
+    // line 4: hours overlapped by the 3 non-information disruptions only (the notice runs to 20:00Z)
+    expect(m.heures_ligne_perturbees).toBe(10);
   });
 });
 
@@ -152,7 +264,8 @@ describe('snapshots and bad input', () => {
       }),
     );
     const ds = await parseTrafficFile(file, q.add);
-    expect(ds.map((x) => [x.id, x.severity_class])).toEqual([['ok', 'CRITIQUE']]);
+    // no effect and no label: severity not given (MOYENNE), whatever the priority
+    expect(ds.map((x) => [x.id, x.severity_class])).toEqual([['ok', 'MOYENNE']]);
     expect(q.records.map((r) => r.reason)).toEqual(['no_valid_period', 'no_valid_period', 'invalid_record']);
     await parseTrafficFile(tmpFile('trunc.json', '{"disruptions": [{'), q.add);
     await parseTrafficFile(tmpFile('obj.json', '{"pagination": {}}'), q.add);

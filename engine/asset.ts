@@ -22,13 +22,33 @@ export interface AssetContext {
   readonly reject: Reject;
   /** Extra metadata recorded with the materialization (e.g. `{ rows: 95 }`). */
   addMetadata(meta: Record<string, unknown>): void;
+  /**
+   * Says that this partition has no data (return it from compute, or emit it from a batch): nothing is
+   * stored, the unit is recorded as having no data with this reason, and dependents see the input as
+   * missing (undefined through an optional dependency; a required one makes them have no data too).
+   */
+  noData(reason: string): NoData;
 }
+
+/**
+ * The data version recorded for a unit that has no data: a source partition without any file, a unit
+ * whose compute returned `ctx.noData(…)`, or one whose required input has no data. Never a content hash.
+ */
+export const NO_DATA = 'no-data';
+
+/** What `ctx.noData(reason)` returns: "this partition has no data", not an empty value. */
+export class NoData {
+  readonly noData = true;
+  constructor(readonly reason: string) {}
+}
+
+export const isNoData = (value: unknown): value is NoData => value instanceof NoData;
 
 /** Batch assets compute many partitions in one call (e.g. one pass over a 6 GB file for every day). */
 export interface BatchContext<T> extends Omit<AssetContext, 'partitionKey'> {
   readonly partitionKeys: readonly string[];
-  /** Store one partition's value as soon as it is ready (keeps memory flat). */
-  emit(partitionKey: string, value: T, meta?: Record<string, unknown>): Promise<void>;
+  /** Store one partition's value as soon as it is ready (keeps memory flat); `ctx.noData(…)` for none. */
+  emit(partitionKey: string, value: T | NoData, meta?: Record<string, unknown>): Promise<void>;
   /** Reject scoped to a partition, so quarantine outputs stay per partition. */
   rejectFor(partitionKey: string): Reject;
 }
@@ -148,7 +168,7 @@ export interface AssetDef<T> {
   readonly checks: readonly AssetCheck<T>[];
   readonly retry?: RetryPolicy;
   readonly schema?: z.ZodType<T>;
-  readonly compute?: (inputs: Record<string, unknown>, ctx: AssetContext) => Promise<T> | T;
+  readonly compute?: (inputs: Record<string, unknown>, ctx: AssetContext) => Promise<T | NoData> | T | NoData;
   readonly computeBatch?: (inputs: Record<string, unknown>, ctx: BatchContext<T>) => Promise<void>;
   /** Sources only: where the raw files of a partition are. */
   readonly locate?: (partitionKey: string) => SourceLocation;
@@ -229,7 +249,10 @@ export function defineAsset<
   def: CommonOptions<z.output<S>> & {
     schema: S;
     deps?: D;
-    compute: (inputs: Inputs<D, z.output<S>>, ctx: AssetContext) => Promise<z.output<S>> | z.output<S>;
+    compute: (
+      inputs: Inputs<D, z.output<S>>,
+      ctx: AssetContext,
+    ) => Promise<z.output<S> | NoData> | z.output<S> | NoData;
   },
 ): AssetDef<z.output<S>> {
   return assetDef(def, { compute: def.compute as AssetDef<z.output<S>>['compute'] });

@@ -3,7 +3,12 @@
  * `pipeline runs show` all consume this one stream; the UI never calls the engine directly.
  */
 
-export type SkipReason = 'up_to_date' | 'early_cutoff' | 'upstream_failed' | 'blocked_by_check' | 'cancelled';
+/**
+ * Why a unit was not (re)built. `no_data`: its partition has no data (a required input has none, or its
+ * compute said so): nothing is stored and the unit is recorded as having no data (`detail` says why).
+ */
+export type SkipReason =
+  'up_to_date' | 'early_cutoff' | 'no_data' | 'upstream_failed' | 'blocked_by_check' | 'cancelled';
 
 export type RunReason =
   | { kind: 'missing' }
@@ -108,7 +113,10 @@ export type RunEvent =
       at: string;
       status: 'success' | 'failed' | 'cancelled';
       materialized: number;
+      /** Every unit not built, the `no_data` ones included. */
       skipped: number;
+      /** Of the skipped units, those recorded as having no data (absent in logs of older versions). */
+      noData?: number;
       failed: number;
       durationMs: number;
     };

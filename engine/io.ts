@@ -47,6 +47,11 @@ export interface IOManager {
   store(ctx: IOContext, value: unknown, dataVersion: string): Promise<StoreResult>;
   /** null when nothing is stored. */
   stat(ctx: IOContext): Promise<StoredStat | null>;
+  /**
+   * Removes the stored value, if any (optional). Called when a unit that had a value now has no data, so
+   * that a value no longer current is not left where people read it; without it the engine warns.
+   */
+  delete?(ctx: IOContext): Promise<void>;
   close?(): Promise<void>;
 }
 
@@ -76,7 +81,10 @@ export interface SourceLocation {
 }
 
 export interface SourceObservation {
-  /** Stable hash of what is there (content hashes or ETags, sizes); changes when any file changes. */
+  /**
+   * Stable hash of what is there (content hashes or ETags, sizes); changes when any file changes. The
+   * engine records a partition with `fileCount` 0 as having no data (`NO_DATA`), whatever this says.
+   */
   dataVersion: string;
   fileCount: number;
   bytes: number;

@@ -1,5 +1,5 @@
 import pLimit from 'p-limit';
-import type { AnyAsset } from './asset.ts';
+import { NO_DATA, type AnyAsset } from './asset.ts';
 import { codeChanges } from './code-manifest.ts';
 import { ioFor, type Definitions } from './definitions.ts';
 import type { RunReason } from './events.ts';
@@ -126,7 +126,8 @@ export async function plan(defs: Definitions, state: StateStore, opts: PlanOptio
     const src = graph.get(k);
     try {
       const obs = await defs.sources.observe(src.locate!(p), opts.signal);
-      observations.set(unitId(k, p), obs.dataVersion);
+      // A partition without any file has no data: not an empty file set (dependents see it as missing).
+      observations.set(unitId(k, p), obs.fileCount === 0 ? NO_DATA : obs.dataVersion);
     } catch (err) {
       if (opts.signal?.aborted) throw err;
       // An unreadable source must fail only its dependents, when they read it, not the whole plan.
@@ -141,7 +142,9 @@ export async function plan(defs: Definitions, state: StateStore, opts: PlanOptio
       const a = graph.get(k);
       if (a.kind === 'source') return [];
       const recorded = state.partitionsOf(k);
-      return ps.filter((p) => recorded[p]?.dataVersion).map((p) => [a, p] as const);
+      // A unit recorded as having no data has nothing stored to check.
+      const has = (p: string) => recorded[p]?.dataVersion && recorded[p].dataVersion !== NO_DATA;
+      return ps.filter(has).map((p) => [a, p] as const);
     });
     await pLimit(16).map(toVerify, async ([a, p]) => {
       opts.signal?.throwIfAborted();

@@ -3,7 +3,10 @@ import { rm } from 'node:fs/promises';
 import { join } from 'node:path';
 import pLimit from 'p-limit';
 import {
+  isNoData,
   isTransient,
+  NO_DATA,
+  NoData,
   type AnyAsset,
   type AssetContext,
   type BatchContext,
@@ -38,7 +41,10 @@ export interface RunResult {
   runId: string;
   status: 'success' | 'failed' | 'cancelled';
   materialized: number;
+  /** Units not built, including the `noData` ones. */
   skipped: number;
+  /** Units recorded as having no data (nothing stored): a required input had none, or compute said so. */
+  noData: number;
   failed: number;
   durationMs: number;
 }
@@ -92,7 +98,7 @@ export async function execute(
     opts.onEvent?.(e);
   };
   const now = (): string => new Date().toISOString();
-  const counts = { materialized: 0, skipped: 0, failed: 0 };
+  const counts = { materialized: 0, skipped: 0, noData: 0, failed: 0 };
   /** Units not built because a blocking check failed upstream: the run then ends failed. */
   let blockedUnits = 0;
   const outcomes = new Map<string, Promise<Outcome>>();
@@ -149,7 +155,7 @@ export async function execute(
       reasons: u.reasons,
     });
 
-  const skip = (u: PlannedUnit, reason: SkipReason, detail?: string): void => {
+  const skip = (u: { asset: string; partition: string }, reason: SkipReason, detail?: string): void => {
     counts.skipped++;
     emit({ type: 'skipped', runId, at: now(), asset: u.asset, partition: u.partition, reason, detail });
   };
@@ -250,18 +256,59 @@ export async function execute(
     return 'run';
   };
 
+  /**
+   * Why a unit has no data because of its inputs, from their data versions: a required input whose
+   * every upstream partition has no data (a source partition without files, a unit without data).
+   */
+  const absentInputs = (
+    asset: AnyAsset,
+    partition: string,
+    versions: Record<string, string | null>,
+  ): string | undefined => {
+    const why: string[] = [];
+    for (const d of graph.depsOf(asset.key)) {
+      if (d.optional || d.self) continue;
+      const qs = d.mapping.upstream(partition);
+      if (qs.length && qs.every((q) => versions[inputKey(d.name, q)] === NO_DATA))
+        why.push(noDataIn(d.assetKey, qs));
+    }
+    return why.length ? why.join('; ') : undefined;
+  };
+  const noDataIn = (assetKey: string, qs: readonly string[]): string => {
+    const up = graph.get(assetKey);
+    const parts =
+      qs.length === 1
+        ? qs[0] === 'all'
+          ? ''
+          : ` [${qs[0]}]`
+        : ` [${qs[0]} … ${qs.at(-1)}, ${qs.length} partitions]`;
+    if (up.kind === 'source') return `no file in ${assetKey}${parts}`;
+    const upReason = qs.length === 1 ? state.get(assetKey, qs[0]!)?.metadata?.noData : undefined;
+    return `no data in ${assetKey}${parts}${typeof upReason === 'string' ? ` (${upReason})` : ''}`;
+  };
+
+  /**
+   * The inputs of a unit, or why it has no data: an input partition with no data (by its data version,
+   * or a source found empty when resolved) is left out of a `many` input and is undefined for a `one`
+   * input; a required input left with nothing gives the unit no data.
+   */
   const loadInputs = async (
     asset: AnyAsset,
     partition: string,
     sources: Set<string>,
-  ): Promise<Record<string, unknown>> => {
+    versions: Record<string, string | null>,
+  ): Promise<Record<string, unknown> | NoData> => {
     const inputs: Record<string, unknown> = {};
+    const absent: string[] = [];
     for (const d of graph.depsOf(asset.key)) {
       const up = graph.get(d.assetKey);
-      const loadOne = async (q: string): Promise<{ found: boolean; value?: unknown }> => {
+      const loadOne = async (q: string): Promise<{ found: boolean; absent?: boolean; value?: unknown }> => {
+        if (versions[inputKey(d.name, q)] === NO_DATA) return { found: false, absent: true };
         if (up.kind === 'source') {
           const fs: FileSet = await defs.sources.resolve(up.locate!(q), opts.signal);
           sources.add(fs.origin);
+          // Files removed since the plan observed them: no data, as if observed so.
+          if (!fs.files.length) return { found: false, absent: true };
           return { found: true, value: fs };
         }
         try {
@@ -280,10 +327,13 @@ export async function execute(
         const loaded = await inputLimit.map(qs, async (q) => ({ q, r: await loadOne(q) }));
         const values: Partitioned<unknown>[] = [];
         for (const { q, r } of loaded) if (r.found) values.push({ partitionKey: q, value: r.value });
+        if (!d.optional && !d.self && qs.length && loaded.every(({ r }) => r.absent))
+          absent.push(noDataIn(d.assetKey, qs));
         inputs[d.name] = values;
       } else {
         const r = await loadOne(qs[0]!);
-        if (!r.found && !d.optional) {
+        if (r.absent && !d.optional && !d.self) absent.push(noDataIn(d.assetKey, qs));
+        else if (!r.found && !d.optional) {
           throw new Error(
             `Input "${d.name}" (${d.assetKey} [${qs[0]}]) is missing: materialize it first, e.g. --select +${asset.key}`,
           );
@@ -291,11 +341,12 @@ export async function execute(
         inputs[d.name] = r.value;
       }
     }
-    return inputs;
+    return absent.length ? new NoData(absent.join('; ')) : inputs;
   };
 
   const baseContext = (asset: AnyAsset, partition: string, meta: Record<string, unknown>) => ({
     assetKey: asset.key,
+    noData: (reason: string) => new NoData(reason),
     runId,
     signal: opts.signal ?? new AbortController().signal,
     log: {
@@ -417,6 +468,61 @@ export async function execute(
     return { status: 'materialized', dataVersion };
   };
 
+  /**
+   * Records a unit that has no data: nothing stored (a value stored before is removed, or said to be no
+   * longer current), recorded with the NO_DATA version, the reason and the input versions it was judged
+   * on, so that it is up to date until one of them changes (e.g. the files of that day arrive).
+   */
+  const recordNoData = async (
+    asset: AnyAsset,
+    partition: string,
+    reason: string,
+    t0: number,
+    inputVersions: Record<string, string | null>,
+    quarantine = new QuarantineCollector(),
+  ): Promise<Outcome> => {
+    const prev = state.get(asset.key, partition);
+    if (prev?.dataVersion && prev.dataVersion !== NO_DATA) {
+      const io = ioFor(defs, asset);
+      const ctx = { assetKey: asset.key, partitionKey: partition, ioMeta: asset.ioMeta };
+      if (io.delete) await io.delete(ctx);
+      else
+        emit({
+          type: 'log',
+          runId,
+          at: now(),
+          asset: asset.key,
+          partition,
+          level: 'warn',
+          message:
+            `no data now, but the value stored earlier (data ${prev.dataVersion}` +
+            `${prev.metadata?.location ? ` at ${prev.metadata.location}` : ''}) is still there: ` +
+            `it is no longer current (the ${io.name} IO manager cannot delete it)`,
+        });
+    }
+    const quarantineLocation = await writeQuarantine(asset.key, partition, quarantine);
+    await recordCodeManifest(state.dir, asset);
+    state.recordSuccess(asset.key, partition, {
+      dataVersion: NO_DATA,
+      codeVersion: asset.codeVersion,
+      inputVersions,
+      runId,
+      at: now(),
+      metadata: {
+        noData: reason,
+        bytes: 0,
+        durationMs: Date.now() - t0,
+        location: '',
+        dataVersion: NO_DATA,
+        ...(quarantine.total ? { quarantined: { ...quarantine.counts }, quarantineLocation } : {}),
+      },
+    });
+    scheduleFlush();
+    counts.noData++;
+    skip({ asset: asset.key, partition }, 'no_data', reason);
+    return { status: 'skipped', dataVersion: NO_DATA };
+  };
+
   const writeQuarantine = async (
     asset: string,
     partition: string,
@@ -489,6 +595,10 @@ export async function execute(
         return CANCELLED;
       }
       try {
+        // A required input without data: nothing to compute (decided before the unit starts).
+        const versions = currentInputVersions(u);
+        const absent = absentInputs(asset, u.partition, versions);
+        if (absent) return await recordNoData(asset, u.partition, absent, Date.now(), versions);
         return await withRetries(u, async (attempt) => {
           unitStarted(u, attempt);
           const t0 = Date.now();
@@ -496,13 +606,16 @@ export async function execute(
           const quarantine = new QuarantineCollector();
           const sources = new Set<string>();
           const inputVersions = currentInputVersions(u);
-          const inputs = await loadInputs(asset, u.partition, sources);
+          const inputs = await loadInputs(asset, u.partition, sources, inputVersions);
+          if (isNoData(inputs)) return recordNoData(asset, u.partition, inputs.reason, t0, inputVersions);
           const ctx: AssetContext = {
             ...baseContext(asset, u.partition, meta),
             partitionKey: u.partition,
             reject: quarantine.add,
           };
           const value = await asset.compute!(inputs, ctx);
+          if (isNoData(value))
+            return recordNoData(asset, u.partition, value.reason, t0, inputVersions, quarantine);
           return finish(asset, u.partition, value, t0, { meta, quarantine, sources, inputVersions });
         });
       } catch (err) {
@@ -520,15 +633,28 @@ export async function execute(
     const first = toRun[0]!;
     await limit(async () => {
       try {
+        // Batch assets only have one-to-one inputs that are the same for every partition.
+        const versions = currentInputVersions(first);
+        const absent = absentInputs(asset, first.partition, versions);
+        if (absent) {
+          for (const u of toRun)
+            results.set(u.id, await recordNoData(asset, u.partition, absent, Date.now(), versions));
+          return;
+        }
         await withRetries(first, async (attempt) => {
           for (const u of toRun) {
             unitStarted(u, attempt);
           }
           const t0 = Date.now();
           const sources = new Set<string>();
-          // Batch assets only have one-to-one inputs that are the same for every partition.
-          const inputs = await loadInputs(asset, first.partition, sources);
           const inputVersions = currentInputVersions(first);
+          const inputs = await loadInputs(asset, first.partition, sources, inputVersions);
+          if (isNoData(inputs)) {
+            for (const u of toRun)
+              if (!results.has(u.id))
+                results.set(u.id, await recordNoData(asset, u.partition, inputs.reason, t0, inputVersions));
+            return;
+          }
           const quarantines = new Map<string, QuarantineCollector>(
             toRun.map((u) => [u.partition, new QuarantineCollector()]),
           );
@@ -543,6 +669,13 @@ export async function execute(
               if (!u)
                 throw new Error(`Batch asset ${asset.key} emitted partition ${p} that was not requested`);
               if (results.has(u.id)) throw new Error(`Batch asset ${asset.key} emitted partition ${p} twice`);
+              if (isNoData(value)) {
+                results.set(
+                  u.id,
+                  await recordNoData(asset, p, value.reason, t0, inputVersions, quarantines.get(p)!),
+                );
+                return;
+              }
               results.set(
                 u.id,
                 await finish(asset, p, value, t0, {

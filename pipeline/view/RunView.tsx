@@ -71,7 +71,7 @@ const FIXED_W = 2 + 1 + PARTS_W + 1 + PROGRESS_W + 1 + TIME_W + 1 + ROWS_W + 1 +
 /** From this width on, a SIZE column (bytes written) follows QUAR. */
 const SIZE_FROM_COLUMNS = 100;
 
-const BENIGN_SKIPS: ReadonlySet<string> = new Set<SkipReason>(['up_to_date', 'early_cutoff']);
+const BENIGN_SKIPS: ReadonlySet<string> = new Set<SkipReason>(['up_to_date', 'early_cutoff', 'no_data']);
 
 const showSize = (columns: number): boolean => columns >= SIZE_FROM_COLUMNS;
 
@@ -147,6 +147,11 @@ function detailLines(row: AssetRow): DetailLine[] {
   const reasons = Object.entries(row.skipReasons);
   if (reasons.some(([reason]) => !BENIGN_SKIPS.has(reason))) {
     notes.push(`↷ skipped ${reasons.map(([reason, n]) => `${reason} ${n}`).join(', ')}`);
+  }
+  const nd = row.skipReasons.no_data;
+  if (nd && row.noDataRange) {
+    const { first, last } = row.noDataRange;
+    notes.push(`∅ no data ${formatCount(nd)} (${first === last ? first : `${first} … ${last}`})`);
   }
   if (row.retries > 0) notes.push(`⟳ ${row.retries} ${row.retries === 1 ? 'retry' : 'retries'}`);
   if (notes.length > 0) lines.push({ text: notes.join(' · '), color: 'gray' });
@@ -241,7 +246,9 @@ function Footer({ state, now, columns }: { state: ViewState; now?: number; colum
       </Text>
       <Text wrap="truncate-end">
         <Text color="green">✓ {formatCount(run.materialized)} materialized</Text>
-        <Text color="blue">{`  ↷ ${formatCount(run.skipped)} skipped`}</Text>
+        <Text color="blue">
+          {`  ↷ ${formatCount(run.skipped)} skipped${run.noData ? ` (${formatCount(run.noData)} no data)` : ''}`}
+        </Text>
         <Text color={run.failed > 0 ? 'red' : undefined}>{`  ✗ ${formatCount(run.failed)} failed`}</Text>
         <Text color={run.retries > 0 ? 'yellow' : undefined}>
           {`  ⟳ ${formatCount(run.retries)} ${run.retries === 1 ? 'retry' : 'retries'}`}

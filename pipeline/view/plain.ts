@@ -89,12 +89,14 @@ function quarantineText(q: MaterializedMetadata['quarantined']): string {
 const BENIGN_SKIPS: ReadonlySet<SkipReason> = new Set<SkipReason>([
   'up_to_date',
   'early_cutoff',
+  'no_data',
   'cancelled',
 ]);
 
 const SKIP_EXPLAINED: Record<SkipReason, string> = {
   up_to_date: 'code and every input unchanged since its last materialization',
   early_cutoff: 'its rebuilt inputs have the same data versions as before',
+  no_data: 'its partition has no data: nothing stored, recorded as such until an input changes',
   upstream_failed: 'an input unit failed in this run',
   blocked_by_check: 'an input unit failed a blocking check',
   cancelled: 'the run was cancelled before this unit could finish',
@@ -190,7 +192,8 @@ export function formatPlainLine(event: RunEvent, opts: PlainOptions = {}): strin
       const icon = event.status === 'success' ? '■' : '✗';
       return (
         `${t} ${icon} run ${event.runId} ${event.status}: materialized=${event.materialized} ` +
-        `skipped=${event.skipped} failed=${event.failed} in ${formatDuration(event.durationMs)}`
+        `skipped=${event.skipped}${event.noData ? ` (no_data=${event.noData})` : ''} failed=${event.failed} ` +
+        `in ${formatDuration(event.durationMs)}`
       );
     }
   }

@@ -71,6 +71,8 @@ export interface AssetRow {
   /** The latest warn/fail check, for a one-line explanation under the row. */
   lastCheckIssue: CheckIssue | null;
   skipReasons: Partial<Record<SkipReason, number>>;
+  /** First and last partition (in key order) of the units recorded as having no data, if any. */
+  noDataRange: { first: string; last: string } | null;
   /** Partitions already settled, so a repeated outcome (replayed log, retry race) is not double counted. */
   settledPartitions: string[];
 }
@@ -88,6 +90,8 @@ export interface RunInfo {
   concurrency: number;
   materialized: number;
   skipped: number;
+  /** Of the skipped units, those recorded as having no data. */
+  noData: number;
   failed: number;
   retries: number;
 }
@@ -104,7 +108,7 @@ export interface ViewState {
 export const ERROR_SUMMARY_MAX = 2000;
 
 /** Skips that mean "nothing needed doing" rather than "could not be done". */
-const BENIGN_SKIPS: ReadonlySet<SkipReason> = new Set<SkipReason>(['up_to_date', 'early_cutoff']);
+const BENIGN_SKIPS: ReadonlySet<SkipReason> = new Set<SkipReason>(['up_to_date', 'early_cutoff', 'no_data']);
 
 export function initialViewState(): ViewState {
   return {
@@ -120,6 +124,7 @@ export function initialViewState(): ViewState {
       concurrency: 0,
       materialized: 0,
       skipped: 0,
+      noData: 0,
       failed: 0,
       retries: 0,
     },
@@ -152,6 +157,7 @@ function emptyRow(asset: string): AssetRow {
     checks: { pass: 0, warn: 0, fail: 0 },
     lastCheckIssue: null,
     skipReasons: {},
+    noDataRange: null,
     settledPartitions: [],
   };
 }
@@ -197,6 +203,7 @@ export function reduceView(state: ViewState, event: RunEvent): ViewState {
         // The engine's own totals win over our counts.
         materialized: event.materialized,
         skipped: event.skipped,
+        noData: event.noData ?? s.run.noData,
         failed: event.failed,
       };
       // The run is over: nothing runs any more, whatever events were missing or came late.
@@ -288,12 +295,16 @@ export function reduceView(state: ViewState, event: RunEvent): ViewState {
         };
       });
 
-    case 'skipped':
-      return settle(s, event.asset, event.partition, event.at, 'skipped', (row) => ({
+    case 'skipped': {
+      const next = settle(s, event.asset, event.partition, event.at, 'skipped', (row) => ({
         ...row,
         skipped: row.skipped + 1,
         skipReasons: { ...row.skipReasons, [event.reason]: (row.skipReasons[event.reason] ?? 0) + 1 },
+        noDataRange: event.reason === 'no_data' ? widen(row.noDataRange, event.partition) : row.noDataRange,
       }));
+      if (event.reason !== 'no_data' || next === s) return next;
+      return { ...next, run: { ...next.run, noData: next.run.noData + 1 } };
+    }
 
     case 'failed': {
       const lastError: AssetError = {
@@ -325,6 +336,9 @@ export function reduceView(state: ViewState, event: RunEvent): ViewState {
     }
   }
 }
+
+const widen = (r: AssetRow['noDataRange'], p: string): AssetRow['noDataRange'] =>
+  r ? { first: p < r.first ? p : r.first, last: p > r.last ? p : r.last } : { first: p, last: p };
 
 const wholeLine = (text: string): string => truncate(joinLines(text), ERROR_SUMMARY_MAX);
 

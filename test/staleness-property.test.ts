@@ -9,6 +9,8 @@
  * - "up to date" is true: the stored value of every up-to-date unit is what its compute gives today from
  *   its inputs' stored values (recomputed here independently), and its inputs are up to date too;
  * - after a full run with nothing failing, nothing is stale.
+ * Raw files come and go (a day without its file has no data), some inputs are optional and some
+ * computes say "no data": a unit called up to date with no data must be one that has none today.
  */
 import { mkdir, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
@@ -19,6 +21,7 @@ import { z } from 'zod';
 import {
   daily,
   defineAsset,
+  NO_DATA,
   defineDefinitions,
   defineSource,
   dep,
@@ -42,6 +45,8 @@ type Step =
   | { kind: 'run'; select: number[]; force: boolean }
   | { kind: 'code'; asset: number; changesOutput: boolean }
   | { kind: 'source'; day: number }
+  | { kind: 'removeSource'; day: number }
+  | { kind: 'noData'; asset: number; on: boolean }
   | { kind: 'failing'; asset: number; on: boolean }
   | { kind: 'checkFails'; asset: number; on: boolean }
   | { kind: 'delete'; asset: number; day: number };
@@ -49,6 +54,8 @@ type Step =
 interface World {
   /** deps[i]: indices j < i that asset i reads. */
   deps: number[][];
+  /** optional[i][j]: asset i's input from j (or from the raw file when j = i) is optional. */
+  optional: boolean[][];
   steps: Step[];
 }
 
@@ -56,6 +63,9 @@ const N_MAX = 5;
 const world: fc.Arbitrary<World> = fc.integer({ min: 1, max: N_MAX }).chain((n) =>
   fc.record({
     deps: fc.tuple(...Array.from({ length: n }, (_, i) => fc.subarray(range(i)))),
+    optional: fc.tuple(
+      ...Array.from({ length: n }, () => fc.array(fc.boolean(), { minLength: n, maxLength: n })),
+    ),
     steps: fc.array(
       fc.oneof(
         {
@@ -75,6 +85,18 @@ const world: fc.Arbitrary<World> = fc.integer({ min: 1, max: N_MAX }).chain((n) 
           }),
         },
         { weight: 1, arbitrary: fc.record({ kind: fc.constant('source' as const), day: fc.nat(1) }) },
+        {
+          weight: 1,
+          arbitrary: fc.record({ kind: fc.constant('removeSource' as const), day: fc.nat(1) }),
+        },
+        {
+          weight: 1,
+          arbitrary: fc.record({
+            kind: fc.constant('noData' as const),
+            asset: fc.nat(n - 1),
+            on: fc.boolean(),
+          }),
+        },
         {
           weight: 1,
           arbitrary: fc.record({
@@ -115,7 +137,10 @@ beforeAll(async () => {
 });
 afterAll(() => rm(root, { recursive: true, force: true }));
 
-/** What asset i's compute returns: a pure function of its "code" and its inputs, so it can be recomputed. */
+/**
+ * What asset i's compute returns: a pure function of its "code" and its inputs, so it can be recomputed
+ * (an optional input with no data counts as -1, a missing optional raw file as '').
+ */
 const computeValue = (i: number, salt: number, raw: string, inputs: number[]): number =>
   (inputs.reduce((a, b) => (a * 31 + b) % 1_000_003, salt * 7 + i + raw.length) + Number(raw.trim() || 0)) %
   1_000_003;
@@ -125,17 +150,24 @@ class Harness {
   readonly salt: number[];
   readonly failing: boolean[];
   readonly checkFails: boolean[];
+  /** Compute returns ctx.noData(…). */
+  readonly noData: boolean[];
   private sourceEdits = 0;
   constructor(
     readonly dir: string,
     readonly deps: number[][],
+    readonly optional: boolean[][],
   ) {
     const n = deps.length;
     this.code = Array(n).fill(0);
     this.salt = Array(n).fill(0);
     this.failing = Array(n).fill(false);
     this.checkFails = Array(n).fill(false);
+    this.noData = Array(n).fill(false);
   }
+
+  /** Whether asset i's input from j (j = i: the raw file) is optional. */
+  isOptional = (i: number, j: number): boolean => this.optional[i]![j]!;
 
   async init(): Promise<void> {
     for (const d of PARTITIONS) {
@@ -156,16 +188,22 @@ class Harness {
     const assets: AnyAsset[] = [raw];
     for (let i = 0; i < this.deps.length; i++) {
       const upstream = Object.fromEntries(
-        this.deps[i]!.map((j) => [this.key(j), dep(assets[j + 1]!, identity())]),
+        this.deps[i]!.map((j) => [
+          this.key(j),
+          this.isOptional(i, j)
+            ? dep(assets[j + 1]!, identity(), { optional: true })
+            : dep(assets[j + 1]!, identity()),
+        ]),
       );
       const me = i;
+      const rawDep = this.isOptional(i, i) ? dep(raw, identity(), { optional: true }) : dep(raw, identity());
       assets.push(
         defineAsset({
           key: this.key(i),
           partitions: daily(),
           schema: z.number(),
           codeVersion: `v${this.code[i]}`,
-          deps: { raw: dep(raw, identity()), ...upstream },
+          deps: { raw: rawDep, ...upstream },
           checks: [
             {
               name: 'positive',
@@ -173,10 +211,14 @@ class Harness {
                 this.checkFails[me] ? { status: 'fail', message: 'forced failure' } : { status: 'pass' },
             },
           ],
-          compute: async (inputs) => {
+          compute: async (inputs, ctx) => {
             if (this.failing[me]) throw new Error(`a${me} fails`);
-            const text = await readFile(inputs.raw.files[0]!.path, 'utf8');
-            const ins = this.deps[me]!.map((j) => (inputs as Record<string, unknown>)[this.key(j)] as number);
+            if (this.noData[me]) return ctx.noData(`a${me} says so`);
+            const file = inputs.raw?.files[0];
+            const text = file ? await readFile(file.path, 'utf8') : '';
+            const ins = this.deps[me]!.map(
+              (j) => ((inputs as Record<string, unknown>)[this.key(j)] as number | undefined) ?? -1,
+            );
             return computeValue(me, this.salt[me]!, text, ins);
           },
         }),
@@ -209,6 +251,13 @@ class Harness {
         return;
       case 'source':
         await writeFile(join(this.dir, 'data', PARTITIONS[step.day]!, 'x.txt'), `${++this.sourceEdits}\n`);
+        return;
+      case 'removeSource':
+        await rm(join(this.dir, 'data', PARTITIONS[step.day]!, 'x.txt'), { force: true });
+        return;
+      case 'noData':
+        if (this.noData[step.asset] !== step.on) this.code[step.asset]!++;
+        this.noData[step.asset] = step.on;
         return;
       case 'failing':
         this.failing[step.asset] = step.on;
@@ -251,6 +300,7 @@ class Harness {
       const allowed = {
         run: [
           'materialized',
+          'no_data',
           'failed',
           'check_failed',
           'early_cutoff',
@@ -304,12 +354,25 @@ class Harness {
           `${u.id} fresh but ${upU.id} is not`,
         ).toBe(true);
       }
-      const text = await readFile(join(this.dir, 'data', u.partition, 'x.txt'), 'utf8');
+      // What the unit is today: no data (a required input has none, or compute says so), or a value.
+      const state = this.state();
+      const text = await readFile(join(this.dir, 'data', u.partition, 'x.txt'), 'utf8').catch(() => null);
+      let absent = (text === null && !this.isOptional(i, i)) || this.noData[i]!;
       const ins: number[] = [];
-      for (const j of this.deps[i]!)
-        ins.push((await io.load({ assetKey: this.key(j), partitionKey: u.partition })) as number);
+      for (const j of this.deps[i]!) {
+        if (state.get(this.key(j), u.partition)?.dataVersion === NO_DATA) {
+          if (!this.isOptional(i, j)) absent = true;
+          ins.push(-1);
+        } else ins.push((await io.load({ assetKey: this.key(j), partitionKey: u.partition })) as number);
+      }
+      const recorded = state.get(u.asset, u.partition)?.dataVersion;
+      if (absent) {
+        expect(recorded, `${u.id} is called up to date with data`).toBe(NO_DATA);
+        continue;
+      }
+      expect(recorded, `${u.id} is called up to date with no data`).not.toBe(NO_DATA);
       const stored = await io.load({ assetKey: u.asset, partitionKey: u.partition });
-      expect(stored, `${u.id} is called up to date`).toBe(computeValue(i, this.salt[i]!, text, ins));
+      expect(stored, `${u.id} is called up to date`).toBe(computeValue(i, this.salt[i]!, text ?? '', ins));
       expect(this.checkFails[i], `${u.id} is called up to date with a failing check`).toBe(false);
     }
   }
@@ -332,7 +395,7 @@ describe('staleness (property)', () => {
     let n = 0;
     await fc.assert(
       fc.asyncProperty(world, async (w) => {
-        const h = new Harness(join(root, `w${n++}`), w.deps);
+        const h = new Harness(join(root, `w${n++}`), w.deps, w.optional);
         await h.init();
         for (const step of w.steps) {
           await h.apply(step);
@@ -341,6 +404,8 @@ describe('staleness (property)', () => {
         // A full run with nothing failing leaves nothing stale.
         h.failing.fill(false);
         h.checkFails.fill(false);
+        for (let i = 0; i < h.noData.length; i++) if (h.noData[i]) h.code[i]!++; // an edit of its code
+        h.noData.fill(false);
         await h.run(w.deps.map((_, i) => h.key(i)));
         const after = await h.planOf(w.deps.map((_, i) => h.key(i)));
         expect(

@@ -4,20 +4,25 @@
  * The source is unpartitioned; the document is written per day D with the same content.
  */
 import { z } from 'zod';
-import { arrondissementOf } from '../geo/arrondissements.ts';
-import { lineLengthMeters, shapeCenter } from '../geo/geometry.ts';
+import { lineArrondissement } from '../geo/line-arrondissement.ts';
+import type { LonLat } from '../geo/geometry.ts';
 import type { ReferentielRow } from './parse.ts';
 
 const ArcEntry = z.object({
   libelle: z.string(),
+  /** Σ of the pieces' LineString lengths (an arc drawn in several rows is one arc). */
   longueur_metres: z.number().nonnegative(),
+  /** Rows of the CSV joined into this arc (1 for an arc in one piece). */
+  morceaux: z.number().int().positive(),
   noeud_amont: z.string().nullable(),
   noeud_aval: z.string().nullable(),
   /** [lat, lon] as published. */
   geo_point_2d: z.tuple([z.number(), z.number()]).nullable(),
-  /** [lon, lat]: middle vertex of the LineString, else the geo_point. */
+  /** [lon, lat]: middle vertex of the (joined) LineString, else the geo_point. */
   center: z.tuple([z.number(), z.number()]).nullable(),
   arrondissement: z.string().nullable(),
+  /** What placed the arc: its published point, else its shape (midpoint, else nearest point inside Paris). */
+  source_arrondissement: z.enum(['geo_point_2d', 'shape_midpoint', 'shape_point']).nullable(),
   date_debut_dispo: z.string(),
   date_fin_dispo: z.string(),
 });
@@ -42,21 +47,28 @@ const byArcId = (a: string, b: string): number => {
   return Number.isFinite(na) && Number.isFinite(nb) && na !== nb ? na - nb : a < b ? -1 : a > b ? 1 : 0;
 };
 
-export function computeReferentielMetrics(day: string, rows: readonly ReferentielRow[]): ReferentielMetrics {
+/** Middle vertex (SPEC §2.1: index ⌊n/2⌋) of the arc's vertices, parts laid end to end. */
+function middleVertex(parts: readonly LonLat[][]): LonLat | null {
+  const vertices = parts.flat();
+  return vertices[Math.floor(vertices.length / 2)] ?? null;
+}
+
+export function computeReferentielMetrics(day: string, arcs: readonly ReferentielRow[]): ReferentielMetrics {
   const mapping: Record<string, ReferentielArc> = {};
-  for (const r of [...rows].sort((a, b) => byArcId(a.arc, b.arc))) {
-    const length = r.geo_shape?.type === 'LineString' ? lineLengthMeters(r.geo_shape.coordinates) : 0;
-    const point: [number, number] | null = r.geo_point_2d ? [r.geo_point_2d[1], r.geo_point_2d[0]] : null;
-    const center = (r.geo_shape?.type === 'LineString' ? shapeCenter(r.geo_shape) : null) ?? point;
-    const locate = point ?? center;
+  for (const r of [...arcs].sort((a, b) => byArcId(a.arc, b.arc))) {
+    const point: LonLat | null = r.geo_point_2d ? [r.geo_point_2d[1], r.geo_point_2d[0]] : null;
+    const center = middleVertex(r.parts) ?? point;
+    const where = lineArrondissement(point ?? center, r.parts);
     mapping[r.arc] = {
       libelle: r.libelle,
-      longueur_metres: length,
+      longueur_metres: r.length_m,
+      morceaux: r.pieces,
       noeud_amont: r.noeud_amont,
       noeud_aval: r.noeud_aval,
       geo_point_2d: r.geo_point_2d,
       center,
-      arrondissement: locate ? arrondissementOf(locate[0], locate[1]) : null,
+      arrondissement: where.code,
+      source_arrondissement: where.basis,
       date_debut_dispo: r.date_debut,
       date_fin_dispo: r.date_fin,
     };

@@ -69,9 +69,9 @@ describe('referentiel parser on the bad-input corpus', () => {
     ['referentiel/crlf-lf-mix.csv', [], 10, 'LF on even lines (all 10 were lost before the fix)'],
     [
       'referentiel/duplicate-rows.csv',
-      ['superseded_duplicate_arc@4'],
+      ['duplicate_row@12'],
       10,
-      'line 12 repeats line 4: the later kept',
+      'line 12 repeats line 4 (same arc, period and shape): the repeat quarantined',
     ],
     ['referentiel/extra-missing-columns.csv', ['wrong_column_count@5', 'wrong_column_count@9'], 8, '10 − 2'],
     ['referentiel/truncated-last-row.csv', ['wrong_column_count@11'], 9, 'line 11 cut after 3 fields'],
@@ -90,6 +90,6 @@ describe('referentiel parser on the bad-input corpus', () => {
 
   it('invalid GeoJSON: exactly the two damaged rows lose their shape', async () => {
     const p = await referentiel('referentiel/invalid-geojson.csv');
-    expect(p.rows.filter((r) => r.geo_shape === null).map((r) => r.line)).toEqual([3, 7]);
+    expect(p.rows.filter((r) => r.parts.length === 0).map((r) => r.line)).toEqual([3, 7]);
   });
 });

@@ -1,7 +1,23 @@
 import { describe, expect, it } from 'vitest';
-import { buildDailyReport, DailyReportSchema, percentChange, shiftDay } from './build.ts';
+import {
+  buildDailyReport,
+  DailyReportSchema,
+  missingSources,
+  noReportReason,
+  percentChange,
+  shiftDay,
+} from './build.ts';
 import { reportToCsv } from './csv.ts';
-import { allInputs, bikes, comptages, DAY, traffic, weather } from './test-fixtures.ts';
+import {
+  allInputs,
+  bikes,
+  chantiers,
+  comptages,
+  DAY,
+  referentiel,
+  traffic,
+  weather,
+} from './test-fixtures.ts';
 
 describe('buildDailyReport', () => {
   it('summarises the day from hand-made metrics documents', () => {
@@ -111,13 +127,74 @@ describe('buildDailyReport', () => {
     expect(r.capteurs_defaillants.map((c) => c.type)).toEqual(['route']);
   });
 
-  it('treats a weather document without a day summary as no weather', () => {
+  it('treats a weather document without a day summary as missing weather', () => {
     const w = { ...weather(), metrics: null, impact_mobilite: null, source: null, note: 'no weather data' };
     const r = buildDailyReport(DAY, { ...allInputs(), weather: w });
-    expect(r.sources_manquantes).toEqual([]);
+    expect(r.sources_manquantes).toEqual(['weather']);
     expect(r.summary.temperature_moyenne).toBeNull();
     expect(r.summary.meteo_resume).toBeNull();
     expect(r.meteo).toBeNull();
+  });
+
+  it('a document that measured nothing on D is missing, not zeros (bikes, road counts, référentiel)', () => {
+    const noCounter = {
+      ...bikes(0),
+      metrics: [],
+      top_counters: [],
+      failing_sensors: [],
+      failing_reasons: {},
+    };
+    const c = comptages();
+    const noArc = {
+      ...c,
+      global_metrics: { ...c.global_metrics, nombre_troncons: 0, total_vehicules_jour: 0 },
+      metrics: [],
+      top_10_troncons: [],
+      top_10_zones_congestionnees: [],
+      alertes_congestion: [],
+      capteurs_defaillants: [],
+    };
+    const inputs = {
+      ...allInputs(),
+      bikes: { ...noCounter, nombre_compteurs: 0 },
+      comptages: noArc,
+      referentiel: { statistiques: { nombre_troncons: 0, longueur_totale_metres: 0 } },
+    };
+    expect(missingSources(inputs)).toEqual(['bikes', 'comptages', 'referentiel']);
+    const r = buildDailyReport(DAY, inputs);
+    expect(r.sources_manquantes).toEqual(['bikes', 'comptages', 'referentiel']);
+    expect(r.summary.total_velos_paris).toBeNull();
+    expect(r.summary.total_vehicules_paris).toBeNull();
+    expect(r.summary.taux_disponibilite_capteurs).toBeNull();
+    expect(r.referentiel).toBeNull();
+    // A disruption feed listing nothing and a works file with no active work are real zeros.
+    const quiet = buildDailyReport(DAY, { ...allInputs(), traffic: traffic(0) });
+    expect(quiet.sources_manquantes).toEqual([]);
+    expect(quiet.summary.perturbations_actives).toBe(0);
+  });
+});
+
+describe('a day without measurements', () => {
+  it('has no report when none of bikes, traffic, weather, comptages has data', () => {
+    expect(noReportReason(DAY, {})).toBe(
+      `no report for ${DAY}: no bikes, traffic, weather, comptages data that day`,
+    );
+    expect(noReportReason(DAY, { chantiers: chantiers(), referentiel })).toBe(
+      `no report for ${DAY}: no bikes, traffic, weather, comptages data that day ` +
+        '(chantiers and referentiel alone make no report)',
+    );
+    const w = { ...weather(), metrics: null, impact_mobilite: null, source: null, note: 'no weather data' };
+    expect(noReportReason(DAY, { weather: w, chantiers: chantiers() })).toMatch(/^no report for/);
+  });
+
+  it('has a report as soon as one of them has data', () => {
+    for (const one of [
+      { bikes: bikes() },
+      { traffic: traffic() },
+      { weather: weather() },
+      { comptages: comptages() },
+    ])
+      expect(noReportReason(DAY, one)).toBeUndefined();
   });
 });
 
@@ -164,6 +241,43 @@ describe('evolution_vs_semaine_precedente', () => {
     expect(ev.indicateurs.nombre_troncons_satures.variation_pct).toBe(0);
     // (11.6 − (−2)) / |−2| × 100 = 680: warmer reads as an increase
     expect(ev.indicateurs.temperature_moyenne.variation_pct).toBeCloseTo(680, 10);
+  });
+
+  it('compares a figure only where both days have its source', () => {
+    // D has no bikes; D−7 had no traffic.
+    const { bikes: _b, ...noBikes } = allInputs();
+    const { traffic: _t, ...noTraffic } = allInputs();
+    const before = buildDailyReport('2025-10-28', noTraffic);
+    const ev = buildDailyReport(DAY, noBikes, before).evolution_vs_semaine_precedente;
+    expect(ev.available).toBe(true);
+    if (!ev.available) return;
+    expect(ev.indicateurs.total_velos_paris).toEqual({
+      valeur: null,
+      valeur_semaine_precedente: 1200,
+      variation_pct: null,
+    });
+    expect(ev.indicateurs.perturbations_actives).toEqual({
+      valeur: 4,
+      valeur_semaine_precedente: null,
+      variation_pct: null,
+    });
+    expect(ev.indicateurs.total_vehicules_paris.variation_pct).toBe(0);
+  });
+
+  it('ignores a figure of D−7 whose source that report lists as missing (an old report wrote 0)', () => {
+    const old = buildDailyReport('2025-10-28', allInputs());
+    const zeroed = {
+      ...old,
+      sources_manquantes: ['bikes' as const],
+      summary: { ...old.summary, total_velos_paris: 0 },
+    };
+    const ev = buildDailyReport(DAY, allInputs(), zeroed).evolution_vs_semaine_precedente;
+    if (!ev.available) throw new Error('expected a comparison');
+    expect(ev.indicateurs.total_velos_paris).toEqual({
+      valeur: 1200,
+      valeur_semaine_precedente: null,
+      variation_pct: null,
+    });
   });
 
   it('refuses a report that is not the one of D−7', () => {

@@ -1,8 +1,10 @@
 /**
  * The daily report of Paris day D (SPEC §3.2, fixed per §5.12): a pure, deterministic function of the
- * day's metrics documents and of the report of D−7. Any input may be missing: its figures become null,
- * its sections empty, and it is listed in `sources_manquantes` (the original crashed without bikes).
- * No wall-clock timestamp is written, so re-running a day gives byte-identical output.
+ * day's metrics documents and of the report of D−7. Any input may be missing — no document (its raw
+ * files are absent that day), or a document that measured nothing on D: its figures become null, its
+ * sections empty, and it is listed in `sources_manquantes` (the original crashed without bikes, and
+ * later versions wrote zeros). Without any of the day's measurements there is no report at all
+ * (`noReportReason`). No wall-clock timestamp is written, so re-running a day gives byte-identical output.
  */
 import type { BikesMetrics } from '../bikes/metrics.ts';
 import type { ChantiersMetrics } from '../chantiers/metrics.ts';
@@ -11,6 +13,8 @@ import type { TrafficMetrics } from '../traffic/metrics.ts';
 import type { WeatherMetrics } from '../weather/metrics.ts';
 import {
   DailyReportSchema,
+  DAY_SOURCES,
+  FIGURE_SOURCE,
   REPORT_SOURCES,
   SUMMARY_FIGURES,
   type DailyReport,
@@ -42,6 +46,44 @@ export interface ReportInputs {
   comptages?: ComptagesMetrics;
   chantiers?: ChantiersMetrics;
   referentiel?: ReferentielInput;
+}
+
+/**
+ * The inputs that have data for the day. A document that measured nothing on D is no data, not zeros:
+ * bikes with no counter counted, weather without a summary of D, road counts with no arc measured, a
+ * référentiel without any arc. Every other document counts (a disruption feed listing no disruption
+ * is a real "nothing disrupted"; a works file with no active work is a real 0).
+ */
+export function presentInputs(i: ReportInputs): ReportInputs {
+  const out: ReportInputs = {};
+  if (i.bikes && i.bikes.nombre_compteurs > 0) out.bikes = i.bikes;
+  if (i.traffic) out.traffic = i.traffic;
+  if (i.weather?.metrics) out.weather = i.weather;
+  if (i.comptages && i.comptages.global_metrics.nombre_troncons > 0) out.comptages = i.comptages;
+  if (i.chantiers) out.chantiers = i.chantiers;
+  if (i.referentiel && i.referentiel.statistiques.nombre_troncons > 0) out.referentiel = i.referentiel;
+  return out;
+}
+
+/** The inputs absent for the day (after `presentInputs`), in `REPORT_SOURCES` order. */
+export function missingSources(i: ReportInputs): ReportSource[] {
+  const present = presentInputs(i);
+  return REPORT_SOURCES.filter((s) => present[s] === undefined);
+}
+
+/**
+ * Why there is no report for the day, or undefined when there is one: none of the sources that measure
+ * the day (bikes, traffic, weather, comptages) has data. The report is then recorded as having no data
+ * (nothing written), not written with every figure null or zero.
+ */
+export function noReportReason(day: string, i: ReportInputs): string | undefined {
+  const present = presentInputs(i);
+  if (DAY_SOURCES.some((s) => present[s] !== undefined)) return undefined;
+  const also = (['chantiers', 'referentiel'] as const).filter((s) => present[s] !== undefined);
+  return (
+    `no report for ${day}: no ${DAY_SOURCES.join(', ')} data that day` +
+    (also.length ? ` (${also.join(' and ')} alone make no report)` : '')
+  );
 }
 
 /** `day` minus `n` days (calendar arithmetic on the date label, independent of time zones). */
@@ -172,9 +214,12 @@ export function evolutionOf(day: string, summary: ReportSummary, previousWeek?: 
       date_reference: ref,
       note: `no report for ${ref} (the report given is for ${previousWeek.date})`,
     };
+  // A figure whose source was missing on D−7 is no value (a report written before missing sources
+  // were nulls may still hold a 0 there).
+  const missingBefore = new Set(previousWeek.sources_manquantes);
   const figure = (k: SummaryFigure): EvolutionFigure => {
     const valeur = summary[k];
-    const prev = previousWeek.summary[k];
+    const prev = missingBefore.has(FIGURE_SOURCE[k]) ? null : previousWeek.summary[k];
     return { valeur, valeur_semaine_precedente: prev, variation_pct: percentChange(valeur, prev) };
   };
   return {
@@ -187,7 +232,8 @@ export function evolutionOf(day: string, summary: ReportSummary, previousWeek?: 
   };
 }
 
-export function buildDailyReport(day: string, inputs: ReportInputs, previousWeek?: DailyReport): DailyReport {
+export function buildDailyReport(day: string, given: ReportInputs, previousWeek?: DailyReport): DailyReport {
+  const inputs = presentInputs(given);
   const summary = summaryOf(inputs);
   const c = inputs.comptages;
   const report: DailyReport = {

@@ -34,6 +34,29 @@ export const SUMMARY_FIGURES = [
 ] as const;
 export type SummaryFigure = (typeof SUMMARY_FIGURES)[number];
 
+/** The source each numeric summary figure comes from (compared with D−7 only when both days have it). */
+export const FIGURE_SOURCE: Record<SummaryFigure, ReportSource> = {
+  total_vehicules_paris: 'comptages',
+  temps_perdu_total_minutes: 'comptages',
+  nombre_troncons_satures: 'comptages',
+  taux_disponibilite_capteurs: 'comptages',
+  total_velos_paris: 'bikes',
+  perturbations_actives: 'traffic',
+  chantiers_actifs: 'chantiers',
+  temperature_moyenne: 'weather',
+};
+
+/**
+ * The sources that measure the day. Without any of them there is no report for the day (the works
+ * list and the référentiel are the same files every day: alone, they would make a report of nothing).
+ */
+export const DAY_SOURCES = [
+  'bikes',
+  'traffic',
+  'weather',
+  'comptages',
+] as const satisfies readonly ReportSource[];
+
 export const SummarySchema = z.object({
   total_vehicules_paris: nonNegative.nullable(),
   temps_perdu_total_minutes: nonNegative.nullable(),

@@ -3,6 +3,7 @@ import { join } from 'node:path';
 import {
   execute,
   newRunId,
+  NO_DATA,
   parseSelection,
   plan,
   resolveSelection,
@@ -212,9 +213,17 @@ addSelectionOptions(
         });
         await renderer.close();
         if (o.json) {
-          const { runId: id, materialized, skipped, failed, durationMs } = result;
+          const { runId: id, materialized, skipped, noData, failed, durationMs } = result;
           console.log(
-            JSON.stringify({ runId: id, status: result.status, materialized, skipped, failed, durationMs }),
+            JSON.stringify({
+              runId: id,
+              status: result.status,
+              materialized,
+              skipped,
+              noData,
+              failed,
+              durationMs,
+            }),
           );
         }
         process.exitCode =
@@ -289,13 +298,16 @@ program
       );
       for (const r of rows) {
         if (r.decision === 'observe') {
-          console.log(`  [${r.partition}] source, data version ${r.dataVersion}`);
+          const seen = r.dataVersion === NO_DATA ? 'no file' : `data version ${r.dataVersion}`;
+          console.log(`  [${r.partition}] source, ${seen}`);
           continue;
         }
         const rec = r.record;
-        const last = rec?.at
-          ? `materialized ${rec.at} by run ${rec.runId}, data ${rec.dataVersion}`
-          : 'never materialized';
+        const last = !rec?.at
+          ? 'never materialized'
+          : rec.dataVersion === NO_DATA
+            ? `no data (recorded ${rec.at} by run ${rec.runId}, nothing stored): ${String(rec.metadata?.noData ?? '')}`
+            : `materialized ${rec.at} by run ${rec.runId}, data ${rec.dataVersion}`;
         const failed = rec?.lastFailure
           ? `; last failure ${rec.lastFailure.at}: ${rec.lastFailure.error}`
           : '';

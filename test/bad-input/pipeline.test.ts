@@ -99,7 +99,7 @@ describe('pipeline materialize on bad input', () => {
 
   it('chantiers and referentiel: duplicate rows quarantined per day', async () => {
     expect(quarantinedOf('chantiers_metrics')).toEqual({ duplicate_record: 1 });
-    expect(quarantinedOf('referentiel_metrics')).toEqual({ superseded_duplicate_arc: 1 });
+    expect(quarantinedOf('referentiel_metrics')).toEqual({ duplicate_row: 1 }); // a repeated piece of the same arc and period
     const q = await ndjson(join(root, 'out', '_quarantine', 'chantiers_metrics', `${DAY}.ndjson`));
     expect(summary(q)).toEqual(['duplicate_record@27']);
   });
@@ -120,7 +120,7 @@ describe('pipeline materialize on bad input', () => {
       [`bikes_metrics[${DAY}]`]: { outside_partition: 1, duplicate_record: 1 },
       [`chantiers_metrics[${DAY}]`]: { duplicate_record: 1 },
       'comptages_arc_days[batch]': { unparsable_date: 3 },
-      [`referentiel_metrics[${DAY}]`]: { superseded_duplicate_arc: 1 },
+      [`referentiel_metrics[${DAY}]`]: { duplicate_row: 1 },
       [`traffic_metrics[${DAY}]`]: { invalid_record: 2, no_valid_period: 1 },
       [`weather_metrics[${DAY}]`]: { invalid_json: 1 },
     });

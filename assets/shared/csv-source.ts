@@ -23,6 +23,8 @@ export interface CsvOptions {
   delimiter: string;
   /** Header names that must all be present, else the whole file is rejected (line 0, `missing_columns`). */
   required?: readonly string[];
+  /** 1-based line of the header row when lines before it are a preamble to skip (default 1). */
+  fromLine?: number;
 }
 
 const newlines = (s: string): number => {
@@ -55,6 +57,8 @@ export async function* readCsvRows(file: RawFile, reject: Reject, opts: CsvOptio
     skip_records_with_error: true,
     info: true,
     raw: true,
+    // Lines stay numbered from the top of the file (csv-parse counts the skipped ones).
+    ...(opts.fromLine && opts.fromLine > 1 ? { from_line: opts.fromLine } : {}),
   });
   parser.on('skip', (err: CsvError, raw: string | undefined) => {
     const lines = (err as CsvError & { lines?: number }).lines ?? 0;

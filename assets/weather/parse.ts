@@ -1,10 +1,14 @@
 /**
  * Weather inputs (SPEC §1.3): Visual Crossing timeline JSON (`days[]`), Open-Meteo forecast JSON
  * (`hourly{time[], temperature_2m, rain|precipitation, windspeed_10m|wind_speed_10m}`) and the
- * Open-Meteo CSV download (unit-suffixed headers, Paris local time without offset, 'NaN' strings).
+ * Open-Meteo hourly CSV download (unit-suffixed headers, 'NaN' strings), with or without its metadata
+ * preamble (`latitude,…,utc_offset_seconds,timezone,…`, values, blank line): with it, times are in the
+ * preamble's zone (GMT/UTC: a fixed offset; Europe/Paris: Paris wall clock); without it, Paris wall
+ * clock. The Open-Meteo *daily* CSV is refused as a whole (one line-0 reject, see `DAILY_CSV_REASON`).
  */
+import { open } from 'node:fs/promises';
 import type { Reject } from '../../engine/quarantine.ts';
-import { readCsvRows, type RawFile } from '../shared/csv-source.ts';
+import { readCsvRows, unreadableFile, type RawFile } from '../shared/csv-source.ts';
 import { arrayElementLines, readJsonFile, rejectShape } from '../shared/json-source.ts';
 import { isCalendarDay, parisLocalToUtcMs, validFields } from '../shared/paris-time.ts';
 
@@ -46,8 +50,29 @@ const num = (v: unknown): number | null => {
 
 const LOCAL_RE = /^(\d{4})-(\d{2})-(\d{2})T(\d{2}):(\d{2})(?::(\d{2}))?$/;
 
+/**
+ * How the provider's wall-clock times map to instants: a fixed UTC offset in seconds (GMT/UTC data),
+ * or null for Europe/Paris wall clock (with its DST changes).
+ */
+type Zone = number | null;
+
+/** Zones whose wall clock is a fixed offset from UTC (Open-Meteo writes `GMT` by default). */
+const FIXED_ZONES = new Set(['GMT', 'UTC', 'ETC/UTC', 'ETC/GMT', 'Z']);
+
+/**
+ * The zone of an Open-Meteo response from its `timezone` and `utc_offset_seconds`: GMT/UTC (or no
+ * timezone) → the fixed offset; Europe/Paris → Paris wall clock; any other zone → undefined (its DST
+ * rules are not modelled, so the file is refused rather than read an hour off).
+ */
+function openMeteoZone(timezone: unknown, utcOffsetSeconds: unknown): Zone | undefined {
+  const tz = typeof timezone === 'string' ? timezone.trim() : '';
+  if (/^europe\/paris$/i.test(tz)) return null;
+  if (tz === '' || FIXED_ZONES.has(tz.toUpperCase())) return num(utcOffsetSeconds) ?? 0;
+  return undefined;
+}
+
 /** 'YYYY-MM-DDTHH:MM' wall-clock → instant, with a fixed offset (seconds) or, if null, Europe/Paris. */
-function localTime(text: unknown, utcOffsetSeconds: number | null): number | null {
+function localTime(text: unknown, utcOffsetSeconds: Zone): number | null {
   if (typeof text !== 'string') return null;
   const m = LOCAL_RE.exec(text.trim());
   if (!m) return null;
@@ -136,7 +161,16 @@ function openMeteoJson(
   const temp = series('temperature_2m');
   const precip = series('precipitation', 'rain');
   const wind = series('wind_speed_10m', 'windspeed_10m');
-  const offset = num(doc.utc_offset_seconds) ?? 0;
+  const offset = openMeteoZone(doc.timezone, doc.utc_offset_seconds);
+  if (offset === undefined) {
+    reject({
+      reason: 'unsupported_timezone',
+      file: file.key,
+      line: 0,
+      detail: unsupportedZone(doc.timezone),
+    });
+    return [];
+  }
   const lines = arrayElementLines(text, ['hourly', 'time']);
   const out: WeatherHour[] = [];
   times.forEach((t, i) => {
@@ -157,7 +191,81 @@ function openMeteoJson(
   return out;
 }
 
+const unsupportedZone = (tz: unknown): string =>
+  `timezone ${JSON.stringify(tz)} not supported: download with timezone=GMT (or Europe/Paris)`;
+
+/** Reason of the one line-0 reject of an Open-Meteo daily CSV. */
+export const DAILY_CSV_REASON = 'unsupported_daily_csv';
+
+/** What the first lines of an Open-Meteo CSV say: where the header is and the zone of its times. */
+interface CsvLayout {
+  /** 1-based line of the `time,…` header. */
+  headerLine: number;
+  header: string[];
+  zone: Zone | undefined;
+  timezone: string | null;
+}
+
+/**
+ * Reads the first 64 KB: an Open-Meteo download starts with a metadata preamble
+ * (`latitude,longitude,elevation,utc_offset_seconds,timezone,timezone_abbreviation`, one line of
+ * values, a blank line) unless it was cut off; the `time,…` header follows.
+ */
+async function csvLayout(file: RawFile): Promise<CsvLayout> {
+  let text: string;
+  try {
+    const fh = await open(file.path, 'r');
+    try {
+      const buf = Buffer.alloc(64 * 1024);
+      const { bytesRead } = await fh.read(buf, 0, buf.length, 0);
+      text = buf.subarray(0, bytesRead).toString('utf8');
+    } finally {
+      await fh.close();
+    }
+  } catch (e) {
+    throw unreadableFile(file, e);
+  }
+  const lines = text.replace(/^\uFEFF/, '').split(/\r?\n/);
+  const cells = (l: string | undefined) => (l ?? '').split(',').map((c) => c.trim());
+  const first = cells(lines[0]);
+  if (first[0] !== 'latitude' || !first.includes('utc_offset_seconds'))
+    return { headerLine: 1, header: first, zone: null, timezone: null };
+  const meta = Object.fromEntries(first.map((k, i) => [k, cells(lines[1])[i] ?? '']));
+  let i = 2;
+  while (i < lines.length - 1 && lines[i]!.trim() === '') i++;
+  return {
+    headerLine: i + 1,
+    header: cells(lines[i]),
+    zone: openMeteoZone(meta.timezone, meta.utc_offset_seconds),
+    timezone: meta.timezone ?? null,
+  };
+}
+
+/** Open-Meteo variable names before the unit: 'temperature_2m (°C)' → 'temperature_2m'. */
+const variable = (header: string): string => header.replace(/\s*\(.*\)\s*$/, '');
+const HOURLY_VARIABLES = ['temperature_2m', 'precipitation', 'rain', 'wind_speed_10m', 'windspeed_10m'];
+
 async function openMeteoCsv(file: RawFile, reject: Reject): Promise<WeatherHour[]> {
+  const layout = await csvLayout(file);
+  const fileReject = (reason: string, detail: string) => reject({ reason, file: file.key, line: 0, detail });
+  const vars = layout.header.map(variable);
+  if (vars.includes('time') && !vars.some((v) => HOURLY_VARIABLES.includes(v))) {
+    const daily = vars.filter((v) => /_(max|min|sum|mean)$/.test(v));
+    if (daily.length > 0) {
+      fileReject(
+        DAILY_CSV_REASON,
+        `Open-Meteo daily CSV (${daily.slice(0, 4).join(', ')}${daily.length > 4 ? ', …' : ''}) not read: ` +
+          'its days are those of the download time zone, not Paris days, and it has no mean wind; ' +
+          'download the hourly variables temperature_2m, precipitation, wind_speed_10m instead',
+      );
+      return [];
+    }
+  }
+  if (layout.zone === undefined) {
+    fileReject('unsupported_timezone', unsupportedZone(layout.timezone));
+    return [];
+  }
+  const zone = layout.zone;
   const out: WeatherHour[] = [];
   // Headers carry units: 'temperature_2m (°C)'; match on the variable name before the unit.
   const pick = (values: Record<string, string>, ...names: string[]): string | undefined => {
@@ -167,8 +275,12 @@ async function openMeteoCsv(file: RawFile, reject: Reject): Promise<WeatherHour[
     }
     return undefined;
   };
-  for await (const row of readCsvRows(file, reject, { delimiter: ',', required: ['time'] })) {
-    const ts = localTime(row.values.time, null);
+  for await (const row of readCsvRows(file, reject, {
+    delimiter: ',',
+    required: ['time'],
+    fromLine: layout.headerLine,
+  })) {
+    const ts = localTime(row.values.time, zone);
     if (ts === null) {
       reject({
         reason: 'unparsable_date',

@@ -1,10 +1,10 @@
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { QuarantineCollector } from '../../engine/quarantine.ts';
 import { computeWeatherMetrics, mobilityImpact, WeatherMetricsSchema } from './metrics.ts';
-import { parseWeatherFile } from './parse.ts';
+import { DAILY_CSV_REASON, parseWeatherFile } from './parse.ts';
 
 const real = (name: string) => ({
   path: new URL(`../../test/fixtures/real/weather-paris/${name}`, import.meta.url).pathname,
@@ -12,6 +12,11 @@ const real = (name: string) => ({
 });
 const omJson = real('VARIANT_open-meteo_forecast-json_48.86N2.36E_2026-05-22.json');
 const omCsv = real('open-meteo_hourly_48.82N2.29E_2024-07-18_to_2024-07-31.csv');
+// Open-Meteo hourly download with its metadata preamble: GMT, utc_offset_seconds 0, 2025-09-01 → 2025-11-15
+const omPreamble = real(
+  'VARIANT_open-meteo_hourly-csv-with-preamble_48.87N2.33E_2025-09-01_to_2025-11-15.csv',
+);
+const omDaily = real('open-meteo_daily_48.82N2.29E_2024-07-18_to_2024-07-31.csv');
 const dir = mkdtempSync(join(tmpdir(), 'cityflow-weather-'));
 afterAll(() => rmSync(dir, { recursive: true, force: true }));
 const tmpFile = (name: string, content: string) => {
@@ -76,6 +81,67 @@ describe('Open-Meteo CSV (real, units in headers, NaN strings)', () => {
     const none = computeWeatherMetrics('2024-08-01', recs);
     expect(none).toMatchObject({ metrics: null, impact_mobilite: null, categories: [] });
     expect(none.note).toMatch(/no weather data for 2024-08-01/);
+  });
+});
+
+describe('Open-Meteo hourly CSV with its metadata preamble (real, UTC times)', () => {
+  it('skips the preamble, keeps file line numbers and reads the times as UTC', async () => {
+    const q = new QuarantineCollector();
+    const recs = await parseWeatherFile(omPreamble, q.add);
+    expect(q.total).toBe(0);
+    expect(recs).toHaveLength(1824); // 76 days × 24 h
+    // line 1 preamble header, 2 values (utc_offset_seconds 0, GMT), 3 blank, 4 `time,…`: first record line 5
+    expect(recs[0]).toMatchObject({ timestampMs: Date.UTC(2025, 8, 1, 0), temp: 16, wind: 6.7, line: 5 });
+    expect(recs.at(-1)).toMatchObject({ timestampMs: Date.UTC(2025, 10, 15, 23), temp: null, line: 1828 });
+  });
+
+  it('aggregates Paris days from UTC hours (Python/zoneinfo cross-check)', async () => {
+    const recs = await parseWeatherFile(omPreamble, () => {});
+    // 2025-11-03 (the original's reference weather day) = 2025-11-02T23:00Z … 2025-11-03T22:00Z
+    const d = computeWeatherMetrics('2025-11-03', recs);
+    WeatherMetricsSchema.parse(d);
+    expect(d).toMatchObject({ source: 'hourly', heures_utilisees: 24, note: null, categories: [] });
+    expect(d.metrics!.temp_moyenne).toBeCloseTo(11.170833, 5); // read as Paris wall clock: 11.316667
+    expect(d.metrics!.temp_min).toBe(7.6);
+    expect(d.metrics!.temp_max).toBe(15.2);
+    expect(d.metrics!.precip_totale).toBe(0);
+    expect(d.metrics!.vent_moyen).toBeCloseTo(13.0, 9);
+    // 2025-11-02 shows the shift: the UTC day has min 9.0 °C at 2025-11-02T00:00Z, which is 11-02 01:00 Paris,
+    // but 2025-11-01T23:00Z (9.4 °C… 11-02 00:00 Paris) opens the Paris day; Python: mean 11.645833, min 9.4
+    const nov2 = computeWeatherMetrics('2025-11-02', recs);
+    expect(nov2.metrics!.temp_moyenne).toBeCloseTo(11.645833, 5);
+    expect(nov2.metrics!.temp_min).toBe(9.4);
+    expect(nov2.metrics!.precip_totale).toBeCloseTo(1.1, 9);
+    // 2025-10-26, back to winter time: a 25-hour Paris day (2025-10-25T22:00Z … 2025-10-26T22:00Z)
+    const dst = computeWeatherMetrics('2025-10-26', recs);
+    expect(dst.heures_utilisees).toBe(25);
+    expect(dst.note).toBeNull();
+    expect(dst.metrics!.temp_moyenne).toBeCloseTo(9.924, 9);
+    expect(dst.metrics!.precip_totale).toBeCloseTo(2.7, 9);
+    expect(dst.metrics!.vent_moyen).toBeCloseTo(14.824, 9);
+    expect(dst.categories).toEqual(['Froid']); // 9.924 < 10
+  });
+
+  it('refuses a preamble whose zone is neither GMT/UTC nor Europe/Paris, once for the file', async () => {
+    const text = readFileSync(omPreamble.path, 'utf8').replace(
+      '48.87,2.33,50.0,0,GMT,GMT',
+      '40.71,-74.01,10.0,-18000,America/New_York,EST',
+    );
+    const q = new QuarantineCollector();
+    expect(await parseWeatherFile(tmpFile('ny.csv', text), q.add)).toEqual([]);
+    expect(q.records.map((r) => [r.reason, r.line])).toEqual([['unsupported_timezone', 0]]);
+  });
+});
+
+describe('Open-Meteo daily CSV (real): refused with one file-level reason', () => {
+  it('one line-0 reject, not one per row (the 14 valid dates used to be 14 unparsable_date)', async () => {
+    const q = new QuarantineCollector();
+    expect(await parseWeatherFile(omDaily, q.add)).toEqual([]);
+    expect(q.records).toHaveLength(1);
+    expect(q.records[0]).toMatchObject({ reason: DAILY_CSV_REASON, line: 0, file: omDaily.key });
+    expect(q.records[0]!.detail).toMatch(
+      /daily CSV \(temperature_2m_max, temperature_2m_min, precipitation_sum/,
+    );
   });
 });
 

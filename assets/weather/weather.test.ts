@@ -106,8 +106,8 @@ describe('Open-Meteo hourly CSV with its metadata preamble (real, UTC times)', (
     expect(d.metrics!.temp_max).toBe(15.2);
     expect(d.metrics!.precip_totale).toBe(0);
     expect(d.metrics!.vent_moyen).toBeCloseTo(13.0, 9);
-    // 2025-11-02 shows the shift: the UTC day has min 9.0 °C at 2025-11-02T00:00Z, which is 11-02 01:00 Paris,
-    // but 2025-11-01T23:00Z (9.4 °C… 11-02 00:00 Paris) opens the Paris day; Python: mean 11.645833, min 9.4
+    // 2025-11-02 shows the shift: its coldest UTC hour (9.0 °C at 2025-11-02T23:00Z) is 00:00 on 11-03 in
+    // Paris, and 2025-11-01T23:00Z (12.5 °C) opens the Paris day instead; Python: mean 11.645833, min 9.4
     const nov2 = computeWeatherMetrics('2025-11-02', recs);
     expect(nov2.metrics!.temp_moyenne).toBeCloseTo(11.645833, 5);
     expect(nov2.metrics!.temp_min).toBe(9.4);

@@ -205,6 +205,31 @@ function arcDay(
   };
 }
 
+describe('DD/MM/YYYY availability-date export (real excerpt, 2025-10-25 … 2025-11-07)', () => {
+  it("the original's reference days 2025-11-03 and 2025-11-04 come out whole (Python cross-check)", async () => {
+    const acc = await accumulate(
+      REAL + 'VARIANT_ddmmyyyy-dispo_champs-elysees_arc4264_2025-10-25_to_2025-11-07_excerpt.csv',
+    );
+    expect(acc.days()).toHaveLength(14);
+    for (const [day, total, peak] of [
+      ['2025-11-03', 17221, 12],
+      ['2025-11-04', 17850, 9],
+    ] as const) {
+      const doc = computeComptagesMetrics(acc.arcDays(day), day);
+      ComptagesMetricsSchema.parse(doc);
+      expect(doc.metrics).toHaveLength(1);
+      expect(doc.metrics[0]).toMatchObject({
+        arc_id: '4264',
+        heures_mesurees: 24,
+        debit_journalier_total: total,
+        heure_pic: peak,
+        arrondissement: '75008',
+        capteur_defaillant: false,
+      });
+    }
+  });
+});
+
 describe('computeComptagesMetrics day totals, rankings and rules', () => {
   /*
    * Three arcs on 2024-05-14 (points of arcs 4264 → 75008 and 5671 → 15e):

@@ -14,6 +14,8 @@ const HANDMADE = fileURLToPath(new URL('../../test/fixtures/comptages/', import.
 const CHAMPS = 'champs-elysees_arc4264_2023-2024_export.csv';
 const CONVENTION = 'convention_arc5671_2021-2022_export.csv';
 const DERIVED = 'DERIVED_historique-api-fieldnames_st-antoine_arc376_2023.csv';
+/** Excerpt (last 336 records) of the export that writes the availability dates DD/MM/YYYY. */
+const DDMM = 'VARIANT_ddmmyyyy-dispo_champs-elysees_arc4264_2025-10-25_to_2025-11-07_excerpt.csv';
 
 async function parseAll(
   path: string,
@@ -120,6 +122,21 @@ describe('parseComptagesFile on the real exports', () => {
       geo_shape_text: null,
     });
     expect(new Set(rows.map((r) => r.day)).size).toBe(23);
+  });
+
+  it('DD/MM/YYYY availability dates (10/10/1996;01/01/2023): every row read, none rejected', async () => {
+    const { rows, result, rejects } = await parseAll(REAL + DDMM);
+    // the dispo columns are not used by any metric: their format must not reject rows
+    expect(result).toEqual({ rows: 336, skipped: 0, rejected: 0, unknownEtat: 0 });
+    expect(rejects).toEqual([]);
+    // Python (csv + zoneinfo): Σ flow 250,957 with 1 empty flow; 14 Paris days of 24 rows (10-26 lacks 02:00+02:00)
+    expect(sum(rows.map((r) => r.flow))).toBe(250957);
+    expect(rows.filter((r) => r.flow === null)).toHaveLength(1);
+    expect(countBy(rows, (r) => r.day)['2025-11-03']).toBe(24);
+    expect(new Set(rows.map((r) => r.day)).size).toBe(14);
+    expect(countBy(rows, (r) => r.etat_arc)).toEqual({ Ouvert: 335, Invalide: 1 });
+    const nov3 = rows.filter((r) => r.day === '2025-11-03');
+    expect(sum(nov3.map((r) => r.flow))).toBe(17221);
   });
 
   it('emits only the requested days and skips the others without rejecting them', async () => {

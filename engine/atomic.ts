@@ -1,15 +1,29 @@
 import { randomBytes } from 'node:crypto';
-import { mkdir, open, rename, rm } from 'node:fs/promises';
-import { dirname } from 'node:path';
+import { lstat, mkdir, open, readdir, rename, rm } from 'node:fs/promises';
+import { dirname, join } from 'node:path';
+import { isAlive } from './pid.ts';
+
+export interface AtomicWriteOptions {
+  /** fsync before the rename (default true): guards against power loss. */
+  fsync?: boolean;
+  /** The file's modification (and access) time, in seconds since the epoch; set before it appears. */
+  mtime?: number;
+  /** Fault injection in tests: awaited just before the rename that makes the file appear. */
+  beforeRename?: () => Promise<void> | void;
+}
+
+/** `<target>.tmp-<pid>-<8 hex>`: what a write leaves behind when its process is killed before the rename. */
+const TEMP_FILE = /\.tmp-(\d+)-[0-9a-f]{8}$/;
 
 /**
  * Writes a file so that readers see the old content or the new one, never a mix, and a killed process
- * leaves at most a stray `.tmp-*` file (never a truncated target): temp file + fsync + rename.
+ * leaves at most a stray `.tmp-<pid>-<hex>` file (never a truncated target): temp file + fsync + rename.
+ * Such strays are removed by `sweepTempFiles`.
  */
 export async function writeFileAtomic(
   path: string,
   data: string | Uint8Array,
-  opts: { fsync?: boolean } = {},
+  opts: AtomicWriteOptions = {},
 ): Promise<void> {
   await mkdir(dirname(path), { recursive: true });
   const tmp = `${path}.tmp-${process.pid}-${randomBytes(4).toString('hex')}`;
@@ -17,14 +31,68 @@ export async function writeFileAtomic(
     const fh = await open(tmp, 'w');
     try {
       await fh.writeFile(data);
+      if (opts.mtime !== undefined) await fh.utimes(opts.mtime, opts.mtime);
       // fsync guards against power loss; a killed process never leaves a torn file either way.
       if (opts.fsync !== false) await fh.sync();
     } finally {
       await fh.close();
     }
+    await opts.beforeRename?.();
     await rename(tmp, path);
   } catch (err) {
     await rm(tmp, { force: true });
     throw err;
   }
+}
+
+/** When this process started (ms since the epoch). */
+const PROCESS_START_MS = Math.floor(performance.timeOrigin);
+/**
+ * A temp file whose pid is alive is still left alone when it is younger than this before the process
+ * started: a write of another live process never takes that long, and clocks of file systems are coarse.
+ */
+const TEMP_GRACE_MS = 5_000;
+
+/**
+ * Removes the temp files that killed writes left in the given folders and their sub-folders down to
+ * `depth` (1: the folders themselves): those whose process is gone, and those older than this process
+ * (their pid now names another process: a container's pipeline is pid 1 after every restart). Call it
+ * with the store locked, so no other live process is writing there. Missing folders are skipped.
+ * Returns the paths removed.
+ */
+export async function sweepTempFiles(
+  dirs: readonly string[],
+  opts: { depth?: number; startedAtMs?: number } = {},
+): Promise<string[]> {
+  const before = (opts.startedAtMs ?? PROCESS_START_MS) - TEMP_GRACE_MS;
+  const removed: string[] = [];
+  const sweep = async (dir: string, depth: number): Promise<void> => {
+    let entries;
+    try {
+      entries = await readdir(dir, { withFileTypes: true });
+    } catch {
+      return; // missing or unreadable: nothing of ours to remove
+    }
+    for (const e of entries) {
+      const path = join(dir, e.name);
+      if (e.isDirectory()) {
+        if (depth > 1) await sweep(path, depth - 1);
+        continue;
+      }
+      const m = TEMP_FILE.exec(e.name);
+      if (!m || !e.isFile()) continue;
+      const pid = Number(m[1]);
+      let stale = !isAlive(pid);
+      if (!stale) {
+        const st = await lstat(path).catch(() => null);
+        stale = st !== null && st.mtimeMs < before;
+      }
+      if (stale) {
+        await rm(path, { force: true });
+        removed.push(path);
+      }
+    }
+  };
+  for (const d of dirs) await sweep(d, opts.depth ?? 1);
+  return removed;
 }

@@ -1,6 +1,7 @@
-import { readFile, stat } from 'node:fs/promises';
+import { createHash, randomInt } from 'node:crypto';
+import { open, readFile, stat } from 'node:fs/promises';
 import { join } from 'node:path';
-import { writeFileAtomic } from '../engine/atomic.ts';
+import { sweepTempFiles, writeFileAtomic } from '../engine/atomic.ts';
 import {
   MissingValueError,
   type IOContext,
@@ -20,11 +21,6 @@ function safeSegment(s: string, what: string): string {
 /** Text assets declared with `ioMeta.format: 'csv'` are stored as the text itself, not as JSON. */
 const isText = (ctx: IOContext): boolean => ctx.ioMeta?.format === 'csv';
 
-/**
- * The embedded default store: `<rootDir>/<asset key>/<partition key or "all">.json` (`.csv` for text
- * assets), written atomically.
- * The data version is kept in a small sidecar (`.version`) written after the value, so `stat` is cheap.
- */
 /** Compact JSON from this size up (characters); indented below it. */
 export const COMPACT_JSON_FROM = 256 * 1024;
 
@@ -38,9 +34,59 @@ function jsonBody(value: unknown): string {
   return compact.length >= COMPACT_JSON_FROM ? compact : JSON.stringify(value, null, 2);
 }
 
+/** What the `.version` file of a value says (one line of JSON). */
+interface VersionRecord {
+  dataVersion: string;
+  /** Size of the value file it describes. */
+  bytes: number;
+  /** SHA-256 (hex) of the value file it describes. */
+  sha256: string;
+}
+
+function parseVersionRecord(text: string): VersionRecord | null {
+  let r: Partial<VersionRecord>;
+  try {
+    r = JSON.parse(text) as Partial<VersionRecord>;
+  } catch {
+    return null; // the previous layout: the bare data version, not bound to the value (rebuilt once)
+  }
+  return r &&
+    typeof r === 'object' &&
+    typeof r.dataVersion === 'string' &&
+    typeof r.bytes === 'number' &&
+    typeof r.sha256 === 'string'
+    ? { dataVersion: r.dataVersion, bytes: r.bytes, sha256: r.sha256 }
+    : null;
+}
+
+/** The steps of a store, in order (see `LocalFsOptions.onStoreStep`). */
+export type LocalStoreStep = 'write-value' | 'rename-value' | 'write-version' | 'rename-version';
+
+export interface LocalFsOptions {
+  rootDir: string;
+  /**
+   * Fault injection in tests: awaited before each step of a store. A promise that never settles stops
+   * the store there for good, leaving the files as a process killed at that point would.
+   */
+  onStoreStep?: (step: LocalStoreStep, path: string) => Promise<void> | void;
+}
+
+/**
+ * The embedded default store: `<rootDir>/<asset key>/<partition key or "all">.json` (`.csv` for text
+ * assets), plain JSON (or the CSV text) that anyone can read, written atomically.
+ *
+ * Beside it, `<file>.version` binds the engine's data version to that exact content:
+ * `{"dataVersion","bytes","sha256"}` of the value file. Both files are given the same modification
+ * time, unique to the store that wrote them. `stat` is cheap: one `stat` of the value and one small
+ * read; when size and modification time match, the pair is one store's (no re-read of a 2.4 MB value).
+ * Otherwise (a store killed between its two renames, a value replaced behind the engine's back, a copy
+ * that did not keep modification times) the value is hashed: the version is reported only if the hash
+ * matches, else `stat` says nothing is stored and the unit is rebuilt. A `.version` of the previous
+ * layout (the bare version) is not trusted either: those units are rebuilt once.
+ */
 export class LocalFsIOManager implements IOManager {
   readonly name = 'local-fs';
-  constructor(private readonly opts: { rootDir: string }) {}
+  constructor(private readonly opts: LocalFsOptions) {}
 
   pathOf(ctx: IOContext): string {
     return join(
@@ -67,20 +113,67 @@ export class LocalFsIOManager implements IOManager {
     const path = this.pathOf(ctx);
     if (isText(ctx) && typeof value !== 'string')
       throw new TypeError(`${ctx.assetKey}: a csv asset must produce a string`);
-    const body = isText(ctx) ? (value as string) : jsonBody(value);
-    await writeFileAtomic(path, body);
-    await writeFileAtomic(`${path}.version`, dataVersion);
-    return { bytes: Buffer.byteLength(body), location: path };
+    const body = Buffer.from(isText(ctx) ? (value as string) : jsonBody(value), 'utf8');
+    const record: VersionRecord = {
+      dataVersion,
+      bytes: body.length,
+      sha256: createHash('sha256').update(body).digest('hex'),
+    };
+    // Now, less a random fraction of a millisecond: no two stores give the same time, so a value and
+    // a `.version` of different stores never pair up by chance.
+    const mtime = (Date.now() - randomInt(1, 1000) / 1000) / 1000;
+    const step = this.opts.onStoreStep ?? (() => {});
+    await step('write-value', path);
+    await writeFileAtomic(path, body, { mtime, beforeRename: () => step('rename-value', path) });
+    await step('write-version', path);
+    await writeFileAtomic(`${path}.version`, JSON.stringify(record) + '\n', {
+      mtime,
+      beforeRename: () => step('rename-version', path),
+    });
+    return { bytes: body.length, location: path };
   }
 
   async stat(ctx: IOContext): Promise<StoredStat | null> {
     const path = this.pathOf(ctx);
-    try {
-      const [st, version] = await Promise.all([stat(path), readFile(`${path}.version`, 'utf8')]);
-      return { dataVersion: version.trim(), bytes: st.size, location: path };
-    } catch (err) {
-      if ((err as NodeJS.ErrnoException).code === 'ENOENT') return null;
-      throw err;
+    const [st, side] = await Promise.all([
+      stat(path, { bigint: true }).catch(orNullIfMissing),
+      readVersionFile(`${path}.version`),
+    ]);
+    if (!st || !side) return null;
+    const rec = parseVersionRecord(side.text);
+    if (!rec || BigInt(rec.bytes) !== st.size) return null;
+    if (st.mtimeNs !== side.mtimeNs) {
+      // Not written together (or copied without their times): believe the version only for this content.
+      const sha = createHash('sha256')
+        .update(await readFile(path))
+        .digest('hex');
+      if (sha !== rec.sha256) return null;
     }
+    return { dataVersion: rec.dataVersion, bytes: rec.bytes, location: path };
+  }
+
+  /**
+   * Removes the temp files that killed stores left under the root (in `<root>/<asset>/` and one level
+   * further, e.g. `_quarantine/<asset>/`); call it with the output store locked. Returns their paths.
+   */
+  sweepTempFiles(): Promise<string[]> {
+    return sweepTempFiles([this.opts.rootDir], { depth: 3 });
+  }
+}
+
+function orNullIfMissing(err: unknown): null {
+  if ((err as NodeJS.ErrnoException).code === 'ENOENT') return null;
+  throw err;
+}
+
+/** The `.version` file's text and modification time, from one open file (null when there is none). */
+async function readVersionFile(path: string): Promise<{ text: string; mtimeNs: bigint } | null> {
+  const fh = await open(path, 'r').catch(orNullIfMissing);
+  if (!fh) return null;
+  try {
+    const [st, text] = await Promise.all([fh.stat({ bigint: true }), fh.readFile('utf8')]);
+    return { text, mtimeNs: st.mtimeNs };
+  } finally {
+    await fh.close();
   }
 }

@@ -5,11 +5,37 @@
  */
 import { randomUUID } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { sha256, stableStringify } from '../../engine/hash.ts';
 import { MissingValueError, type IOContext, type IOManager } from '../../engine/io.ts';
 
 export interface ContractSubject {
   manager: IOManager;
   cleanup(): Promise<void>;
+  /**
+   * Fault injection: a manager on the same store whose stores stop for good before their `n`-th
+   * storage operation (0-based: requests to the server, file writes and renames), as a process killed
+   * there would; `stopped` resolves when that happens. A store with fewer operations completes.
+   */
+  interruptedAt(n: number): Interrupted;
+}
+
+export interface Interrupted {
+  manager: IOManager;
+  stopped: Promise<void>;
+  dispose?(): Promise<void>;
+}
+
+/** A promise that never settles (what a killed process's next operation amounts to) and its trigger. */
+export function stopPoint(): { stop: () => Promise<never>; stopped: Promise<void> } {
+  let reached!: () => void;
+  const stopped = new Promise<void>((r) => (reached = r));
+  return {
+    stopped,
+    stop: () => {
+      reached();
+      return new Promise<never>(() => {});
+    },
+  };
 }
 
 /** Deterministic pseudo-random numbers (a 32-bit LCG), so the large value is the same on every run. */
@@ -212,6 +238,60 @@ export function describeIOManagerContract(name: string, factory: () => Promise<C
       expect(await m().load(c)).toEqual(other);
       expect((await m().stat(c))?.dataVersion).toBe('large-v3');
     });
+
+    it(
+      'a store killed at any step leaves the old value with its version, the new one with its, or nothing',
+      {
+        timeout: 180_000,
+      },
+      async () => {
+        // small → large and large → small: the database managers switch between inline and chunked.
+        const small = { arcs: largeArcMetrics(3, 11), total_troncons: 3 };
+        // ≈ 600 KB: chunked in DynamoDB (2 chunks), as big a store as the chunked path needs.
+        const large = { arcs: largeArcMetrics(1000, 12), total_troncons: 1000 };
+        // Key order is not part of a value (DynamoDB maps do not keep it).
+        const digest = (v: unknown) => sha256(stableStringify(v));
+        let interruptions = 0;
+        for (const [name, before, after] of [
+          ['small-large', small, large],
+          ['large-small', large, small],
+        ] as const) {
+          const c = ctx(`killed_${name}`);
+          const expected = new Map([
+            ['before', digest(before)],
+            ['after', digest(after)],
+          ]);
+          for (let n = 0; ; n++) {
+            expect(n, 'a store that never completes').toBeLessThan(200);
+            await m().store(c, before, 'before');
+            const dying = subject!.interruptedAt(n);
+            const outcome = await Promise.race([
+              dying.manager.store(c, after, 'after').then(() => 'completed' as const),
+              dying.stopped.then(() => 'stopped' as const),
+            ]);
+            await dying.dispose?.();
+            // What the next run sees: a version is only ever reported with the value it was stored with.
+            const st = await m().stat(c);
+            if (st) {
+              const loaded = digest(await m().load(c));
+              expect(expected.get(st.dataVersion), `stopped before operation ${n}`).toBe(loaded);
+            }
+            if (outcome === 'completed') {
+              expect(st?.dataVersion).toBe('after');
+              break;
+            }
+            interruptions++;
+          }
+        }
+        console.log(`${interruptions} stores stopped before each of their operations, then completed`);
+        expect(interruptions).toBeGreaterThan(1);
+        // And the store is still usable: a plain store replaces whatever was left.
+        const c = ctx('killed_small-large');
+        await m().store(c, { done: true }, 'final');
+        expect(await m().load(c)).toEqual({ done: true });
+        expect((await m().stat(c))?.dataVersion).toBe('final');
+      },
+    );
 
     it('unicode strings and keys round-trip exactly', async () => {
       const value = {

@@ -3,7 +3,7 @@ import { GetObjectCommand, HeadObjectCommand, type S3Client } from '@aws-sdk/cli
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { S3IOManager } from '../../io-managers/s3/s3-io-manager.ts';
 import { UnsafeKeyError } from '../../io-managers/s3/cache.ts';
-import { describeIOManagerContract } from '../contract/io-manager-contract.ts';
+import { describeIOManagerContract, stopPoint } from '../contract/io-manager-contract.ts';
 import { countCommands, freshBucket, s3SkipReason, testClient } from './helpers.ts';
 
 const skip = s3SkipReason();
@@ -15,6 +15,21 @@ if (skip === '') {
     return {
       manager: new S3IOManager({ client, bucket, prefix: 'assets' }),
       cleanup: async () => client.destroy(),
+      // Fault injection: a client whose n-th request (and every later one) is never sent.
+      interruptedAt: (n) => {
+        const { stop, stopped } = stopPoint();
+        const dying = testClient();
+        let requests = 0;
+        dying.middlewareStack.add((next) => (args) => (requests++ >= n ? stop() : next(args)), {
+          step: 'initialize',
+          name: 'interruptedAt',
+        });
+        return {
+          manager: new S3IOManager({ client: dying, bucket, prefix: 'assets' }),
+          stopped,
+          dispose: async () => dying.destroy(),
+        };
+      },
     };
   });
 }

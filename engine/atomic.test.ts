@@ -1,0 +1,52 @@
+import { mkdir, mkdtemp, readdir, rm, stat, utimes, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { sweepTempFiles, writeFileAtomic } from './atomic.ts';
+
+let dir: string;
+beforeEach(async () => {
+  dir = await mkdtemp(join(tmpdir(), 'cityflow-atomic-'));
+});
+afterEach(() => rm(dir, { recursive: true, force: true }));
+
+// 2^22 + 1 is above Linux's pid_max default: no such process.
+const DEAD = 4_194_305;
+
+describe('sweepTempFiles', () => {
+  it('removes the temp files of dead processes and old ones of reused pids, keeps everything else', async () => {
+    await mkdir(join(dir, 'asset', 'deeper'), { recursive: true });
+    const old = new Date(Date.now() - 60_000);
+    const files = {
+      dead: join(dir, 'asset', `2025-11-04.json.tmp-${DEAD}-0123abcd`),
+      deadVersion: join(dir, 'asset', `2025-11-04.json.version.tmp-${DEAD}-89abcdef`),
+      // pid 1 is alive (in a container: the pipeline itself, restarted): left before this process started.
+      reusedOld: join(dir, 'asset', `2025-11-03.json.tmp-1-00000000`),
+      // This process writing right now.
+      mine: join(dir, 'asset', `2025-11-02.json.tmp-${process.pid}-ffffffff`),
+      value: join(dir, 'asset', '2025-11-04.json'),
+      lookalike: join(dir, 'asset', 'notes.tmp-12-zz'),
+      tooDeep: join(dir, 'asset', 'deeper', `x.json.tmp-${DEAD}-0123abcd`),
+    };
+    for (const f of Object.values(files)) await writeFile(f, '{');
+    await utimes(files.reusedOld, old, old);
+    const removed = await sweepTempFiles([dir, join(dir, 'missing')], { depth: 2 });
+    expect(removed.sort()).toEqual([files.dead, files.deadVersion, files.reusedOld].sort());
+    expect((await readdir(join(dir, 'asset'))).sort()).toEqual(
+      [
+        '2025-11-02.json.tmp-' + process.pid + '-ffffffff',
+        '2025-11-04.json',
+        'deeper',
+        'notes.tmp-12-zz',
+      ].sort(),
+    );
+    expect(await readdir(join(dir, 'asset', 'deeper'))).toHaveLength(1); // below depth 2
+  });
+
+  it('a write leaves no temp file, and sets the time it is given', async () => {
+    const path = join(dir, 'a', 'b.json');
+    await writeFileAtomic(path, '{}', { mtime: 1_700_000_000.123456 });
+    expect(await readdir(join(dir, 'a'))).toEqual(['b.json']);
+    expect((await stat(path)).mtimeMs).toBeCloseTo(1_700_000_000_123.456, 2);
+  });
+});

@@ -75,9 +75,24 @@ async function filesUnder(dir: string): Promise<string[]> {
 
 export class ObjectCache {
   readonly root: string;
+  /** Downloads in progress, by object version: concurrent readers of one object share one GET. */
+  private readonly inFlight = new Map<string, Promise<unknown>>();
 
   constructor(cacheDir: string) {
     this.root = path.resolve(cacheDir);
+  }
+
+  /**
+   * Runs `fetch` once for concurrent callers with the same `id` (e.g. 30 days' units reading one batch
+   * file on a cold cache: one download, not 30).
+   */
+  once<T>(id: string, fetch: () => Promise<T>): Promise<T> {
+    let p = this.inFlight.get(id) as Promise<T> | undefined;
+    if (!p) {
+      p = fetch().finally(() => this.inFlight.delete(id));
+      this.inFlight.set(id, p);
+    }
+    return p;
   }
 
   private inside(tree: 'objects' | 'meta', bucket: string, key: string, suffix = ''): string {

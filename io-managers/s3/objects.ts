@@ -234,10 +234,12 @@ export async function downloadListed(
   return Promise.all(
     listed.map((o) =>
       limit(async () => {
-        const got = await downloadToCache(client, cache, bucket, o.key, {
-          known: { etag: o.etag, size: o.size },
-          ...(opts.signal && { signal: opts.signal }),
-        });
+        const got = await cache.once(JSON.stringify([bucket, o.key, o.etag, o.size]), () =>
+          downloadToCache(client, cache, bucket, o.key, {
+            known: { etag: o.etag, size: o.size },
+            ...(opts.signal && { signal: opts.signal }),
+          }),
+        );
         opts.onObject?.(got);
         return got;
       }),

@@ -37,4 +37,18 @@ describe.skipIf(skip !== '')(`S3 download concurrency${skip ? ` — SKIPPED: ${s
     expect(inFlight.peak).toBe(DEFAULT_DOWNLOAD_CONCURRENCY);
     expect(got.filter((o) => o.transferred)).toHaveLength(40);
   });
+
+  it('concurrent readers of one object on a cold cache share one GET', async () => {
+    await put(client, bucket, 'shared/batch.csv', 'a;b\n1;2\n');
+    const cache = new ObjectCache(await mkdtemp(path.join(tmpdir(), 'cityflow-s3-shared-')));
+    const fresh = testClient();
+    const gets = countInFlight(fresh, 'GetObjectCommand');
+    const all = await Promise.all(
+      Array.from({ length: 10 }, () => downloadPrefix(fresh, cache, bucket, 'shared/')),
+    );
+    fresh.destroy();
+    expect(gets.total).toBe(1);
+    expect(new Set(all.map((got) => got[0]!.path)).size).toBe(1);
+    await rm(cache.root, { recursive: true, force: true });
+  });
 });

@@ -8,13 +8,14 @@ import type { MiddlewareStack } from '@smithy/types';
 export function countInFlight<I extends object, O extends object>(
   client: { middlewareStack: MiddlewareStack<I, O> },
   commandName: string,
-): { readonly peak: number } {
+): { readonly peak: number; readonly total: number } {
   let inFlight = 0;
-  const counter = { peak: 0 };
+  const counter = { peak: 0, total: 0 };
   client.middlewareStack.add(
     (next, context) => async (args) => {
       if (context.commandName !== commandName) return next(args);
       inFlight++;
+      counter.total++;
       counter.peak = Math.max(counter.peak, inFlight);
       try {
         await new Promise((r) => setTimeout(r, 20));

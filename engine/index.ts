@@ -7,6 +7,7 @@ export * from './events.ts';
 export * from './graph.ts';
 export * from './hash.ts';
 export * from './io.ts';
+export * from './lock.ts';
 export * from './partitions.ts';
 export * from './plan.ts';
 export * from './quarantine.ts';

@@ -1,3 +1,6 @@
+import { readFileSync, readlinkSync } from 'node:fs';
+import { hostname } from 'node:os';
+
 /** True when a process with this pid exists (EPERM: it exists, owned by someone else). */
 export function isAlive(pid: number): boolean {
   try {
@@ -6,4 +9,48 @@ export function isAlive(pid: number): boolean {
   } catch (err) {
     return (err as NodeJS.ErrnoException).code === 'EPERM';
   }
+}
+
+/**
+ * Who a process is beyond its pid, which the OS reuses (a container's first process is pid 1 after
+ * every restart). The Linux fields are absent elsewhere.
+ */
+export interface ProcessIdentity {
+  pid: number;
+  host: string;
+  /** Linux: `/proc/sys/kernel/random/boot_id`, new at every boot. */
+  bootId?: string;
+  /** Linux: the pid namespace (`/proc/self/ns/pid`, e.g. `pid:[4026531836]`); a new one per container. */
+  pidNs?: string;
+  /** Linux: when the process started, in clock ticks after boot (`/proc/<pid>/stat` field 22). */
+  startTime?: string;
+}
+
+function readOrUndefined(read: () => string): string | undefined {
+  try {
+    return read().trim() || undefined;
+  } catch {
+    return undefined;
+  }
+}
+
+/** Field 22 of `/proc/<pid>/stat` (undefined without /proc or without that process). */
+export function processStartTime(pid: number): string | undefined {
+  const stat = readOrUndefined(() => readFileSync(`/proc/${pid}/stat`, 'utf8'));
+  if (!stat) return undefined;
+  // Field 2 is the command name in parentheses, which may itself hold spaces and parentheses.
+  const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+  return fields[22 - 3];
+}
+
+let self: ProcessIdentity | undefined;
+
+export function selfIdentity(): ProcessIdentity {
+  return (self ??= {
+    pid: process.pid,
+    host: hostname(),
+    bootId: readOrUndefined(() => readFileSync('/proc/sys/kernel/random/boot_id', 'utf8')),
+    pidNs: readOrUndefined(() => readlinkSync('/proc/self/ns/pid')),
+    startTime: processStartTime(process.pid),
+  });
 }

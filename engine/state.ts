@@ -1,9 +1,9 @@
 import { appendFileSync, mkdirSync, readFileSync } from 'node:fs';
-import { link, mkdir, readdir, readFile, rm, writeFile } from 'node:fs/promises';
+import { readdir, readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { writeFileAtomic } from './atomic.ts';
 import type { CheckStatus, MaterializedMetadata, RunEvent } from './events.ts';
-import { isAlive } from './pid.ts';
+import { acquireDirLock } from './lock.ts';
 
 /** A check's result on one stored value (kept until the unit is materialized again). */
 export interface StoredCheckResult {
@@ -164,66 +164,16 @@ export class StateStore {
   // ---------- lock ----------
 
   /**
-   * One writer per state dir. A second process waits (telling who holds it) until the holder exits;
-   * a lock left by a dead process (kill -9) is taken over.
+   * One writer per state dir (`<dir>/lock`). A second process waits (telling who holds it) until the
+   * holder exits; a lock left by a process that is gone (kill -9, reboot, container restart: its pid may
+   * now name another process) is taken over (engine/lock.ts).
    */
-  /** Temp files of lock attempts by processes killed before they could remove them. */
-  private async removeDeadLockTemps(): Promise<void> {
-    for (const name of await readdir(this.dir)) {
-      const m = /^lock\.(\d+)\..+\.tmp$/.exec(name);
-      if (m && !isAlive(Number(m[1]))) await rm(join(this.dir, name), { force: true });
-    }
-  }
-
-  async acquireLock(
+  acquireLock(
     runId: string,
     onWait: (msg: string) => void,
     signal?: AbortSignal,
   ): Promise<() => Promise<void>> {
-    await mkdir(this.dir, { recursive: true });
-    const path = join(this.dir, 'lock');
-    let told = false;
-    let unreadableSince = 0;
-    for (;;) {
-      // The lock appears with its content or not at all (written aside, then linked into place): a
-      // kill -9 can never leave an empty lock that nobody could identify as stale.
-      const tmp = `${path}.${process.pid}.${runId}.tmp`;
-      await writeFile(tmp, JSON.stringify({ pid: process.pid, runId, at: new Date().toISOString() }));
-      try {
-        await link(tmp, path);
-        await this.removeDeadLockTemps();
-        return async () => {
-          await rm(path, { force: true });
-        };
-      } catch (err) {
-        if ((err as NodeJS.ErrnoException).code !== 'EEXIST') throw err;
-      } finally {
-        await rm(tmp, { force: true });
-      }
-      let holder: { pid?: number; runId?: string } = {};
-      try {
-        holder = JSON.parse(await readFile(path, 'utf8')) as typeof holder;
-        unreadableSince = 0;
-      } catch {
-        // Written by an older version that was killed between creating and writing it: stale once it
-        // has stayed unreadable for a while.
-        unreadableSince ||= Date.now();
-        if (Date.now() - unreadableSince > STALE_UNREADABLE_LOCK_MS) {
-          await rm(path, { force: true });
-          continue;
-        }
-      }
-      if (holder.pid && !isAlive(holder.pid)) {
-        await rm(path, { force: true });
-        continue;
-      }
-      if (!told && holder.pid) {
-        onWait(`waiting for run ${holder.runId} (pid ${holder.pid}) to release the state lock ${path}`);
-        told = true;
-      }
-      if (signal?.aborted) throw new Error('Cancelled while waiting for the state lock');
-      await new Promise((r) => setTimeout(r, 200));
-    }
+    return acquireDirLock(this.dir, 'lock', runId, { what: 'state lock', onWait, signal });
   }
 }
 
@@ -250,6 +200,3 @@ function parseEventLines(text: string): RunEvent[] {
   }
   return out;
 }
-
-/** An unreadable lock (an empty file from a killed older version) is taken over after this long. */
-const STALE_UNREADABLE_LOCK_MS = 2_000;

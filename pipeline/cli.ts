@@ -188,7 +188,7 @@ addSelectionOptions(
       let release: (() => Promise<void>) | undefined;
       let running = false;
       try {
-        release = await rt.state.acquireLock(runId, log.warn, signal);
+        release = await rt.lockForRun(runId, log.warn, signal);
         const { p } = await planSelection(rt, o, signal);
         if (signal.aborted) return void (process.exitCode = interrupt.exitCode);
         running = true;

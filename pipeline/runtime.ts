@@ -1,10 +1,12 @@
 import { join } from 'node:path';
 import {
+  acquireDirLock,
   defineDefinitions,
   StateStore,
   type Definitions,
   type IOManager,
   type SourceIO,
+  sweepTempFiles,
 } from '../engine/index.ts';
 import { cityflowAssets } from '../assets/definitions.ts';
 import type { DynamoDbIOManager } from '../io-managers/dynamodb/dynamodb-io-manager.ts';
@@ -23,8 +25,21 @@ export interface Runtime {
   printableConfig: Record<string, string>;
   /** The database IO manager when one is configured (for `pipeline setup`). */
   database?: DynamoDbIOManager | MongoDbIOManager;
+  /**
+   * Locks what a run writes: the state dir, then the output dir (two configurations may share one
+   * OUTPUT_DIR with different STATE_DIRs), and then removes the temp files that killed writes left in
+   * them. Returns the release.
+   */
+  lockForRun(
+    runId: string,
+    onWait: (msg: string) => void,
+    signal?: AbortSignal,
+  ): Promise<() => Promise<void>>;
   close(): Promise<void>;
 }
+
+/** The output dir's lock file (the state dir's is `<STATE_DIR>/lock`). */
+export const OUTPUT_LOCK = '.cityflow-lock';
 
 /**
  * Environment → bindings. Asset code names a binding (`metrics`, `reports`, `report_files`,
@@ -86,14 +101,36 @@ export async function createRuntime(opts: {
     sources,
   });
   const modeLine = describeMode(config);
+  const state = new StateStore(config.stateDir);
   return {
     config,
     defs,
-    state: new StateStore(config.stateDir),
+    state,
     quarantineDir: join(config.outputDir, '_quarantine'),
     modeLine,
     printableConfig: printableConfig(config),
     database,
+    lockForRun: async (runId, onWait, signal) => {
+      const releaseState = await state.acquireLock(runId, onWait, signal);
+      let releaseOutput: () => Promise<void>;
+      try {
+        releaseOutput = await acquireDirLock(config.outputDir, OUTPUT_LOCK, runId, {
+          what: 'output lock',
+          onWait,
+          signal,
+          note: `its STATE_DIR is ${config.stateDir}: configurations sharing an OUTPUT_DIR run one at a time`,
+        });
+        await sweepTempFiles([config.outputDir], { depth: 3 });
+        await sweepTempFiles([config.stateDir], { depth: 2 });
+      } catch (err) {
+        await releaseState();
+        throw err;
+      }
+      return async () => {
+        await releaseOutput();
+        await releaseState();
+      };
+    },
     close: async () => {
       for (const c of closers) await c();
     },

@@ -1,4 +1,5 @@
-import { readdir, readFile, rm } from 'node:fs/promises';
+import { existsSync } from 'node:fs';
+import { mkdir, readdir, readFile, rm, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { exists, scratchProject, seeded, snapshot, startPipeline } from './cli-process.ts';
@@ -94,6 +95,64 @@ describe('two materialize processes on one state dir', () => {
     const out = await snapshot(join(p.root, 'output'));
     for (const [k, v] of clean) expect(out.get(k), k).toBe(v);
   }, 120_000);
+});
+
+describe('two configurations sharing one OUTPUT_DIR with different STATE_DIRs', () => {
+  it('run one at a time: the second waits for the output lock, says why, and the runs do not overlap', async () => {
+    const p = await scratchProject('cityflow-shared-out-');
+    roots.push(p.root);
+    const other = { ...p.env, STATE_DIR: join(p.root, 'state-b') };
+    const a = startPipeline(p.env, ['materialize', '--all', '--no-tui', '--json']);
+    await new Promise((r) => setTimeout(r, 300));
+    const b = startPipeline(other, ['materialize', '--all', '--no-tui', '--json']);
+    const [ra, rb] = await Promise.all([a.done, b.done]);
+    expect(ra.code, ra.stderr).toBe(0);
+    expect(rb.code, rb.stderr).toBe(0);
+    expect(ra.stderr + rb.stderr).toMatch(
+      /waiting for run \S+ \(pid \d+\) to release the output lock \S+\.cityflow-lock \(its STATE_DIR is \S+: configurations sharing an OUTPUT_DIR run one at a time\)/,
+    );
+    // The run logs say when each ran: one after the other.
+    const span = async (stateDir: string): Promise<[number, number]> => {
+      const [name] = await readdir(join(stateDir, 'runs'));
+      const events = (await readFile(join(stateDir, 'runs', name!), 'utf8'))
+        .trim()
+        .split('\n')
+        .map((l) => JSON.parse(l) as { type: string; at: string });
+      const at = (t: string) => Date.parse(events.find((e) => e.type === t)!.at);
+      return [at('run_started'), at('run_finished')];
+    };
+    const [sa, sb] = [await span(p.env.STATE_DIR!), await span(other.STATE_DIR)];
+    expect(sa[1] <= sb[0] || sb[1] <= sa[0], `runs overlapped: ${JSON.stringify([sa, sb])}`).toBe(true);
+    expect(await exists(join(p.root, 'output', '.cityflow-lock'))).toBe(false);
+    const out = await snapshot(join(p.root, 'output'));
+    for (const [k, v] of clean) expect(out.get(k), k).toBe(v);
+  }, 120_000);
+});
+
+describe('a stale lock whose pid is alive again', () => {
+  it.skipIf(!existsSync('/proc/1/stat'))(
+    'is taken over: pid 1 (as in a restarted container) with another start time is not the holder',
+    async () => {
+      const p = await scratchProject('cityflow-pid1-');
+      roots.push(p.root);
+      await mkdir(join(p.root, 'state'), { recursive: true });
+      // The lock a killed container run left: pid 1 of before. Pid 1 is alive now, with another start time.
+      const bootId = (await readFile('/proc/sys/kernel/random/boot_id', 'utf8')).trim();
+      const lock = { pid: 1, runId: 'killed', startTime: '1', bootId, refreshMs: 2000 };
+      await writeFile(join(p.root, 'state', 'lock'), JSON.stringify(lock));
+      const run = startPipeline(p.env, ['materialize', '--all', '--no-tui', '--json']);
+      const watchdog = setTimeout(() => run.child.kill('SIGKILL'), 60_000);
+      const r = await run.done;
+      clearTimeout(watchdog);
+      expect(r.signal, `the run waited on a lock nobody holds: ${r.stderr}`).toBe(null);
+      expect(r.code, r.stderr).toBe(0);
+      expect(r.stderr).toMatch(
+        /taking over the state lock \S+ of run killed \(pid 1\): that process is gone/,
+      );
+      expect(await exists(join(p.root, 'state', 'lock'))).toBe(false);
+    },
+    90_000,
+  );
 });
 
 describe('Ctrl-C during a run', () => {

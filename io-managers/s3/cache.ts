@@ -4,15 +4,21 @@
  *
  * Layout (the key path is mirrored, so `hour=01/x.json` and `hour=02/x.json` never collide):
  *   <cacheDir>/objects/<bucket>/<key>          the body
- *   <cacheDir>/meta/<bucket>/<key>.json        { etag, size, key, bucket, fetchedAt }
+ *   <cacheDir>/meta/<bucket>/<key>.json        { etag, size, key, bucket, fetchedAt, sha256, mtimeMs, ino }
  *   <cacheDir>/tmp/                            temp files, renamed into place (same filesystem)
  * Bodies and sidecars live in separate trees so no S3 key (e.g. one ending in `.json`) can collide
  * with another key's sidecar.
  *
+ * Integrity: the SHA-256 of a body is computed as it is downloaded and kept in its sidecar with the
+ * body's mtime and inode. A hit whose size, mtime and inode still match is trusted (the cheap path,
+ * as make or rsync do); when any of them changed, the body is hashed again and a mismatch (a cached
+ * file altered in place, even to the same size) makes it a miss: downloaded again, never used.
+ *
  * Size: `prune` evicts least-recently-used objects (a sidecar's mtime is its last use: set when written,
  * refreshed on every cache hit) until the bodies fit a byte budget.
  */
-import { randomUUID } from 'node:crypto';
+import { createHash, randomUUID } from 'node:crypto';
+import { createReadStream } from 'node:fs';
 import { mkdir, open, readdir, readFile, rename, rm, stat, utimes } from 'node:fs/promises';
 import path from 'node:path';
 import type { Readable } from 'node:stream';
@@ -34,6 +40,11 @@ export interface CacheMeta {
   etag: string;
   size: number;
   fetchedAt: string;
+  /** SHA-256 (hex) of the body as downloaded; a sidecar without it (older versions) is a miss. */
+  sha256?: string;
+  /** The body file's mtime and inode when last verified. */
+  mtimeMs?: number;
+  ino?: number;
 }
 
 /** `%2e`, `%2f`, `%5c`, `%00` (any case): encoded dot, slash, backslash or NUL. */
@@ -115,18 +126,29 @@ export class ObjectCache {
     return this.inside('meta', bucket, key, '.json');
   }
 
-  /** The sidecar, or null when absent/corrupt or when the body is missing or has another size. */
+  /**
+   * The sidecar, or null when absent/corrupt, when the body is missing or has another size, or when its
+   * content no longer has the digest recorded at download (checked when its mtime or inode moved).
+   */
   async readValid(bucket: string, key: string): Promise<CacheMeta | null> {
     let meta: CacheMeta;
+    const metaPath = this.metaPathFor(bucket, key);
     try {
-      meta = JSON.parse(await readFile(this.metaPathFor(bucket, key), 'utf8')) as CacheMeta;
+      meta = JSON.parse(await readFile(metaPath, 'utf8')) as CacheMeta;
     } catch {
       return null;
     }
-    if (typeof meta.etag !== 'string' || typeof meta.size !== 'number') return null;
+    if (typeof meta.etag !== 'string' || typeof meta.size !== 'number' || typeof meta.sha256 !== 'string')
+      return null;
+    const body = this.pathFor(bucket, key);
     try {
-      const st = await stat(this.pathFor(bucket, key));
+      const st = await stat(body);
       if (!st.isFile() || st.size !== meta.size) return null;
+      if (st.mtimeMs !== meta.mtimeMs || st.ino !== meta.ino) {
+        if ((await sha256Of(body)) !== meta.sha256) return null;
+        meta = { ...meta, mtimeMs: st.mtimeMs, ino: st.ino };
+        await writeFileAtomic(metaPath, JSON.stringify(meta) + '\n', path.join(this.root, 'tmp'));
+      }
     } catch {
       return null;
     }
@@ -205,11 +227,13 @@ export class ObjectCache {
     // pipeline: a stream destroyed by a body error may finish opening its file *after* the catch
     // below removed it, leaving a stray .part in tmp/.
     const fh = await open(tmp, 'w');
+    const digest = createHash('sha256');
     try {
       let written = 0;
       try {
         for await (const chunk of body as AsyncIterable<Buffer>) {
           written += chunk.length;
+          digest.update(chunk);
           await fh.write(chunk); // awaiting each write is the backpressure
         }
         if (written !== info.expectedSize) {
@@ -226,12 +250,16 @@ export class ObjectCache {
       await rm(tmp, { force: true });
       throw err;
     }
+    const st = await stat(finalPath);
     const meta: CacheMeta = {
       bucket,
       key,
       etag: info.etag,
       size: info.expectedSize,
       fetchedAt: new Date().toISOString(),
+      sha256: digest.digest('hex'),
+      mtimeMs: st.mtimeMs,
+      ino: st.ino,
     };
     await writeFileAtomic(metaPath, JSON.stringify(meta) + '\n', tmpDir);
     return finalPath;
@@ -254,4 +282,10 @@ async function writeFileAtomic(file: string, content: string, tmpDir: string): P
     await rm(tmp, { force: true });
     throw err;
   }
+}
+
+async function sha256Of(file: string): Promise<string> {
+  const h = createHash('sha256');
+  for await (const chunk of createReadStream(file, { highWaterMark: 1 << 20 })) h.update(chunk as Buffer);
+  return h.digest('hex');
 }

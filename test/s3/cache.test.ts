@@ -1,5 +1,5 @@
 /** The cache's local rules, no server needed: key refusals, key-mirroring layout, atomic and verified writes. */
-import { mkdir, mkdtemp, readdir, readFile, rm, utimes, writeFile } from 'node:fs/promises';
+import { mkdir, mkdtemp, readdir, readFile, rm, stat, utimes, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { Readable } from 'node:stream';
@@ -128,6 +128,31 @@ describe('layout and writes', () => {
     expect(await cache.readValid('b', 'z.json')).not.toBeNull();
     await writeFile(p, '{"a":12}');
     expect(await cache.readValid('b', 'z.json')).toBeNull();
+  });
+
+  it('a cached file altered in place to the same size is not trusted; touched but intact it is', async () => {
+    const cache = await tempCache();
+    const p = await cache.write('b', 'same.json', Readable.from([Buffer.from('{"a":1}')]), {
+      etag: '"e"',
+      expectedSize: 7,
+    });
+    // Same bytes rewritten (mtime moves): hashed again, still valid, and the fast path is refreshed.
+    await writeFile(p, '{"a":1}');
+    expect(await cache.readValid('b', 'same.json')).toMatchObject({ etag: '"e"', size: 7 });
+    // Same size, other content, even with the old mtime put back: a miss (downloaded again).
+    const before = await stat(p);
+    await writeFile(p, '{"a":9}');
+    await utimes(p, before.atime, new Date(before.mtimeMs - 5000));
+    expect(await cache.readValid('b', 'same.json')).toBeNull();
+  });
+
+  it('a sidecar from an older version (no digest) is a miss', async () => {
+    const cache = await tempCache();
+    await cache.write('b', 'old.json', Readable.from([Buffer.from('{}')]), { etag: '"e"', expectedSize: 2 });
+    const metaPath = path.join(cache.root, 'meta', 'b', 'old.json.json');
+    const { sha256: _sha, mtimeMs: _m, ino: _i, ...older } = JSON.parse(await readFile(metaPath, 'utf8'));
+    await writeFile(metaPath, JSON.stringify(older));
+    expect(await cache.readValid('b', 'old.json')).toBeNull();
   });
 });
 

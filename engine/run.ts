@@ -248,12 +248,24 @@ export async function execute(
         u,
         reasons.find((x) => x.kind === 'blocked_by_check')!,
       );
-    if (decision === 'skip') {
+    // The plan checked storage before the inputs were rebuilt; skip only what is still stored as recorded.
+    if (decision === 'skip' && (await storedAsRecorded(u, rec?.dataVersion))) {
       skip(u, 'early_cutoff', 'inputs rebuilt with unchanged data versions');
       return { status: 'skipped', dataVersion: rec?.dataVersion ?? null };
     }
+    if (decision === 'skip') reasons.push({ kind: 'missing' });
     u.reasons = reasons;
     return 'run';
+  };
+
+  /** Whether storage still holds the unit's recorded value (a unit without data has nothing stored). */
+  const storedAsRecorded = async (u: PlannedUnit, version: string | undefined): Promise<boolean> => {
+    if (version === NO_DATA) return true;
+    const a = graph.get(u.asset);
+    const st = await ioFor(defs, a)
+      .stat({ assetKey: a.key, partitionKey: u.partition, ioMeta: a.ioMeta })
+      .catch(() => null); // unreadable: run it (its store will say what is wrong)
+    return !!version && st?.dataVersion === version;
   };
 
   /**

@@ -153,6 +153,64 @@ describe('executor', () => {
     expect(calls).toBe(1);
   });
 
+  it('early cutoff checks what is stored: a value gone or replaced since the plan is rebuilt, not skipped', async () => {
+    let calls = 0;
+    const parity = defineAsset({
+      key: 'parity',
+      partitions: daily(),
+      schema: z.string(),
+      deps: { n: dep(rawN, hourlyToDaily()) },
+      compute: async (i) => {
+        let s = 0;
+        for (const h of i.n) s += await readN(h.value.files);
+        return s % 2 ? 'odd' : 'even';
+      },
+    });
+    const label = defineAsset({
+      key: 'label',
+      partitions: daily(),
+      schema: z.string(),
+      deps: { parity },
+      compute: (i) => (calls++, `n is ${i.parity}`),
+    });
+    const { defs, state, run } = setup([rawN, parity, label]);
+    await run(['parity', 'label']);
+    await writeFile(join(dir, 'data/api/n/dt=2025-11-04/hour=01/n.json'), JSON.stringify({ n: 4 })); // still odd
+    const p = await plan(defs, state, {
+      selected: new Set(['parity', 'label']),
+      days: { from: '2025-11-04', to: '2025-11-04' },
+    });
+    // After the plan, while parity rebuilds: label's value is replaced behind the engine's back (a
+    // configuration writing the same store, a killed store of another run…). The index still says
+    // it holds what the inputs would give.
+    const io = defs.io.default!;
+    const labelCtx = { assetKey: 'label', partitionKey: '2025-11-04' };
+    await io.store(labelCtx, 'n is stale', 'other-version');
+    const events: RunEvent[] = [];
+    const result = await execute(defs, state, p, { onEvent: (e) => events.push(e) });
+    expect(events.find((e) => e.type === 'skipped' && e.asset === 'label')).toBeUndefined();
+    expect(events.find((e) => e.type === 'unit_started' && e.asset === 'label')).toMatchObject({
+      reasons: expect.arrayContaining([{ kind: 'missing' }]),
+    });
+    expect(result).toMatchObject({ status: 'success', materialized: 2, skipped: 0 });
+    expect(await io.load(labelCtx)).toBe('n is odd');
+    expect((await io.stat(labelCtx))?.dataVersion).toBe(state.get('label', '2025-11-04')?.dataVersion);
+    expect(calls).toBe(2);
+    // Deleted instead: the same.
+    await writeFile(join(dir, 'data/api/n/dt=2025-11-04/hour=01/n.json'), JSON.stringify({ n: 6 })); // still odd
+    const p2 = await plan(defs, state, {
+      selected: new Set(['parity', 'label']),
+      days: { from: '2025-11-04', to: '2025-11-04' },
+    });
+    await rm(join(dir, 'out/label/2025-11-04.json'));
+    expect(await execute(defs, state, p2)).toMatchObject({ materialized: 2, skipped: 0 });
+    expect(await io.load(labelCtx)).toBe('n is odd');
+    // Nothing replaced: the early cutoff still skips.
+    await writeFile(join(dir, 'data/api/n/dt=2025-11-04/hour=01/n.json'), JSON.stringify({ n: 8 }));
+    expect((await run(['parity', 'label'])).result).toMatchObject({ materialized: 1, skipped: 1 });
+    expect(calls).toBe(3);
+  });
+
   it('retries transient errors with backoff, and a failure stops only its dependents', async () => {
     let attempts = 0;
     const flaky = defineAsset({

@@ -2,6 +2,8 @@ import { existsSync } from 'node:fs';
 import { mkdir, readdir, readFile, rm, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { dataVersionOf } from '../../engine/hash.ts';
+import { LocalFsIOManager } from '../../io-managers/local-fs.ts';
 import { exists, scratchProject, seeded, snapshot, startPipeline } from './cli-process.ts';
 
 const KILLS = 30;
@@ -72,6 +74,146 @@ describe('kill -9 at random points of materialize --all', () => {
       `kill -9: ${killedMidRun} kills landed mid-run in ${runs} runs (clean run ${cleanMs} ms), outputs byte-identical: ${clean.size} files`,
     );
     expect(killedMidRun).toBe(KILLS);
+  }, 600_000);
+});
+
+/**
+ * The raw files the data-changing kill test edits: every day's bikes file (one counter's count) and
+ * weather file (one temperature). Variant 0 is the bundled sample; others change one number per file.
+ */
+async function rawVariants(dataDir: string): Promise<(variant: number) => Promise<void>> {
+  const files: { path: string; text: string; field: number }[] = [];
+  for (const [source, hour, field] of [
+    ['bikes', '14', 4], // Comptage horaire
+    ['weather', '02', 1], // temperature_2m
+  ] as const) {
+    for (const day of await readdir(join(dataDir, 'api', source))) {
+      const dir = join(dataDir, 'api', source, day, `hour=${hour}`);
+      for (const name of await readdir(dir).catch(() => [] as string[])) {
+        if (!name.endsWith('.csv')) continue;
+        files.push({ path: join(dir, name), text: await readFile(join(dir, name), 'utf8'), field });
+      }
+    }
+  }
+  expect(files.length).toBeGreaterThanOrEqual(16);
+  return async (variant) => {
+    for (const f of files) {
+      const lines = f.text.split('\n');
+      const sep = lines[0]!.includes(';') ? ';' : ',';
+      const cells = lines[1]!.split(sep);
+      cells[f.field] = (Number(cells[f.field]) + variant).toFixed(1);
+      lines[1] = cells.join(sep);
+      await writeFile(f.path, variant ? lines.join('\n') : f.text);
+    }
+  };
+}
+
+/**
+ * Every stored value whose `stat` reports a data version must be that version's value (the engine's
+ * content hash of what `load` returns): a version vouching for another value is what makes a later run
+ * skip a unit whose file holds a killed run's result.
+ */
+async function assertVersionsMatchValues(outputDir: string): Promise<number> {
+  const io = new LocalFsIOManager({ rootDir: outputDir });
+  let checked = 0;
+  for (const asset of await readdir(outputDir)) {
+    if (asset.startsWith('_') || asset.startsWith('.')) continue;
+    for (const name of await readdir(join(outputDir, asset)).catch(() => [] as string[])) {
+      const m = /^(.+)\.(json|csv)$/.exec(name);
+      if (!m) continue;
+      const ctx = {
+        assetKey: asset,
+        partitionKey: m[1]!,
+        ...(m[2] === 'csv' && { ioMeta: { format: 'csv' } }),
+      };
+      const st = await io.stat(ctx);
+      if (!st) continue;
+      expect(
+        dataVersionOf(await io.load(ctx)),
+        `${asset}/${name} is not the value of version ${st.dataVersion}`,
+      ).toBe(st.dataVersion);
+      checked++;
+    }
+  }
+  return checked;
+}
+
+/** Temp files left by killed writes, under a dir (relative paths). */
+async function tempFiles(dir: string): Promise<string[]> {
+  const out: string[] = [];
+  const walk = async (d: string): Promise<void> => {
+    for (const e of await readdir(d, { withFileTypes: true }).catch(() => [])) {
+      if (e.isDirectory()) await walk(join(d, e.name));
+      else if (e.name.includes('.tmp-')) out.push(join(d, e.name).slice(dir.length + 1));
+    }
+  };
+  await walk(dir);
+  return out.sort();
+}
+
+const DATA_KILLS = 16;
+const DATA_SEED = 20251204;
+
+describe('kill -9 while the raw data changes between runs', () => {
+  it(`never leaves a value under another value's version; converges to the clean outputs of the final data (${DATA_KILLS} kills, seed ${DATA_SEED})`, async () => {
+    const rand = seeded(DATA_SEED);
+    const p = await scratchProject('cityflow-kill-data-');
+    roots.push(p.root);
+    const output = join(p.root, 'output');
+    const setVariant = await rawVariants(join(p.root, 'data'));
+    expect((await startPipeline(p.env, ['materialize', '--all', '--no-tui']).done).code).toBe(0);
+    // How long a run takes that rebuilds what one raw change touches: the kills land within it.
+    await setVariant(1);
+    let t0 = Date.now();
+    expect((await startPipeline(p.env, ['materialize', '--all', '--no-tui']).done).code).toBe(0);
+    const changedMs = Date.now() - t0;
+    let kills = 0;
+    let runs = 0;
+    let checked = 0;
+    let leftBehind = 0;
+    let variant = 1;
+    for (let i = 0; kills < DATA_KILLS && i < DATA_KILLS * 3; i++) {
+      // The data changes before every run: alternately back to the sample, and to one of two edits.
+      variant = variant ? 0 : 1 + (i % 4 === 1 ? 1 : 0);
+      await setVariant(variant);
+      runs++;
+      const { child, done } = startPipeline(p.env, ['materialize', '--all', '--no-tui']);
+      const timer = setTimeout(() => child.kill('SIGKILL'), Math.round(rand() * changedMs));
+      const r = await done;
+      clearTimeout(timer);
+      if (r.signal === 'SIGKILL') kills++;
+      else expect(r.code, r.stderr).toBe(0);
+      await assertWhole(await snapshot(output));
+      checked += await assertVersionsMatchValues(output);
+      // What the kill left half-written (the next run removes it).
+      leftBehind += (await tempFiles(output)).length + (await tempFiles(join(p.root, 'state'))).length;
+    }
+    // The final data is the sample's: the converging run must give the clean run's bytes.
+    await setVariant(0);
+    t0 = Date.now();
+    const last = startPipeline(p.env, ['materialize', '--all', '--no-tui', '--json']);
+    const watchdog = setTimeout(() => last.child.kill('SIGKILL'), 60_000);
+    const final = await last.done;
+    clearTimeout(watchdog);
+    expect(final.signal, `the converging run hung: ${final.stderr}`).toBe(null);
+    expect(final.code, final.stderr).toBe(0);
+    const after = await snapshot(output);
+    expect([...after.keys()].sort()).toEqual([...clean.keys()].sort());
+    for (const [k, v] of clean) expect(after.get(k), k).toBe(v);
+    expect(await assertVersionsMatchValues(output)).toBeGreaterThan(60);
+    // Nothing is left to do, and no temp file of the killed writes is left behind.
+    const planned = JSON.parse((await startPipeline(p.env, ['plan', '--all', '--json']).done).stdout) as {
+      units: { decision: string }[];
+    };
+    expect(planned.units.filter((u) => u.decision !== 'skip')).toEqual([]);
+    expect(await tempFiles(output)).toEqual([]);
+    expect(await tempFiles(join(p.root, 'state'))).toEqual([]);
+    console.log(
+      `kill -9 with changing data: ${kills} kills in ${runs} runs (a changed run ${changedMs} ms), ` +
+        `${checked} stored versions checked against their values, ${leftBehind} temp files left by kills ` +
+        `(removed by the next run), converging run ${Date.now() - t0} ms, outputs byte-identical: ${clean.size} files`,
+    );
+    expect(kills).toBe(DATA_KILLS);
   }, 600_000);
 });
 

@@ -77,7 +77,7 @@ describe('pipeline CLI', () => {
     expect(second).toMatchObject({
       materialized: 0,
       failed: 0,
-      skipped: s1.materialized + s1.noData,
+      skipped: (s1.materialized as number) + (s1.noData as number),
       noData: 0,
     });
 

@@ -90,7 +90,11 @@ export interface SourceObservation {
   bytes: number;
 }
 
-/** Resolves raw inputs: local folders by default, S3 (+ cache + fallback) in AWS mode. */
+/**
+ * Resolves raw inputs: local folders by default, S3 (+ cache + fallback) in AWS mode. An error thrown
+ * with `fatal: true` (a configuration error, e.g. access denied) stops the plan; others fail only the
+ * units that read the source.
+ */
 export interface SourceIO {
   readonly name: string;
   observe(location: SourceLocation, signal?: AbortSignal): Promise<SourceObservation>;

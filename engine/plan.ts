@@ -129,7 +129,8 @@ export async function plan(defs: Definitions, state: StateStore, opts: PlanOptio
       // A partition without any file has no data: not an empty file set (dependents see it as missing).
       observations.set(unitId(k, p), obs.fileCount === 0 ? NO_DATA : obs.dataVersion);
     } catch (err) {
-      if (opts.signal?.aborted) throw err;
+      // A configuration error (marked `fatal`, e.g. access denied) stops the plan: every unit would fail.
+      if (opts.signal?.aborted || (err as { fatal?: unknown } | null)?.fatal === true) throw err;
       // An unreadable source must fail only its dependents, when they read it, not the whole plan.
       observations.set(unitId(k, p), `unobservable:${(err as Error).message}`);
     }

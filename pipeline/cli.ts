@@ -212,6 +212,12 @@ addSelectionOptions(
           quarantineDir: rt.quarantineDir,
         });
         await renderer.close();
+        const degraded = rt.degraded();
+        if (degraded)
+          log.warn(
+            `Degraded: raw input read from DATA_DIR (${rt.config.dataDir}) because S3 failed (${degraded}); ` +
+              'S3_FALLBACK=off makes such a run fail instead',
+          );
         if (o.json) {
           const { runId: id, materialized, skipped, noData, failed, durationMs } = result;
           console.log(
@@ -223,6 +229,7 @@ addSelectionOptions(
               noData,
               failed,
               durationMs,
+              ...(degraded && { degraded: true, degradedReason: degraded }),
             }),
           );
         }

@@ -47,6 +47,8 @@ export interface Config {
   s3ReportsPrefix: string;
   s3EndpointUrl?: string;
   s3ForcePathStyle: boolean;
+  /** Raw input falls back to DATA_DIR when S3 keeps failing with transient errors (S3_FALLBACK, default on). */
+  s3Fallback: boolean;
   /** Units computed at once by a run (see `runConcurrency`): PIPELINE_CONCURRENCY, else the CPU count. */
   pipelineConcurrency: number;
   /** Where `pipelineConcurrency` comes from. */
@@ -143,6 +145,7 @@ const envSchema = z.object({
     .url({ protocol: /^https?$/, message: 'must be an http(s) URL, e.g. http://127.0.0.1:7480' })
     .optional(),
   S3_FORCE_PATH_STYLE: flag.optional(),
+  S3_FALLBACK: flag.default(true),
   PIPELINE_CONCURRENCY: z.coerce
     .number({ message: 'must be a whole number' })
     .int('must be a whole number')
@@ -256,6 +259,7 @@ export function loadConfig(env: Env = process.env, options: LoadConfigOptions = 
     ...(e.S3_ENDPOINT_URL !== undefined && { s3EndpointUrl: e.S3_ENDPOINT_URL }),
     // Custom endpoints (Ceph, MinIO) need path-style addressing; AWS itself prefers virtual hosts.
     s3ForcePathStyle: e.S3_FORCE_PATH_STYLE ?? e.S3_ENDPOINT_URL !== undefined,
+    s3Fallback: e.S3_FALLBACK,
     pipelineConcurrency: e.PIPELINE_CONCURRENCY ?? availableParallelism(),
     pipelineConcurrencyFrom: e.PIPELINE_CONCURRENCY === undefined ? 'CPU count' : 'PIPELINE_CONCURRENCY',
     logLevel: e.LOG_LEVEL,
@@ -350,6 +354,7 @@ export function printableConfig(config: Config): Record<string, string> {
     S3_REPORTS_PREFIX: config.s3ReportsPrefix,
     S3_ENDPOINT_URL: config.s3EndpointUrl ? maskUrlCredentials(config.s3EndpointUrl) : '(unset)',
     S3_FORCE_PATH_STYLE: String(config.s3ForcePathStyle),
+    S3_FALLBACK: config.s3Fallback ? 'on' : 'off',
     PIPELINE_CONCURRENCY:
       config.pipelineConcurrencyFrom === 'PIPELINE_CONCURRENCY'
         ? String(config.pipelineConcurrency)

@@ -23,6 +23,8 @@ export interface Runtime {
   quarantineDir: string;
   modeLine: string;
   printableConfig: Record<string, string>;
+  /** Why raw input fell back from S3 to DATA_DIR in this process (the run was degraded), if it did. */
+  degraded(): string | undefined;
   /** The database IO manager when one is configured (for `pipeline setup`). */
   database?: DynamoDbIOManager | MongoDbIOManager;
   /**
@@ -109,6 +111,7 @@ export async function createRuntime(opts: {
     quarantineDir: join(config.outputDir, '_quarantine'),
     modeLine,
     printableConfig: printableConfig(config),
+    degraded: () => s3?.sources.fallbackReason,
     database,
     lockForRun: async (runId, onWait, signal) => {
       const releaseState = await state.acquireLock(runId, onWait, signal);
@@ -138,7 +141,7 @@ export async function createRuntime(opts: {
 }
 
 interface S3Bindings {
-  sources: SourceIO;
+  sources: SourceIO & { readonly fallbackReason?: string };
   reportFiles(primary: IOManager): IOManager;
   mirrorReports(primary: IOManager): IOManager;
   close(): Promise<void>;

@@ -26,7 +26,7 @@ export function createS3Bindings(config: Config, localSources: SourceIO, log: Lo
     bucket: config.s3RawBucket!,
     prefix: config.s3RawPrefix,
     cacheDir: config.s3CacheDir,
-    fallback: localSources,
+    ...(config.s3Fallback && { fallback: localSources }),
     warn: (m) => log(`warning: ${m}`, 'warn'),
   });
   const reportTo =

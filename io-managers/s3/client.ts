@@ -69,6 +69,22 @@ export function isNotFound(err: unknown): boolean {
 }
 
 /**
+ * True for failures a later attempt could fix: the network (connection refused or reset, DNS, timeouts),
+ * HTTP 5xx, throttling (429, SlowDown), or what the SDK marks retryable. Not: access denied, no such
+ * bucket, bad credentials, a wrong region — configuration errors that no retry or fallback should hide.
+ */
+export function isTransientS3Error(err: unknown): boolean {
+  if (describeS3Error(err).startsWith('S3 unreachable')) return true;
+  const e = err as { name?: string; $retryable?: unknown; transient?: unknown } | null;
+  if (e?.$retryable || e?.transient === true) return true;
+  const status = httpStatusOf(err);
+  if (status !== undefined) return status >= 500 || status === 429;
+  return ['SlowDown', 'Throttling', 'ThrottlingException', 'RequestTimeout', 'TimeoutError'].includes(
+    e?.name ?? '',
+  );
+}
+
+/**
  * A short, credential-free reason for an S3 failure: the network error code (ECONNREFUSED,
  * ENOTFOUND, ETIMEDOUT…) or the S3 error name with its HTTP status. Never the raw message, which
  * could echo signed URLs or headers.

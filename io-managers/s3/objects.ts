@@ -172,7 +172,9 @@ export async function downloadToCache(
       const path = await cache.write(bucket, key, body, { etag, expectedSize: size });
       return { key, path, size, etag, transferred: true };
     } catch (err) {
-      if (attempt >= attempts || opts.signal?.aborted) throw err;
+      if (opts.signal?.aborted) throw err;
+      // A body cut short or reset after the headers arrived is a network failure, whatever its error.
+      if (attempt >= attempts) throw Object.assign(err as object, { transient: true });
       opts.onBodyRetry?.(attempt, err);
       // Exponential backoff with full jitter: up to 100 ms, 200 ms, …
       await sleep(Math.random() * 100 * 2 ** (attempt - 1), opts.signal);

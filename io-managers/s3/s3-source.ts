@@ -1,13 +1,16 @@
 /**
  * Raw inputs from `s3://<bucket>/<prefix>/<location.prefix>`, downloaded into the local cache and
- * served as local paths. If S3 still fails after the client's retries, every call is delegated to
- * the injected fallback source (the local one) for the rest of this source's life, after ONE warning.
+ * served as local paths. If S3 still fails after the client's retries with an error a retry could fix
+ * (network, timeouts, 5xx, throttling), every call is delegated to the injected fallback source (the
+ * local one) for the rest of this source's life, after ONE warning. Configuration errors (access denied,
+ * no such bucket, bad credentials, wrong region) never fall back: they fail with the bucket, the key or
+ * prefix and the IAM action to grant.
  */
 import type { S3Client } from '@aws-sdk/client-s3';
 import { setMaxListeners } from 'node:events';
 import { combineVersions } from '../../engine/hash.ts';
 import type { FileSet, SourceIO, SourceLocation, SourceObservation } from '../../engine/io.ts';
-import { describeS3Error } from './client.ts';
+import { describeS3Error, isTransientS3Error } from './client.ts';
 import { ObjectCache, UnsafeKeyError } from './cache.ts';
 import { downloadListed, folderPrefix, listFolderNames, listObjects, type ListedObject } from './objects.ts';
 
@@ -59,14 +62,23 @@ export class S3SourceIO implements SourceIO {
     return match ? listed.filter((o) => match.test(o.key.slice(o.key.lastIndexOf('/') + 1))) : listed;
   }
 
-  /** Runs `op` on S3; on failure (other than refusals and aborts) switches to the fallback for good. */
-  private async withFallback<T>(op: () => Promise<T>, viaFallback: (f: SourceIO) => Promise<T>): Promise<T> {
+  /**
+   * Runs `op` on S3; on a transient failure (after the client's retries) switches to the fallback for
+   * good. `what` names the request for configuration errors (the IAM action and the key or prefix).
+   */
+  private async withFallback<T>(
+    what: { action: string; key: string },
+    op: () => Promise<T>,
+    viaFallback: (f: SourceIO) => Promise<T>,
+  ): Promise<T> {
     const fallback = this.opts.fallback;
     if (this.fellBack && fallback) return viaFallback(fallback);
     try {
       return await op();
     } catch (err) {
-      if (!fallback || err instanceof UnsafeKeyError || isAbort(err)) throw err;
+      if (err instanceof UnsafeKeyError || isAbort(err)) throw err;
+      if (!isTransientS3Error(err)) throw new S3ConfigurationError(this.opts.bucket, what, err);
+      if (!fallback) throw err;
       if (!this.fellBack) {
         this.fellBack = { reason: describeS3Error(err) };
         this.opts.warn?.(
@@ -78,9 +90,14 @@ export class S3SourceIO implements SourceIO {
     }
   }
 
+  private listing(location: SourceLocation): { action: string; key: string } {
+    return { action: 's3:ListBucket', key: `${this.fullKey(location.prefix.replace(/^\/+|\/+$/g, ''))}/` };
+  }
+
   async observe(location: SourceLocation, callerSignal?: AbortSignal): Promise<SourceObservation> {
     const signal = unlimited(callerSignal);
     return this.withFallback(
+      this.listing(location),
       async () => {
         const listed = await this.list(location, signal);
         const parts: string[] = [];
@@ -99,6 +116,7 @@ export class S3SourceIO implements SourceIO {
   async resolve(location: SourceLocation, callerSignal?: AbortSignal): Promise<FileSet> {
     const signal = unlimited(callerSignal);
     return this.withFallback(
+      { action: 's3:ListBucket and s3:GetObject', key: this.listing(location).key },
       async () => {
         const listed = await this.list(location, signal);
         const got = await downloadListed(this.opts.client, this.cache, this.opts.bucket, listed, {
@@ -119,6 +137,7 @@ export class S3SourceIO implements SourceIO {
 
   async listFolders(prefix: string): Promise<string[]> {
     return this.withFallback(
+      { action: 's3:ListBucket', key: `${this.fullKey(prefix.replace(/^\/+|\/+$/g, ''))}/` },
       () =>
         listFolderNames(this.opts.client, this.opts.bucket, this.fullKey(prefix.replace(/^\/+|\/+$/g, ''))),
       (f) => f.listFolders(prefix),
@@ -150,6 +169,24 @@ function unlimited(parent: AbortSignal | undefined): AbortSignal | undefined {
     linkedSignals.set(parent, child);
   }
   return child;
+}
+
+/**
+ * S3 refused the request for a reason no retry fixes (access denied, no such bucket, bad credentials,
+ * wrong region): a configuration error. `fatal`: the planner stops at once instead of failing every
+ * unit that reads the source; no fallback to local files hides it.
+ */
+export class S3ConfigurationError extends Error {
+  readonly fatal = true;
+  constructor(bucket: string, what: { action: string; key: string }, cause: unknown) {
+    super(
+      `S3 raw input s3://${bucket}/${what.key}: ${describeS3Error(cause)}. Check the bucket name, region ` +
+        `and credentials, and that the IAM policy grants ${what.action} on it (see \`pipeline iam-policy\`); ` +
+        `local files are not used instead of a misconfigured S3`,
+      { cause },
+    );
+    this.name = 'S3ConfigurationError';
+  }
 }
 
 function isAbort(err: unknown): boolean {

@@ -283,10 +283,12 @@ interface RunLogEvent {
 /** The materialize run: exit code, output, and its run log's events (`STATE_DIR/runs/<id>.jsonl`). */
 async function materialize(env: NodeJS.ProcessEnv, ...extra: string[]) {
   const r = await startPipeline(env, ['materialize', '--all', '--json', ...extra]).done;
-  const summary = JSON.parse(r.stdout.trim().split('\n').at(-1) ?? '{}') as {
+  const summary = JSON.parse(r.stdout.trim().split('\n').at(-1) || '{}') as {
     runId?: string;
     status?: string;
     materialized?: number;
+    degraded?: boolean;
+    degradedReason?: string;
   };
   const log = summary.runId
     ? (await readFile(path.join(env.STATE_DIR!, 'runs', `${summary.runId}.jsonl`), 'utf8'))
@@ -393,7 +395,8 @@ describe.skipIf(skip !== '')(`pipeline CLI behind a fault proxy${skip ? ` — SK
     );
     expect(run.code, run.stderr).toBe(0);
     expect(run.summary.status).toBe('success');
-    expect(run.stderr).not.toMatch(/warning:|\(fallback: /);
+    expect(run.stderr).not.toMatch(/warning:|\(fallback: |Degraded/);
+    expect(run.summary.degraded).toBeUndefined();
     expect(run.stderr).not.toContain('MaxListenersExceededWarning');
     expect(faulted).toHaveLength(8);
     // Each faulted object was fetched exactly twice, every other object once.
@@ -441,6 +444,9 @@ describe.skipIf(skip !== '')(`pipeline CLI behind a fault proxy${skip ? ` — SK
         'reading raw files from local instead for the rest of this run',
     ]);
     expect(run.stderr).not.toContain('MaxListenersExceededWarning');
+    // The run says it was degraded, in its summary and in --json.
+    expect(run.summary).toMatchObject({ degraded: true, degradedReason: 'S3 SlowDown (HTTP 503)' });
+    expect(run.stderr).toContain(`Degraded: raw input read from DATA_DIR (${env.DATA_DIR})`);
     expect(bySource.s3).toBeGreaterThan(0);
     expect(bySource.local + bySource.both).toBeGreaterThan(0);
     expect(audit.corrupt).toEqual([]);
@@ -449,4 +455,33 @@ describe.skipIf(skip !== '')(`pipeline CLI behind a fault proxy${skip ? ` — SK
     const dying = await outputs(env.OUTPUT_DIR!);
     for (const [k, v] of cleanRun) expect(dying.get(k), k).toBe(v);
   }, 120_000);
+
+  it('access denied is a configuration error: no fallback, one message naming bucket, prefix and action', async () => {
+    proxy.clearFaults();
+    proxy.resetLog();
+    proxy.inject({ match: (r) => isRaw(r), fault: { kind: 'status', status: 403, code: 'AccessDenied' } });
+    const env = envFor('denied', path.join(root, 'data'));
+    const run = await materialize(env, '--partition', '2025-11-04');
+    expect(run.code).toBe(1);
+    expect(run.stderr).toMatch(
+      new RegExp(`S3 raw input s3://${bucket}/raw/[^ ]+: S3 AccessDenied \\(HTTP 403\\)\\..*s3:ListBucket`),
+    );
+    expect(run.stderr).not.toMatch(/warning:|fallback|Degraded/);
+    expect(run.stderr).not.toMatch(/\n\s+at /); // no stack trace
+    expect(run.summary.runId).toBeUndefined(); // stopped at planning: nothing computed
+    expect(await readdir(env.OUTPUT_DIR!).catch(() => [])).toEqual([]);
+  }, 120_000);
+
+  it('S3_FALLBACK=off: S3 failing after retries fails the run instead of reading DATA_DIR', async () => {
+    proxy.clearFaults();
+    proxy.resetLog();
+    proxy.inject({ match: (r) => isRaw(r), fault: { kind: 'status', status: 503, code: 'SlowDown' } });
+    const env = { ...envFor('nofallback', path.join(root, 'data')), S3_FALLBACK: 'off' };
+    const run = await materialize(env, '--partition', '2025-11-04');
+    expect(run.code, run.stderr).toBe(1);
+    expect(run.summary).toMatchObject({ status: 'failed', materialized: 0 });
+    expect(run.summary.degraded).toBeUndefined();
+    expect(run.stderr).not.toMatch(/warning: S3 raw input|Degraded/);
+    expect(run.sourced).toEqual([]);
+  }, 180_000);
 });

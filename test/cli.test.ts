@@ -101,6 +101,25 @@ describe('pipeline CLI', () => {
     expect(third.materialized).toBe(toRun.length);
   });
 
+  it('road counts without a référentiel are still measured (lengths from the arcs’ shapes)', async () => {
+    const r = await pipeline(
+      'materialize',
+      '--select',
+      '+comptages_metrics',
+      '--json',
+      '--partition',
+      '2021-12-02',
+    );
+    expect(r.code, r.stderr).toBe(0);
+    const roads = JSON.parse(
+      await readFile(join(root, 'output/comptages_metrics/2021-12-02.json'), 'utf8'),
+    ) as {
+      metrics: { source_longueur: string }[];
+    };
+    expect(roads.metrics.length).toBeGreaterThan(0);
+    expect(roads.metrics.every((m) => m.source_longueur !== 'referentiel')).toBe(true);
+  });
+
   it('explains why, lists runs and replays one', async () => {
     const why = await pipeline('why', 'bikes_metrics', '--partition', '2021-09-01');
     expect(why.code).toBe(0);

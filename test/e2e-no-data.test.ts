@@ -191,8 +191,8 @@ describe('a range where no source has any raw file', () => {
         expect.stringContaining(`no report for ${day}: no bikes, traffic, weather, comptages data that day`),
       ]);
     }
-    // bikes, traffic, weather, report, CSV: 5 assets × 2 days.
-    expect(summaryOf(r.stdout)).toMatchObject({ noData: 10 });
+    // bikes, traffic, weather, comptages metrics (no road-count row), report, CSV: 6 assets × 2 days.
+    expect(summaryOf(r.stdout)).toMatchObject({ noData: 12 });
     const why = await cli(['why', 'daily_report', '--partition', '2024-01-01']);
     expect(why.stdout).toContain('no data (recorded');
   });

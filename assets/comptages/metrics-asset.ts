@@ -1,4 +1,4 @@
-import { daily, defineAsset } from '../../engine/index.ts';
+import { daily, defineAsset, dep, identity } from '../../engine/index.ts';
 import { lengthByArc } from '../referentiel/metrics.ts';
 import { referentielMetrics } from '../referentiel/asset.ts';
 import { metricsIo } from '../shared/metrics-io.ts';
@@ -15,9 +15,15 @@ export const comptagesMetrics = defineAsset({
   ...metricsIo('comptages'),
   schema: ComptagesMetricsSchema,
   checks: [...comptagesChecks],
-  deps: { arcDays: comptagesArcDays, referentiel: referentielMetrics },
+  // Without a référentiel for the day, arcs take their length from their own shape (or the default):
+  // road counts are still measured, so they are not "no data".
+  deps: {
+    arcDays: comptagesArcDays,
+    referentiel: dep(referentielMetrics, identity(), { optional: true }),
+  },
   compute: ({ arcDays, referentiel }, ctx) => {
-    const lengths = lengthByArc(referentiel);
+    if (!arcDays.length) return ctx.noData('no road-count row for the day');
+    const lengths = referentiel ? lengthByArc(referentiel) : new Map<string, number>();
     const doc = computeComptagesMetrics(arcDays, ctx.partitionKey, { lengthOf: (arc) => lengths.get(arc) });
     ctx.addMetadata({ rows: doc.metrics.length });
     return doc;

@@ -22,6 +22,7 @@ import type { FileSet } from './io.ts';
 import { MissingValueError } from './io.ts';
 import { unitId, type Plan, type PlannedUnit } from './plan.ts';
 import { QuarantineCollector } from './quarantine.ts';
+import { maskSecrets } from './redact.ts';
 import { decide, inputKey, inputReasons, isOwnReason, viewOf, type UpstreamView } from './staleness.ts';
 import type { StateStore, StoredCheckResult } from './state.ts';
 
@@ -356,18 +357,19 @@ export async function execute(
     return absent.length ? new NoData(absent.join('; ')) : inputs;
   };
 
+  /** A log line of compute, credentials masked (it goes to the terminal and the run log). */
+  const logLine = (asset: string, partition: string, level: 'info' | 'warn' | 'error', message: string) =>
+    emit({ type: 'log', runId, at: now(), asset, partition, level, message: maskSecrets(message) });
+
   const baseContext = (asset: AnyAsset, partition: string, meta: Record<string, unknown>) => ({
     assetKey: asset.key,
     noData: (reason: string) => new NoData(reason),
     runId,
     signal: opts.signal ?? new AbortController().signal,
     log: {
-      info: (message: string) =>
-        emit({ type: 'log', runId, at: now(), asset: asset.key, partition, level: 'info', message }),
-      warn: (message: string) =>
-        emit({ type: 'log', runId, at: now(), asset: asset.key, partition, level: 'warn', message }),
-      error: (message: string) =>
-        emit({ type: 'log', runId, at: now(), asset: asset.key, partition, level: 'error', message }),
+      info: (message: string) => logLine(asset.key, partition, 'info', message),
+      warn: (message: string) => logLine(asset.key, partition, 'warn', message),
+      error: (message: string) => logLine(asset.key, partition, 'error', message),
     },
     progress: (done: number, total: number, unit?: string) =>
       emit({
@@ -436,7 +438,7 @@ export async function execute(
       ...extra.meta,
       bytes: stored.bytes,
       durationMs: Date.now() - t0,
-      location: stored.location,
+      location: maskSecrets(stored.location),
       dataVersion,
       ...(extra.quarantine.total ? { quarantined: { ...extra.quarantine.counts }, quarantineLocation } : {}),
       ...(extra.sources.size ? { sources: [...extra.sources] } : {}),
@@ -795,7 +797,7 @@ export function errorMessage(err: unknown): string {
     if (m && !parts.some((p) => p.includes(m))) parts.push(m);
     e = e instanceof Error ? e.cause : undefined;
   }
-  return parts.join(': ') || 'unknown error';
+  return maskSecrets(parts.join(': ')) || 'unknown error';
 }
 
 /** The stack trace with those of the causes, for the run log. */
@@ -805,7 +807,7 @@ export function errorStack(err: unknown): string | undefined {
     if (e.stack) out.push(depth ? `Caused by: ${e.stack}` : e.stack);
     e = e.cause;
   }
-  return out.length ? out.join('\n') : undefined;
+  return out.length ? maskSecrets(out.join('\n')) : undefined;
 }
 
 function isAbort(err: unknown): boolean {

@@ -2,11 +2,11 @@ import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { availableParallelism, tmpdir } from 'node:os';
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
+import { maskSecrets } from '../engine/redact.ts';
 import {
   ConfigError,
   describeMode,
   loadConfig,
-  maskUrlCredentials,
   printableConfig,
   runConcurrency,
 } from './config.ts';
@@ -292,10 +292,39 @@ describe('secret masking', () => {
   });
 
   it('masks URL passwords but leaves password-less URLs alone', () => {
-    expect(maskUrlCredentials('mongodb://user:p%40ss@host:27017/db')).toBe(
-      'mongodb://user:****@host:27017/db',
+    expect(maskSecrets('mongodb://user:p%40ss@host:27017/db')).toBe('mongodb://user:****@host:27017/db');
+    expect(maskSecrets('mongodb://user@host/db')).toBe('mongodb://user@host/db');
+    expect(maskSecrets('mongodb://localhost:27017/')).toBe('mongodb://localhost:27017/');
+  });
+
+  it('masks credentials in URL options, in the S3 endpoint of the mode line and in config errors', () => {
+    const c = load({
+      USE_S3: 'true',
+      S3_RAW_BUCKET: 'raw',
+      S3_REPORTS_BUCKET: 'rep',
+      S3_ENDPOINT_URL: 'http://rgw:S3-Endpoint-Pw@127.0.0.1:7480',
+      DATABASE_TYPE: 'mongodb',
+      MONGODB_URL: 'mongodb://app:Mongo-Pw@db:27017/?tls=true&tlsCertificateKeyFilePassword=Tls-Key-Pw',
+    });
+    const shown = [describeMode(c), ...Object.values(printableConfig(c))].join('\n');
+    for (const pw of ['S3-Endpoint-Pw', 'Mongo-Pw', 'Tls-Key-Pw']) expect(shown).not.toContain(pw);
+    expect(describeMode(c)).toContain('at http://rgw:****@127.0.0.1:7480');
+    expect(printableConfig(c).MONGODB_URL).toBe(
+      'mongodb://app:****@db:27017/?tls=true&tlsCertificateKeyFilePassword=****',
     );
-    expect(maskUrlCredentials('mongodb://user@host/db')).toBe('mongodb://user@host/db');
-    expect(maskUrlCredentials('mongodb://localhost:27017/')).toBe('mongodb://localhost:27017/');
+    // Invalid URLs are echoed masked, even typed wrong.
+    for (const [name, value] of [
+      ['S3_ENDPOINT_URL', 'ftp://rgw:Bad-Url-Pw@host'],
+      ['S3_ENDPOINT_URL', 'http//rgw:Bad-Url-Pw@host'],
+      ['MONGODB_URL', 'mongo://app:Bad-Url-Pw@host/?tlsCertificateKeyFilePassword=Bad-Tls-Pw'],
+    ] as const) {
+      const err = configError({ [name]: value });
+      expect(err.message).toContain(name);
+      expect(err.message).not.toContain('Bad-Url-Pw');
+      expect(err.message).not.toContain('Bad-Tls-Pw');
+    }
+    expect(configError({ S3_ENDPOINT_URL: 'ftp://rgw:Bad-Url-Pw@host' }).problems[0]).toBe(
+      'S3_ENDPOINT_URL (got "ftp://rgw:****@host"): must be an http(s) URL, e.g. http://127.0.0.1:7480',
+    );
   });
 });

@@ -10,12 +10,16 @@ import { availableParallelism } from 'node:os';
 import path from 'node:path';
 import { parse as parseDotenv } from 'dotenv';
 import { z } from 'zod';
+import { maskSecrets } from '../engine/redact.ts';
 
 export type DatabaseKind = 'local' | 'dynamodb' | 'mongodb';
 export type LogLevel = 'debug' | 'info' | 'warn' | 'error';
 
 export interface Config {
+  /** DATA_DIR, absolute (a relative setting is resolved against the current directory). */
   dataDir: string;
+  /** DATA_DIR as written (or its default) and the directory it was resolved against, for messages. */
+  dataDirFrom?: { setting: string; default: boolean; cwd: string };
   outputDir: string;
   stateDir: string;
   /** The backend chosen for metrics and reports after applying the mode rules. */
@@ -192,8 +196,8 @@ export function loadConfig(env: Env = process.env, options: LoadConfigOptions = 
     throw new ConfigError(
       parsed.error.issues.map((i) => {
         const name = String(i.path[0] ?? '?');
-        // Never echo the value of a secret-bearing variable.
-        const shown = isSecretVar(name) ? '' : ` (got ${JSON.stringify(merged[name] ?? '')})`;
+        // Never echo the value of a secret variable; URLs are shown with their credentials masked.
+        const shown = isSecretVar(name) ? '' : ` (got ${maskSecrets(JSON.stringify(merged[name] ?? ''))})`;
         return `${name}${shown}: ${i.message}`;
       }),
     );
@@ -231,6 +235,7 @@ export function loadConfig(env: Env = process.env, options: LoadConfigOptions = 
   const abs = (p: string) => path.resolve(cwd, p);
   return {
     dataDir: abs(e.DATA_DIR),
+    dataDirFrom: { setting: e.DATA_DIR, default: merged.DATA_DIR === undefined, cwd },
     outputDir: abs(e.OUTPUT_DIR),
     stateDir: abs(e.STATE_DIR),
     database,
@@ -267,15 +272,7 @@ export function loadConfig(env: Env = process.env, options: LoadConfigOptions = 
 }
 
 function isSecretVar(name: string): boolean {
-  return /SECRET|TOKEN|PASSWORD|MONGODB_URL/i.test(name);
-}
-
-/** `mongodb://user:pass@host/db` → `mongodb://user:****@host/db` (also masks a bare `user@`-less password form). */
-export function maskUrlCredentials(url: string): string {
-  return url.replace(/^([a-z+]+:\/\/)([^@/]*)@/i, (_m, scheme: string, userinfo: string) => {
-    const colon = userinfo.indexOf(':');
-    return colon === -1 ? `${scheme}${userinfo}@` : `${scheme}${userinfo.slice(0, colon)}:****@`;
-  });
+  return /SECRET|TOKEN|PASSWORD|ACCESS_KEY|MONGODB_URL/i.test(name);
 }
 
 function s3Url(bucket: string | undefined, prefix: string): string {
@@ -290,13 +287,13 @@ export function describeMode(config: Config): string {
       ? `Mixed mode: ${[config.useS3 && 'USE_S3=true', config.useDynamoDB && 'USE_DYNAMODB=true', config.databaseType !== 'local' && `DATABASE_TYPE=${config.databaseType}`].filter(Boolean).join(', ')}`
       : 'Local mode';
   const raw = config.rawFromS3
-    ? `raw from ${s3Url(config.s3RawBucket, config.s3RawPrefix)}${config.s3EndpointUrl ? ` at ${config.s3EndpointUrl}` : ''} (cache ${config.s3CacheDir})`
+    ? `raw from ${s3Url(config.s3RawBucket, config.s3RawPrefix)}${config.s3EndpointUrl ? ` at ${maskSecrets(config.s3EndpointUrl)}` : ''} (cache ${config.s3CacheDir})`
     : `raw from ${config.dataDir}`;
   const metrics =
     config.database === 'dynamodb'
       ? `metrics to DynamoDB ${config.dynamodbMetricsTable} (${config.awsRegion})`
       : config.database === 'mongodb'
-        ? `metrics to MongoDB ${config.mongodbDatabase} at ${maskUrlCredentials(config.mongodbUrl)}`
+        ? `metrics to MongoDB ${config.mongodbDatabase} at ${maskSecrets(config.mongodbUrl)}`
         : `metrics to local JSON files in ${config.outputDir}`;
   const reportFiles = `${path.join(config.outputDir, 'daily_report_csv')}`;
   const reports = config.rawFromS3
@@ -342,7 +339,7 @@ export function printableConfig(config: Config): Record<string, string> {
     AWS_ACCESS_KEY_ID: keys.accessKeyIdHint ?? '(unset)',
     AWS_SECRET_ACCESS_KEY: keys.hasSecretAccessKey ? '****' : '(unset)',
     AWS_SESSION_TOKEN: keys.hasSessionToken ? '****' : '(unset)',
-    MONGODB_URL: maskUrlCredentials(config.mongodbUrl),
+    MONGODB_URL: maskSecrets(config.mongodbUrl),
     MONGODB_DATABASE: config.mongodbDatabase,
     DYNAMODB_METRICS_TABLE: config.dynamodbMetricsTable,
     DYNAMODB_REPORTS_TABLE: config.dynamodbReportsTable,
@@ -352,7 +349,7 @@ export function printableConfig(config: Config): Record<string, string> {
     S3_CACHE_MAX_SIZE: `${config.s3CacheMaxBytes} bytes`,
     S3_REPORTS_BUCKET: config.s3ReportsBucket ?? '(unset)',
     S3_REPORTS_PREFIX: config.s3ReportsPrefix,
-    S3_ENDPOINT_URL: config.s3EndpointUrl ? maskUrlCredentials(config.s3EndpointUrl) : '(unset)',
+    S3_ENDPOINT_URL: config.s3EndpointUrl ? maskSecrets(config.s3EndpointUrl) : '(unset)',
     S3_FORCE_PATH_STYLE: String(config.s3ForcePathStyle),
     S3_FALLBACK: config.s3Fallback ? 'on' : 'off',
     PIPELINE_CONCURRENCY:

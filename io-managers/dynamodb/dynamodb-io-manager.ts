@@ -25,6 +25,7 @@ import {
   type StoredStat,
   type StoreResult,
 } from '../../engine/io.ts';
+import { maskSecrets } from '../../engine/redact.ts';
 import { batchGetAll, batchWriteAll, type BatchOptions, type WriteRequest } from './batch.ts';
 import {
   encodeJsonValue,
@@ -80,10 +81,6 @@ interface IndexItem {
   report?: unknown;
 }
 
-function maskUrl(url: string): string {
-  return url.replace(/\/\/[^/@]*@/, '//***@');
-}
-
 function isNetworkError(err: unknown): boolean {
   const e = err as { code?: string; name?: string; $metadata?: { httpStatusCode?: number } };
   return (
@@ -122,7 +119,7 @@ export class DynamoDbIOManager implements IOManager {
     this.inlineMaxBytes = opts.inlineMaxBytes ?? 300_000;
     this.chunkBytes = Math.min(opts.chunkBytes ?? 350_000, MAX_CHUNK_BYTES);
     this.orphanAgeMs = opts.orphanAgeMs ?? 15 * 60_000;
-    this.where = `${opts.endpoint ? maskUrl(opts.endpoint) : 'AWS'} (region ${opts.region})`;
+    this.where = `${opts.endpoint ? maskSecrets(opts.endpoint) : 'AWS'} (region ${opts.region})`;
   }
 
   /** Creates the metrics and reports tables if missing (on-demand billing) and waits until ACTIVE. */
@@ -366,7 +363,7 @@ export class DynamoDbIOManager implements IOManager {
       const msg = isNetworkError(err)
         ? `DynamoDB unreachable at ${this.where} during ${op}${what}: ${(err as Error).message || (err as Error).name}`
         : `DynamoDB ${op}${what} at ${this.where} failed: ${(err as Error).name}: ${(err as Error).message}`;
-      throw new Error(msg, { cause: err });
+      throw new Error(maskSecrets(msg), { cause: err });
     }
   }
 }

@@ -19,6 +19,7 @@ import {
   type StoredStat,
   type StoreResult,
 } from '../../engine/io.ts';
+import { maskSecrets } from '../../engine/redact.ts';
 import {
   encodeJsonValue,
   newWriteTag,
@@ -68,15 +69,11 @@ const CHUNK_LOAD_TRIES = 3;
 /** How long a failed connect is reported again before the next operation retries it. */
 const CONNECT_FAILURE_MEMORY_MS = 30_000;
 
-/** Replaces the password of a MongoDB URL (also with several hosts, where `new URL` fails). */
-export function maskMongoUrl(url: string): string {
-  return url.replace(/^(mongodb(?:\+srv)?:\/\/[^:/@]*):[^@/]*@/, '$1:***@');
-}
-
 /** The host list of a MongoDB URL, without credentials. */
 export function mongoHosts(url: string): string {
-  const m = /^mongodb(?:\+srv)?:\/\/(?:[^@/]*@)?([^/?]*)/.exec(url);
-  return m?.[1] || url;
+  // Userinfo up to the last @ before the options: a password holding an unescaped / stays out.
+  const m = /^mongodb(?:\+srv)?:\/\/(?:[^?]*@)?([^/?]*)/.exec(url);
+  return m?.[1] || maskSecrets(url);
 }
 
 function isUnreachable(err: unknown): boolean {
@@ -349,12 +346,13 @@ export class MongoDbIOManager implements IOManager {
       return await fn();
     } catch (err) {
       if (err instanceof MissingValueError || (err as Error).name === 'UnstorableValueError') throw err;
-      const where = `${mongoHosts(this.opts.url)} (${maskMongoUrl(this.opts.url)})`;
+      const where = `${mongoHosts(this.opts.url)} (${this.opts.url})`;
       const what = key ? ` ${key.label}` : '';
       const msg = isUnreachable(err)
         ? `MongoDB unreachable at ${where} during ${op}${what}: ${(err as Error).message}`
         : `MongoDB ${op}${what} at ${where} failed: ${(err as Error).name}: ${(err as Error).message}`;
-      throw new Error(msg, { cause: err });
+      // Credentials masked (userinfo, tlsCertificateKeyFilePassword=…), also those the driver echoes.
+      throw new Error(maskSecrets(msg), { cause: err });
     }
   }
 }

@@ -6,9 +6,10 @@ import { randomUUID } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { IOContext } from '../../engine/io.ts';
 import { bulkUpsertByKeys } from '../../io-managers/mongodb/bulk.ts';
+import { maskSecrets } from '../../engine/redact.ts';
 import {
-  maskMongoUrl,
   MongoDbIOManager,
+  mongoHosts,
   type MongoDbIOManagerOptions,
 } from '../../io-managers/mongodb/mongodb-io-manager.ts';
 import { newWriteTag } from '../../io-managers/dynamodb/json-value.ts';
@@ -216,17 +217,18 @@ describe('MongoDB failures', () => {
     managers.push(m);
     const err = (await m.stat(bikes('2025-11-04')).catch((e: unknown) => e)) as Error;
     expect(err.message).toContain(`MongoDB unreachable at 127.0.0.1:${port}`);
-    expect(err.message).toContain('cityuser:***@');
+    expect(err.message).toContain('cityuser:****@');
     expect(err.message).not.toContain('s3cretpw');
   });
 
-  it('masks passwords in multi-host URLs', () => {
-    expect(maskMongoUrl('mongodb://u:p@a:1,b:2/db?replicaSet=rs')).toBe(
-      'mongodb://u:***@a:1,b:2/db?replicaSet=rs',
+  it('masks passwords in multi-host URLs (the one masking function, engine/redact.ts)', () => {
+    expect(maskSecrets('mongodb://u:p@a:1,b:2/db?replicaSet=rs')).toBe(
+      'mongodb://u:****@a:1,b:2/db?replicaSet=rs',
     );
-    expect(maskMongoUrl('mongodb+srv://u:p%40x@cluster.example.net/')).toBe(
-      'mongodb+srv://u:***@cluster.example.net/',
+    expect(maskSecrets('mongodb+srv://u:p%40x@cluster.example.net/')).toBe(
+      'mongodb+srv://u:****@cluster.example.net/',
     );
-    expect(maskMongoUrl('mongodb://a:1/')).toBe('mongodb://a:1/');
+    expect(maskSecrets('mongodb://a:1/')).toBe('mongodb://a:1/');
+    expect(mongoHosts('mongodb://u:pa/ss@a:1,b:2/db')).toBe('a:1,b:2');
   });
 });

@@ -267,7 +267,7 @@ describe('unreachable databases through the CLI', () => {
     expect(failed.length).toBeGreaterThan(0);
     for (const l of failed)
       expect(l).toContain(
-        `MongoDB unreachable at 127.0.0.1:${port} (mongodb://user:***@127.0.0.1:${port}/) during ensureIndexes: connect ECONNREFUSED 127.0.0.1:${port}`,
+        `MongoDB unreachable at 127.0.0.1:${port} (mongodb://user:****@127.0.0.1:${port}/) during ensureIndexes: connect ECONNREFUSED 127.0.0.1:${port}`,
       );
     const everything = [
       r.stdout,

@@ -2,6 +2,7 @@ import { randomBytes } from 'node:crypto';
 import { lstat, mkdir, open, readdir, rename, rm } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
 import { isAlive } from './pid.ts';
+import { writeError } from './write-error.ts';
 
 export interface AtomicWriteOptions {
   /** fsync before the rename (default true): guards against power loss. */
@@ -25,7 +26,9 @@ export async function writeFileAtomic(
   data: string | Uint8Array,
   opts: AtomicWriteOptions = {},
 ): Promise<void> {
-  await mkdir(dirname(path), { recursive: true });
+  await mkdir(dirname(path), { recursive: true }).catch((err: unknown) => {
+    throw writeError(err, path);
+  });
   const tmp = `${path}.tmp-${process.pid}-${randomBytes(4).toString('hex')}`;
   try {
     const fh = await open(tmp, 'w');
@@ -41,7 +44,7 @@ export async function writeFileAtomic(
     await rename(tmp, path);
   } catch (err) {
     await rm(tmp, { force: true });
-    throw err;
+    throw writeError(err, path, typeof data === 'string' ? Buffer.byteLength(data) : data.length); // names the file
   }
 }
 

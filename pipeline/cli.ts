@@ -12,10 +12,12 @@ import {
   type Plan,
   type StatusOf,
 } from '../engine/index.ts';
+import { maskSecrets } from '../engine/redact.ts';
 import { resolveDays, UsageError } from './days.ts';
 import { cancelOnInterrupt, INTERRUPTED_EXIT_CODE } from './interrupt.ts';
 import { stderrLog } from './log.ts';
 import { describeConcurrency, runConcurrency, type LogLevel } from './config.ts';
+import { checkDatabaseReady, checkDataDir, checkRawInput } from './preflight.ts';
 import { describeReason } from './reasons.ts';
 import { createRuntime, type Runtime } from './runtime.ts';
 import { packageVersion } from './version.ts';
@@ -188,6 +190,9 @@ addSelectionOptions(
       let release: (() => Promise<void>) | undefined;
       let running = false;
       try {
+        // No raw input at all, or tables not set up: a configuration error (exit 2), nothing computed.
+        await checkRawInput(rt.config, signal);
+        await checkDatabaseReady(rt.config, process.env, signal);
         release = await rt.lockForRun(runId, log.warn, signal);
         const { p } = await planSelection(rt, o, signal);
         if (signal.aborted) return void (process.exitCode = interrupt.exitCode);
@@ -257,6 +262,7 @@ addSelectionOptions(
   .option('--json', 'machine-readable output')
   .action(async (o: SelectionOpts & { json?: boolean }) =>
     withRuntime(async (rt) => {
+      await checkRawInput(rt.config);
       const { p, days } = await planSelection(rt, o);
       const units = p.units.filter((u) => u.decision !== 'observe');
       if (o.json) {
@@ -295,6 +301,7 @@ program
   .action(async (key: string, o: { partition?: string; json?: boolean }) =>
     withRuntime(async (rt) => {
       const asset = rt.defs.graph.get(key);
+      await checkRawInput(rt.config);
       // Assessed with everything upstream, as `plan --all` does: a unit's status never depends on the selection.
       const { p } = await planSelection(rt, { select: `+${key}`, partition: o.partition });
       const units = p.units.filter((u) => u.asset === key);
@@ -457,6 +464,7 @@ program
       const c = rt.config;
       if (!c.s3RawBucket)
         throw new UsageError('set S3_RAW_BUCKET (and S3_ENDPOINT_URL for a non-AWS server) to upload');
+      await checkDataDir(c);
       const { createS3Client } = await import('../io-managers/s3/client.ts');
       const { syncToS3, SyncCancelled } = await import('../io-managers/s3/upload.ts');
       const { createUploadRenderer } = await import('./view/upload-renderer.ts');
@@ -530,7 +538,7 @@ async function main(): Promise<void> {
       e instanceof SelectionError ||
       e instanceof DefinitionError ||
       e.name === 'ConfigError';
-    process.stderr.write(`pipeline: ${e.message}\n`);
+    process.stderr.write(`pipeline: ${maskSecrets(e.message)}\n`);
     process.exitCode = usage ? 2 : 1;
   }
 }

@@ -52,7 +52,12 @@ const summary = (rs: QuarantineRecord[]) => rs.map((r) => `${r.reason}@${r.line}
 describe('pipeline materialize on bad input', () => {
   let root: string;
   let run: Finished;
-  let events: { type: string; asset?: string; metadata?: { quarantined?: Record<string, number> } }[];
+  let events: {
+    type: string;
+    asset?: string;
+    reason?: string;
+    metadata?: { quarantined?: Record<string, number> };
+  }[];
 
   beforeAll(async () => {
     root = await mkdtemp(join(tmpdir(), 'cityflow-bad-pipeline-'));
@@ -71,10 +76,14 @@ describe('pipeline materialize on bad input', () => {
   const quarantinedOf = (asset: string) =>
     events.find((e) => e.type === 'materialized' && e.asset === asset)?.metadata?.quarantined;
 
-  it('completes (exit 0) and materializes all 9 assets when bad records are only quarantined', () => {
+  it('completes (exit 0): 8 assets materialized, road counts no data (their rows are of other days)', () => {
     expect(run.code, run.stderr).toBe(0);
     const summaryLine = JSON.parse(run.stdout.trim().split('\n').at(-1)!) as Record<string, unknown>;
-    expect(summaryLine).toMatchObject({ status: 'success', materialized: 9, failed: 0 });
+    // The road-count file's readable rows are all of 2024-01-04: 2021-09-01 has no road-count row, so
+    // comptages_metrics[2021-09-01] is no data (skipped, counted in noData), not a materialization.
+    expect(summaryLine).toMatchObject({ status: 'success', materialized: 8, noData: 1, failed: 0 });
+    const skipped = events.filter((e) => e.type === 'skipped');
+    expect(skipped.map((e) => `${e.asset}:${e.reason}`)).toEqual(['comptages_metrics:no_data']);
   });
 
   it('bikes: outside-day record (line 5) and duplicate (line 7) quarantined with file and reason', async () => {

@@ -3,13 +3,7 @@ import { availableParallelism, tmpdir } from 'node:os';
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { maskSecrets } from '../engine/redact.ts';
-import {
-  ConfigError,
-  describeMode,
-  loadConfig,
-  printableConfig,
-  runConcurrency,
-} from './config.ts';
+import { ConfigError, describeMode, loadConfig, printableConfig, runConcurrency } from './config.ts';
 
 const cwd = '/srv/cityflow';
 const load = (env: Record<string, string>) => loadConfig(env, { envFile: false, cwd });

@@ -4,6 +4,7 @@
  * count, broken quoting), and a file that cannot be read at all produces one line-0 reject.
  */
 import { createReadStream } from 'node:fs';
+import { open } from 'node:fs/promises';
 import { parse, type CsvError } from 'csv-parse';
 import type { SourceFile } from '../../engine/io.ts';
 import type { Reject } from '../../engine/quarantine.ts';
@@ -42,16 +43,46 @@ const reasonOf = (code: string | undefined): string =>
     ? 'wrong_column_count'
     : 'malformed_csv';
 
+/**
+ * True when `sample` (the start of a file) ends its lines with a lone CR (classic Mac): it has a CR and
+ * no LF at all. Such a file read with CRLF/LF terminators is one endless line: every row lost, no reject.
+ */
+export const isCrOnly = (sample: string): boolean => !sample.includes('\n') && sample.includes('\r');
+
+/** The first `bytes` of a file as text ('' when empty); a system error names the file. */
+export async function readStart(file: RawFile, bytes = 64 * 1024): Promise<string> {
+  try {
+    const fh = await open(file.path, 'r');
+    try {
+      const buf = Buffer.alloc(bytes);
+      const { bytesRead } = await fh.read(buf, 0, buf.length, 0);
+      return buf.subarray(0, bytesRead).toString('utf8');
+    } finally {
+      await fh.close();
+    }
+  } catch (e) {
+    throw unreadableFile(file, e);
+  }
+}
+
 export async function* readCsvRows(file: RawFile, reject: Reject, opts: CsvOptions): AsyncGenerator<CsvRow> {
   let header: string[] | null = null;
-  let rows = 0;
+  let missing: string[] = [];
+  const crOnly = isCrOnly(await readStart(file));
   const parser = parse({
     delimiter: opts.delimiter,
     bom: true,
     // Both terminators, always: csv-parse otherwise locks onto the first line's one, and a file
-    // mixing CRLF and LF records then loses every record with the other terminator.
-    record_delimiter: ['\r\n', '\n'],
-    columns: (names: string[]) => (header = names.map((h) => h.trim())),
+    // mixing CRLF and LF records then loses every record with the other terminator. A file whose
+    // lines end with a lone CR (no LF anywhere in its start) is read with CR.
+    record_delimiter: crOnly ? ['\r'] : ['\r\n', '\n'],
+    columns: (names: string[]) => {
+      header = names.map((h) => h.trim());
+      // Checked here, on the header itself: with another separator every row after it would
+      // otherwise be rejected one by one before the first record reached the check.
+      missing = (opts.required ?? []).filter((c) => !header!.includes(c));
+      return header;
+    },
     relax_column_count: false,
     skip_empty_lines: true,
     skip_records_with_error: true,
@@ -61,6 +92,7 @@ export async function* readCsvRows(file: RawFile, reject: Reject, opts: CsvOptio
     ...(opts.fromLine && opts.fromLine > 1 ? { from_line: opts.fromLine } : {}),
   });
   parser.on('skip', (err: CsvError, raw: string | undefined) => {
+    if (missing.length > 0) return; // the whole file is rejected once, below
     const lines = (err as CsvError & { lines?: number }).lines ?? 0;
     reject({
       reason: reasonOf(err.code),
@@ -73,35 +105,33 @@ export async function* readCsvRows(file: RawFile, reject: Reject, opts: CsvOptio
   const input = createReadStream(file.path);
   input.on('error', (e) => parser.destroy(e));
   input.pipe(parser);
+  const rejectHeader = () => {
+    reject({
+      reason: 'missing_columns',
+      file: file.key,
+      line: 0,
+      detail: `header lacks ${missing.map((c) => JSON.stringify(c)).join(', ')}; found ${header!.join(' | ')}`,
+    });
+    input.destroy();
+  };
   try {
     for await (const item of parser as AsyncIterable<{
       record: Record<string, string>;
       raw: string;
       info: { lines: number };
     }>) {
-      if (rows === 0 && opts.required) {
-        const missing = opts.required.filter((c) => !header!.includes(c));
-        if (missing.length > 0) {
-          reject({
-            reason: 'missing_columns',
-            file: file.key,
-            line: 0,
-            detail: `header lacks ${missing.map((c) => JSON.stringify(c)).join(', ')}; found ${header!.join(' | ')}`,
-          });
-          input.destroy();
-          return;
-        }
-      }
-      rows++;
+      if (missing.length > 0) return rejectHeader();
       const values: Record<string, string> = {};
       for (const [k, v] of Object.entries(item.record)) values[k] = v.trim();
       yield { line: startLine(item.info.lines, item.raw), values, raw: item.raw.replace(/\r?\n?$/, '') };
     }
   } catch (e) {
     if (isSystemError(e)) throw unreadableFile(file, e);
+    if (missing.length > 0) return rejectHeader();
     reject({ reason: 'unreadable_file', file: file.key, line: 0, detail: (e as Error).message });
     return;
   }
+  if (missing.length > 0) return rejectHeader();
   if (header === null) reject({ reason: 'empty_file', file: file.key, line: 0, detail: 'no header row' });
 }
 

@@ -6,9 +6,8 @@
  * preamble's zone (GMT/UTC: a fixed offset; Europe/Paris: Paris wall clock); without it, Paris wall
  * clock. The Open-Meteo *daily* CSV is refused as a whole (one line-0 reject, see `DAILY_CSV_REASON`).
  */
-import { open } from 'node:fs/promises';
 import type { Reject } from '../../engine/quarantine.ts';
-import { readCsvRows, unreadableFile, type RawFile } from '../shared/csv-source.ts';
+import { isCrOnly, readCsvRows, readStart, type RawFile } from '../shared/csv-source.ts';
 import { arrayElementLines, readJsonFile, rejectShape } from '../shared/json-source.ts';
 import { isCalendarDay, parisLocalToUtcMs, validFields } from '../shared/paris-time.ts';
 
@@ -212,20 +211,8 @@ interface CsvLayout {
  * values, a blank line) unless it was cut off; the `time,…` header follows.
  */
 async function csvLayout(file: RawFile): Promise<CsvLayout> {
-  let text: string;
-  try {
-    const fh = await open(file.path, 'r');
-    try {
-      const buf = Buffer.alloc(64 * 1024);
-      const { bytesRead } = await fh.read(buf, 0, buf.length, 0);
-      text = buf.subarray(0, bytesRead).toString('utf8');
-    } finally {
-      await fh.close();
-    }
-  } catch (e) {
-    throw unreadableFile(file, e);
-  }
-  const lines = text.replace(/^\uFEFF/, '').split(/\r?\n/);
+  const text = await readStart(file);
+  const lines = text.replace(/^\uFEFF/, '').split(isCrOnly(text) ? '\r' : /\r?\n/);
   const cells = (l: string | undefined) => (l ?? '').split(',').map((c) => c.trim());
   const first = cells(lines[0]);
   if (first[0] !== 'latitude' || !first.includes('utc_offset_seconds'))

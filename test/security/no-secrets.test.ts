@@ -5,6 +5,9 @@
  *   test server's real one for requests to succeed; a distinctive AWS_SESSION_TOKEN is sent too
  *   (RGW and DynamoDB Local ignore it) and the full access key id must not show either;
  * - MongoDB mode with a password in MONGODB_URL (PLAIN auth: the test server accepts any password).
+ * - every credential-bearing setting planted at once (userinfo and tlsCertificateKeyFilePassword= in
+ *   MONGODB_URL, userinfo in S3_ENDPOINT_URL and AWS_ENDPOINT_URL_DYNAMODB, the AWS keys): a MongoDB run,
+ *   `env`, config errors, and MongoDB, DynamoDB and S3 on closed ports (errors in the index and run log).
  * Then EVERY output is searched: stdout and stderr of setup / materialize / env / plan / runs /
  * runs show, every file under STATE_DIR (run logs, index, hash cache), OUTPUT_DIR (values,
  * quarantine, report CSVs), S3_CACHE_DIR, and the report objects published to S3.
@@ -18,6 +21,7 @@ import { syncToS3 } from '../../io-managers/s3/upload.ts';
 import { SAMPLE, scratchProject, startPipeline, type Finished } from '../faults/cli-process.ts';
 import { freshBucket, s3SkipReason, testClient } from '../s3/helpers.ts';
 import { rm } from 'node:fs/promises';
+import { freePort } from '../servers/dynamodb.ts';
 
 const skip = s3SkipReason();
 const roots: string[] = [];
@@ -173,4 +177,117 @@ describe('credentials never appear in any output', () => {
     expect(found).toEqual([]);
     expect(leaks(searched, [env.MONGODB_DATABASE!]).length).toBeGreaterThan(0); // control
   }, 90_000);
+  it('every credential-bearing setting planted: MongoDB run, env, config errors, failing connections', async () => {
+    const { root, env: base } = await scratchProject('cityflow-secrets-all-');
+    roots.push(root);
+    const planted = {
+      mongoUser: 'Pl4nted-Mongo-User-Pw',
+      tlsKey: 'Pl4nted-Tls-Key-Pw',
+      s3Endpoint: 'Pl4nted-S3-Endpoint-Pw',
+      dynamoEndpoint: 'Pl4nted-Dynamo-Endpoint-Pw',
+      badUrl: 'Pl4nted-Bad-Url-Pw',
+      awsSecret: 'Pl4nted-Aws-Secret-Access-Key',
+      awsToken: 'Pl4nted-Aws-Session-Token',
+      awsKeyId: 'AKIAPL4NTEDKEYID0001',
+    };
+    const hostPort = new URL(inject('mongoUrl')).host;
+    const closed = await freePort();
+    const mongoUrl = (host: string) =>
+      `mongodb://cityflow:${planted.mongoUser}@${host}/?authMechanism=PLAIN&authSource=%24external` +
+      `&tlsCertificateKeyFilePassword=${planted.tlsKey}`;
+    const common: NodeJS.ProcessEnv = {
+      ...base,
+      AWS_REGION: 'eu-west-3',
+      AWS_ACCESS_KEY_ID: planted.awsKeyId,
+      AWS_SECRET_ACCESS_KEY: planted.awsSecret,
+      AWS_SESSION_TOKEN: planted.awsToken,
+      S3_ENDPOINT_URL: `http://s3user:${planted.s3Endpoint}@127.0.0.1:${closed}`,
+      AWS_ENDPOINT_URL_DYNAMODB: `http://dynuser:${planted.dynamoEndpoint}@127.0.0.1:${closed}`,
+      MONGODB_URL: mongoUrl(hostPort),
+      MONGODB_DATABASE: `sec_${Math.random().toString(36).slice(2, 8)}`,
+    };
+    /** Each scenario writes its own STATE_DIR / OUTPUT_DIR / S3_CACHE_DIR under root. */
+    const scenario = (name: string, extra: NodeJS.ProcessEnv): NodeJS.ProcessEnv => ({
+      ...common,
+      STATE_DIR: path.join(root, name, 'state'),
+      OUTPUT_DIR: path.join(root, name, 'output'),
+      S3_CACHE_DIR: path.join(root, name, 's3-cache'),
+      ...extra,
+    });
+    const day = ['--partition', '2025-11-03'];
+    const scenarios: [string, NodeJS.ProcessEnv, string[][]][] = [
+      [
+        'mongo',
+        scenario('mongo', { DATABASE_TYPE: 'mongodb' }),
+        [['setup'], ['materialize', '--all', ...day, '--json'], ['env'], ['runs'], ['why', 'daily_report']],
+      ],
+      [
+        'mongo-down',
+        scenario('mongo-down', { DATABASE_TYPE: 'mongodb', MONGODB_URL: mongoUrl(`127.0.0.1:${closed}`) }),
+        [
+          ['materialize', '--all', ...day, '--json'],
+          ['why', 'bikes_metrics', ...day],
+        ],
+      ],
+      [
+        'dynamo-down',
+        scenario('dynamo-down', { DATABASE_TYPE: 'dynamodb' }),
+        [['materialize', '--select', 'bikes_metrics', ...day, '--json'], ['env']],
+      ],
+      [
+        's3-down',
+        scenario('s3-down', {
+          USE_S3: 'true',
+          S3_RAW_BUCKET: 'cityflow-raw',
+          S3_REPORTS_BUCKET: 'cityflow-rep',
+        }),
+        [['materialize', '--select', 'bikes_metrics', ...day, '--json'], ['env']],
+      ],
+      [
+        'config-error',
+        scenario('config-error', { S3_ENDPOINT_URL: `ftp//s3user:${planted.badUrl}@host` }),
+        [['env'], ['materialize', '--all']],
+      ],
+      [
+        'config-error-mongo',
+        scenario('config-error-mongo', {
+          DATABASE_TYPE: 'mongodb',
+          MONGODB_URL: `mongo://cityflow:${planted.badUrl}@host/?tlsCertificateKeyFilePassword=${planted.tlsKey}`,
+        }),
+        [['env']],
+      ],
+    ];
+    const searched: Searched = { texts: [], bytes: 0 };
+    const codes: Record<string, (number | null)[]> = {};
+    for (const [name, env, commands] of scenarios) {
+      const runs = await runAll(env, commands);
+      codes[name] = [...runs.values()].map((r) => r.code);
+      const mat = [...runs.entries()].find(([k]) => k.startsWith('materialize') && k.endsWith('--json'));
+      const id = mat ? runIdOf(mat[1]) : '';
+      if (id)
+        runs.set('runs show', await startPipeline(env, ['runs', 'show', id, '--no-tui', '--verbose']).done);
+      const got = await collect(env, runs);
+      searched.texts.push(...got.texts.map(([n, t]): [string, string] => [`${name}: ${n}`, t]));
+      searched.bytes += got.bytes;
+    }
+    const found = leaks(searched, Object.values(planted));
+    console.log(
+      `[no secrets, all settings] exit codes ${JSON.stringify(codes)}; searched ${searched.texts.length} ` +
+        `outputs, ${searched.bytes} characters; leaks: ${found.length}${found.length ? `: ${found.join('; ')}` : ''}`,
+    );
+    expect(codes.mongo).toEqual([0, 0, 0, 0, 0]);
+    expect(codes['mongo-down']![0]).toBe(1);
+    expect(codes['dynamo-down']![0]).toBe(1);
+    expect(codes['config-error']).toEqual([2, 2]);
+    expect(codes['config-error-mongo']).toEqual([2]);
+    expect(found).toEqual([]);
+    // Controls: the search sees the masked settings where they are printed, and the failures recorded.
+    const all = searched.texts.map(([, t]) => t).join('\n');
+    expect(all).toContain(`mongodb://cityflow:****@127.0.0.1:${closed}/?authMechanism=PLAIN`);
+    expect(all).toContain('tlsCertificateKeyFilePassword=****');
+    expect(all).toContain(`http://s3user:****@127.0.0.1:${closed}`); // mode line and env
+    expect(all).toContain(`DynamoDB unreachable at http://dynuser:****@127.0.0.1:${closed}`);
+    expect(all).toContain('S3_ENDPOINT_URL (got "ftp//s3user:****@host")');
+    expect(searched.texts.filter(([n]) => /mongo-down: .*index/.test(n)).length).toBeGreaterThan(0);
+  }, 180_000);
 });

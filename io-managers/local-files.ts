@@ -14,20 +14,28 @@ export interface LocalFile {
   mtimeMs: number;
 }
 
-/** What a folder entry is; a link to nothing is an error naming it (its data is missing, not absent). */
-async function kindOf(dir: string, e: Dirent): Promise<'file' | 'dir' | null> {
+/** What a folder entry is; `dangling`: a symbolic link to nothing (see `danglingLink`). */
+async function kindOf(dir: string, e: Dirent): Promise<'file' | 'dir' | 'dangling' | null> {
   if (e.isFile()) return 'file';
   if (e.isDirectory()) return 'dir';
   if (!e.isSymbolicLink()) return null;
   try {
     const st = await stat(join(dir, e.name));
     return st.isFile() ? 'file' : st.isDirectory() ? 'dir' : null;
-  } catch (err) {
-    const code = (err as NodeJS.ErrnoException).code;
-    throw new Error(`${join(dir, e.name)} is a symbolic link to a missing file or folder (${code})`, {
-      cause: err,
-    });
+  } catch {
+    return 'dangling';
   }
+}
+
+/** A link to nothing is an error naming it (its data is missing, not absent). */
+async function danglingLink(path: string): Promise<Error> {
+  const err = await stat(path).then(
+    () => null,
+    (e: NodeJS.ErrnoException) => e,
+  );
+  return new Error(`${path} is a symbolic link to a missing file or folder (${err?.code ?? 'ENOENT'})`, {
+    cause: err,
+  });
 }
 
 /** The entries of `dir`; none when it does not exist. */
@@ -44,6 +52,8 @@ async function entriesOf(dir: string): Promise<Dirent[]> {
 export async function listFolders(dir: string): Promise<string[]> {
   const entries = await entriesOf(dir);
   const kinds = await Promise.all(entries.map((e) => kindOf(dir, e)));
+  const dangling = entries.find((_, i) => kinds[i] === 'dangling');
+  if (dangling) throw await danglingLink(join(dir, dangling.name));
   return entries
     .filter((_, i) => kinds[i] === 'dir')
     .map((e) => e.name)
@@ -70,10 +80,21 @@ export async function listFiles(
       const key = prefix ? `${prefix}/${e.name}` : e.name;
       const kind = await kindOf(dir, e);
       const path = join(dir, e.name);
-      if (kind === 'dir') {
+      const wanted = !opts.match || opts.match.test(e.name);
+      // A link to nothing fails only the listings that would have read it: a dangling README.txt
+      // beside the batch files is none of theirs.
+      if (kind === 'dangling') {
+        if (wanted) throw await danglingLink(path);
+      } else if (kind === 'dir') {
+        // A folder named like a data file (`bikes_data.json/`) is listed as one, so that reading it
+        // fails naming it (EISDIR) instead of the asset silently going without that file.
+        if (opts.match?.test(e.name)) {
+          const st = await stat(path);
+          out.push({ path, key, size: 0, mtimeMs: st.mtimeMs });
+        }
         if (opts.recursive)
           await walk(path, key, e.isSymbolicLink() ? await realpath(path) : join(real, e.name));
-      } else if (kind === 'file' && (!opts.match || opts.match.test(e.name))) {
+      } else if (kind === 'file' && wanted) {
         const st = await stat(path);
         out.push({ path, key, size: st.size, mtimeMs: st.mtimeMs });
       }

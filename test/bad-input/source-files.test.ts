@@ -21,9 +21,9 @@ afterEach(async () => {
 });
 
 const locations = {
-  comptages: rawComptages.locate(''),
-  chantiers: rawChantiers.locate(''),
-  referentiel: rawReferentiel.locate(''),
+  comptages: rawComptages.locate!(''),
+  chantiers: rawChantiers.locate!(''),
+  referentiel: rawReferentiel.locate!(''),
 };
 
 describe('a folder where a data file should be', () => {

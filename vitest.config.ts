@@ -13,6 +13,7 @@ const SERVER_TESTS = [
   'test/e2e-modes.test.ts',
   'test/faults/db-faults.test.ts',
   'test/faults/s3-faults.test.ts',
+  'test/faults/operator-errors-servers.test.ts',
   'test/security/no-secrets.test.ts',
   'test/security/s3-escaping-keys.test.ts',
 ];

@@ -28,7 +28,18 @@ export class MirrorIOManager implements IOManager {
   async store(ctx: IOContext, value: unknown, dataVersion: string): Promise<StoreResult> {
     const stored = await this.primary.store(ctx, value, dataVersion);
     const copies: string[] = [];
-    for (const m of this.mirrors) copies.push(await m(ctx, value));
+    for (const m of this.mirrors) {
+      try {
+        copies.push(await m(ctx, value));
+      } catch (err) {
+        // The primary copy is written and stays; the unit fails (and is retried) for the missing copy.
+        throw new Error(
+          `${(err as Error).message}; ${ctx.assetKey}[${ctx.partitionKey}] is stored at ${stored.location} ` +
+            `and kept there, the copy is retried by the next attempt or run`,
+          { cause: err },
+        );
+      }
+    }
     return { bytes: stored.bytes, location: [stored.location, ...copies].join(' + ') };
   }
 

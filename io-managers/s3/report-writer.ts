@@ -3,6 +3,7 @@
  * Each PUT is atomic; the JSON goes first so a reader who finds the CSV also finds the JSON.
  */
 import { PutObjectCommand, type S3Client } from '@aws-sdk/client-s3';
+import { describeS3Error } from './client.ts';
 
 export interface ReportWriterOptions {
   client: S3Client;
@@ -41,17 +42,25 @@ export async function writeDailyReport(
   const put = async (ext: 'json' | 'csv', body: string, contentType: string): Promise<string> => {
     const key = reportKey(opts.prefix, date, ext);
     const length = Buffer.byteLength(body);
-    await opts.client.send(
-      new PutObjectCommand({
-        Bucket: opts.bucket,
-        Key: key,
-        Body: body,
-        ContentLength: length,
-        ContentType: contentType,
-      }),
-    );
+    const url = `s3://${opts.bucket}/${key}`;
+    try {
+      await opts.client.send(
+        new PutObjectCommand({
+          Bucket: opts.bucket,
+          Key: key,
+          Body: body,
+          ContentLength: length,
+          ContentType: contentType,
+        }),
+      );
+    } catch (err) {
+      // Say which step failed: the publish to S3, not the computation or the local copy.
+      throw new Error(`S3 publish of the daily report to ${url} failed (${describeS3Error(err)})`, {
+        cause: err,
+      });
+    }
     out.bytes += length;
-    return `s3://${opts.bucket}/${key}`;
+    return url;
   };
   if (files.json !== undefined) {
     out.json = await put(

@@ -31,6 +31,7 @@ import pLimit from 'p-limit';
 import { listFiles } from '../local-files.ts';
 import { httpStatusOf } from './client.ts';
 import { folderPrefix, listObjects, type ListedObject } from './objects.ts';
+import { maskSecrets } from '../../engine/redact.ts';
 
 /** lib-storage's default part size, also the multipart threshold. */
 export const DEFAULT_PART_SIZE = 8 * 1024 * 1024;
@@ -134,7 +135,7 @@ function describeError(err: unknown): string {
   if (err.name !== 'Error' && !err.message.includes(err.name))
     text = err.message === 'UnknownError' ? err.name : `${err.name}: ${err.message}`;
   const status = httpStatusOf(err);
-  return status === undefined ? text : `${text} (HTTP ${status})`;
+  return maskSecrets(status === undefined ? text : `${text} (HTTP ${status})`); // SDK messages may echo URLs
 }
 
 const unquote = (etag: string): string => etag.replace(/^W\//, '').replace(/^"|"$/g, '');

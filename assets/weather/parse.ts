@@ -47,6 +47,46 @@ const num = (v: unknown): number | null => {
   return null;
 };
 
+/** Physical ranges (Paris, widely): a value outside is an error of the file, not weather. */
+const RANGES = {
+  temperature: { min: -60, max: 60, unit: '°C' },
+  hourly_precipitation: { min: 0, max: 300, unit: 'mm' },
+  daily_precipitation: { min: 0, max: 1000, unit: 'mm' },
+  wind: { min: 0, max: 400, unit: 'km/h' },
+} as const;
+type Quantity = keyof typeof RANGES;
+
+/**
+ * A measured value: a number within its physical range, or null when absent ('' / NaN / null). A value
+ * that is present but is no finite number (a 50 MB digit run is Infinity) or lies outside the range is
+ * quarantined (`invalid_value` / `out_of_range`, with file and line) and read as absent, never summed.
+ */
+function measure(
+  v: unknown,
+  q: Quantity,
+  name: string,
+  at: { file: string; line: number; raw?: string },
+  reject: Reject,
+): number | null {
+  if (v === null || v === undefined || (typeof v === 'string' && (v.trim() === '' || v.trim() === 'NaN')))
+    return null;
+  const n = num(v);
+  const shown =
+    typeof v === 'string' && v.length > 40 ? `${v.slice(0, 20)}… (${v.length} characters)` : String(v);
+  const r = RANGES[q];
+  if (n === null || n < r.min || n > r.max) {
+    reject({
+      reason: n === null ? 'invalid_value' : 'out_of_range',
+      file: at.file,
+      line: at.line,
+      detail: `${name} ${shown} ${n === null ? 'is not a finite number' : `outside [${r.min}, ${r.max}] ${r.unit}`}; read as no value`,
+      raw: at.raw,
+    });
+    return null;
+  }
+  return n;
+}
+
 const LOCAL_RE = /^(\d{4})-(\d{2})-(\d{2})T(\d{2}):(\d{2})(?::(\d{2}))?$/;
 
 /**
@@ -102,7 +142,9 @@ function visualCrossingDays(
     const raw = JSON.stringify(item).slice(0, 500);
     const d = (typeof item === 'object' && item !== null ? item : {}) as Record<string, unknown>;
     const date = typeof d.datetime === 'string' ? d.datetime : '';
-    const [tempmin, tempmax] = [num(d.tempmin), num(d.tempmax)];
+    const at = { file: file.key, line, raw };
+    const m = (k: string, q: Quantity) => measure(d[k], q, k, at, reject);
+    const [tempmin, tempmax] = [m('tempmin', 'temperature'), m('tempmax', 'temperature')];
     if (!isCalendarDay(date))
       return reject({
         reason: 'unparsable_date',
@@ -127,7 +169,7 @@ function visualCrossingDays(
         detail: `tempmin ${tempmin} > tempmax ${tempmax}`,
         raw,
       });
-    const t = num(d.temp);
+    const t = m('temp', 'temperature');
     out.push({
       kind: 'day',
       date,
@@ -135,8 +177,8 @@ function visualCrossingDays(
       temp: t !== null && t >= tempmin && t <= tempmax ? t : (tempmin + tempmax) / 2,
       tempmin,
       tempmax,
-      precip: num(d.precip) ?? 0,
-      windspeed: num(d.windspeed) ?? 0,
+      precip: m('precip', 'daily_precipitation') ?? 0,
+      windspeed: m('windspeed', 'wind') ?? 0,
       conditions: typeof d.conditions === 'string' && d.conditions !== '' ? d.conditions : 'Inconnu',
       file: file.key,
       line,
@@ -177,12 +219,13 @@ function openMeteoJson(
     const ts = localTime(t, offset);
     if (ts === null)
       return reject({ reason: 'unparsable_date', file: file.key, line, detail: `time ${JSON.stringify(t)}` });
+    const at = { file: file.key, line };
     out.push({
       kind: 'hour',
       timestampMs: ts,
-      temp: num(temp[i]),
-      precip: num(precip[i]),
-      wind: num(wind[i]),
+      temp: measure(temp[i], 'temperature', 'temperature_2m', at, reject),
+      precip: measure(precip[i], 'hourly_precipitation', 'precipitation', at, reject),
+      wind: measure(wind[i], 'wind', 'wind_speed_10m', at, reject),
       file: file.key,
       line,
     });
@@ -267,6 +310,7 @@ async function openMeteoCsv(file: RawFile, reject: Reject): Promise<WeatherHour[
     required: ['time'],
     fromLine: layout.headerLine,
   })) {
+    const at = { file: file.key, line: row.line, raw: row.raw };
     const ts = localTime(row.values.time, zone);
     if (ts === null) {
       reject({
@@ -281,9 +325,21 @@ async function openMeteoCsv(file: RawFile, reject: Reject): Promise<WeatherHour[
     out.push({
       kind: 'hour',
       timestampMs: ts,
-      temp: num(pick(row.values, 'temperature_2m')),
-      precip: num(pick(row.values, 'precipitation', 'rain')),
-      wind: num(pick(row.values, 'wind_speed_10m', 'windspeed_10m')),
+      temp: measure(pick(row.values, 'temperature_2m'), 'temperature', 'temperature_2m', at, reject),
+      precip: measure(
+        pick(row.values, 'precipitation', 'rain'),
+        'hourly_precipitation',
+        'precipitation',
+        at,
+        reject,
+      ),
+      wind: measure(
+        pick(row.values, 'wind_speed_10m', 'windspeed_10m'),
+        'wind',
+        'wind_speed_10m',
+        at,
+        reject,
+      ),
       file: file.key,
       line: row.line,
     });

@@ -96,7 +96,21 @@ const metroLine = (code: string): string | null => {
   return n && METRO_LINES.has(String(Number(n))) ? String(Number(n)) : null;
 };
 
-const stripHtml = (s: string): string => s.replace(/<[^>]*>/g, ' ').replace(/&nbsp;/g, ' ');
+/**
+ * Tags (`<…>`) and `&nbsp;` become spaces. The same result as `s.replace(/<[^>]*>/g, ' ')` in one pass:
+ * that regex retried from every `<` of a run without `>` (100,000 `<`: 13 s).
+ */
+function stripHtml(s: string): string {
+  let out = '';
+  let from = 0;
+  for (let lt = s.indexOf('<'); lt !== -1; lt = s.indexOf('<', from)) {
+    const gt = s.indexOf('>', lt + 1);
+    if (gt === -1) break; // no '>' after this '<': no later '<' closes either
+    out += s.slice(from, lt) + ' ';
+    from = gt + 1;
+  }
+  return (out + s.slice(from)).replace(/&nbsp;/g, ' ');
+}
 
 /** Metro lines named in free text: "Métro 14", "Metro 3bis", "M 7" (bus "Ligne 8" is not a metro). */
 export function metroLinesInText(text: string): string[] {

@@ -1,0 +1,38 @@
+/**
+ * Issue 12, "slow or crashing on hostile input": each case is linear and ends with a record naming the
+ * file and line (or a result), in well under a second. Figures are printed.
+ */
+import { describe, expect, it } from 'vitest';
+import { metroLinesInText } from '../../assets/traffic/parse.ts';
+
+const timed = <T>(label: string, f: () => T): { value: T; ms: number } => {
+  const t0 = performance.now();
+  const value = f();
+  const ms = performance.now() - t0;
+  console.log(`${label}: ${ms.toFixed(1)} ms`);
+  return { value, ms };
+};
+
+describe('a run of `<` in a disruption message', () => {
+  it('100,000 `<` without `>`: linear (was 13 s, quadratic)', () => {
+    const small = timed('10k <', () => metroLinesInText('Métro 4 ' + '<'.repeat(10_000)));
+    const big = timed('100k <', () => metroLinesInText('Métro 4 ' + '<'.repeat(100_000) + ' M14'));
+    expect(small.value).toEqual(['4']);
+    expect(big.value).toEqual(['4', '14']);
+    expect(big.ms).toBeLessThan(500);
+  });
+
+  it('same result as the tag regex on mixed text', () => {
+    const cases = [
+      '<p>Métro 14 : Travaux</p>',
+      'a < b <b>M7</b> <<x>Métro 3bis',
+      '<<<M1',
+      'M2<br>M3>',
+      '<a\n href>Metro 9',
+    ];
+    for (const c of cases) {
+      const viaRegex = metroLinesInText(c.replace(/<[^>]*>/g, ' '));
+      expect(metroLinesInText(c)).toEqual(viaRegex);
+    }
+  });
+});

@@ -20,6 +20,17 @@ export async function readJsonFile(
     reject({ reason: 'empty_file', file: file.key, line: 0, detail: 'file is empty' });
     return { ok: false };
   }
+  const deep = tooDeep(text, MAX_JSON_DEPTH);
+  if (deep !== null) {
+    reject({
+      reason: 'too_deeply_nested',
+      file: file.key,
+      line: deep,
+      detail: `JSON nested more than ${MAX_JSON_DEPTH} levels deep (from line ${deep}): not read`,
+      raw: text.slice(0, 200),
+    });
+    return { ok: false };
+  }
   try {
     return { ok: true, value: JSON.parse(text.replace(/^\uFEFF/, '')) as unknown, text };
   } catch (e) {
@@ -32,6 +43,26 @@ export async function readJsonFile(
     });
     return { ok: false };
   }
+}
+
+/** Deeper than any record of these sources (a few levels): walking such a value overflows the stack. */
+export const MAX_JSON_DEPTH = 256;
+
+/** 1-based line where `[`/`{` nesting first exceeds `max` (strings skipped), or null. One pass. */
+export function tooDeep(text: string, max: number): number | null {
+  let depth = 0;
+  let line = 1;
+  for (let i = 0; i < text.length; i++) {
+    const c = text.charCodeAt(i);
+    if (c === 10) line++;
+    else if (c === 34) {
+      // skip the string (escapes included); a string never holds a raw line break in valid JSON
+      for (i++; i < text.length && text.charCodeAt(i) !== 34; i++) if (text.charCodeAt(i) === 92) i++;
+    } else if (c === 91 || c === 123) {
+      if (++depth > max) return line;
+    } else if (c === 93 || c === 125) depth--;
+  }
+  return null;
 }
 
 /** Rejects the whole file (line 0) for a JSON document of an unexpected shape. */

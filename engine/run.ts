@@ -394,10 +394,29 @@ export async function execute(
     extra: {
       meta: Record<string, unknown>;
       quarantine: QuarantineCollector;
+      /** Batch assets: records no partition could be given (an unreadable file fails every partition). */
+      shared?: QuarantineCollector;
       sources: Set<string>;
       inputVersions: Record<string, string | null>;
     },
   ): Promise<Outcome> => {
+    // An input file that could not be read as its format at all (a record at line 0) fails the unit:
+    // a value built from the other files would be silently emptier. The previous value stays.
+    const unreadable = [...extra.quarantine.records, ...(extra.shared?.records ?? [])].filter(
+      (r) => r.line === 0,
+    );
+    if (unreadable.length) {
+      await writeQuarantine(asset.key, partition, extra.quarantine);
+      if (extra.shared?.total) await writeQuarantine(asset.key, 'batch', extra.shared);
+      const files = unreadable
+        .slice(0, 3)
+        .map((r) => `${r.file} (${r.reason}${r.detail ? `: ${r.detail}` : ''})`);
+      throw new Error(
+        `${unreadable.length} input file${unreadable.length > 1 ? 's' : ''} could not be read as ${unreadable.length > 1 ? 'their' : 'its'} format: ` +
+          `${files.join('; ')}${unreadable.length > 3 ? '; …' : ''}. Nothing stored (an earlier value stays); ` +
+          `fix or remove the file, then run again (\`pipeline quarantine --select ${asset.key}\`)`,
+      );
+    }
     const parsed = asset.schema ? asset.schema.safeParse(value) : { success: true as const, data: value };
     if (!parsed.success)
       throw new Error(`Output of ${asset.key} does not match its schema: ${summarizeZod(parsed.error)}`);
@@ -695,6 +714,7 @@ export async function execute(
                 await finish(asset, p, value, t0, {
                   meta: { ...m },
                   quarantine: quarantines.get(p)!,
+                  shared,
                   sources,
                   inputVersions,
                 }),

@@ -76,14 +76,19 @@ describe('pipeline materialize on bad input', () => {
   const quarantinedOf = (asset: string) =>
     events.find((e) => e.type === 'materialized' && e.asset === asset)?.metadata?.quarantined;
 
-  it('completes (exit 0): 8 assets materialized, road counts no data (their rows are of other days)', () => {
-    expect(run.code, run.stderr).toBe(0);
+  it('fails only what read an unreadable file (exit 1); everything else is built', () => {
+    expect(run.code, run.stderr).toBe(1);
     const summaryLine = JSON.parse(run.stdout.trim().split('\n').at(-1)!) as Record<string, unknown>;
-    // The road-count file's readable rows are all of 2024-01-04: 2021-09-01 has no road-count row, so
-    // comptages_metrics[2021-09-01] is no data (skipped, counted in noData), not a materialization.
-    expect(summaryLine).toMatchObject({ status: 'success', materialized: 8, noData: 1, failed: 0 });
+    // The weather day read an invalid JSON file: it fails (a weather built from the other hours would be
+    // silently emptier), and the report that needs it is not built. The road-count file's readable rows
+    // are all of 2024-01-04: comptages_metrics[2021-09-01] is no data (skipped, counted in noData).
+    expect(summaryLine).toMatchObject({ status: 'failed', materialized: 5, noData: 1, failed: 1 });
     const skipped = events.filter((e) => e.type === 'skipped');
-    expect(skipped.map((e) => `${e.asset}:${e.reason}`)).toEqual(['comptages_metrics:no_data']);
+    expect(skipped.map((e) => `${e.asset}:${e.reason}`).sort()).toEqual([
+      'comptages_metrics:no_data',
+      'daily_report:upstream_failed',
+      'daily_report_csv:upstream_failed',
+    ]);
   });
 
   it('bikes: outside-day record (line 5) and duplicate (line 7) quarantined with file and reason', async () => {
@@ -99,11 +104,16 @@ describe('pipeline materialize on bad input', () => {
     expect(quarantinedOf('traffic_metrics')).toEqual({ invalid_record: 2, no_valid_period: 1 });
   });
 
-  it('weather: an invalid JSON file is one invalid_json reject at line 0; the asset still materializes', async () => {
+  it('weather: an invalid JSON file is one invalid_json reject at line 0; the unit fails naming it', async () => {
     const q = await ndjson(join(root, 'out', '_quarantine', 'weather_metrics', `${DAY}.ndjson`));
     expect(summary(q)).toEqual(['invalid_json@0']);
     expect(q[0]!.file).toBe(`api/weather/dt=${DAY}/hour=02/weather_data.json`);
-    expect(quarantinedOf('weather_metrics')).toEqual({ invalid_json: 1 });
+    const failed = events.find((e) => e.type === 'failed' && e.asset === 'weather_metrics');
+    expect((failed as { error?: string } | undefined)?.error).toMatch(
+      new RegExp(
+        `1 input file could not be read as its format: api/weather/dt=${DAY}/hour=02/weather_data.json \\(invalid_json`,
+      ),
+    );
   });
 
   it('chantiers and referentiel: duplicate rows quarantined per day', async () => {

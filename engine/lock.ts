@@ -43,7 +43,11 @@ export function isLockHolderAlive(path: string, h: LockHolder, lockAgeMs: number
   const fresh = lockAgeMs < LOCK_LEASE_MS;
   if (!sameHost || (known(h.pidNs, me.pidNs) && h.pidNs !== me.pidNs)) return fresh;
   if (!h.pid || !isAlive(h.pid)) return false;
-  if (known(h.startTime, me.startTime)) return processStartTime(h.pid) === h.startTime;
+  if (known(h.startTime, me.startTime)) {
+    const started = processStartTime(h.pid);
+    // Unreadable (another user's process under `hidepid`, or exiting right now): go by the lease.
+    return started === undefined ? fresh : started === h.startTime;
+  }
   // No start time to compare (not Linux, or a lock of an older version): the pid may name another process.
   if (h.pid === me.pid) return heldHere.get(path) === h.runId;
   return h.refreshMs === undefined || fresh;

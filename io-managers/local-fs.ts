@@ -1,7 +1,7 @@
 import { createHash, randomInt } from 'node:crypto';
 import { open, readFile, stat } from 'node:fs/promises';
 import { join } from 'node:path';
-import { sweepTempFiles, writeFileAtomic } from '../engine/atomic.ts';
+import { writeFileAtomic } from '../engine/atomic.ts';
 import {
   MissingValueError,
   type IOContext,
@@ -150,14 +150,6 @@ export class LocalFsIOManager implements IOManager {
       if (sha !== rec.sha256) return null;
     }
     return { dataVersion: rec.dataVersion, bytes: rec.bytes, location: path };
-  }
-
-  /**
-   * Removes the temp files that killed stores left under the root (in `<root>/<asset>/` and one level
-   * further, e.g. `_quarantine/<asset>/`); call it with the output store locked. Returns their paths.
-   */
-  sweepTempFiles(): Promise<string[]> {
-    return sweepTempFiles([this.opts.rootDir], { depth: 3 });
   }
 }
 

@@ -1,5 +1,5 @@
 import { createHash, randomInt } from 'node:crypto';
-import { open, readFile, stat } from 'node:fs/promises';
+import { open, readFile, rm, stat } from 'node:fs/promises';
 import { join } from 'node:path';
 import { writeFileAtomic } from '../engine/atomic.ts';
 import {
@@ -131,6 +131,13 @@ export class LocalFsIOManager implements IOManager {
       beforeRename: () => step('rename-version', path),
     });
     return { bytes: body.length, location: path };
+  }
+
+  /** Removes a value no longer current (its unit now has no data): the `.version` first, then the value. */
+  async delete(ctx: IOContext): Promise<void> {
+    const path = this.pathOf(ctx);
+    await rm(`${path}.version`, { force: true });
+    await rm(path, { force: true });
   }
 
   async stat(ctx: IOContext): Promise<StoredStat | null> {

@@ -193,11 +193,13 @@ describe('no data', () => {
     expect(r.outcome('total', D2)).toMatch(/^no_data: no file in raw_n/);
     expect(r.outcome('doubled', D2)).toMatch(/^no_data: no data in total/);
     expect(state.get('total', D2)?.dataVersion).toBe(NO_DATA);
-    // The old value is not read through the optional input, though still on disk (this IO manager
-    // cannot delete): a warning says it is no longer current.
+    // The old value is not read through the optional input, and the store removed it (value and its
+    // .version): nobody reading the output dir sees a value that is no longer current.
     expect(JSON.parse(await readFile(out('summary', D2), 'utf8'))).toEqual({ total: null });
+    await expect(readFile(out('total', D2), 'utf8')).rejects.toThrow(/ENOENT/);
+    await expect(readFile(`${out('total', D2)}.version`, 'utf8')).rejects.toThrow(/ENOENT/);
     const warn = r.events.find((e) => e.type === 'log' && e.asset === 'total' && e.partition === D2);
-    expect(warn).toMatchObject({ level: 'warn', message: expect.stringMatching(/no longer current/) });
+    expect(warn).toBeUndefined();
   });
 
   it('compute may say "no data" (ctx.noData): recorded with its reason, its rejects kept', async () => {

@@ -323,7 +323,7 @@ program
             ? `no data (recorded ${rec.at} by run ${rec.runId}, nothing stored): ${String(rec.metadata?.noData ?? '')}`
             : `materialized ${rec.at} by run ${rec.runId}, data ${rec.dataVersion}`;
         const failed = rec?.lastFailure
-          ? `; last failure ${rec.lastFailure.at}: ${rec.lastFailure.error}`
+          ? `; last failure ${rec.lastFailure.at}: ${maskSecrets(rec.lastFailure.error)}` // also an index written before masking
           : '';
         console.log(`  [${r.partition}] ${last}${failed}`);
         for (const c of rec?.checks ?? []) {

@@ -16,7 +16,7 @@ import { maskSecrets } from '../engine/redact.ts';
 import { resolveDays, UsageError } from './days.ts';
 import { cancelOnInterrupt, INTERRUPTED_EXIT_CODE } from './interrupt.ts';
 import { stderrLog } from './log.ts';
-import { describeConcurrency, runConcurrency, type LogLevel } from './config.ts';
+import { describeConcurrency, runConcurrency, s3ClientSettings, type LogLevel } from './config.ts';
 import { checkDatabaseReady, checkDataDir, checkRawInput } from './preflight.ts';
 import { describeReason } from './reasons.ts';
 import { createRuntime, type Runtime } from './runtime.ts';
@@ -468,12 +468,7 @@ program
       const { createS3Client } = await import('../io-managers/s3/client.ts');
       const { syncToS3, SyncCancelled } = await import('../io-managers/s3/upload.ts');
       const { createUploadRenderer } = await import('./view/upload-renderer.ts');
-      const client = createS3Client({
-        region: c.awsRegion,
-        endpoint: c.s3EndpointUrl,
-        forcePathStyle: c.s3ForcePathStyle,
-        profile: c.awsProfile,
-      });
+      const client = createS3Client(s3ClientSettings(c));
       const prefix = c.s3RawPrefix.replace(/^\/+|\/+$/g, '');
       const renderer = await createUploadRenderer({
         tty: shouldUseTui({ isTTY: process.stdout.isTTY, noTui: !o.tui, env: process.env }),

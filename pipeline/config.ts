@@ -10,6 +10,7 @@ import { availableParallelism } from 'node:os';
 import path from 'node:path';
 import { parse as parseDotenv } from 'dotenv';
 import { z } from 'zod';
+import type { S3ClientOptions } from '../io-managers/s3/client.ts';
 import { maskSecrets } from '../engine/redact.ts';
 
 export type DatabaseKind = 'local' | 'dynamodb' | 'mongodb';
@@ -360,4 +361,14 @@ export function printableConfig(config: Config): Record<string, string> {
     LOG_LEVEL: config.logLevel,
   };
   return out;
+}
+
+/** The S3 client settings of a configuration (region, endpoint, addressing, profile). */
+export function s3ClientSettings(config: Config): S3ClientOptions {
+  return {
+    region: config.awsRegion,
+    endpoint: config.s3EndpointUrl,
+    forcePathStyle: config.s3ForcePathStyle,
+    profile: config.awsProfile,
+  };
 }

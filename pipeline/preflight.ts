@@ -14,7 +14,7 @@ import type { Dirent } from 'node:fs';
 import { readdir, stat } from 'node:fs/promises';
 import path from 'node:path';
 import { maskSecrets } from '../engine/redact.ts';
-import { ConfigError, type Config } from './config.ts';
+import { ConfigError, s3ClientSettings, type Config } from './config.ts';
 import { UsageError } from './days.ts';
 
 /** Raw input present: DATA_DIR in local mode, the raw prefix in S3 mode. Throws ConfigError (exit 2). */
@@ -101,13 +101,7 @@ async function checkS3RawPrefix(config: Config, signal?: AbortSignal): Promise<v
   if (!bucket) return; // loadConfig already refused this
   const { createS3Client } = await import('../io-managers/s3/client.ts');
   const { rawPrefixState } = await import('../io-managers/s3/raw-check.ts');
-  const client = createS3Client({
-    region: config.awsRegion,
-    endpoint: config.s3EndpointUrl,
-    forcePathStyle: config.s3ForcePathStyle,
-    profile: config.awsProfile,
-    maxAttempts: 2,
-  });
+  const client = createS3Client({ ...s3ClientSettings(config), maxAttempts: 2 });
   try {
     const r = await rawPrefixState(client, bucket, config.s3RawPrefix, signal);
     const at = config.s3EndpointUrl ? ` at ${maskSecrets(config.s3EndpointUrl)}` : '';

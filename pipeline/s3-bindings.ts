@@ -4,7 +4,7 @@ import { ObjectCache } from '../io-managers/s3/cache.ts';
 import { createS3Client } from '../io-managers/s3/client.ts';
 import { writeDailyReport } from '../io-managers/s3/report-writer.ts';
 import { S3SourceIO } from '../io-managers/s3/s3-source.ts';
-import type { Config } from './config.ts';
+import { s3ClientSettings, type Config } from './config.ts';
 
 /**
  * S3 mode (AWS_EXECUTION_ENV or USE_S3=true): raw files from s3://S3_RAW_BUCKET/S3_RAW_PREFIX through
@@ -15,12 +15,7 @@ type Log = (msg: string, level?: 'info' | 'warn') => void;
 
 export function createS3Bindings(config: Config, localSources: SourceIO, log: Log) {
   const startedAt = Date.now();
-  const client = createS3Client({
-    region: config.awsRegion,
-    endpoint: config.s3EndpointUrl,
-    forcePathStyle: config.s3ForcePathStyle,
-    profile: config.awsProfile,
-  });
+  const client = createS3Client(s3ClientSettings(config));
   const sources = new S3SourceIO({
     client,
     bucket: config.s3RawBucket!,

@@ -13,7 +13,7 @@ import { readdir, readFile } from 'node:fs/promises';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 import { syncToS3 } from '../../io-managers/s3/upload.ts';
-import { freshBucket, s3SkipReason, testClient } from '../s3/helpers.ts';
+import { freshBucket, s3ModeEnv, s3SkipReason, testClient } from '../s3/helpers.ts';
 import { SAMPLE, scratchProject, snapshot, startPipeline, type Finished } from './cli-process.ts';
 import { FaultProxy } from './fault-proxy.ts';
 import { rm } from 'node:fs/promises';
@@ -90,20 +90,7 @@ describe.skipIf(skip !== '')(`S3 raw prefix and report publish${skip ? ` — SKI
     const p = await scratchProject('cityflow-operator-s3-');
     root = p.root;
     roots.push(root);
-    s3Env = {
-      ...p.env,
-      USE_S3: 'true',
-      AWS_REGION: 'eu-west-3',
-      AWS_ACCESS_KEY_ID: inject('s3AccessKeyId'),
-      AWS_SECRET_ACCESS_KEY: inject('s3SecretAccessKey'),
-      S3_ENDPOINT_URL: proxy.url,
-      S3_FORCE_PATH_STYLE: 'true',
-      S3_RAW_BUCKET: bucket,
-      S3_RAW_PREFIX: 'raw',
-      S3_REPORTS_BUCKET: bucket,
-      S3_REPORTS_PREFIX: 'reports',
-      S3_CACHE_DIR: path.join(p.root, 's3-cache'),
-    };
+    s3Env = { ...s3ModeEnv(p.env, bucket, proxy.url), S3_CACHE_DIR: path.join(p.root, 's3-cache') };
   }, 120_000);
   afterAll(async () => {
     s3?.destroy();

@@ -16,7 +16,7 @@ import { LocalSourceIO } from '../../io-managers/local-source.ts';
 import { createS3Client } from '../../io-managers/s3/client.ts';
 import { S3SourceIO } from '../../io-managers/s3/s3-source.ts';
 import { syncToS3 } from '../../io-managers/s3/upload.ts';
-import { freshBucket, put, s3SkipReason, testClient } from '../s3/helpers.ts';
+import { freshBucket, put, s3ModeEnv, s3SkipReason, testClient } from '../s3/helpers.ts';
 import { SAMPLE, scratchProject, startPipeline } from './cli-process.ts';
 import { FaultProxy, type RequestInfo, type RequestRecord } from './fault-proxy.ts';
 
@@ -338,19 +338,7 @@ describe.skipIf(skip !== '')(`pipeline CLI behind a fault proxy${skip ? ` — SK
     const p = await scratchProject('cityflow-s3-faults-');
     root = p.root;
     tmpDirs.push(root);
-    base = {
-      ...p.env,
-      USE_S3: 'true',
-      AWS_REGION: 'eu-west-3',
-      AWS_ACCESS_KEY_ID: inject('s3AccessKeyId'),
-      AWS_SECRET_ACCESS_KEY: inject('s3SecretAccessKey'),
-      S3_ENDPOINT_URL: proxy.url,
-      S3_FORCE_PATH_STYLE: 'true',
-      S3_RAW_BUCKET: bucket,
-      S3_RAW_PREFIX: 'raw',
-      S3_REPORTS_BUCKET: bucket,
-      S3_REPORTS_PREFIX: 'reports',
-    };
+    base = s3ModeEnv(p.env, bucket, proxy.url);
   });
   afterAll(async () => {
     direct?.destroy();

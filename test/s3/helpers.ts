@@ -16,6 +16,26 @@ export function s3SkipReason(): string {
   return reason;
 }
 
+/**
+ * The `pipeline` command's S3-mode settings against the test gateway (or a proxy in front of it at
+ * `endpoint`): raw input under `raw/` and reports under `reports/` of `bucket`.
+ */
+export function s3ModeEnv(base: NodeJS.ProcessEnv, bucket: string, endpoint: string): NodeJS.ProcessEnv {
+  return {
+    ...base,
+    USE_S3: 'true',
+    AWS_REGION: 'eu-west-3',
+    AWS_ACCESS_KEY_ID: inject('s3AccessKeyId'),
+    AWS_SECRET_ACCESS_KEY: inject('s3SecretAccessKey'),
+    S3_ENDPOINT_URL: endpoint,
+    S3_FORCE_PATH_STYLE: 'true',
+    S3_RAW_BUCKET: bucket,
+    S3_RAW_PREFIX: 'raw',
+    S3_REPORTS_BUCKET: bucket,
+    S3_REPORTS_PREFIX: 'reports',
+  };
+}
+
 export function testClient(extra: Partial<S3ClientOptions> = {}): S3Client {
   return createS3Client({
     region: 'eu-west-3',

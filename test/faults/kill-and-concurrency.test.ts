@@ -33,6 +33,26 @@ async function assertWhole(out: Map<string, string>): Promise<void> {
   }
 }
 
+/**
+ * The converging run after the kills: it must finish (a lock nobody can identify as stale must fail the
+ * test, not hang it) and leave exactly the clean run's bytes in `outputDir`.
+ */
+async function convergesTo(
+  env: NodeJS.ProcessEnv,
+  outputDir: string,
+  clean: Map<string, string>,
+): Promise<void> {
+  const last = startPipeline(env, ['materialize', '--all', '--no-tui', '--json']);
+  const watchdog = setTimeout(() => last.child.kill('SIGKILL'), 60_000);
+  const final = await last.done;
+  clearTimeout(watchdog);
+  expect(final.signal, `the converging run hung: ${final.stderr}`).toBe(null);
+  expect(final.code, final.stderr).toBe(0);
+  const after = await snapshot(outputDir);
+  expect([...after.keys()].sort()).toEqual([...clean.keys()].sort());
+  for (const [k, v] of clean) expect(after.get(k), k).toBe(v);
+}
+
 describe('kill -9 at random points of materialize --all', () => {
   it(`leaves no half-written output and the next run converges to the clean outputs (${KILLS} kills mid-run, seed ${SEED})`, async () => {
     const rand = seeded(SEED);
@@ -65,16 +85,7 @@ describe('kill -9 at random points of materialize --all', () => {
         expect(() => JSON.parse(text), f).not.toThrow();
       }
     }
-    // A run that cannot start (e.g. a lock nobody can identify as stale) must fail the test, not hang it.
-    const last = startPipeline(p.env, ['materialize', '--all', '--no-tui', '--json']);
-    const watchdog = setTimeout(() => last.child.kill('SIGKILL'), 60_000);
-    const final = await last.done;
-    clearTimeout(watchdog);
-    expect(final.signal, `the converging run hung: ${final.stderr}`).toBe(null);
-    expect(final.code, final.stderr).toBe(0);
-    const after = await snapshot(join(p.root, 'output'));
-    expect([...after.keys()].sort()).toEqual([...clean.keys()].sort());
-    for (const [k, v] of clean) expect(after.get(k), k).toBe(v);
+    await convergesTo(p.env, join(p.root, 'output'), clean);
     console.log(
       `kill -9: ${killedMidRun} kills landed mid-run in ${runs} runs (clean run ${cleanMs} ms), outputs byte-identical: ${clean.size} files`,
     );
@@ -201,15 +212,7 @@ describe('kill -9 while the raw data changes between runs', () => {
     // The final data is the sample's: the converging run must give the clean run's bytes.
     await setVariant(0);
     t0 = Date.now();
-    const last = startPipeline(p.env, ['materialize', '--all', '--no-tui', '--json']);
-    const watchdog = setTimeout(() => last.child.kill('SIGKILL'), 60_000);
-    const final = await last.done;
-    clearTimeout(watchdog);
-    expect(final.signal, `the converging run hung: ${final.stderr}`).toBe(null);
-    expect(final.code, final.stderr).toBe(0);
-    const after = await snapshot(output);
-    expect([...after.keys()].sort()).toEqual([...clean.keys()].sort());
-    for (const [k, v] of clean) expect(after.get(k), k).toBe(v);
+    await convergesTo(p.env, output, clean);
     expect(await assertVersionsMatchValues(output)).toBeGreaterThan(60);
     // Nothing is left to do, and no temp file of the killed writes is left behind.
     const planned = JSON.parse((await startPipeline(p.env, ['plan', '--all', '--json']).done).stdout) as {

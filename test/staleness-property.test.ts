@@ -60,6 +60,11 @@ interface World {
 }
 
 const N_MAX = 5;
+/** A step switching a behaviour of one of the n assets on or off. */
+const toggle = <K extends 'noData' | 'failing' | 'checkFails'>(kind: K, n: number) => ({
+  weight: 1,
+  arbitrary: fc.record({ kind: fc.constant(kind), asset: fc.nat(n - 1), on: fc.boolean() }),
+});
 const world: fc.Arbitrary<World> = fc.integer({ min: 1, max: N_MAX }).chain((n) =>
   fc.record({
     deps: fc.tuple(...Array.from({ length: n }, (_, i) => fc.subarray(range(i)))),
@@ -89,30 +94,9 @@ const world: fc.Arbitrary<World> = fc.integer({ min: 1, max: N_MAX }).chain((n) 
           weight: 1,
           arbitrary: fc.record({ kind: fc.constant('removeSource' as const), day: fc.nat(1) }),
         },
-        {
-          weight: 1,
-          arbitrary: fc.record({
-            kind: fc.constant('noData' as const),
-            asset: fc.nat(n - 1),
-            on: fc.boolean(),
-          }),
-        },
-        {
-          weight: 1,
-          arbitrary: fc.record({
-            kind: fc.constant('failing' as const),
-            asset: fc.nat(n - 1),
-            on: fc.boolean(),
-          }),
-        },
-        {
-          weight: 1,
-          arbitrary: fc.record({
-            kind: fc.constant('checkFails' as const),
-            asset: fc.nat(n - 1),
-            on: fc.boolean(),
-          }),
-        },
+        toggle('noData', n),
+        toggle('failing', n),
+        toggle('checkFails', n),
         {
           weight: 1,
           arbitrary: fc.record({

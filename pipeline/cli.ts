@@ -19,6 +19,7 @@ import { stderrLog } from './log.ts';
 import { describeConcurrency, runConcurrency, s3ClientSettings, type LogLevel } from './config.ts';
 import { checkDatabaseReady, checkDataDir, checkRawInput } from './preflight.ts';
 import { describeReason } from './reasons.ts';
+import { ConfigFileError } from './config-file.ts';
 import { createRuntime, type Runtime } from './runtime.ts';
 import { packageVersion } from './version.ts';
 import { createRunRenderer, replayRun, shouldUseTui } from './view/render.ts';
@@ -122,7 +123,10 @@ let logLevel: LogLevel = 'info';
 const log = stderrLog(() => logLevel);
 
 async function withRuntime<T>(fn: (rt: Runtime) => Promise<T>): Promise<T> {
-  const rt = await createRuntime({ log: (m, level = 'info') => log[level](m) });
+  const rt = await createRuntime({
+    log: (m, level = 'info') => log[level](m),
+    configFile: program.opts<{ config?: string }>().config,
+  });
   logLevel = rt.config.logLevel;
   try {
     return await fn(rt);
@@ -134,6 +138,10 @@ async function withRuntime<T>(fn: (rt: Runtime) => Promise<T>): Promise<T> {
 const program = new Command('pipeline')
   .description('CityFlow: typed data assets and the Paris urban-mobility pipeline')
   .version(packageVersion(), '-V, --version', 'print the version and exit')
+  .option(
+    '--config <file>',
+    'the project config (default: CITYFLOW_CONFIG, else cityflow.config.ts in this folder or above)',
+  )
   .exitOverride()
   .showHelpAfterError('(run with --help for usage)');
 
@@ -532,6 +540,7 @@ async function main(): Promise<void> {
       e instanceof UsageError ||
       e instanceof SelectionError ||
       e instanceof DefinitionError ||
+      e instanceof ConfigFileError ||
       e.name === 'ConfigError';
     process.stderr.write(`pipeline: ${maskSecrets(e.message)}\n`);
     process.exitCode = usage ? 2 : 1;

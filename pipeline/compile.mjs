@@ -31,6 +31,8 @@ import { fileURLToPath, pathToFileURL } from 'node:url';
 
 const ROOT = join(dirname(fileURLToPath(import.meta.url)), '..');
 const SOURCE_DIRS = ['engine', 'io-managers', 'assets', 'pipeline'];
+/** The project's own config at the root (this repository's: the Paris pipeline), compiled with the CLI. */
+const ROOT_FILES = ['cityflow.config.ts'];
 /** Bump when the compile options change, so older caches are not reused. */
 const FORMAT = 1;
 /** Builds not used for this long are removed (a long run may still import from its own build). */
@@ -53,6 +55,7 @@ function sourceFiles() {
     }
   };
   for (const dir of SOURCE_DIRS) walk(dir);
+  for (const name of ROOT_FILES) if (existsSync(join(ROOT, name))) files.push(name);
   return files.sort();
 }
 

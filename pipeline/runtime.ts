@@ -1,23 +1,28 @@
 import { join } from 'node:path';
 import {
   acquireDirLock,
-  defineDefinitions,
   StateStore,
   type Definitions,
   type IOManager,
   type SourceIO,
   sweepTempFiles,
 } from '../engine/index.ts';
-import { cityflowAssets } from '../assets/definitions.ts';
 import type { DynamoDbIOManager } from '../io-managers/dynamodb/dynamodb-io-manager.ts';
 import { LocalFsIOManager } from '../io-managers/local-fs.ts';
 import { LocalSourceIO } from '../io-managers/local-source.ts';
 import type { MongoDbIOManager } from '../io-managers/mongodb/mongodb-io-manager.ts';
 import { describeMode, loadConfig, printableConfig, type Config } from './config.ts';
+import { findConfig, type FoundConfig } from './config-file.ts';
+import { frameworkLink, importConfig } from './config-load.ts';
+import { resolveDefinitions } from './config-resolve.ts';
+import type { ConfigContext } from './define-config.ts';
+import type { S3Bindings } from './s3-bindings.ts';
 
 /** The environment's bindings: definitions with their storage, the state dir, and how they were chosen. */
 export interface Runtime {
   config: Config;
+  /** The project's config module (`cityflow.config.ts`) and how it was found. */
+  project: FoundConfig;
   defs: Definitions;
   state: StateStore;
   quarantineDir: string;
@@ -44,21 +49,29 @@ export interface Runtime {
 export const OUTPUT_LOCK = '.cityflow-lock';
 
 /**
- * Environment → bindings. Asset code names a binding (`metrics`, `reports`, `report_files`,
- * `intermediate`); this is the only place that decides what stands behind each:
- * - metrics and reports: DynamoDB, MongoDB, or local JSON files (SPEC §4.1 rules, in config.ts);
- * - report files (the CSV): local files, or S3 in S3 mode;
- * - intermediates (per-arc-per-day road counts): always local files in OUTPUT_DIR (large, rebuildable);
- * - raw sources: DATA_DIR, or S3 through a local cache with fallback to DATA_DIR.
+ * Environment → bindings, then the project's definitions. What is generic lives here: the settings
+ * (config.ts), the state dir and its lock, the output lock, and the IO managers the environment chooses —
+ * `local` (JSON files in OUTPUT_DIR), `store` (DynamoDB, MongoDB, or `local`), raw `sources` (DATA_DIR, or
+ * S3 through a local cache with fallback to DATA_DIR). What each asset is stored with is the project's
+ * config (`cityflow.config.ts`, see define-config.ts): by default, everything in `store`.
  */
 export async function createRuntime(opts: {
   /** stderr lines: storage warnings (`warn`) and cache upkeep (`info`). */
   log: (msg: string, level?: 'info' | 'warn') => void;
   env?: NodeJS.ProcessEnv;
+  /** `--config` as given. */
+  configFile?: string;
 }): Promise<Runtime> {
-  const config = loadConfig(opts.env ?? process.env);
+  const env = opts.env ?? process.env;
+  const config = loadConfig(env);
+  const project = findConfig({ flag: opts.configFile, env, packageRoot: frameworkLink().sourceRoot });
+  const loaded = await importConfig(project);
+
   const local = new LocalFsIOManager({ rootDir: config.outputDir });
   const closers: (() => Promise<void>)[] = [];
+  const close = async () => {
+    for (const c of closers.reverse()) await c();
+  };
 
   // Database drivers are imported only when configured: local runs never load them.
   let database: DynamoDbIOManager | MongoDbIOManager | undefined;
@@ -67,7 +80,7 @@ export async function createRuntime(opts: {
     database = new DynamoDbIOManager({
       region: config.awsRegion,
       // DynamoDB Local or any compatible endpoint; the SDK also reads this variable by itself.
-      endpoint: (opts.env ?? process.env).AWS_ENDPOINT_URL_DYNAMODB,
+      endpoint: env.AWS_ENDPOINT_URL_DYNAMODB,
       metricsTable: config.dynamodbMetricsTable,
       reportsTable: config.dynamodbReportsTable,
     });
@@ -82,35 +95,36 @@ export async function createRuntime(opts: {
     dataDir: config.dataDir,
     hashCacheFile: join(config.stateDir, 'source-hashes.json'),
   });
-  let sources: SourceIO = localSources;
-  let reportFiles: IOManager = local;
   const s3 = config.rawFromS3 ? await createS3Bindings(config, localSources, opts.log) : undefined;
-  if (s3) {
-    sources = s3.sources;
-    reportFiles = s3.reportFiles(local);
-    closers.push(s3.close);
-  }
+  if (s3) closers.push(s3.close);
 
-  const defs = defineDefinitions({
-    assets: cityflowAssets,
-    io: {
-      default: local,
-      intermediate: local,
-      metrics: store,
-      reports: s3 ? s3.mirrorReports(store) : store,
-      report_files: reportFiles,
-    },
-    sources,
-  });
+  const ctx: ConfigContext = {
+    settings: config,
+    env,
+    local,
+    store,
+    sources: s3?.sources ?? localSources,
+    ...(s3 && { s3: { client: s3.client } }),
+    log: opts.log,
+    onClose: (fn) => void closers.push(async () => void (await fn())),
+  };
+  let defs: Definitions;
+  try {
+    defs = await resolveDefinitions(loaded, ctx);
+  } catch (err) {
+    await close();
+    throw err;
+  }
   const modeLine = describeMode(config);
   const state = new StateStore(config.stateDir);
   return {
     config,
+    project,
     defs,
     state,
     quarantineDir: join(config.outputDir, '_quarantine'),
     modeLine,
-    printableConfig: printableConfig(config),
+    printableConfig: { CITYFLOW_CONFIG: `${project.file} (${project.from})`, ...printableConfig(config) },
     degraded: () => s3?.sources.fallbackReason,
     database,
     lockForRun: async (runId, onWait, signal) => {
@@ -134,17 +148,8 @@ export async function createRuntime(opts: {
         await releaseState();
       };
     },
-    close: async () => {
-      for (const c of closers) await c();
-    },
+    close,
   };
-}
-
-interface S3Bindings {
-  sources: SourceIO & { readonly fallbackReason?: string };
-  reportFiles(primary: IOManager): IOManager;
-  mirrorReports(primary: IOManager): IOManager;
-  close(): Promise<void>;
 }
 
 /** Loaded lazily so local runs never load the S3 client. */

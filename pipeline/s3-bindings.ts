@@ -1,19 +1,24 @@
-import type { IOManager, SourceIO } from '../engine/index.ts';
-import { MirrorIOManager, type Mirror } from '../io-managers/mirror.ts';
+import type { S3Client } from '@aws-sdk/client-s3';
+import type { SourceIO } from '../engine/index.ts';
 import { ObjectCache } from '../io-managers/s3/cache.ts';
 import { createS3Client } from '../io-managers/s3/client.ts';
-import { writeDailyReport } from '../io-managers/s3/report-writer.ts';
 import { S3SourceIO } from '../io-managers/s3/s3-source.ts';
 import { s3ClientSettings, type Config } from './config.ts';
 
 /**
  * S3 mode (AWS_EXECUTION_ENV or USE_S3=true): raw files from s3://S3_RAW_BUCKET/S3_RAW_PREFIX through
- * the ETag-validated cache, falling back to DATA_DIR with one warning; the report JSON and CSV also
- * published to s3://S3_REPORTS_BUCKET/S3_REPORTS_PREFIX/<date>/daily_report.{json,csv}.
+ * the ETag-validated cache, falling back to DATA_DIR with one warning. The client is handed to the
+ * project's config (what it publishes to S3, e.g. the Paris report, is the project's business).
  */
 type Log = (msg: string, level?: 'info' | 'warn') => void;
 
-export function createS3Bindings(config: Config, localSources: SourceIO, log: Log) {
+export interface S3Bindings {
+  sources: SourceIO & { readonly fallbackReason?: string };
+  client: S3Client;
+  close(): Promise<void>;
+}
+
+export function createS3Bindings(config: Config, localSources: SourceIO, log: Log): S3Bindings {
   const startedAt = Date.now();
   const client = createS3Client(s3ClientSettings(config));
   const sources = new S3SourceIO({
@@ -24,22 +29,9 @@ export function createS3Bindings(config: Config, localSources: SourceIO, log: Lo
     ...(config.s3Fallback && { fallback: localSources }),
     warn: (m) => log(`warning: ${m}`, 'warn'),
   });
-  const reportTo =
-    (kind: 'json' | 'csv'): Mirror =>
-    async (ctx, value) => {
-      if (!config.s3ReportsBucket)
-        throw new Error('S3_REPORTS_BUCKET is not set: cannot publish the report to S3');
-      const written = await writeDailyReport(
-        { client, bucket: config.s3ReportsBucket, prefix: config.s3ReportsPrefix },
-        ctx.partitionKey,
-        kind === 'json' ? { json: value } : { csv: value as string },
-      );
-      return (kind === 'json' ? written.json : written.csv) ?? '';
-    };
   return {
     sources,
-    mirrorReports: (primary: IOManager): IOManager => new MirrorIOManager(primary, [reportTo('json')]),
-    reportFiles: (primary: IOManager): IOManager => new MirrorIOManager(primary, [reportTo('csv')]),
+    client,
     close: async () => {
       client.destroy();
       await pruneCache(config, startedAt, log);

@@ -32,6 +32,7 @@ const CODE = [
   'io-managers',
   'assets',
   'pipeline',
+  'cityflow.config.ts',
   'tsconfig.json',
   'package.json',
   'package-lock.json',

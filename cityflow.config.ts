@@ -1,0 +1,45 @@
+/**
+ * This repository's project: the Paris urban-mobility pipeline. The `pipeline` command finds this file
+ * from the current directory upwards (see README, "Your own pipeline").
+ *
+ * Asset code names a binding; what stands behind each depends on the environment:
+ * - metrics and reports: the database the environment chose (DynamoDB, MongoDB), else local JSON files;
+ * - report files (the CSV): local files;
+ * - intermediates (per-arc-per-day road counts): always local files in OUTPUT_DIR (large, rebuildable);
+ * - in S3 mode the report JSON and CSV are also published to
+ *   s3://S3_REPORTS_BUCKET/S3_REPORTS_PREFIX/<date>/daily_report.{json,csv}.
+ */
+import type { IOManager } from './engine/index.ts';
+import { cityflowAssets } from './assets/definitions.ts';
+import { MirrorIOManager, type Mirror } from './io-managers/mirror.ts';
+import { writeDailyReport } from './io-managers/s3/report-writer.ts';
+import { defineConfig, type ConfigContext } from './pipeline/define-config.ts';
+
+/** A copy of the report (JSON or CSV) published to S3 after each store. */
+function reportToS3(ctx: ConfigContext, kind: 'json' | 'csv'): Mirror {
+  const { s3ReportsBucket: bucket, s3ReportsPrefix: prefix } = ctx.settings;
+  return async (io, value) => {
+    if (!bucket || !ctx.s3) throw new Error('S3_REPORTS_BUCKET is not set: cannot publish the report to S3');
+    const written = await writeDailyReport(
+      { client: ctx.s3.client, bucket, prefix },
+      io.partitionKey,
+      kind === 'json' ? { json: value } : { csv: value as string },
+    );
+    return (kind === 'json' ? written.json : written.csv) ?? '';
+  };
+}
+
+export default defineConfig((ctx) => {
+  const published = (primary: IOManager, kind: 'json' | 'csv'): IOManager =>
+    ctx.s3 ? new MirrorIOManager(primary, [reportToS3(ctx, kind)]) : primary;
+  return {
+    assets: cityflowAssets,
+    io: {
+      default: ctx.local,
+      intermediate: ctx.local,
+      metrics: ctx.store,
+      reports: published(ctx.store, 'json'),
+      report_files: published(ctx.local, 'csv'),
+    },
+  };
+});

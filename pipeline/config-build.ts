@@ -1,0 +1,317 @@
+/**
+ * Compiles a project's config module and the project modules it imports to JavaScript with esbuild, the
+ * way pipeline/compile.mjs compiles the CLI: one `.js` per source (linked source maps), same folders, into
+ * `<project>/node_modules/.cache/cityflow/<hash>/` — the layout engine/code-version.ts maps back to the
+ * TypeScript sources, so code versions are those of the sources, whatever runs them.
+ *
+ * Imports of CityFlow itself (`cityflow`, `cityflow/…`, or a relative path into a CityFlow checkout) are
+ * linked to the very modules the running CLI loaded, so the project and the CLI share one engine (one
+ * `TransientError`, one set of defining modules). Other packages stay bare imports, resolved from the
+ * project's node_modules.
+ *
+ * A build is reused while every file it was made from is unchanged (a small manifest per config lists
+ * them with their hashes: checking costs one read and one hash per module, no esbuild).
+ */
+import { createHash } from 'node:crypto';
+import {
+  existsSync,
+  mkdirSync,
+  readdirSync,
+  readFileSync,
+  renameSync,
+  rmSync,
+  statSync,
+  writeFileSync,
+} from 'node:fs';
+import { createRequire } from 'node:module';
+import { dirname, extname, join, relative, resolve, sep } from 'node:path';
+import { pathToFileURL } from 'node:url';
+import type { Message, Plugin } from 'esbuild';
+
+/** Bump when the output changes, so older builds are not reused. */
+const FORMAT = 1;
+const PRUNE_AFTER_MS = 24 * 3600 * 1000;
+/** Written in every config build (and only there): pruning never touches the CLI's own builds. */
+const MARKER = '.cityflow-config-build';
+const CODE_EXTENSIONS = ['.ts', '.tsx', '.mts', '.cts', '.js', '.jsx', '.mjs', '.cjs'];
+
+/** Where the running CLI's modules are, to link a project's CityFlow imports to them. */
+export interface FrameworkLink {
+  /** Root of the running copy (a compiled build, `dist/`, or the sources themselves). */
+  runningRoot: string;
+  /** Root of CityFlow's sources (holding its package.json), the same as runningRoot when run from sources. */
+  sourceRoot: string;
+  /** Folders of sourceRoot that the running copy holds (`engine`, `io-managers`, `pipeline`, …). */
+  dirs: readonly string[];
+  /** `.js` when the running copy is compiled, `.ts` when it runs from the sources. */
+  runningExt: '.js' | '.ts';
+}
+
+/** An esbuild error with its location (syntax errors, unresolvable relative imports). */
+export class ConfigBuildError extends Error {
+  constructor(readonly messages: Message[]) {
+    super(messages.map((m) => m.text).join('; '));
+    this.name = 'ConfigBuildError';
+  }
+}
+
+export interface ConfigBuild {
+  /** URL of the compiled config module. */
+  entry: string;
+  /** Absolute source file → its compiled file (every project module of the build). */
+  files: Map<string, string>;
+}
+
+interface Manifest {
+  format: number;
+  esbuild: string;
+  runningRoot: string;
+  build: string;
+  /** Source path relative to the project root → sha256. */
+  files: Record<string, string>;
+}
+
+const sha = (data: string | Uint8Array): string => createHash('sha256').update(data).digest('hex');
+const isFile = (p: string): boolean => statSync(p, { throwIfNoEntry: false })?.isFile() ?? false;
+
+/** Nearest folder holding a package.json (the project), else the file's own folder. */
+export function projectRootOf(file: string): string {
+  for (let dir = dirname(file); ; dir = dirname(dir)) {
+    if (isFile(join(dir, 'package.json'))) return dir;
+    if (dirname(dir) === dir) return dirname(file);
+  }
+}
+
+/** `./x.js` → `x.ts` when that is what exists (TypeScript's convention), else as written, else + extension. */
+function resolveRelative(fromFile: string, spec: string): string {
+  const base = resolve(dirname(fromFile), spec.replace(/[?#].*$/, ''));
+  const candidates = [base];
+  const m = /\.(m|c)?jsx?$/.exec(base);
+  if (m) {
+    const stem = base.slice(0, -m[0].length);
+    const t = m[1] ?? '';
+    candidates.unshift(`${stem}.${t}ts`, `${stem}.${t}tsx`);
+  } else if (!extname(base)) {
+    candidates.push(...['.ts', '.tsx', '.js', '/index.ts', '/index.js'].map((e) => base + e));
+  }
+  return candidates.find(isFile) ?? base;
+}
+
+/** The compiled name of a module: same path, `.js`. */
+const compiledName = (rel: string): string => rel.replace(/\.[cm]?[jt]sx?$/, '') + '.js';
+
+/** CityFlow's exports map: subpath (`.`, `./view`) → target (`./dist/engine/index.js`). */
+function exportsOf(sourceRoot: string): Map<string, string> {
+  const out = new Map<string, string>();
+  try {
+    const pkg = JSON.parse(readFileSync(join(sourceRoot, 'package.json'), 'utf8')) as {
+      exports?: Record<string, string | Record<string, string>>;
+    };
+    for (const [sub, target] of Object.entries(pkg.exports ?? {})) {
+      const t = typeof target === 'string' ? target : (target.import ?? target.default);
+      if (t) out.set(sub, t);
+    }
+  } catch {
+    // no package.json: nothing to link by name
+  }
+  return out;
+}
+
+class Linker {
+  private readonly exportsMap: Map<string, string>;
+  constructor(private readonly link: FrameworkLink) {
+    this.exportsMap = exportsOf(link.sourceRoot);
+  }
+
+  /** The running copy of a CityFlow source file, if it is one. */
+  runningCopy(absSource: string): string | undefined {
+    const { sourceRoot, runningRoot, dirs, runningExt } = this.link;
+    if (!absSource.startsWith(sourceRoot + sep)) return undefined;
+    const rel = absSource.slice(sourceRoot.length + 1);
+    if (!dirs.includes(rel.split(sep)[0]!)) return undefined;
+    const copy = join(runningRoot, runningExt === '.ts' ? rel : compiledName(rel));
+    return isFile(copy) ? pathToFileURL(copy).href : undefined;
+  }
+
+  /** `cityflow` / `cityflow/view` → the running copy of what the exports map names. */
+  byName(spec: string): string | undefined {
+    if (spec !== 'cityflow' && !spec.startsWith('cityflow/')) return undefined;
+    const sub = spec === 'cityflow' ? '.' : `./${spec.slice('cityflow/'.length)}`;
+    let target = this.exportsMap.get(sub);
+    if (!target) {
+      for (const [pattern, t] of this.exportsMap) {
+        const star = pattern.indexOf('*');
+        if (star < 0) continue;
+        const [pre, post] = [pattern.slice(0, star), pattern.slice(star + 1)];
+        if (sub.startsWith(pre) && sub.endsWith(post) && sub.length >= pre.length + post.length) {
+          target = t.replace('*', sub.slice(pre.length, sub.length - post.length));
+          break;
+        }
+      }
+    }
+    if (!target) return undefined;
+    const rel = target.replace(/^\.\//, '').replace(/^dist\//, '');
+    const { runningRoot, runningExt } = this.link;
+    const copy = join(runningRoot, runningExt === '.ts' ? rel.replace(/\.js$/, '.ts') : rel);
+    if (isFile(copy)) return pathToFileURL(copy).href;
+    const tsx = copy.replace(/\.ts$/, '.tsx');
+    return runningExt === '.ts' && isFile(tsx) ? pathToFileURL(tsx).href : undefined;
+  }
+}
+
+/**
+ * The compiled config (building it when a file changed). Throws ConfigBuildError for errors in the
+ * project's code; any other error means compiling is not possible here (the caller then uses tsx).
+ */
+export async function buildConfig(configFile: string, link: FrameworkLink): Promise<ConfigBuild> {
+  const root = projectRootOf(configFile);
+  const cacheRoot = join(root, 'node_modules/.cache/cityflow');
+  const manifestPath = join(cacheRoot, `config-${sha(configFile).slice(0, 12)}.json`);
+  const esbuildVersion = (
+    JSON.parse(readFileSync(createRequire(import.meta.url).resolve('esbuild/package.json'), 'utf8')) as {
+      version: string;
+    }
+  ).version;
+
+  const reuse = readManifest(manifestPath, root, esbuildVersion, link);
+  if (reuse) return reuse;
+
+  const { build } = await import('esbuild');
+  const linker = new Linker(link);
+  const sources = new Map<string, Uint8Array>();
+  const queue = [configFile];
+  const outputs = new Map<string, Uint8Array>();
+  while (queue.length) {
+    const file = queue.pop()!;
+    if (sources.has(file)) continue;
+    const bytes = readFileSync(file);
+    sources.set(file, bytes);
+    const found: string[] = [];
+    const plugin: Plugin = {
+      name: 'cityflow-config-imports',
+      setup(b) {
+        b.onResolve({ filter: /.*/ }, (args) => {
+          if (args.kind === 'entry-point') return undefined;
+          const spec = args.path;
+          if (!spec.startsWith('./') && !spec.startsWith('../')) {
+            return { path: linker.byName(spec) ?? spec, external: true };
+          }
+          const target = resolveRelative(args.importer, spec);
+          const framework = linker.runningCopy(target);
+          if (framework) return { path: framework, external: true };
+          if (!CODE_EXTENSIONS.includes(extname(target))) return { path: spec, external: true };
+          if (!isFile(target))
+            return { errors: [{ text: `Cannot find module '${spec}' (looked for ${target})` }] };
+          found.push(target);
+          const rel = relative(dirname(args.importer), target).split(sep).join('/');
+          return { path: compiledName(rel.startsWith('.') ? rel : `./${rel}`), external: true };
+        });
+      },
+    };
+    const rel = relative(root, file);
+    const outfile = join(cacheRoot, 'out', compiledName(rel));
+    try {
+      const result = await build({
+        entryPoints: [file],
+        outfile,
+        bundle: true,
+        write: false,
+        plugins: [plugin],
+        platform: 'node',
+        format: 'esm',
+        target: 'node20',
+        jsx: 'automatic',
+        sourcemap: 'linked',
+        logLevel: 'silent',
+        absWorkingDir: root,
+      });
+      for (const o of result.outputFiles) outputs.set(relative(join(cacheRoot, 'out'), o.path), o.contents);
+    } catch (err) {
+      const errors = (err as { errors?: Message[] }).errors;
+      if (errors?.length) throw new ConfigBuildError(errors);
+      throw err;
+    }
+    queue.push(...found);
+  }
+
+  const hashes: Record<string, string> = {};
+  const h = createHash('sha256').update(JSON.stringify([FORMAT, esbuildVersion, link.runningRoot]));
+  for (const [file, bytes] of [...sources].sort(([a], [b]) => (a < b ? -1 : 1))) {
+    const rel = relative(root, file).split(sep).join('/');
+    hashes[rel] = sha(bytes);
+    h.update(JSON.stringify([rel, hashes[rel]]));
+  }
+  const name = h.digest('hex').slice(0, 16);
+  const outDir = join(cacheRoot, name);
+  if (!existsSync(join(outDir, MARKER))) {
+    mkdirSync(cacheRoot, { recursive: true });
+    const tmp = join(cacheRoot, `tmp-${process.pid}-${Date.now()}`);
+    try {
+      for (const [rel, contents] of outputs) {
+        mkdirSync(dirname(join(tmp, rel)), { recursive: true });
+        writeFileSync(join(tmp, rel), contents);
+      }
+      // ESM whatever the project's package.json says (the sources are ES modules).
+      writeFileSync(join(tmp, 'package.json'), '{ "type": "module" }\n');
+      writeFileSync(join(tmp, MARKER), configFile + '\n');
+      renameSync(tmp, outDir);
+    } catch (err) {
+      rmSync(tmp, { recursive: true, force: true });
+      if (!existsSync(join(outDir, MARKER))) throw err; // else another process finished it first
+    }
+    prune(cacheRoot, name);
+  }
+  const manifest: Manifest = {
+    format: FORMAT,
+    esbuild: esbuildVersion,
+    runningRoot: link.runningRoot,
+    build: name,
+    files: hashes,
+  };
+  const tmpManifest = `${manifestPath}.tmp-${process.pid}`;
+  writeFileSync(tmpManifest, JSON.stringify(manifest));
+  renameSync(tmpManifest, manifestPath);
+  return buildOf(root, outDir, configFile, Object.keys(hashes));
+}
+
+function buildOf(root: string, outDir: string, configFile: string, rels: string[]): ConfigBuild {
+  const files = new Map<string, string>();
+  for (const rel of rels) files.set(join(root, rel), join(outDir, compiledName(rel)));
+  return { entry: pathToFileURL(files.get(configFile)!).href, files };
+}
+
+/** The previous build when it was made from exactly the current files. */
+function readManifest(
+  path: string,
+  root: string,
+  esbuildVersion: string,
+  link: FrameworkLink,
+): ConfigBuild | undefined {
+  try {
+    const m = JSON.parse(readFileSync(path, 'utf8')) as Manifest;
+    if (m.format !== FORMAT || m.esbuild !== esbuildVersion || m.runningRoot !== link.runningRoot) return;
+    const outDir = join(dirname(path), m.build);
+    if (!existsSync(join(outDir, MARKER))) return;
+    for (const [rel, hash] of Object.entries(m.files)) {
+      if (sha(readFileSync(join(root, rel))) !== hash) return;
+    }
+    const configFile = readFileSync(join(outDir, MARKER), 'utf8').trim();
+    return buildOf(root, outDir, configFile, Object.keys(m.files));
+  } catch {
+    return undefined;
+  }
+}
+
+/** Removes config builds not made for this long (never the CLI's own builds, which have no marker). */
+function prune(cacheRoot: string, keep: string): void {
+  const now = Date.now();
+  for (const name of readdirSync(cacheRoot)) {
+    if (name === keep || !/^[0-9a-f]{16}$/.test(name)) continue;
+    const marker = join(cacheRoot, name, MARKER);
+    try {
+      if (now - statSync(marker).mtimeMs > PRUNE_AFTER_MS) rmSync(join(cacheRoot, name), { recursive: true });
+    } catch {
+      // not a config build, or already removed
+    }
+  }
+}

@@ -1,0 +1,56 @@
+/**
+ * The typed API of a project's `cityflow.config.ts`: what it exports (`export default defineConfig(…)`)
+ * and what it is given. A config is either the definitions themselves or a function of the environment's
+ * bindings, for projects whose storage depends on the environment:
+ *
+ *   export default defineConfig({ assets: [stations, occupancy] });
+ *   export default defineConfig((ctx) => ({ assets, io: { default: ctx.store, scratch: ctx.local } }));
+ *
+ * Generic settings (DATA_DIR, OUTPUT_DIR, STATE_DIR, the database and S3 modes, locks, preflight checks)
+ * stay with the `pipeline` command and its environment variables; the config only says what the assets
+ * are and, when it wants to, which IO manager stands behind each binding name.
+ */
+import type { S3Client } from '@aws-sdk/client-s3';
+import type { AnyAsset, IOManager, SourceIO } from '../engine/index.ts';
+import type { Config } from './config.ts';
+
+/** What a config function is given: the settings and the IO managers the environment chose. */
+export interface ConfigContext {
+  /** The validated environment settings (DATA_DIR, OUTPUT_DIR, STATE_DIR, database, S3, …). */
+  settings: Config;
+  /** The process environment (with `.env` applied), for a project's own variables. */
+  env: Record<string, string | undefined>;
+  /** JSON files under OUTPUT_DIR (`<asset>/<partition>.json`, with a `.version` beside each). */
+  local: IOManager;
+  /** The database the environment chose (`DATABASE_TYPE`, `USE_DYNAMODB`, AWS mode), else `local`. */
+  store: IOManager;
+  /** Raw input: DATA_DIR, or in S3 mode the raw prefix through the local cache (falling back to DATA_DIR). */
+  sources: SourceIO;
+  /** S3 mode only (`USE_S3=true` or AWS): the client, e.g. to publish copies with a MirrorIOManager. */
+  s3?: { client: S3Client };
+  /** A line on stderr (`warn` shows at LOG_LEVEL=warn, `info` at info). */
+  log(message: string, level?: 'info' | 'warn'): void;
+  /** Runs when the command ends (close clients the config opened). */
+  onClose(fn: () => Promise<void> | void): void;
+}
+
+/** A project's definitions. */
+export interface ProjectDefinitions {
+  /** Every asset and source of the project (`defineAsset`, `defineBatchAsset`, `defineSource`). */
+  assets: readonly AnyAsset[];
+  /**
+   * IO managers by binding name (an asset picks one with `io: 'name'`). Merged over
+   * `{ default: ctx.store }`: without it every asset is stored where the environment says.
+   */
+  io?: Record<string, IOManager>;
+  /** Where sources read their files. Default: `ctx.sources` (DATA_DIR, or S3 in S3 mode). */
+  sources?: SourceIO;
+}
+
+export type CityflowConfig =
+  ProjectDefinitions | ((ctx: ConfigContext) => ProjectDefinitions | Promise<ProjectDefinitions>);
+
+/** Types a configuration (returns it unchanged): `export default defineConfig({ assets: [...] })`. */
+export function defineConfig<C extends CityflowConfig>(config: C): C {
+  return config;
+}

@@ -1,14 +1,10 @@
 import { DirectedGraph } from 'graphology';
 import { topologicalSort } from 'graphology-dag';
 import type { AnyAsset, NormalizedDep } from './asset.ts';
+import { DefinitionError } from './definition-error.ts';
 import { fromUnpartitioned, identity, type PartitionMapping } from './partitions.ts';
 
-export class DefinitionError extends Error {
-  constructor(message: string) {
-    super(message);
-    this.name = 'DefinitionError';
-  }
-}
+export { DefinitionError } from './definition-error.ts';
 
 export interface ResolvedDep extends NormalizedDep {
   mapping: PartitionMapping;
@@ -36,7 +32,10 @@ export class AssetGraph {
             `Asset "${a.key}" depends on unknown asset "${d.assetKey}" (input "${d.name}"): add it to the definitions`,
           );
         }
-        deps.push({ ...d, mapping: d.mapping ?? defaultMapping(a, up, d.name) });
+        deps.push({
+          ...d,
+          mapping: d.mapping ? bindMapping(d.mapping, a, up, d) : defaultMapping(a, up, d.name),
+        });
         if (!d.self && !this.graph.hasEdge(d.assetKey, a.key)) this.graph.addEdge(d.assetKey, a.key);
       }
       if (a.computeBatch && deps.some((d) => d.mapping.cardinality === 'many' || d.self)) {
@@ -86,11 +85,22 @@ export class AssetGraph {
 
 function defaultMapping(down: AnyAsset, up: AnyAsset, input: string): PartitionMapping {
   if (!up.partitions) return fromUnpartitioned();
-  if (down.partitions && up.partitions.kind === down.partitions.kind) return identity();
+  const same = identity().bind!(up.partitions, down.partitions, false);
+  if (typeof same !== 'string') return same;
   throw new DefinitionError(
-    `Asset "${down.key}" input "${input}": ${up.key} is ${up.partitions.kind}-partitioned but ${down.key} is ` +
-      `${down.partitions?.kind ?? 'unpartitioned'}; declare a mapping with dep(asset, mapping)`,
+    `Asset "${down.key}" input "${input}": ${up.key} is partitioned ${up.partitions.id} but ${down.key} is ` +
+      `${down.partitions?.id ?? 'unpartitioned'} (identity ${same}); declare a mapping with dep(asset, mapping)`,
   );
+}
+
+/** A declared mapping, checked against both assets' partitions and bound to them. */
+function bindMapping(m: PartitionMapping, down: AnyAsset, up: AnyAsset, d: NormalizedDep): PartitionMapping {
+  const bound = m.bind ? m.bind(up.partitions, down.partitions, d.self) : m;
+  if (typeof bound === 'string')
+    throw new DefinitionError(
+      `Asset "${down.key}" input "${d.name}" (${up.key} → ${down.key}, mapping ${m.name}): ${bound}`,
+    );
+  return bound;
 }
 
 /** Depth-first search for a cycle; returns the path (first node repeated at the end) or null. */

@@ -39,7 +39,12 @@ export interface Plan {
 
 export interface PlanOptions {
   selected: Set<string>;
-  /** Inclusive day range; hourly assets get each day's 24 hours, unpartitioned ones "all". */
+  /**
+   * Inclusive range, bounds written as time keys of any cadence (usually days): each asset gets its
+   * partitions whose windows lie within it (`partitionKeys`: a day's 23–25 hours, the weeks and months
+   * wholly inside; clipped to each definition's start and end); static assets every key (or from..to
+   * when both are keys of theirs); unpartitioned ones "all".
+   */
   days: { from: string; to: string };
   force?: boolean;
   /** Check with the IO manager that recorded outputs still exist (default true). */
@@ -79,7 +84,7 @@ export async function plan(defs: Definitions, state: StateStore, opts: PlanOptio
   const { graph } = defs;
   const keyCache = new Map<string, { keys: string[]; set: Set<string> }>();
   const rangeOf = (a: AnyAsset): { keys: string[]; set: Set<string> } => {
-    const k = a.partitions ? `${a.partitions.kind}:${a.partitions.timezone}` : 'none';
+    const k = a.partitions?.id ?? 'none';
     let r = keyCache.get(k);
     if (!r) {
       const keys = partitionKeys(a.partitions, opts.days.from, opts.days.to);

@@ -2,7 +2,7 @@ import js from '@eslint/js';
 import tseslint from 'typescript-eslint';
 
 export default tseslint.config(
-  { ignores: ['node_modules', '.cityflow', 'output', 'coverage', '.cache', 'data', 'test/fixtures'] },
+  { ignores: ['node_modules', '.cityflow', 'output', 'coverage', '.cache', 'data', 'test/fixtures', 'dist'] },
   js.configs.recommended,
   ...tseslint.configs.recommended,
   {

@@ -10,7 +10,9 @@ const apiSource = (source: string, description: string) =>
     partitions: hourly(),
     locate: (p) => ({
       prefix: `api/${source}/dt=${p.slice(0, 10)}/hour=${p.slice(11, 13)}`,
-      match: /\.(json|jsonl|csv)$/i,
+      // The repeated hour of a fall-back day (`2025-10-26T02+01`) has no folder of its own: `hour=02`
+      // holds both, read once through the first (`2025-10-26T02`).
+      match: p.length > 13 ? /(?!)/ : /\.(json|jsonl|csv)$/i,
     }),
   });
 

@@ -13,7 +13,7 @@ import {
   type StatusOf,
 } from '../engine/index.ts';
 import { maskSecrets } from '../engine/redact.ts';
-import { resolveDays, UsageError } from './days.ts';
+import { checkRange, resolveDays, UsageError } from './days.ts';
 import { cancelOnInterrupt, INTERRUPTED_EXIT_CODE } from './interrupt.ts';
 import { stderrLog } from './log.ts';
 import { describeConcurrency, runConcurrency, s3ClientSettings, type LogLevel } from './config.ts';
@@ -26,7 +26,9 @@ import { createRunRenderer, replayRun, shouldUseTui } from './view/render.ts';
 
 interface SelectionOpts {
   all?: boolean;
-  select?: string;
+  /** Variadic on the command line (`--select a b` = `--select "a b"`). */
+  select?: string | string[];
+  exclude?: string | string[];
   partition?: string;
   from?: string;
   to?: string;
@@ -43,12 +45,16 @@ function addSelectionOptions(cmd: Command, requireSelection: boolean): Command {
   return cmd
     .option('--all', 'every asset')
     .option(
-      '--select <expr>',
-      'selection: key, +key, key+, group:NAME, tag:NAME, status:stale|missing|failed (comma/space = union)',
+      '--select <expr...>',
+      'dbt-style selection: key, +key, key+, 2+key, key+1, @key, group:NAME, tag:NAME, status:stale|missing|failed, *; a space = union, a comma = intersection',
     )
-    .option('--partition <key>', 'one day (YYYY-MM-DD) or hour (YYYY-MM-DDTHH; its day is used)')
-    .option('--from <day>', 'first day of a range (YYYY-MM-DD)')
-    .option('--to <day>', 'last day of a range (YYYY-MM-DD)')
+    .option('--exclude <expr...>', 'leave out what this selects (same language as --select)')
+    .option(
+      '--partition <key>',
+      'one window: an hour YYYY-MM-DDTHH, a day YYYY-MM-DD, a week YYYY-Www, a month YYYY-MM (each asset gets its partitions inside it), or a static key',
+    )
+    .option('--from <key>', 'first window of a range (any of the --partition forms)')
+    .option('--to <key>', 'last window of a range (inclusive)')
     .option('--force', 'run even what is up to date')
     .hook('preAction', (c) => {
       const o = c.opts<SelectionOpts>();
@@ -60,6 +66,8 @@ function addSelectionOptions(cmd: Command, requireSelection: boolean): Command {
     });
 }
 
+const exprOf = (v: string | string[] | undefined): string | undefined => (Array.isArray(v) ? v.join(' ') : v);
+
 /** Plans the selection; status: terms are resolved against a plan of the whole graph. */
 async function planSelection(
   rt: Runtime,
@@ -69,12 +77,13 @@ async function planSelection(
   const { graph } = rt.defs;
   const days = await resolveDays(o, rt.defs.sources);
   let selected: Set<string>;
-  if (o.all || !o.select) {
+  if ((o.all || !o.select) && !o.exclude) {
     selected = new Set(graph.order);
   } else {
-    const terms = parseSelection(o.select);
+    const terms = parseSelection(exprOf(o.select) ?? '*');
+    const exclude = o.exclude ? parseSelection(exprOf(o.exclude)!) : [];
     let statusOf: StatusOf | undefined;
-    if (terms.some((t) => t.kind === 'status')) {
+    if ([...terms, ...exclude].some((t) => t.kind === 'status')) {
       // Statuses are those of the whole graph's plan: the same rules as `why` and `plan --all`.
       const full = await plan(rt.defs, rt.state, { selected: new Set(graph.order), days, signal });
       const byAsset = new Map<string, Plan['units']>();
@@ -94,12 +103,14 @@ async function planSelection(
         };
       };
     }
-    selected = resolveSelection(terms, graph, statusOf);
+    selected = resolveSelection(terms, graph, statusOf, exclude);
     if (!selected.size)
       throw new UsageError(
-        `--select ${o.select}: no asset matches (see \`pipeline list\`, \`pipeline plan --all\`)`,
+        `--select ${exprOf(o.select) ?? '*'}${o.exclude ? ` --exclude ${exprOf(o.exclude)}` : ''}: no asset matches (see \`pipeline list\`, \`pipeline plan --all\`)`,
       );
   }
+  // An explicit range before an asset's first partition (or after its last) is an error, not empty work.
+  checkRange(graph, selected, days);
   const p = await plan(rt.defs, rt.state, { selected, days, force: o.force, signal });
   return { p, days };
 }
@@ -362,7 +373,10 @@ program
 program
   .command('quarantine')
   .description('bad input records set aside by the last materializations: counts per reason, first records')
-  .option('--select <expr>', 'assets: key, +key, key+, group:NAME, tag:NAME (default: every asset)')
+  .option(
+    '--select <expr...>',
+    'assets: key, +key, key+, group:NAME, tag:NAME, as --select of plan (default: every asset)',
+  )
   .option('--partition <key>', 'one day (YYYY-MM-DD) or hour (its day is used)')
   .option('--from <day>', 'first day of a range (YYYY-MM-DD)')
   .option('--to <day>', 'last day of a range (YYYY-MM-DD)')
@@ -376,7 +390,7 @@ program
         throw new UsageError('use either --partition or --from/--to, not both');
       let assets: Set<string> | undefined;
       if (o.select) {
-        const terms = parseSelection(o.select);
+        const terms = parseSelection(exprOf(o.select)!);
         if (terms.some((t) => t.kind === 'status'))
           throw new UsageError('status: terms select what would run; name assets, groups or tags here');
         assets = resolveSelection(terms, rt.defs.graph);

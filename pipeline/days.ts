@@ -1,22 +1,40 @@
-import { dayInZone, isDayKey, isHourKey, type SourceIO } from '../engine/index.ts';
+import {
+  boundWindow,
+  cadenceOfKey,
+  dayInZone,
+  isDayKey,
+  lastKey,
+  partitionKeys,
+  type AssetGraph,
+  type SourceIO,
+} from '../engine/index.ts';
+
+export interface PartitionRange {
+  from: string;
+  to: string;
+  origin: string;
+  /** Given with --partition or --from/--to (checked against starts and ends), not found in the data. */
+  explicit?: boolean;
+}
+
+const FORMATS =
+  'an hour YYYY-MM-DDTHH, a day YYYY-MM-DD, an ISO week YYYY-Www, a month YYYY-MM or a static key';
+const STATIC_KEY = /^[A-Za-z0-9][A-Za-z0-9_.-]*$/;
 
 /**
- * The day range a command works on: `--partition` (a day, or an hour whose day is taken), `--from/--to`,
- * or by default every day present in the raw API folders (`api/<source>/dt=YYYY-MM-DD`), else today in Paris.
+ * The range a command works on: `--partition KEY` (one window of any cadence, or a static key),
+ * `--from/--to` (inclusive; any cadence: `--from 2025-W45 --to 2025-11`), or by default every day
+ * present in the raw API folders (`api/<source>/dt=YYYY-MM-DD`), else today in Paris.
  */
 export async function resolveDays(
   opts: { partition?: string; from?: string; to?: string },
   sources: SourceIO,
-): Promise<{ from: string; to: string; origin: string }> {
+): Promise<PartitionRange> {
+  if (opts.partition === 'all') return await resolveDays({}, sources);
   if (opts.partition) {
-    const day = opts.partition.slice(0, 10);
-    if (opts.partition !== 'all' && !isDayKey(opts.partition) && !isHourKey(opts.partition)) {
-      throw new UsageError(
-        `--partition ${opts.partition}: use a day (YYYY-MM-DD), an hour (YYYY-MM-DDTHH) or "all"`,
-      );
-    }
-    if (opts.partition === 'all') return await resolveDays({}, sources);
-    return { from: day, to: day, origin: '--partition' };
+    if (!STATIC_KEY.test(opts.partition) && !cadenceOfKey(opts.partition))
+      throw new UsageError(`--partition ${opts.partition}: use ${FORMATS}, or "all"`);
+    return { from: opts.partition, to: opts.partition, origin: '--partition', explicit: true };
   }
   if (opts.from || opts.to) {
     const from = opts.from ?? opts.to!;
@@ -25,10 +43,11 @@ export async function resolveDays(
       ['--from', from],
       ['--to', to],
     ] as const) {
-      if (!isDayKey(v)) throw new UsageError(`${flag} ${v}: use a day YYYY-MM-DD`);
+      if (!STATIC_KEY.test(v) && !cadenceOfKey(v)) throw new UsageError(`${flag} ${v}: use ${FORMATS}`);
     }
-    if (from > to) throw new UsageError(`--from ${from} is after --to ${to}`);
-    return { from, to, origin: '--from/--to' };
+    const [a, b] = [boundWindow(from, 'UTC'), boundWindow(to, 'UTC')];
+    if (a && b && a.start > b.start) throw new UsageError(`--from ${from} is after --to ${to}`);
+    return { from, to, origin: '--from/--to', explicit: true };
   }
   const days = new Set<string>();
   for (const src of await sources.listFolders('api')) {
@@ -43,6 +62,52 @@ export async function resolveDays(
     return { from: today, to: today, origin: 'today (no dt= folders found in the raw data)' };
   }
   return { from: sorted[0]!, to: sorted.at(-1)!, origin: 'days present in the raw data' };
+}
+
+/**
+ * An explicit range must fit every selected asset: not before its first partition (nothing to backfill
+ * there), not after its last (end offset), bounds that are not time keys must be keys of a selected
+ * static asset, and it must hold at least one partition. The default range is clipped instead.
+ */
+export function checkRange(graph: AssetGraph, selected: Iterable<string>, range: PartitionRange): void {
+  if (!range.explicit) return;
+  const flags = range.origin === '--partition' ? ['--partition', '--partition'] : ['--from', '--to'];
+  const assets = [...selected].map((k) => graph.get(k));
+  for (const [flag, bound] of [
+    [flags[0], range.from],
+    [flags[1], range.to],
+  ] as const) {
+    if (cadenceOfKey(bound)) continue;
+    const known = assets.some((a) => a.partitions?.kind === 'static' && a.partitions.keys.includes(bound));
+    if (!known)
+      throw new UsageError(
+        `${flag} ${bound}: not a time key (${FORMATS}) nor a key of a selected static asset`,
+      );
+  }
+  let units = 0;
+  for (const a of assets) {
+    const def = a.partitions;
+    units += partitionKeys(def, range.from, range.to).length;
+    if (!def || def.kind === 'static') continue;
+    const lo = boundWindow(range.from, def.timezone);
+    const hi = boundWindow(range.to, def.timezone);
+    if (!lo || !hi) continue;
+    if (def.start && lo.start < boundWindow(def.start, def.timezone)!.start)
+      throw new UsageError(
+        `${flags[0]} ${range.from} is before the start of ${a.key} (${def.kind} partitions begin at ${def.start}): ` +
+          `nothing to backfill before it; use ${flags[0] === '--partition' ? '--partition' : '--from'} ${def.start} or later`,
+      );
+    const last = lastKey(def);
+    if (last && hi.end > boundWindow(last, def.timezone)!.end)
+      throw new UsageError(
+        `${flags[1]} ${range.to} is after the last partition of ${a.key} (${last}, end offset ${def.endOffset})`,
+      );
+  }
+  if (!units)
+    throw new UsageError(
+      `${range.origin} ${range.from === range.to ? range.from : `${range.from}..${range.to}`} holds no whole ` +
+        `partition of the selected assets (${assets.map((a) => `${a.key}: ${a.partitions?.kind ?? 'unpartitioned'}`).join(', ')})`,
+    );
 }
 
 /** A mistake in how the command was called: exit code 2, message only. */

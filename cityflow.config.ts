@@ -9,10 +9,12 @@
  * - in S3 mode the report JSON and CSV are also published to
  *   s3://S3_REPORTS_BUCKET/S3_REPORTS_PREFIX/<date>/daily_report.{json,csv}.
  */
+import { join } from 'node:path';
 import type { IOManager } from './engine/index.ts';
 import { cityflowAssets } from './assets/definitions.ts';
 import { MirrorIOManager, type Mirror } from './io-managers/mirror.ts';
 import { writeDailyReport } from './io-managers/s3/report-writer.ts';
+import { s3Url } from './pipeline/config.ts';
 import { defineConfig, type ConfigContext } from './pipeline/define-config.ts';
 
 /** A copy of the report (JSON or CSV) published to S3 after each store. */
@@ -32,8 +34,15 @@ function reportToS3(ctx: ConfigContext, kind: 'json' | 'csv'): Mirror {
 export default defineConfig((ctx) => {
   const published = (primary: IOManager, kind: 'json' | 'csv'): IOManager =>
     ctx.s3 ? new MirrorIOManager(primary, [reportToS3(ctx, kind)]) : primary;
+  const { outputDir, s3ReportsBucket, s3ReportsPrefix } = ctx.settings;
+  const csv = join(outputDir, 'daily_report_csv');
   return {
     assets: cityflowAssets,
+    describe: ctx.s3
+      ? `report JSON + CSV also to ${s3Url(s3ReportsBucket, s3ReportsPrefix)}/<date>/`
+      : ctx.store === ctx.local
+        ? `reports in ${join(outputDir, 'daily_report')} and ${csv}`
+        : `report CSV in ${csv}`,
     io: {
       default: ctx.local,
       intermediate: ctx.local,

@@ -9,6 +9,7 @@
 // Source maps are on: errors in a project's config name its TypeScript files and lines.
 import { existsSync } from 'node:fs';
 import process from 'node:process';
+import { URL } from 'node:url';
 
 process.setSourceMapsEnabled(true);
 const fromSources = existsSync(new URL('./cli.ts', import.meta.url));

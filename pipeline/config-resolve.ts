@@ -44,7 +44,10 @@ function shapeProblem(d: unknown): { message: string; needle?: string } | undefi
   return undefined;
 }
 
-export async function resolveDefinitions(loaded: LoadedConfig, ctx: ConfigContext): Promise<Definitions> {
+export async function resolveDefinitions(
+  loaded: LoadedConfig,
+  ctx: ConfigContext,
+): Promise<{ defs: Definitions; describe?: string }> {
   let value: unknown;
   try {
     value = typeof loaded.config === 'function' ? await loaded.config(ctx) : loaded.config;
@@ -65,7 +68,8 @@ export async function resolveDefinitions(loaded: LoadedConfig, ctx: ConfigContex
     }
   }
   try {
-    return defineDefinitions({ assets: defs.assets, io, sources: defs.sources ?? ctx.sources });
+    const definitions = defineDefinitions({ assets: defs.assets, io, sources: defs.sources ?? ctx.sources });
+    return { defs: definitions, ...(typeof defs.describe === 'string' && { describe: defs.describe }) };
   } catch (err) {
     // e.g. "Asset "x" depends on unknown asset "y"": located at the first asset key it names.
     const key = /"([a-z][a-z0-9_]*)"/.exec((err as Error).message)?.[1];

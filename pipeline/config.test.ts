@@ -226,15 +226,13 @@ describe('describeMode', () => {
     });
     expect(describeMode(c)).toBe(
       'AWS mode: AWS_EXECUTION_ENV=AWS_EC2 → raw from s3://bucket-cityflow-paris-s3-raw/cityflow-raw/raw ' +
-        '(cache /srv/cityflow/.cache/s3), metrics to DynamoDB cityflow-metrics (eu-west-3), ' +
-        'report JSON + CSV also to s3://cityflow-reports-paris/reports/<date>/',
+        '(cache /srv/cityflow/.cache/s3), metrics to DynamoDB cityflow-metrics (eu-west-3)',
     );
   });
 
   it('describes local mode', () => {
     expect(describeMode(load({}))).toBe(
-      'Local mode → raw from /srv/cityflow/data, metrics to local JSON files in /srv/cityflow/output, ' +
-        'reports in /srv/cityflow/output/daily_report and /srv/cityflow/output/daily_report_csv',
+      'Local mode → raw from /srv/cityflow/data, metrics to local JSON files in /srv/cityflow/output',
     );
   });
 
@@ -252,7 +250,7 @@ describe('describeMode', () => {
     expect(line).toBe(
       'Mixed mode: USE_S3=true, DATABASE_TYPE=mongodb → raw from s3://raw/raw at http://127.0.0.1:7480 ' +
         '(cache /srv/cityflow/.cache/s3), metrics to MongoDB cityflow at ' +
-        'mongodb://app:****@db.example:27017/?authSource=admin, report JSON + CSV also to s3://rep/reports/<date>/',
+        'mongodb://app:****@db.example:27017/?authSource=admin',
     );
   });
 });

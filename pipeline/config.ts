@@ -276,11 +276,10 @@ function isSecretVar(name: string): boolean {
   return /SECRET|TOKEN|PASSWORD|ACCESS_KEY|MONGODB_URL/i.test(name);
 }
 
-function s3Url(bucket: string | undefined, prefix: string): string {
-  return `s3://${bucket ?? '?'}${prefix ? `/${prefix}` : ''}`;
-}
-
-/** One line saying where raw input comes from and where metrics and reports go. */
+/**
+ * One line saying where raw input comes from and where outputs go (the project's config may add what it
+ * publishes elsewhere: see `describe` in define-config.ts).
+ */
 export function describeMode(config: Config): string {
   const why = config.awsExecutionEnv
     ? `AWS mode: AWS_EXECUTION_ENV=${config.awsExecutionEnv}`
@@ -296,13 +295,12 @@ export function describeMode(config: Config): string {
       : config.database === 'mongodb'
         ? `metrics to MongoDB ${config.mongodbDatabase} at ${maskSecrets(config.mongodbUrl)}`
         : `metrics to local JSON files in ${config.outputDir}`;
-  const reportFiles = `${path.join(config.outputDir, 'daily_report_csv')}`;
-  const reports = config.rawFromS3
-    ? `report JSON + CSV also to ${s3Url(config.s3ReportsBucket, config.s3ReportsPrefix)}/<date>/`
-    : config.database === 'local'
-      ? `reports in ${path.join(config.outputDir, 'daily_report')} and ${reportFiles}`
-      : `report CSV in ${reportFiles}`;
-  return `${why} → ${raw}, ${metrics}, ${reports}`;
+  return `${why} → ${raw}, ${metrics}`;
+}
+
+/** `s3://bucket/prefix` (for messages). */
+export function s3Url(bucket: string | undefined, prefix: string): string {
+  return `s3://${bucket ?? '?'}${prefix ? `/${prefix}` : ''}`;
 }
 
 /**

@@ -45,6 +45,8 @@ export interface ProjectDefinitions {
   io?: Record<string, IOManager>;
   /** Where sources read their files. Default: `ctx.sources` (DATA_DIR, or S3 in S3 mode). */
   sources?: SourceIO;
+  /** Added to the mode line a run starts with, e.g. where the project publishes copies of its outputs. */
+  describe?: string;
 }
 
 export type CityflowConfig =

@@ -109,13 +109,14 @@ export async function createRuntime(opts: {
     onClose: (fn) => void closers.push(async () => void (await fn())),
   };
   let defs: Definitions;
+  let describe: string | undefined;
   try {
-    defs = await resolveDefinitions(loaded, ctx);
+    ({ defs, describe } = await resolveDefinitions(loaded, ctx));
   } catch (err) {
     await close();
     throw err;
   }
-  const modeLine = describeMode(config);
+  const modeLine = describe ? `${describeMode(config)}, ${describe}` : describeMode(config);
   const state = new StateStore(config.stateDir);
   return {
     config,

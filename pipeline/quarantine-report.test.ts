@@ -90,3 +90,34 @@ describe('pipeline quarantine', () => {
     expect(formatQuarantine([])).toEqual(['Nothing quarantined.']);
   });
 });
+
+describe('pipeline quarantine, unpartitioned assets', () => {
+  it('reports the `all` partition, whatever days are asked', async () => {
+    const root = await mkdtemp(join(tmpdir(), 'cityflow-quarantine-all-'));
+    try {
+      const whole = defineAsset({
+        key: 'whole',
+        schema: z.number(),
+        compute: (_i, ctx) => {
+          ctx.reject({ reason: 'unknown_station', file: 'gbfs/status.json', line: 27, detail: '4005' });
+          return 1;
+        },
+      });
+      const defs = defineDefinitions({
+        assets: [whole],
+        io: { default: new LocalFsIOManager({ rootDir: join(root, 'out') }) },
+        sources: new LocalSourceIO({ dataDir: join(root, 'data') }),
+      });
+      const st = new StateStore(join(root, 'state'));
+      const p = await plan(defs, st, { selected: new Set(['whole']), days });
+      await execute(defs, st, p, { quarantineDir: join(root, 'out/_quarantine') });
+      const units = await readQuarantine({ dir: join(root, 'out/_quarantine'), state: st, show: 1, days });
+      expect(units.map((u) => [u.asset, u.partition, u.counts])).toEqual([
+        ['whole', 'all', { unknown_station: 1 }],
+      ]);
+      expect(formatQuarantine(units)[1]).toBe('    gbfs/status.json:27  unknown_station  4005');
+    } finally {
+      await rm(root, { recursive: true, force: true });
+    }
+  });
+});

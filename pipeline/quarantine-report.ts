@@ -29,14 +29,16 @@ export interface QuarantineQuery {
   state: StateStore;
   /** Assets to report (all when absent). */
   assets?: ReadonlySet<string>;
-  /** Keep partitions whose day (first 10 characters) is within [from, to]; `batch` files always. */
+  /** Keep partitions whose day (a key starting YYYY-MM-DD) is within [from, to]; keys without a day always. */
   days?: { from: string; to: string };
   reason?: string;
   /** Records to return per unit. */
   show: number;
 }
 
-const PARTITION_FILE = /^(\d{4}-\d{2}-\d{2}(?:T\d{2})?|batch)\.ndjson$/;
+/** `<partition>.ndjson`: a day, an hour, `all` (unpartitioned), any other key, or `batch`. */
+const PARTITION_FILE = /^([^.][^/]*)\.ndjson$/;
+const DAY_PREFIX = /^\d{4}-\d{2}-\d{2}/;
 
 async function dirNames(dir: string): Promise<string[]> {
   try {
@@ -55,8 +57,9 @@ export async function readQuarantine(q: QuarantineQuery): Promise<QuarantineUnit
       const m = PARTITION_FILE.exec(name);
       if (!m) continue;
       const partition = m[1]!;
-      const day = partition.slice(0, 10);
-      if (partition !== 'batch' && q.days && (day < q.days.from || day > q.days.to)) continue;
+      // Keys without a day (batch, unpartitioned `all`, static keys) are kept whatever the days asked.
+      const day = DAY_PREFIX.exec(partition)?.[0];
+      if (day && q.days && (day < q.days.from || day > q.days.to)) continue;
       const file = join(q.dir, asset, name);
       const fileCounts: Record<string, number> = {};
       const records: QuarantineRecord[] = [];

@@ -21,6 +21,9 @@ const FORMATS =
   'an hour YYYY-MM-DDTHH, a day YYYY-MM-DD, an ISO week YYYY-Www, a month YYYY-MM or a static key';
 const STATIC_KEY = /^[A-Za-z0-9][A-Za-z0-9_.-]*$/;
 
+/** A time key, or a static key that does not look like a mistyped date (`2021-13-01`). */
+const usable = (v: string): boolean => !!cadenceOfKey(v) || (STATIC_KEY.test(v) && !/^\d{4}-\d/.test(v));
+
 /**
  * The range a command works on: `--partition KEY` (one window of any cadence, or a static key),
  * `--from/--to` (inclusive; any cadence: `--from 2025-W45 --to 2025-11`), or by default every day
@@ -32,7 +35,7 @@ export async function resolveDays(
 ): Promise<PartitionRange> {
   if (opts.partition === 'all') return await resolveDays({}, sources);
   if (opts.partition) {
-    if (!STATIC_KEY.test(opts.partition) && !cadenceOfKey(opts.partition))
+    if (!usable(opts.partition))
       throw new UsageError(`--partition ${opts.partition}: use ${FORMATS}, or "all"`);
     return { from: opts.partition, to: opts.partition, origin: '--partition', explicit: true };
   }
@@ -43,7 +46,7 @@ export async function resolveDays(
       ['--from', from],
       ['--to', to],
     ] as const) {
-      if (!STATIC_KEY.test(v) && !cadenceOfKey(v)) throw new UsageError(`${flag} ${v}: use ${FORMATS}`);
+      if (!usable(v)) throw new UsageError(`${flag} ${v}: use ${FORMATS}`);
     }
     const [a, b] = [boundWindow(from, 'UTC'), boundWindow(to, 'UTC')];
     if (a && b && a.start > b.start) throw new UsageError(`--from ${from} is after --to ${to}`);

@@ -18,7 +18,7 @@ export interface PartitionRange {
 }
 
 const FORMATS =
-  'an hour YYYY-MM-DDTHH, a day YYYY-MM-DD, an ISO week YYYY-Www, a month YYYY-MM or a static key';
+  'a day YYYY-MM-DD (a real date), an hour YYYY-MM-DDTHH, an ISO week YYYY-Www, a month YYYY-MM or a static key';
 const STATIC_KEY = /^[A-Za-z0-9][A-Za-z0-9_.-]*$/;
 
 /** A time key, or a static key that does not look like a mistyped date (`2021-13-01`). */

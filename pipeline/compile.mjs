@@ -54,7 +54,8 @@ function sourceFiles() {
       } else if (isCompiled(e.name) || isRuntimeData(e.name)) files.push(rel);
     }
   };
-  for (const dir of SOURCE_DIRS) walk(dir);
+  // The published package ships no assets/ (they are this repository's project).
+  for (const dir of SOURCE_DIRS) if (existsSync(join(ROOT, dir))) walk(dir);
   for (const name of ROOT_FILES) if (existsSync(join(ROOT, name))) files.push(name);
   return files.sort();
 }

@@ -95,7 +95,10 @@ async function compile(files, outDir) {
     target: 'node20',
     jsx: 'automatic',
     sourcemap: 'linked',
-    tsconfig: join(ROOT, 'tsconfig.json'),
+    // A checkout's tsconfig.json; the published package has none: the options its sources rely on.
+    ...(existsSync(join(ROOT, 'tsconfig.json'))
+      ? { tsconfig: join(ROOT, 'tsconfig.json') }
+      : { tsconfigRaw: { compilerOptions: { verbatimModuleSyntax: true, jsx: 'react-jsx' } } }),
     logLevel: 'silent',
   });
   for (const f of files.filter((name) => isRuntimeData(name))) {

@@ -64,13 +64,12 @@ export async function importConfig(found: FoundConfig): Promise<LoadedConfig> {
   const link = frameworkLink();
   const sourceOf = new Map<string, string>(); // compiled path → source path
   let url = pathToFileURL(found.file).href;
-  const ownCopy =
-    dirname(found.file) === link.sourceRoot && link.runningExt === '.js'
-      ? join(link.runningRoot, basename(found.file).replace(/\.[cm]?[jt]s$/, '.js'))
-      : undefined;
-  if (link.runningExt === '.ts') {
+  // This checkout's own config (the Paris pipeline) is part of the CLI's build, or of its sources.
+  const own = dirname(found.file) === link.sourceRoot;
+  const ownCopy = join(link.runningRoot, basename(found.file).replace(/\.[cm]?[jt]s$/, '.js'));
+  if (own && link.runningExt === '.ts') {
     // tsx or vitest: the loader that runs the CLI runs the config too.
-  } else if (ownCopy && isReadable(ownCopy)) {
+  } else if (own && isReadable(ownCopy)) {
     url = pathToFileURL(ownCopy).href;
     sourceOf.set(ownCopy, found.file);
   } else {
@@ -81,8 +80,10 @@ export async function importConfig(found: FoundConfig): Promise<LoadedConfig> {
     } catch (err) {
       if (err instanceof ConfigBuildError) throw buildError(err.messages, found.file);
       // Compiling is not possible here (e.g. read-only node_modules): tsx compiles in memory.
-      const { register } = await import('tsx/esm/api');
-      register();
+      if (link.runningExt === '.js') {
+        const { register } = await import('tsx/esm/api');
+        register();
+      }
     }
   }
   const explain = (err: unknown, needle?: string): ConfigFileError =>

@@ -13,7 +13,7 @@ import {
   type StatusOf,
 } from '../engine/index.ts';
 import { maskSecrets } from '../engine/redact.ts';
-import { checkRange, resolveDays, UsageError } from './days.ts';
+import { checkRange, dayBounds, resolveDays, UsageError } from './days.ts';
 import { cancelOnInterrupt, INTERRUPTED_EXIT_CODE } from './interrupt.ts';
 import { stderrLog } from './log.ts';
 import { describeConcurrency, runConcurrency, s3ClientSettings, type LogLevel } from './config.ts';
@@ -377,9 +377,12 @@ program
     '--select <expr...>',
     'assets: key, +key, key+, group:NAME, tag:NAME, as --select of plan (default: every asset)',
   )
-  .option('--partition <key>', 'one day (YYYY-MM-DD) or hour (its day is used)')
-  .option('--from <day>', 'first day of a range (YYYY-MM-DD)')
-  .option('--to <day>', 'last day of a range (YYYY-MM-DD)')
+  .option(
+    '--partition <key>',
+    'the days of one window: a day, an hour (its day), a week YYYY-Www, a month YYYY-MM',
+  )
+  .option('--from <key>', 'first window of a range (any of the --partition forms)')
+  .option('--to <key>', 'last window of a range (inclusive)')
   .option('--reason <reason>', 'only this reason (e.g. duplicate_row)')
   .option('--show <n>', 'records to print per partition (0 = counts only)', (v) => Number(v), 3)
   .option('--json', 'machine-readable output')
@@ -395,7 +398,8 @@ program
           throw new UsageError('status: terms select what would run; name assets, groups or tags here');
         assets = resolveSelection(terms, rt.defs.graph);
       }
-      const days = o.partition || o.from || o.to ? await resolveDays(o, rt.defs.sources) : undefined;
+      const days =
+        o.partition || o.from || o.to ? dayBounds(await resolveDays(o, rt.defs.sources)) : undefined;
       const { readQuarantine, formatQuarantine } = await import('./quarantine-report.ts');
       const units = await readQuarantine({
         dir: rt.quarantineDir,

@@ -113,6 +113,15 @@ export function checkRange(graph: AssetGraph, selected: Iterable<string>, range:
     );
 }
 
+/** The calendar days a range covers, for filters by day: a week's Monday..Sunday, a month's 1st..last. */
+export function dayBounds(range: PartitionRange): PartitionRange {
+  const lo = boundWindow(range.from, 'UTC');
+  const hi = boundWindow(range.to, 'UTC');
+  if (!lo || !hi) return range;
+  const day = (ms: number) => new Date(ms).toISOString().slice(0, 10);
+  return { ...range, from: day(lo.start), to: day(hi.end - 1) };
+}
+
 /** A mistake in how the command was called: exit code 2, message only. */
 export class UsageError extends Error {
   constructor(message: string) {

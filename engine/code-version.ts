@@ -22,6 +22,9 @@
  * once (the safe direction). Normalized hashes and imports are cached per file content in
  * `<project>/node_modules/.cache/cityflow/code-files.json`, so an unchanged project costs one read and
  * one SHA-256 per module; nothing is computed until a code version is first read.
+ *
+ * Parts (engine/code-version/): source paths, the defining module (call stack), module facts (esbuild),
+ * their cache file, and a project's package versions; the closure walk is here.
  */
 import { readFileSync } from 'node:fs';
 import { dirname, extname, relative, resolve, sep } from 'node:path';

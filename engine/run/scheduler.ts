@@ -108,14 +108,25 @@ export async function execute(
           signal,
           event: (e) => rec.emit(e),
           report: async (r) => {
-            const u = pending.find((x) => x.partition === r.partition)!;
+            const u = pending.find((x) => x.partition === r.partition);
+            if (!u)
+              throw new Error(
+                `${executor.name} executor reported ${asset.key}[${r.partition}], not in the job`,
+              );
             results.set(u.id, await rec.report(asset, r, versions));
           },
         });
-        if (result.status === 'done') return results;
         const left = pending.filter((u) => !results.has(u.id));
-        const { error } = result;
-        if (attempt >= policy.maxAttempts || !error.transient || cancelled || !left.length) {
+        if (!left.length) return results;
+        const error: UnitError =
+          result.status === 'failed'
+            ? result.error
+            : {
+                message: `${executor.name} executor ended the job without reporting every partition`,
+                transient: false,
+                abort: false,
+              };
+        if (attempt >= policy.maxAttempts || !error.transient || cancelled) {
           for (const u of left) results.set(u.id, failOrCancel(u, error, attempt));
           return results;
         }

@@ -9,6 +9,7 @@ import {
   resolveSelection,
   SelectionError,
   DefinitionError,
+  describePartitions,
   type Plan,
   type StatusOf,
 } from '../engine/index.ts';
@@ -170,6 +171,8 @@ program
           group: a.group,
           tags: a.tags,
           partitions: a.partitions?.kind ?? 'unpartitioned',
+          /** e.g. `daily America/New_York from 2025-01-01 end 0`, `static a,b`. */
+          partitionsDef: describePartitions(a.partitions),
           deps: rt.defs.graph.depsOf(k).map((d) => d.assetKey),
           io: a.kind === 'source' ? 'source' : a.io,
           codeVersion: a.codeVersion,
@@ -178,7 +181,7 @@ program
       if (o.json) return void console.log(JSON.stringify(rows));
       for (const r of rows) {
         console.log(
-          `${r.key.padEnd(24)} ${r.group.padEnd(12)} ${r.partitions.padEnd(13)} ${r.deps.length ? '← ' + r.deps.join(', ') : ''}`,
+          `${r.key.padEnd(24)} ${r.group.padEnd(12)} ${r.partitionsDef.padEnd(20)} ${r.deps.length ? '← ' + r.deps.join(', ') : ''}`,
         );
       }
     }),

@@ -119,7 +119,9 @@ describe('checkRange', () => {
     expect(() => checkRange(graph, ['day', 'week'], hour)).toThrow(
       /holds no whole partition of the selected assets \(day: daily, week: weekly\)/,
     );
-    expect(() => checkRange(graph, ['raw', 'day'], hour)).not.toThrow(); // the hour of raw
+    // An hour of the source alone builds nothing: the same error, naming what would be built.
+    expect(() => checkRange(graph, ['raw', 'day'], hour)).toThrow(/selected assets \(day: daily\)/);
+    expect(() => checkRange(graph, ['raw'], hour)).not.toThrow(); // only sources: observed
     expect(() =>
       checkRange(graph, ['city'], { from: 'kyoto', to: 'kyoto', origin: '--partition', explicit: true }),
     ).toThrow(/--partition kyoto: not a time key .* nor a key of a selected static asset/);

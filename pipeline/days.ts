@@ -87,10 +87,12 @@ export function checkRange(graph: AssetGraph, selected: Iterable<string>, range:
         `${flag} ${bound}: not a time key (${FORMATS}) nor a key of a selected static asset`,
       );
   }
+  // Units that would be built (sources are only observed), unless only sources are selected.
+  const built = assets.some((a) => a.kind !== 'source') ? assets.filter((a) => a.kind !== 'source') : assets;
   let units = 0;
   for (const a of assets) {
     const def = a.partitions;
-    units += partitionKeys(def, range.from, range.to).length;
+    if (built.includes(a)) units += partitionKeys(def, range.from, range.to).length;
     if (!def || def.kind === 'static') continue;
     const lo = boundWindow(range.from, def.timezone);
     const hi = boundWindow(range.to, def.timezone);
@@ -109,7 +111,7 @@ export function checkRange(graph: AssetGraph, selected: Iterable<string>, range:
   if (!units)
     throw new UsageError(
       `${range.origin} ${range.from === range.to ? range.from : `${range.from}..${range.to}`} holds no whole ` +
-        `partition of the selected assets (${assets.map((a) => `${a.key}: ${a.partitions?.kind ?? 'unpartitioned'}`).join(', ')})`,
+        `partition of the selected assets (${built.map((a) => `${a.key}: ${a.partitions?.kind ?? 'unpartitioned'}`).join(', ')})`,
     );
 }
 

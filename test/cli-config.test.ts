@@ -1,0 +1,160 @@
+/**
+ * The project config through the real `pipeline` command: found from the current directory upwards,
+ * given with --config or CITYFLOW_CONFIG, and every mistake in it one message naming the file and line
+ * (exit 2, no stack trace): syntax errors, imports that fail, definitions that throw or do not validate.
+ */
+import { execFile } from 'node:child_process';
+import { mkdir, mkdtemp, rm, symlink, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { dirname, join } from 'node:path';
+import { promisify } from 'node:util';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+
+const BIN = join(import.meta.dirname, '..', 'pipeline', 'bin.mjs');
+let root: string;
+
+/** A project folder under root with these files (paths relative to it). */
+async function project(name: string, files: Record<string, string>): Promise<string> {
+  const dir = join(root, name);
+  for (const [path, text] of Object.entries(files)) {
+    await mkdir(dirname(join(dir, path)), { recursive: true });
+    await writeFile(join(dir, path), text);
+  }
+  return dir;
+}
+
+async function pipeline(
+  cwd: string,
+  args: string[],
+  extraEnv: NodeJS.ProcessEnv = {},
+): Promise<{ code: number; stdout: string; stderr: string }> {
+  const env = { PATH: process.env.PATH, HOME: root, CI: 'true', ...extraEnv };
+  try {
+    const r = await promisify(execFile)(process.execPath, [BIN, ...args], { cwd, env });
+    return { code: 0, ...r };
+  } catch (err) {
+    const e = err as { code: number; stdout: string; stderr: string };
+    return { code: e.code, stdout: e.stdout, stderr: e.stderr };
+  }
+}
+
+const HEAD =
+  "import { z } from 'zod';\nimport { defineAsset } from 'cityflow';\nimport { defineConfig } from 'cityflow/config';\n";
+const ASSET = (key: string, extra = '') =>
+  `defineAsset({ key: '${key}', schema: z.number(), compute: () => 1${extra} })`;
+
+/** Exit 2 and exactly one stderr line starting with `pipeline: <where>: `, no stack frame. */
+function expectConfigError(r: { code: number; stderr: string }, where: RegExp): void {
+  expect(r.code, r.stderr).toBe(2);
+  expect(r.stderr).toMatch(new RegExp(`^pipeline: ${where.source}: `));
+  expect(r.stderr).not.toMatch(/^\s+at /m);
+}
+
+beforeAll(async () => {
+  root = await mkdtemp(join(tmpdir(), 'cityflow-config-'));
+  // Packages of the test projects resolve from here (CityFlow itself is linked to the running CLI).
+  await mkdir(join(root, 'node_modules'));
+  await symlink(join(import.meta.dirname, '..', 'node_modules', 'zod'), join(root, 'node_modules', 'zod'));
+});
+afterAll(() => rm(root, { recursive: true, force: true }));
+
+describe('pipeline with a project config', () => {
+  it('finds cityflow.config.ts upwards, or takes --config / CITYFLOW_CONFIG', async () => {
+    const dir = await project('ok', {
+      'cityflow.config.ts': `${HEAD}const one = ${ASSET('one')};\nexport default defineConfig({ assets: [one] });\n`,
+      'other.config.ts': `${HEAD}export default defineConfig(() => ({ assets: [${ASSET('two')}] }));\n`,
+      'sub/deeper/.keep': '',
+    });
+    const keys = (r: { stdout: string }) => (JSON.parse(r.stdout) as { key: string }[]).map((a) => a.key);
+    expect(keys(await pipeline(join(dir, 'sub/deeper'), ['list', '--json']))).toEqual(['one']);
+    expect(keys(await pipeline(root, ['--config', join(dir, 'other.config.ts'), 'list', '--json']))).toEqual([
+      'two',
+    ]);
+    expect(keys(await pipeline(dir, ['list', '--json', '--config', 'other.config.ts']))).toEqual(['two']);
+    expect(
+      keys(await pipeline(root, ['list', '--json'], { CITYFLOW_CONFIG: join(dir, 'other.config.ts') })),
+    ).toEqual(['two']);
+    const env = await pipeline(dir, ['env']);
+    expect(env.stdout).toContain(`CITYFLOW_CONFIG=${join(dir, 'cityflow.config.ts')} (current directory)`);
+  });
+
+  it('a syntax error: file, line, column and the line itself', async () => {
+    const dir = await project('syntax', {
+      'cityflow.config.ts': `${HEAD}export default defineConfig({ assets: [ });\n`,
+    });
+    const r = await pipeline(dir, ['list']);
+    expectConfigError(r, /cityflow\.config\.ts:4:\d+/);
+    expect(r.stderr).toContain('4 | export default defineConfig({ assets: [ });');
+  });
+
+  it('a syntax error in an imported module names that module', async () => {
+    const dir = await project('syntax-deep', {
+      'cityflow.config.ts': `${HEAD}import { a } from './src/a.ts';\nexport default defineConfig({ assets: [a] });\n`,
+      'src/a.ts': `${HEAD}\nexport const a = ${ASSET('a')}\nconst = 2;\n`,
+    });
+    expectConfigError(await pipeline(dir, ['plan', '--all']), /src\/a\.ts:6:\d+/);
+  });
+
+  it('an import that fails: the importing file and the line of the import', async () => {
+    const dir = await project('import', {
+      'cityflow.config.ts': `${HEAD}import { pad } from 'no-such-package-here';\nexport default defineConfig({ assets: [] , x: pad });\n`,
+    });
+    const r = await pipeline(dir, ['list']);
+    expectConfigError(r, /cityflow\.config\.ts:4/);
+    expect(r.stderr).toContain("Cannot find package 'no-such-package-here'");
+    expect(r.stderr).not.toContain('node_modules/.cache'); // named by its source, not the compiled copy
+  });
+
+  it('a definition that throws while the modules load: its own file and line', async () => {
+    const dir = await project('throws', {
+      'cityflow.config.ts': `${HEAD}import { bad } from './src/bad.ts';\nexport default defineConfig({ assets: [bad] });\n`,
+      'src/bad.ts': `${HEAD}\n// an invalid key\nexport const bad = ${ASSET('Bad-Key')};\n`,
+    });
+    const r = await pipeline(dir, ['materialize', '--all']);
+    expectConfigError(r, /src\/bad\.ts:6:\d+/);
+    expect(r.stderr).toContain('Invalid asset key "Bad-Key"');
+  });
+
+  it('definitions that do not validate: located at the asset or the binding they name', async () => {
+    const dir = await project('invalid', {
+      'cityflow.config.ts':
+        `${HEAD}// a is not in the assets\n` +
+        `const a = ${ASSET('a')};\n` +
+        `const b = defineAsset({ key: 'b', schema: z.number(), deps: { a }, compute: ({ a }) => a });\n` +
+        `export default defineConfig({ assets: [b] });\n`,
+      'io.config.ts': `${HEAD}\nconst m = ${ASSET('m', ", io: 'metrcs'")};\nexport default defineConfig({ assets: [m] });\n`,
+      'shape.config.ts': `${HEAD}export default defineConfig({ assets: [{ key: 'x' }] as never });\n`,
+      'none.config.ts': `${HEAD}export const assets = [];\n`,
+      'fn.config.ts': `${HEAD}export default defineConfig(() => {\n  throw new Error('DATA_URL is not set');\n});\n`,
+    });
+    const unknown = await pipeline(dir, ['list']);
+    expectConfigError(unknown, /cityflow\.config\.ts:6/);
+    expect(unknown.stderr).toContain('Asset "b" depends on unknown asset "a"');
+
+    const io = await pipeline(dir, ['--config', 'io.config.ts', 'list']);
+    expectConfigError(io, /io\.config\.ts:\d+/);
+    expect(io.stderr).toContain(
+      `asset "m" is stored with io: 'metrcs', but the configuration has no IO manager`,
+    );
+
+    const shape = await pipeline(dir, ['--config', 'shape.config.ts', 'list']);
+    expectConfigError(shape, /shape\.config\.ts:4/);
+    expect(shape.stderr).toContain('assets[0] is not an asset or a source');
+
+    const none = await pipeline(dir, ['--config', 'none.config.ts', 'list']);
+    expectConfigError(none, /none\.config\.ts:1/);
+    expect(none.stderr).toContain("the configuration must be the module's default export");
+
+    const fn = await pipeline(dir, ['--config', 'fn.config.ts', 'list']);
+    expectConfigError(fn, /fn\.config\.ts:5:\d+/);
+    expect(fn.stderr).toContain('DATA_URL is not set');
+  });
+
+  it('--config naming nothing: exit 2', async () => {
+    const r = await pipeline(root, ['--config', 'nope.config.ts', 'list']);
+    expect(r.code).toBe(2);
+    expect(r.stderr).toBe(
+      `pipeline: --config nope.config.ts: no such file (${join(root, 'nope.config.ts')})\n`,
+    );
+  });
+});

@@ -6,6 +6,7 @@
 import { createReadStream } from 'node:fs';
 import { open } from 'node:fs/promises';
 import { parse, type CsvError } from 'csv-parse';
+import { CsvRecordGuard, type GuardReject, type QuoteBounds } from './csv-record-guard.ts';
 import type { SourceFile } from '../../engine/io.ts';
 import type { Reject } from '../../engine/quarantine.ts';
 
@@ -26,6 +27,8 @@ export interface CsvOptions {
   required?: readonly string[];
   /** 1-based line of the header row when lines before it are a preamble to skip (default 1). */
   fromLine?: number;
+  /** How far a quoted field may run (lines, characters) before its record is rejected. */
+  quoteBounds?: QuoteBounds;
 }
 
 const newlines = (s: string): number => {
@@ -35,8 +38,11 @@ const newlines = (s: string): number => {
 };
 
 /** csv-parse reports the line where a record ends; the raw text tells how many lines it spans. */
-const startLine = (endLine: number, raw: string | undefined): number =>
-  Math.max(1, endLine - newlines((raw ?? '').replace(/\r?\n$/, '')));
+const startLine = (endLine: number, raw: string): number =>
+  Math.max(1, endLine - newlines(raw.replace(/\r?\n$/, '')));
+
+/** csv-parse's raw text of a record also holds the empty lines it skipped before it. */
+const withoutBlankLines = (raw: string | undefined): string => (raw ?? '').replace(/^(?:\r*\n)+/, '');
 
 const reasonOf = (code: string | undefined): string =>
   code === 'CSV_RECORD_INCONSISTENT_FIELDS_LENGTH' || code === 'CSV_RECORD_INCONSISTENT_COLUMNS'
@@ -91,20 +97,36 @@ export async function* readCsvRows(file: RawFile, reject: Reject, opts: CsvOptio
     // Lines stay numbered from the top of the file (csv-parse counts the skipped ones).
     ...(opts.fromLine && opts.fromLine > 1 ? { from_line: opts.fromLine } : {}),
   });
-  parser.on('skip', (err: CsvError, raw: string | undefined) => {
+  // csv-parse may report one record twice (a stray quote, then its column count): it is one reject.
+  let lastSkipped = -1;
+  parser.on('skip', (err: CsvError, rawText: string | undefined) => {
     if (missing.length > 0) return; // the whole file is rejected once, below
+    const raw = withoutBlankLines(rawText);
     const lines = (err as CsvError & { lines?: number }).lines ?? 0;
-    reject({
-      reason: reasonOf(err.code),
-      file: file.key,
-      line: startLine(lines, raw),
-      detail: err.message,
-      raw,
-    });
+    const line = startLine(guard.trueLine(lines), raw);
+    if (line === lastSkipped) return;
+    lastSkipped = line;
+    rejectEarlyBefore(line);
+    reject({ reason: reasonOf(err.code), file: file.key, line, detail: err.message, raw });
   });
   const input = createReadStream(file.path);
+  // Broken quoting never reaches csv-parse, which cannot recover from it (see csv-record-guard.ts).
+  // Its rejects are found ahead of csv-parse: they wait until the rows before them are out, so the
+  // quarantine stays in line order.
+  const early: GuardReject[] = [];
+  const guard = new CsvRecordGuard({ delimiter: opts.delimiter, crOnly, bounds: opts.quoteBounds }, (r) =>
+    early.push(r),
+  );
+  const rejectEarlyBefore = (line: number): void => {
+    while (early.length > 0 && early[0]!.line < line) {
+      const r = early.shift()!;
+      if (missing.length === 0)
+        reject({ reason: 'malformed_csv', file: file.key, line: r.line, detail: r.detail, raw: r.raw });
+    }
+  };
   input.on('error', (e) => parser.destroy(e));
-  input.pipe(parser);
+  guard.on('error', (e) => parser.destroy(e));
+  input.pipe(guard).pipe(parser);
   const rejectHeader = () => {
     reject({
       reason: 'missing_columns',
@@ -123,7 +145,10 @@ export async function* readCsvRows(file: RawFile, reject: Reject, opts: CsvOptio
       if (missing.length > 0) return rejectHeader();
       const values: Record<string, string> = {};
       for (const [k, v] of Object.entries(item.record)) values[k] = v.trim();
-      yield { line: startLine(item.info.lines, item.raw), values, raw: item.raw.replace(/\r?\n?$/, '') };
+      const raw = withoutBlankLines(item.raw);
+      const line = startLine(guard.trueLine(item.info.lines), raw);
+      rejectEarlyBefore(line);
+      yield { line, values, raw: raw.replace(/\r?\n?$/, '') };
     }
   } catch (e) {
     if (isSystemError(e)) throw unreadableFile(file, e);
@@ -132,6 +157,7 @@ export async function* readCsvRows(file: RawFile, reject: Reject, opts: CsvOptio
     return;
   }
   if (missing.length > 0) return rejectHeader();
+  rejectEarlyBefore(Infinity);
   if (header === null) reject({ reason: 'empty_file', file: file.key, line: 0, detail: 'no header row' });
 }
 

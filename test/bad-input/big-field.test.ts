@@ -45,7 +45,7 @@ describe('a 50 MB single field', () => {
     expect(fast.rows).toBe(11);
   });
 
-  it('chantiers: a 50 MB quoted Description with line breaks is kept; later records keep their lines', async () => {
+  it('chantiers: a 50 MB quoted Description over 1,000 lines is bounded: one reject where it starts, later records kept', async () => {
     const text = await readFile(join(BAD, 'chantiers/embedded-newlines.csv'), 'utf8');
     // The first record starts on line 2 with 'CP001735;;75018;9;1;SG Mission des JO 2024;CONSTRUCTION_IMMEUBLE;Arena 2;'
     // where 'Arena 2' is the Description: replace it by a quoted 50 MB text holding 1,000 LF.
@@ -55,13 +55,18 @@ describe('a 50 MB single field', () => {
     await writeFile(path, text.replace(';Arena 2;', `;${big};`));
     const c = collector();
     const rows = await parseChantiersFile({ path, key: 'big.csv' }, c.reject);
-    expect(c.rejects).toEqual([]);
-    expect(rows).toHaveLength(15);
-    // Every record after the first moves 1,000 lines down.
-    expect(rows.map((r) => r.line)).toEqual([
-      2,
-      ...[5, 6, 7, 8, 12, 14, 15, 16, 18, 19, 20, 21, 22, 24].map((l) => l + 1000),
-    ]);
+    // A quoted field may span 100 lines / 1 MiB: past that its record is rejected where it started
+    // and reading resumes on the next line. The runaway field's lines are rejects of their own.
+    expect(c.rejects[0]).toMatchObject({
+      reason: 'malformed_csv',
+      line: 2,
+      detail: expect.stringContaining('opened on line 2 runs past 100 lines'),
+    });
+    expect(c.rejects.map((r) => r.line)).toEqual(Array.from({ length: 1003 }, (_, k) => k + 2));
+    // The 14 records after it, each on its own line, 1,000 lines down.
+    expect(rows.map((r) => r.line)).toEqual(
+      [5, 6, 7, 8, 12, 14, 15, 16, 18, 19, 20, 21, 22, 24].map((l) => l + 1000),
+    );
   });
 
   it('bikes JSON: a record with a 50 MB nom_compteur is kept with the 13 others', async () => {

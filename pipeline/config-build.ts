@@ -29,7 +29,7 @@ import { pathToFileURL } from 'node:url';
 import type { Message, Plugin } from 'esbuild';
 
 /** Bump when the output changes, so older builds are not reused. */
-const FORMAT = 1;
+const FORMAT = 2;
 const PRUNE_AFTER_MS = 24 * 3600 * 1000;
 /** Written in every config build (and only there): pruning never touches the CLI's own builds. */
 const MARKER = '.cityflow-config-build';
@@ -95,6 +95,16 @@ function resolveRelative(fromFile: string, spec: string): string {
     candidates.push(...['.ts', '.tsx', '.js', '/index.ts', '/index.js'].map((e) => base + e));
   }
   return candidates.find(isFile) ?? base;
+}
+
+/**
+ * A source map naming its sources by absolute file URLs: stack traces then name the project's files
+ * even when the build is reached through a link (Node reports a module by its real path).
+ */
+function absoluteSources(mapText: string, mapDir: string): Uint8Array {
+  const map = JSON.parse(mapText) as { sources: string[] };
+  map.sources = map.sources.map((src) => pathToFileURL(resolve(mapDir, src)).href);
+  return new TextEncoder().encode(JSON.stringify(map));
 }
 
 /** The compiled name of a module: same path, `.js`. */
@@ -225,7 +235,10 @@ export async function buildConfig(configFile: string, link: FrameworkLink): Prom
         logLevel: 'silent',
         absWorkingDir: root,
       });
-      for (const o of result.outputFiles) outputs.set(relative(join(cacheRoot, 'out'), o.path), o.contents);
+      for (const o of result.outputFiles) {
+        const rel = relative(join(cacheRoot, 'out'), o.path);
+        outputs.set(rel, o.path.endsWith('.map') ? absoluteSources(o.text, dirname(o.path)) : o.contents);
+      }
     } catch (err) {
       const errors = (err as { errors?: Message[] }).errors;
       if (errors?.length) throw new ConfigBuildError(errors);

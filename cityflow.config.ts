@@ -13,7 +13,6 @@ import { join } from 'node:path';
 import type { IOManager } from './engine/index.ts';
 import { cityflowAssets } from './assets/definitions.ts';
 import { MirrorIOManager, type Mirror } from './io-managers/mirror.ts';
-import { writeDailyReport } from './io-managers/s3/report-writer.ts';
 import { s3Url } from './pipeline/config.ts';
 import { defineConfig, type ConfigContext } from './pipeline/define-config.ts';
 
@@ -22,6 +21,8 @@ function reportToS3(ctx: ConfigContext, kind: 'json' | 'csv'): Mirror {
   const { s3ReportsBucket: bucket, s3ReportsPrefix: prefix } = ctx.settings;
   return async (io, value) => {
     if (!bucket || !ctx.s3) throw new Error('S3_REPORTS_BUCKET is not set: cannot publish the report to S3');
+    // Loaded in S3 mode only: local runs never load the S3 client.
+    const { writeDailyReport } = await import('./io-managers/s3/report-writer.ts');
     const written = await writeDailyReport(
       { client: ctx.s3.client, bucket, prefix },
       io.partitionKey,

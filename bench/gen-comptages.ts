@@ -9,7 +9,7 @@
  * Same seed + size → byte-identical file. Output is streamed (constant memory).
  *
  * CLI: `npx tsx bench/gen-comptages.ts --size 100MB --out bench/out/comptages-100MB.csv [--seed 42]
- * [--order time|export]`
+ * [--order time|export] [--flows integer|decimal]`
  */
 import { createWriteStream } from 'node:fs';
 import { mkdir, rename } from 'node:fs/promises';
@@ -42,6 +42,12 @@ export interface GenerateOptions {
   order?: 'time' | 'export';
   /** Bad rows (unparsable date, wrong column count, non-numeric flow) per million rows; 0 for benches. */
   badPerMillion?: number;
+  /**
+   * `integer` (default): flows written `583.0`, as in the real exports. `decimal`: the same rows with
+   * one real decimal, `583.1` … `583.9` (the digit from a PRNG of its own, so every other byte and the
+   * file size are those of the `integer` file): values off the integer fast path.
+   */
+  flows?: 'integer' | 'decimal';
 }
 
 export interface GenerateResult {
@@ -102,7 +108,9 @@ interface Arc {
   baseOcc: number;
 }
 
-const fmtFlow = (v: number): string => `${v}.0`;
+/** A flow as the exports write it (`583.0`), or with a decimal digit 1–9 from `tenths`. */
+const fmtFlow = (v: number, tenths: (() => number) | null): string =>
+  `${v}.${tenths ? 1 + Math.floor(tenths() * 9) : 0}`;
 /** Occupancy like the real exports: up to 5 decimals, no trailing zeros. */
 const fmtOcc = (v: number): string => String(Math.round(v * 100_000) / 100_000);
 
@@ -162,7 +170,13 @@ const HOURLY = [
   1.0, 0.8, 0.6, 0.45, 0.35,
 ];
 
-function row(arc: Arc, stamp: string, localHour: number, rand: () => number): string {
+function row(
+  arc: Arc,
+  stamp: string,
+  localHour: number,
+  rand: () => number,
+  tenths: (() => number) | null,
+): string {
   const r = rand();
   const etatArc = r < 0.9 ? 'Invalide' : r < 0.97 ? 'Barré' : 'Ouvert';
   const q = rand();
@@ -174,7 +188,7 @@ function row(arc: Arc, stamp: string, localHour: number, rand: () => number): st
   const etat =
     occ > 30 || e > 0.995 ? ETATS[e > 0.995 ? 3 : e > 0.6 ? 2 : 1]! : e < 0.85 ? ETATS[0] : ETATS[1];
   // As in the Convention export: sometimes the flow alone is missing while occupancy and state exist.
-  const flowText = q < 0.075 ? '' : fmtFlow(flow);
+  const flowText = q < 0.075 ? '' : fmtFlow(flow, tenths);
   return `${arc.prefix}${stamp};${flowText};${fmtOcc(occ)};${etat}${arc.suffix}${etatArc}${arc.tail}`;
 }
 
@@ -189,6 +203,8 @@ const HOUR_MS = 3_600_000;
 
 export async function generateComptages(opts: GenerateOptions): Promise<GenerateResult> {
   const rand = mulberry32(opts.seed ?? 42);
+  // Its own PRNG: decimal flows leave the main sequence (hence every other byte) unchanged.
+  const tenths = opts.flows === 'decimal' ? mulberry32((opts.seed ?? 42) ^ 0x5eed) : null;
   const arcs = makeArcs(rand, opts.arcs ?? 3400);
   const blockHours = opts.blockHours ?? 3;
   const badRate = (opts.badPerMillion ?? 0) / 1_000_000;
@@ -226,7 +242,7 @@ export async function generateComptages(opts: GenerateOptions): Promise<Generate
     if (rand() < 0.02) return null; // sensor gaps: not every arc reports every hour
     const stamp = parisStamp(hourMs);
     if (badRate > 0 && rand() < badRate) return badRow(arc, stamp, badRows++ % 3);
-    return row(arc, stamp, Number(stamp.slice(11, 13)), rand);
+    return row(arc, stamp, Number(stamp.slice(11, 13)), rand, tenths);
   };
 
   if (opts.order === 'export') {
@@ -316,10 +332,13 @@ async function main(argv: string[]): Promise<void> {
   const out = arg('--out');
   if (!size || !out)
     throw new Error(
-      'usage: gen-comptages --size 100MB|1GB|6GB --out FILE [--seed N] [--bad N] [--order time|export]',
+      'usage: gen-comptages --size 100MB|1GB|6GB --out FILE [--seed N] [--bad N] [--order time|export] ' +
+        '[--flows integer|decimal]',
     );
   const order = arg('--order') ?? 'time';
   if (order !== 'time' && order !== 'export') throw new Error('--order: time or export');
+  const flows = arg('--flows') ?? 'integer';
+  if (flows !== 'integer' && flows !== 'decimal') throw new Error('--flows: integer or decimal');
   const t0 = performance.now();
   const res = await generateComptages({
     sizeBytes: parseSize(size),
@@ -327,6 +346,7 @@ async function main(argv: string[]): Promise<void> {
     seed: Number(arg('--seed') ?? 42),
     badPerMillion: Number(arg('--bad') ?? 0),
     order,
+    flows,
   });
   const s = (performance.now() - t0) / 1000;
   console.log(

@@ -148,7 +148,7 @@ async function withRuntime<T>(fn: (rt: Runtime) => Promise<T>): Promise<T> {
 }
 
 const program = new Command('pipeline')
-  .description('CityFlow: typed data assets and the Paris urban-mobility pipeline')
+  .description("CityFlow: typed data assets — runs the project's cityflow.config.ts")
   .version(packageVersion(), '-V, --version', 'print the version and exit')
   .option(
     '--config <file>',

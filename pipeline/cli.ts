@@ -24,6 +24,7 @@ import { ConfigFileError } from './config-file.ts';
 import { createRuntime, type Runtime } from './runtime.ts';
 import { packageVersion } from './version.ts';
 import { createRunRenderer, replayRun, shouldUseTui } from './view/render.ts';
+import { formatRawInputStats } from './view/format.ts';
 
 interface SelectionOpts {
   all?: boolean;
@@ -245,6 +246,8 @@ addSelectionOptions(
             `Degraded: raw input read from DATA_DIR (${rt.config.dataDir}) because S3 failed (${degraded}); ` +
               'S3_FALLBACK=off makes such a run fail instead',
           );
+        const rawInput = rt.rawInputStats();
+        if (rawInput) out.write(formatRawInputStats(rawInput) + '\n');
         if (o.json) {
           const { runId: id, materialized, skipped, noData, failed, durationMs } = result;
           console.log(
@@ -257,6 +260,7 @@ addSelectionOptions(
               failed,
               durationMs,
               ...(degraded && { degraded: true, degradedReason: degraded }),
+              ...(rawInput && { rawInput }),
             }),
           );
         }

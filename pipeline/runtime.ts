@@ -11,6 +11,7 @@ import type { DynamoDbIOManager } from '../io-managers/dynamodb/dynamodb-io-mana
 import { LocalFsIOManager } from '../io-managers/local-fs.ts';
 import { LocalSourceIO } from '../io-managers/local-source.ts';
 import type { MongoDbIOManager } from '../io-managers/mongodb/mongodb-io-manager.ts';
+import type { SourceStats } from '../io-managers/s3/s3-source.ts';
 import { describeMode, loadConfig, printableConfig, type Config } from './config.ts';
 import { findConfig, type FoundConfig } from './config-file.ts';
 import { frameworkLink, importConfig } from './config-load.ts';
@@ -30,6 +31,8 @@ export interface Runtime {
   printableConfig: Record<string, string>;
   /** Why raw input fell back from S3 to DATA_DIR in this process (the run was degraded), if it did. */
   degraded(): string | undefined;
+  /** In S3 mode: LIST requests, objects listed, bodies downloaded, files served from the cache. */
+  rawInputStats(): SourceStats | undefined;
   /** The database IO manager when one is configured (for `pipeline setup`). */
   database?: DynamoDbIOManager | MongoDbIOManager;
   /**
@@ -127,6 +130,7 @@ export async function createRuntime(opts: {
     modeLine,
     printableConfig: { CITYFLOW_CONFIG: `${project.file} (${project.from})`, ...printableConfig(config) },
     degraded: () => s3?.sources.fallbackReason,
+    rawInputStats: () => s3?.sources.stats(),
     database,
     lockForRun: async (runId, onWait, signal) => {
       const releaseState = await state.acquireLock(runId, onWait, signal);

@@ -2,7 +2,7 @@ import type { S3Client } from '@aws-sdk/client-s3';
 import type { SourceIO } from '../engine/index.ts';
 import { ObjectCache } from '../io-managers/s3/cache.ts';
 import { createS3Client } from '../io-managers/s3/client.ts';
-import { S3SourceIO } from '../io-managers/s3/s3-source.ts';
+import { S3SourceIO, type SourceStats } from '../io-managers/s3/s3-source.ts';
 import { s3ClientSettings, type Config } from './config.ts';
 
 /**
@@ -13,7 +13,7 @@ import { s3ClientSettings, type Config } from './config.ts';
 type Log = (msg: string, level?: 'info' | 'warn') => void;
 
 export interface S3Bindings {
-  sources: SourceIO & { readonly fallbackReason?: string };
+  sources: SourceIO & { readonly fallbackReason?: string; stats(): SourceStats };
   client: S3Client;
   close(): Promise<void>;
 }
@@ -28,6 +28,7 @@ export function createS3Bindings(config: Config, localSources: SourceIO, log: Lo
     cacheDir: config.s3CacheDir,
     ...(config.s3Fallback && { fallback: localSources }),
     warn: (m) => log(`warning: ${m}`, 'warn'),
+    listOncePerRun: true, // one process, one run: planning and execution share the listings
   });
   return {
     sources,

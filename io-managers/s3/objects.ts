@@ -4,7 +4,7 @@
  */
 import {
   GetObjectCommand,
-  ListObjectsV2Command,
+  paginateListObjectsV2,
   type GetObjectCommandOutput,
   type S3Client,
 } from '@aws-sdk/client-s3';
@@ -27,6 +27,15 @@ export interface ListOptions {
   /** Only direct children of the prefix (no sub-folders). Default: everything below. */
   delimiter?: boolean;
   signal?: AbortSignal;
+  /** Adds the requests sent and the objects they returned. */
+  counts?: ListingCounts;
+}
+
+export interface ListingCounts {
+  /** ListObjectsV2 requests sent (pages). */
+  requests: number;
+  /** Objects they returned (folder placeholders included). */
+  objects: number;
 }
 
 /** Ensures a non-empty prefix ends with `/`, so `dt=2025-11-0` never matches `dt=2025-11-04`. */
@@ -49,24 +58,22 @@ export async function listObjects(
   opts: ListOptions = {},
 ): Promise<ListedObject[]> {
   const out: ListedObject[] = [];
-  let token: string | undefined;
-  do {
-    const page = await client.send(
-      new ListObjectsV2Command({
-        Bucket: bucket,
-        Prefix: prefix,
-        ...(opts.delimiter && { Delimiter: '/' }),
-        ...(token !== undefined && { ContinuationToken: token }),
-      }),
-      { abortSignal: opts.signal },
-    );
+  const pages = paginateListObjectsV2(
+    { client },
+    { Bucket: bucket, Prefix: prefix, ...(opts.delimiter && { Delimiter: '/' }) },
+    { abortSignal: opts.signal },
+  );
+  for await (const page of pages) {
+    if (opts.counts) {
+      opts.counts.requests++;
+      opts.counts.objects += page.Contents?.length ?? 0;
+    }
     for (const o of page.Contents ?? []) {
       if (o.Key === undefined || o.Key.endsWith('/')) continue; // folder placeholders
       if (!hasExtension(o.Key, opts.extensions)) continue;
       out.push({ key: o.Key, size: o.Size ?? 0, etag: o.ETag ?? '' });
     }
-    token = page.IsTruncated ? page.NextContinuationToken : undefined;
-  } while (token !== undefined);
+  }
   return out.sort((a, b) => (a.key < b.key ? -1 : a.key > b.key ? 1 : 0));
 }
 
@@ -80,25 +87,27 @@ export async function listKeys(
 }
 
 /** Names of the immediate sub-folders of `prefix` (e.g. `dt=2025-11-04`), sorted, paginated. */
-export async function listFolderNames(client: S3Client, bucket: string, prefix: string): Promise<string[]> {
+export async function listFolderNames(
+  client: S3Client,
+  bucket: string,
+  prefix: string,
+  counts?: ListingCounts,
+): Promise<string[]> {
   const base = folderPrefix(prefix);
   const names = new Set<string>();
-  let token: string | undefined;
-  do {
-    const page = await client.send(
-      new ListObjectsV2Command({
-        Bucket: bucket,
-        Prefix: base,
-        Delimiter: '/',
-        ...(token !== undefined && { ContinuationToken: token }),
-      }),
-    );
+  for await (const page of paginateListObjectsV2(
+    { client },
+    { Bucket: bucket, Prefix: base, Delimiter: '/' },
+  )) {
+    if (counts) {
+      counts.requests++;
+      counts.objects += page.Contents?.length ?? 0;
+    }
     for (const p of page.CommonPrefixes ?? []) {
       const name = p.Prefix?.slice(base.length).replace(/\/$/, '');
       if (name) names.add(name);
     }
-    token = page.IsTruncated ? page.NextContinuationToken : undefined;
-  } while (token !== undefined);
+  }
   return [...names].sort();
 }
 

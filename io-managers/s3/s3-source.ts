@@ -12,7 +12,15 @@ import { combineVersions } from '../../engine/hash.ts';
 import type { FileSet, SourceIO, SourceLocation, SourceObservation } from '../../engine/io.ts';
 import { describeS3Error, isTransientS3Error } from './client.ts';
 import { ObjectCache, UnsafeKeyError } from './cache.ts';
-import { downloadListed, folderPrefix, listFolderNames, listObjects, type ListedObject } from './objects.ts';
+import { RunListings } from './listing.ts';
+import {
+  downloadListed,
+  folderPrefix,
+  listFolderNames,
+  listObjects,
+  type ListedObject,
+  type ListingCounts,
+} from './objects.ts';
 
 export interface S3SourceOptions {
   client: S3Client;
@@ -26,6 +34,26 @@ export interface S3SourceOptions {
   fallback?: SourceIO;
   /** Receives the single fallback warning. */
   warn?: (message: string) => void;
+  /**
+   * One listing per source prefix for the life of this object, i.e. one run (the `pipeline` command
+   * creates a source per run): each prefix is listed once (paginated) and every observe, resolve and
+   * listFolders below it is answered from that listing, so planning and execution see the same
+   * objects. `newRun()` forgets the listings. Default false: every call lists its own folder.
+   */
+  listOncePerRun?: boolean;
+}
+
+/** What a source did since it was created: LIST requests, objects listed, bodies downloaded, cache hits. */
+export interface SourceStats {
+  /** ListObjectsV2 requests sent. */
+  listRequests: number;
+  /** Objects those requests returned. */
+  listed: number;
+  /** Bodies transferred into the cache. */
+  downloaded: number;
+  downloadedBytes: number;
+  /** Files served from the cache without transferring a body (ETag and size as listed, or a 304). */
+  fromCache: number;
 }
 
 export class S3SourceIO implements SourceIO {
@@ -33,10 +61,24 @@ export class S3SourceIO implements SourceIO {
   private readonly cache: ObjectCache;
   private readonly root: string;
   private fellBack: { reason: string } | undefined;
+  private readonly counts: ListingCounts = { requests: 0, objects: 0 };
+  private readonly transfers = { downloaded: 0, downloadedBytes: 0, fromCache: 0 };
+  private readonly listings: RunListings | undefined;
 
   constructor(private readonly opts: S3SourceOptions) {
     this.cache = new ObjectCache(opts.cacheDir);
     this.root = opts.prefix.replace(/^\/+|\/+$/g, '');
+    if (opts.listOncePerRun) this.listings = new RunListings(opts.client, opts.bucket, this.counts);
+  }
+
+  /** LIST requests, objects listed, bodies downloaded and files served from the cache so far. */
+  stats(): SourceStats {
+    return { listRequests: this.counts.requests, listed: this.counts.objects, ...this.transfers };
+  }
+
+  /** Forgets the listings (with `listOncePerRun`): the next calls list again. */
+  newRun(): void {
+    this.listings?.clear();
   }
 
   /** `s3://bucket/prefix`, the origin of files served from S3. */
@@ -54,10 +96,13 @@ export class S3SourceIO implements SourceIO {
 
   private async list(location: SourceLocation, signal?: AbortSignal): Promise<ListedObject[]> {
     const base = folderPrefix(this.fullKey(location.prefix.replace(/^\/+|\/+$/g, '')));
-    const listed = await listObjects(this.opts.client, this.opts.bucket, base, {
-      delimiter: !location.recursive,
-      ...(signal && { signal }),
-    });
+    const listed = this.listings
+      ? (await this.listings.for(base, signal)).objectsIn(base, location.recursive === true)
+      : await listObjects(this.opts.client, this.opts.bucket, base, {
+          delimiter: !location.recursive,
+          counts: this.counts,
+          ...(signal && { signal }),
+        });
     const match = location.match;
     return match ? listed.filter((o) => match.test(o.key.slice(o.key.lastIndexOf('/') + 1))) : listed;
   }
@@ -121,6 +166,7 @@ export class S3SourceIO implements SourceIO {
         const listed = await this.list(location, signal);
         const got = await downloadListed(this.opts.client, this.cache, this.opts.bucket, listed, {
           concurrency: this.opts.concurrency,
+          onObject: (o) => this.count(o),
           ...(signal && { signal }),
         });
         return {
@@ -136,12 +182,22 @@ export class S3SourceIO implements SourceIO {
   }
 
   async listFolders(prefix: string): Promise<string[]> {
+    const full = this.fullKey(prefix.replace(/^\/+|\/+$/g, ''));
     return this.withFallback(
-      { action: 's3:ListBucket', key: `${this.fullKey(prefix.replace(/^\/+|\/+$/g, ''))}/` },
-      () =>
-        listFolderNames(this.opts.client, this.opts.bucket, this.fullKey(prefix.replace(/^\/+|\/+$/g, ''))),
+      { action: 's3:ListBucket', key: `${full}/` },
+      async () =>
+        this.listings
+          ? (await this.listings.for(full)).folderNames(full)
+          : listFolderNames(this.opts.client, this.opts.bucket, full, this.counts),
       (f) => f.listFolders(prefix),
     );
+  }
+
+  private count(o: { transferred: boolean; size: number }): void {
+    if (o.transferred) {
+      this.transfers.downloaded++;
+      this.transfers.downloadedBytes += o.size;
+    } else this.transfers.fromCache++;
   }
 
   /** Why the source fell back to local files, or undefined while S3 works. */

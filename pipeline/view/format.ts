@@ -91,3 +91,18 @@ export function percent(done: number, total: number): number {
   if (!(total > 0)) return 0;
   return Math.min(100, Math.max(0, Math.floor((done / total) * 100)));
 }
+
+/** The raw-input line of a run summary in S3 mode: what was listed, downloaded and served from the cache. */
+export function formatRawInputStats(s: {
+  listRequests: number;
+  listed: number;
+  downloaded: number;
+  downloadedBytes: number;
+  fromCache: number;
+}): string {
+  const n = formatCount;
+  return (
+    `Raw input from S3: ${n(s.listed)} objects listed (${n(s.listRequests)} LIST requests), ` +
+    `${n(s.downloaded)} downloaded (${formatBytes(s.downloadedBytes)}), ${n(s.fromCache)} served from the cache`
+  );
+}

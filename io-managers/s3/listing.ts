@@ -1,0 +1,148 @@
+/**
+ * Run-wide listings of S3 prefixes: each listing root is listed once, with one paginated
+ * ListObjectsV2 (1,000 keys per request), and every later question about a folder below it — the
+ * objects of `api/bikes/dt=2025-11-04/hour=02`, the `dt=` folders of `api/bikes` — is answered from
+ * memory. A year of hourly files of one source (8,760 objects) costs 9 requests instead of 8,760.
+ *
+ * The listing root of a folder is the folder cut before its first Hive-style `name=value` segment
+ * (`api/bikes/dt=2025-11-04/hour=02` → `api/bikes/`), the usual layout of partitioned data on S3; a
+ * folder without one is its own root. A root below one already listed is answered by that listing.
+ */
+import { paginateListObjectsV2, type S3Client } from '@aws-sdk/client-s3';
+import { folderPrefix, type ListedObject, type ListingCounts } from './objects.ts';
+
+/** Where the listing that answers for `folder` starts: before its first `name=value` segment. */
+export function listingRootOf(folder: string): string {
+  const segments = folderPrefix(folder).split('/').slice(0, -1);
+  const cut = segments.findIndex((s) => s.includes('='));
+  return cut === -1 ? folderPrefix(folder) : folderPrefix(segments.slice(0, cut).join('/'));
+}
+
+/** Every key under one root, sorted (JS string order, so lookups can binary-search). */
+export class PrefixListing {
+  private readonly keys: string[];
+
+  constructor(
+    readonly root: string,
+    /** Sorted by key; may hold folder placeholders (keys ending with `/`). */
+    private readonly objects: readonly ListedObject[],
+  ) {
+    this.keys = objects.map((o) => o.key);
+  }
+
+  covers(folder: string): boolean {
+    return folderPrefix(folder).startsWith(this.root);
+  }
+
+  /** Index of the first key ≥ `prefix`. */
+  private lowerBound(prefix: string): number {
+    let lo = 0;
+    let hi = this.keys.length;
+    while (lo < hi) {
+      const mid = (lo + hi) >>> 1;
+      if (this.keys[mid]! < prefix) lo = mid + 1;
+      else hi = mid;
+    }
+    return lo;
+  }
+
+  private *under(folder: string): Generator<ListedObject> {
+    const base = folderPrefix(folder);
+    for (let i = this.lowerBound(base); i < this.keys.length && this.keys[i]!.startsWith(base); i++)
+      yield this.objects[i]!;
+  }
+
+  /** The objects in `folder` (only its direct children unless `recursive`), placeholders left out. */
+  objectsIn(folder: string, recursive: boolean): ListedObject[] {
+    const base = folderPrefix(folder);
+    const out: ListedObject[] = [];
+    for (const o of this.under(base)) {
+      if (o.key.endsWith('/')) continue;
+      if (!recursive && o.key.indexOf('/', base.length) !== -1) continue;
+      out.push(o);
+    }
+    return out;
+  }
+
+  /** Names of the immediate sub-folders of `folder`, sorted (as a `Delimiter: '/'` listing gives them). */
+  folderNames(folder: string): string[] {
+    const base = folderPrefix(folder);
+    const names = new Set<string>();
+    for (const o of this.under(base)) {
+      const slash = o.key.indexOf('/', base.length);
+      if (slash > base.length) names.add(o.key.slice(base.length, slash));
+    }
+    return [...names].sort();
+  }
+}
+
+/** Lists everything under `root` (placeholders kept), following continuation tokens with the SDK's paginator. */
+export async function listPrefix(
+  client: S3Client,
+  bucket: string,
+  root: string,
+  counts: ListingCounts,
+  signal?: AbortSignal,
+): Promise<PrefixListing> {
+  const objects: ListedObject[] = [];
+  const pages = paginateListObjectsV2({ client }, { Bucket: bucket, Prefix: root }, { abortSignal: signal });
+  for await (const page of pages) {
+    counts.requests++;
+    for (const o of page.Contents ?? []) {
+      if (o.Key === undefined) continue;
+      counts.objects++;
+      objects.push({ key: o.Key, size: o.Size ?? 0, etag: o.ETag ?? '' });
+    }
+  }
+  objects.sort((a, b) => (a.key < b.key ? -1 : a.key > b.key ? 1 : 0));
+  return new PrefixListing(root, objects);
+}
+
+/**
+ * The listings of one run: a root is listed once, by its first caller; concurrent callers share the
+ * request. A listing that fails is forgotten (the next caller lists again); one aborted by its first
+ * caller's signal is listed again for a caller whose own signal is not aborted.
+ */
+export class RunListings {
+  private readonly listings = new Map<string, Promise<PrefixListing>>();
+
+  constructor(
+    private readonly client: S3Client,
+    private readonly bucket: string,
+    /** Adds the requests sent and the objects listed. */
+    private readonly counts: ListingCounts = { requests: 0, objects: 0 },
+  ) {}
+
+  /** The listing answering for `folder` (a full key prefix), listing its root if no listing covers it. */
+  async for(folder: string, signal?: AbortSignal): Promise<PrefixListing> {
+    const base = folderPrefix(folder);
+    for (;;) {
+      const pending = this.covering(base) ?? this.start(listingRootOf(base), signal);
+      try {
+        return await pending;
+      } catch (err) {
+        if ((err as { name?: string } | null)?.name === 'AbortError' && !signal?.aborted) continue;
+        throw err;
+      }
+    }
+  }
+
+  private covering(base: string): Promise<PrefixListing> | undefined {
+    for (const [root, p] of this.listings) if (base.startsWith(root)) return p;
+    return undefined;
+  }
+
+  private start(root: string, signal?: AbortSignal): Promise<PrefixListing> {
+    const p = listPrefix(this.client, this.bucket, root, this.counts, signal);
+    this.listings.set(root, p);
+    p.catch(() => {
+      if (this.listings.get(root) === p) this.listings.delete(root);
+    });
+    return p;
+  }
+
+  /** Forgets every listing: the next questions list again (a new run). */
+  clear(): void {
+    this.listings.clear();
+  }
+}

@@ -6,8 +6,12 @@
  * buckets are spilled to a scratch file; `takeArcDays` builds one day's `ArcDay[]` and frees that day.
  *
  * Per hour, 6 bytes: the flow code as a Uint16 and one Uint32 holding the occupancy code (24 bits),
- * the etat code (3 bits) and the offset code (2 bits, 0 = no row); values-codes.ts keeps them exact
- * (a value the code cannot hold exactly is kept in a per-day side table as a plain number).
+ * the etat code (3 bits) and the offset code (2 bits, 0 = no row); values-codes.ts keeps them exact.
+ * A value the code cannot hold exactly (a decimal flow, 7 decimals of occupancy…) is kept as a plain
+ * number in a side column of the block, one Float64Array per field laid out like the others and
+ * allocated on the block's first such value: spilled, transferred and recycled with the block, so a
+ * file where every value needs one costs 8 B more per hour, never a per-value object (it used to be a
+ * Map entry per value, kept in memory through spills: 983 MB and 20 s for a 1 GB file of decimal flows).
  *
  * Each hour slot keeps its *first* row (the row with the natural Paris offset of that hour). The one
  * hour that can hold two distinct instants — the repeated autumn hour, 02:00+02:00 then 02:00+01:00 —
@@ -53,42 +57,52 @@ export interface DayState {
   lib: Int32Array;
   geo: Int32Array;
   len: Int32Array;
-  /** Side tables are keyed by slot × 24 + hour. */
-  flowSide: [number, number][];
-  occSide: [number, number][];
+  /**
+   * Per hour × slot (hour-major), the plain numbers behind FLOW_SIDE / OCC_SIDE codes; empty until the
+   * block has one (see the file comment).
+   */
+  flowX: Float64Array;
+  occX: Float64Array;
+  /** Keyed by slot × 24 + hour. */
   second: [number, SecondHalf][];
   /** Set when the arrays were spilled to a scratch file (they are then empty here). */
   disk?: DiskRef;
 }
 
-/** Where a spilled block's arrays are: whole (`cap` slots) in field order at `pos` of `path`. */
+/**
+ * Where a spilled block's arrays are: whole (`cap` slots) in field order at `pos` of `path`, the side
+ * columns last, only those the block had (`sides`: FLOW_X | OCC_X).
+ */
 export interface DiskRef {
   path: string;
   pos: number;
+  sides: number;
 }
 
-/** A block's per-slot and per-hour arrays (the part that is spilled, transferred and recycled). */
-type Columns = Pick<DayState, 'arc' | 'flow' | 'cell' | 'lib' | 'geo' | 'len'>;
+const FLOW_X = 1;
+const OCC_X = 2;
 
-/** Zeroed columns for `cap` slots. */
-const allocColumns = (cap: number): Columns => ({
+/** A block's per-slot and per-hour arrays (the part that is spilled, transferred and recycled). */
+type Columns = Pick<DayState, 'arc' | 'flow' | 'cell' | 'lib' | 'geo' | 'len' | 'flowX' | 'occX'>;
+type Column = Columns[keyof Columns];
+
+/** Zeroed columns for `cap` slots; side columns only those in `sides`. */
+const allocColumns = (cap: number, sides = 0): Columns => ({
   arc: new Int32Array(cap),
   flow: new Uint16Array(cap * HOURS),
   cell: new Uint32Array(cap * HOURS),
   lib: new Int32Array(cap),
   geo: new Int32Array(cap),
   len: new Int32Array(cap),
+  flowX: new Float64Array(sides & FLOW_X ? cap * HOURS : 0),
+  occX: new Float64Array(sides & OCC_X ? cap * HOURS : 0),
 });
 
-/** The columns in their fixed order (the layout of a spilled block on disk). */
-const columnList = (c: Columns): (Int32Array | Uint16Array | Uint32Array)[] => [
-  c.arc,
-  c.flow,
-  c.cell,
-  c.lib,
-  c.geo,
-  c.len,
-];
+/** The columns in their fixed order (the layout of a spilled block on disk; empty side columns add nothing). */
+const columnList = (c: Columns): Column[] => [c.arc, c.flow, c.cell, c.lib, c.geo, c.len, c.flowX, c.occX];
+
+/** Which side columns hold values. */
+const sidesOf = (c: Columns): number => (c.flowX.length > 0 ? FLOW_X : 0) | (c.occX.length > 0 ? OCC_X : 0);
 
 /** The arrays of a spilled block, kept for the next block. */
 type BlockArrays = Columns & { cap: number; slotOfArc: Int32Array };
@@ -126,8 +140,8 @@ export class DayBlock {
   lib!: Int32Array;
   geo!: Int32Array;
   len!: Int32Array;
-  readonly flowSide = new Map<number, number>();
-  readonly occSide = new Map<number, number>();
+  flowX!: Float64Array;
+  occX!: Float64Array;
   readonly second = new Map<number, SecondHalf>();
   /** Non-null while the arrays are on disk. */
   disk: DiskRef | null = null;
@@ -150,6 +164,8 @@ export class DayBlock {
     this.lib = c.lib;
     this.geo = c.geo;
     this.len = c.len;
+    this.flowX = c.flowX;
+    this.occX = c.occX;
   }
 
   private columns(): Columns {
@@ -160,6 +176,8 @@ export class DayBlock {
       lib: this.lib,
       geo: this.geo,
       len: this.len,
+      flowX: this.flowX,
+      occX: this.occX,
     };
   }
 
@@ -170,8 +188,6 @@ export class DayBlock {
     b.setColumns(st);
     b.slotsIndexed = false;
     if (st.disk) b.disk = st.disk;
-    for (const [k, v] of st.flowSide) b.flowSide.set(k, v);
-    for (const [k, v] of st.occSide) b.occSide.set(k, v);
     for (const [k, v] of st.second) b.second.set(k, v);
     return b;
   }
@@ -182,14 +198,12 @@ export class DayBlock {
       size: this.size,
       cap: this.cap,
       ...this.columns(),
-      flowSide: [...this.flowSide],
-      occSide: [...this.occSide],
       second: [...this.second],
       ...(this.disk ? { disk: this.disk } : {}),
     };
   }
 
-  private arrays(): (Int32Array | Uint16Array | Uint32Array)[] {
+  private arrays(): Column[] {
     return columnList(this);
   }
 
@@ -198,7 +212,7 @@ export class DayBlock {
    * the new end of file and the arrays themselves, for reuse by the next day's block.
    */
   spill(fd: number, path: string, pos: number): [number, BlockArrays] {
-    this.disk = { path, pos };
+    this.disk = { path, pos, sides: sidesOf(this) };
     for (const a of this.arrays()) {
       const bytes = new Uint8Array(a.buffer, a.byteOffset, a.byteLength);
       pos += writeSync(fd, bytes, 0, bytes.length, pos);
@@ -237,7 +251,12 @@ export class DayBlock {
     if (!disk) return;
     const cap = this.cap;
     // Recycled arrays must have the same layout (hour-major arrays depend on cap); they are overwritten.
-    this.setColumns(reuse && reuse.cap === cap ? reuse : allocColumns(cap));
+    const c = reuse && reuse.cap === cap ? { ...reuse } : allocColumns(cap);
+    // The side columns the block had when spilled, no other (the file holds those only).
+    const sideLength = (side: number): number => (disk.sides & side ? cap * HOURS : 0);
+    if (c.flowX.length !== sideLength(FLOW_X)) c.flowX = new Float64Array(sideLength(FLOW_X));
+    if (c.occX.length !== sideLength(OCC_X)) c.occX = new Float64Array(sideLength(OCC_X));
+    this.setColumns(c);
     const fd = openSync(disk.path, 'r');
     try {
       let pos = disk.pos;
@@ -300,14 +319,16 @@ export class DayBlock {
       return b;
     };
     // Hour-major arrays: each hour's row of slots moves to its new place.
-    const relayout = <T extends Uint16Array | Uint32Array>(a: T): T => {
-      const b = new (a.constructor as new (n: number) => T)(cap * HOURS);
+    const relayout = <T extends Uint16Array | Uint32Array | Float64Array>(a: T): T => {
+      const b = new (a.constructor as new (n: number) => T)(a.length === 0 ? 0 : cap * HOURS);
       for (let h = 0; h < HOURS; h++) b.set(a.subarray(h * this.cap, h * this.cap + this.size), h * cap);
       return b;
     };
     this.arc = widen(this.arc);
     this.flow = relayout(this.flow);
     this.cell = relayout(this.cell);
+    this.flowX = relayout(this.flowX);
+    this.occX = relayout(this.occX);
     this.lib = widen(this.lib);
     this.geo = widen(this.geo);
     this.len = widen(this.len);
@@ -343,8 +364,14 @@ export class DayBlock {
       this.second.set(key, { off, flow, occ: occValue(occCode, occSide), etat });
       return;
     }
-    if (flowCode === FLOW_SIDE) this.flowSide.set(key, flowSide);
-    if (occCode === OCC_SIDE) this.occSide.set(key, occSide);
+    if (flowCode === FLOW_SIDE) {
+      if (this.flowX.length === 0) this.flowX = new Float64Array(this.cap * HOURS);
+      this.flowX[i] = flowSide;
+    }
+    if (occCode === OCC_SIDE) {
+      if (this.occX.length === 0) this.occX = new Float64Array(this.cap * HOURS);
+      this.occX[i] = occSide;
+    }
     this.flow[i] = flowCode;
     this.cell[i] = occCode | (etat << ETAT_SHIFT) | (off << OFF_SHIFT);
   }
@@ -502,14 +529,14 @@ export class CompactArcDays {
       if (c >>> OFF_SHIFT === 0) continue;
       rows++;
       const fr = flows[h * cap + s]!;
-      let f = flowValue(fr, fr === FLOW_SIDE ? blk.flowSide.get(s * HOURS + h)! : 0);
+      let f = flowValue(fr, fr === FLOW_SIDE ? blk.flowX[h * cap + s]! : 0);
       let code = (c >>> ETAT_SHIFT) & 7;
       // Occupancy as the accumulator computes it: 0 + each value, divided by the count when 2.
       let occSum = 0;
       let occN = 0;
       const qr = c & OCC_MASK;
       if (qr !== OCC_NULL) {
-        occSum += occValue(qr, qr === OCC_SIDE ? blk.occSide.get(s * HOURS + h)! : 0);
+        occSum += occValue(qr, qr === OCC_SIDE ? blk.occX[h * cap + s]! : 0);
         occN++;
       }
       const sec = hasSecond ? blk.second.get(s * HOURS + h) : undefined;

@@ -12,23 +12,26 @@
 import { join } from 'node:path';
 import type { IOManager } from './engine/index.ts';
 import { cityflowAssets } from './assets/definitions.ts';
+import { reportObjectKey } from './assets/report/layout.ts';
 import { MirrorIOManager, type Mirror } from './io-managers/mirror.ts';
 import { s3Url } from './pipeline/config.ts';
 import { defineConfig, type ConfigContext } from './pipeline/define-config.ts';
 
-/** A copy of the report (JSON or CSV) published to S3 after each store. */
+/** A copy of the report (JSON or CSV) published to S3 after each store, at its Paris key (assets/report/layout.ts). */
 function reportToS3(ctx: ConfigContext, kind: 'json' | 'csv'): Mirror {
   const { s3ReportsBucket: bucket, s3ReportsPrefix: prefix } = ctx.settings;
   return async (io, value) => {
     if (!bucket || !ctx.s3) throw new Error('S3_REPORTS_BUCKET is not set: cannot publish the report to S3');
     // Loaded in S3 mode only: local runs never load the S3 client.
-    const { writeDailyReport } = await import('./io-managers/s3/report-writer.ts');
-    const written = await writeDailyReport(
-      { client: ctx.s3.client, bucket, prefix },
-      io.partitionKey,
-      kind === 'json' ? { json: value } : { csv: value as string },
-    );
-    return (kind === 'json' ? written.json : written.csv) ?? '';
+    const { s3Mirror } = await import('./io-managers/s3/s3-mirror.ts');
+    const mirror = s3Mirror({
+      client: ctx.s3.client,
+      bucket,
+      key: (unit) => reportObjectKey(prefix, unit.partitionKey, kind),
+      contentType: kind === 'json' ? 'application/json; charset=utf-8' : 'text/csv; charset=utf-8',
+      what: 'the daily report',
+    });
+    return mirror(io, value);
   };
 }
 

@@ -1,151 +1,15 @@
+/** Asset and source definitions: `defineAsset`, `defineBatchAsset`, `defineSource`. */
 import type { z } from 'zod';
+import type { AssetCheck, AssetContext, BatchContext, NoData, RetryPolicy } from './asset-context.ts';
 import { captureDefiningModule, lazyCodeVersion, type CodeManifest } from './code-version.ts';
+import { normalizeDeps, type DepInput, type Inputs, type NormalizedDep } from './deps.ts';
 import type { FileSet, SourceLocation } from './io.ts';
-import type { PartitionMapping, PartitionsDef } from './partitions.ts';
-import type { CheckStatus } from './events.ts';
-import type { Reject } from './quarantine.ts';
+import type { PartitionsDef } from './partitions.ts';
+import type { StorageMeta } from './storage.ts';
 
-/** What compute functions receive besides their inputs. */
-export interface AssetContext {
-  readonly assetKey: string;
-  /** The partition being computed ("all" when unpartitioned). */
-  readonly partitionKey: string;
-  readonly runId: string;
-  readonly signal: AbortSignal;
-  readonly log: { info(msg: string): void; warn(msg: string): void; error(msg: string): void };
-  /**
-   * Report progress of a long computation in units of work; `unit` names them ('bytes' is shown in
-   * byte units; e.g. 'days written'), and may change between the phases of one computation.
-   */
-  progress(done: number, total: number, unit?: string): void;
-  /** Quarantine a bad input record (counted per reason, kept with file and line). */
-  readonly reject: Reject;
-  /** Extra metadata recorded with the materialization (e.g. `{ rows: 95 }`). */
-  addMetadata(meta: Record<string, unknown>): void;
-  /**
-   * Says that this partition has no data (return it from compute, or emit it from a batch): nothing is
-   * stored, the unit is recorded as having no data with this reason, and dependents see the input as
-   * missing (undefined through an optional dependency; a required one makes them have no data too).
-   */
-  noData(reason: string): NoData;
-}
-
-/**
- * The data version recorded for a unit that has no data: a source partition without any file, a unit
- * whose compute returned `ctx.noData(…)`, or one whose required input has no data. Never a content hash.
- */
-export const NO_DATA = 'no-data';
-
-/** What `ctx.noData(reason)` returns: "this partition has no data", not an empty value. */
-export class NoData {
-  readonly noData = true;
-  constructor(readonly reason: string) {}
-}
-
-export const isNoData = (value: unknown): value is NoData => value instanceof NoData;
-
-/** Batch assets compute many partitions in one call (e.g. one pass over a 6 GB file for every day). */
-export interface BatchContext<T> extends Omit<AssetContext, 'partitionKey'> {
-  readonly partitionKeys: readonly string[];
-  /** Store one partition's value as soon as it is ready (keeps memory flat); `ctx.noData(…)` for none. */
-  emit(partitionKey: string, value: T | NoData, meta?: Record<string, unknown>): Promise<void>;
-  /** Reject scoped to a partition, so quarantine outputs stay per partition. */
-  rejectFor(partitionKey: string): Reject;
-}
-
-export interface CheckResult {
-  status: CheckStatus;
-  message?: string;
-  /** Figures worth keeping with the result (e.g. `{ duplicates: 3 }`); stored and shown by `why`. */
-  metadata?: Record<string, unknown>;
-}
-
-export interface AssetCheck<T> {
-  name: string;
-  /**
-   * A failing blocking check (the default) fails the unit: its value is stored, but no dependent is built
-   * from it, in this run or a later one, until a materialization passes the check. Warnings never block.
-   */
-  blocking?: boolean;
-  fn: (value: T) => CheckResult | Promise<CheckResult>;
-}
-
-export interface RetryPolicy {
-  maxAttempts: number;
-  baseDelayMs: number;
-}
-
-// ---------- dependency specs (carry types for inference) ----------
-
-export interface DepSpec<
-  A extends AnyAsset = AnyAsset,
-  C extends 'one' | 'many' = 'one' | 'many',
-  O extends boolean = boolean,
-> {
-  readonly __dep: true;
-  readonly asset: A;
-  readonly mapping: PartitionMapping<C>;
-  readonly optional: O;
-}
-
-/** A dependency on this same asset under a mapping (e.g. `self(dayOffset(-7))`); missing → undefined. */
-export interface SelfDep {
-  readonly __self: true;
-  readonly mapping: PartitionMapping<'one'>;
-}
-
-export function dep<A extends AnyAsset, C extends 'one' | 'many'>(
-  asset: A,
-  mapping: PartitionMapping<C>,
-): DepSpec<A, C, false>;
-export function dep<A extends AnyAsset, C extends 'one' | 'many'>(
-  asset: A,
-  mapping: PartitionMapping<C>,
-  opts: { optional: true },
-): DepSpec<A, C, true>;
-export function dep(asset: AnyAsset, mapping: PartitionMapping, opts?: { optional?: boolean }): DepSpec {
-  return { __dep: true, asset, mapping, optional: opts?.optional ?? false };
-}
-
-export const self = (mapping: PartitionMapping<'one'>): SelfDep => ({ __self: true, mapping });
-
-export type DepInput = AnyAsset | DepSpec | SelfDep;
-
-export interface Partitioned<T> {
-  partitionKey: string;
-  value: T;
-}
-
-export type ValueOf<A> = A extends AssetDef<infer T> ? T : never;
-
-/** The type compute sees for one declared dependency. */
-export type InputOf<D, Self> = D extends SelfDep
-  ? Self | undefined
-  : D extends DepSpec<infer A, infer C, infer O>
-    ? C extends 'many'
-      ? Partitioned<ValueOf<A>>[]
-      : O extends true
-        ? ValueOf<A> | undefined
-        : ValueOf<A>
-    : D extends AssetDef<infer T>
-      ? T
-      : never;
-
-export type Inputs<Deps extends Record<string, DepInput>, Self> = {
-  [K in keyof Deps]: InputOf<Deps[K], Self>;
-};
-
-// ---------- runtime definitions ----------
-
-export interface NormalizedDep {
-  name: string;
-  /** Key of the upstream asset (this asset's own key for self deps). */
-  assetKey: string;
-  /** Undefined → decided from both sides' partitions when the graph is built. */
-  mapping?: PartitionMapping;
-  optional: boolean;
-  self: boolean;
-}
+export * from './asset-context.ts';
+export * from './deps.ts';
+export * from './transient.ts';
 
 export interface AssetDef<T> {
   readonly kind: 'asset' | 'source';
@@ -155,9 +19,13 @@ export interface AssetDef<T> {
   readonly description?: string;
   readonly partitions?: PartitionsDef;
   readonly deps: readonly NormalizedDep[];
-  /** Name of the IO manager binding (e.g. "metrics", "reports", "intermediate"); default "default". */
+  /**
+   * Name of the IO manager binding (e.g. "metrics", "reports", "intermediate"); default "default". A name
+   * the definitions do not bind is an error when they load.
+   */
   readonly io: string;
-  readonly ioMeta?: Record<string, unknown>;
+  /** Where in its IO manager the asset's units go (engine/storage.ts); checked when definitions load. */
+  readonly storage?: StorageMeta;
   /**
    * Explicit, or computed on first read from the defining module, the project modules it reaches and
    * the packages they import (engine/code-version.ts).
@@ -181,15 +49,6 @@ export type AnyAsset = AssetDef<any>;
 
 const KEY_RE = /^[a-z][a-z0-9_]*$/;
 
-function normalizeDeps(key: string, deps: Record<string, DepInput>): NormalizedDep[] {
-  return Object.entries(deps).map(([name, d]) => {
-    if ('__self' in d) return { name, assetKey: key, mapping: d.mapping, optional: true, self: true };
-    if ('__dep' in d)
-      return { name, assetKey: d.asset.key, mapping: d.mapping, optional: d.optional, self: false };
-    return { name, assetKey: d.key, optional: false, self: false };
-  });
-}
-
 function checkKey(key: string): void {
   if (!KEY_RE.test(key)) throw new Error(`Invalid asset key "${key}": use lower_snake_case (a-z, 0-9, _)`);
 }
@@ -201,7 +60,8 @@ interface CommonOptions<T> {
   description?: string;
   partitions?: PartitionsDef;
   io?: string;
-  ioMeta?: Record<string, unknown>;
+  /** Per-asset storage placement, by kind of store: `{ file: {...}, database: {...} }` (engine/storage.ts). */
+  storage?: StorageMeta;
   codeVersion?: string;
   checks?: AssetCheck<T>[];
   retry?: RetryPolicy;
@@ -224,7 +84,7 @@ function assetDef<T>(
     partitions: def.partitions,
     deps: normalizeDeps(def.key, def.deps ?? {}),
     io: def.io ?? 'default',
-    ioMeta: def.ioMeta,
+    ...(def.storage !== undefined && { storage: def.storage }),
     get codeVersion() {
       return code().version;
     },
@@ -297,31 +157,4 @@ export function defineSource(def: {
     checks: [],
     locate: def.locate,
   };
-}
-
-/** Errors worth retrying (network blips, throttling). Anything else fails at once. */
-export class TransientError extends Error {
-  readonly transient = true;
-  constructor(message: string, options?: { cause?: unknown }) {
-    super(message, options);
-    this.name = 'TransientError';
-  }
-}
-
-const TRANSIENT_CODES = new Set([
-  'ECONNRESET',
-  'ETIMEDOUT',
-  'ECONNREFUSED',
-  'EPIPE',
-  'EAI_AGAIN',
-  'ENOTFOUND',
-]);
-
-/** Looks through `cause` chains too: storage adapters wrap driver errors with a clearer message. */
-export function isTransient(err: unknown, depth = 0): boolean {
-  if (!err || typeof err !== 'object' || depth > 5) return false;
-  const e = err as { transient?: unknown; code?: unknown; $retryable?: unknown; cause?: unknown };
-  if (e.transient === true || !!e.$retryable || (typeof e.code === 'string' && TRANSIENT_CODES.has(e.code)))
-    return true;
-  return isTransient(e.cause, depth + 1);
 }

@@ -15,4 +15,5 @@ export * from './executor.ts';
 export * from './run/index.ts';
 export * from './selection.ts';
 export * from './state.ts';
+export * from './storage.ts';
 export * from './staleness.ts';

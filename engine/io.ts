@@ -1,14 +1,15 @@
 /**
  * Storage contracts. Implementations live in `io-managers/`; the engine only sees these interfaces.
  */
+import type { StorageMeta, StorageSpec } from './storage.ts';
 
 /** What an IO manager is told about the unit it loads or stores. */
 export interface IOContext {
   assetKey: string;
   /** Partition key, or "all" for unpartitioned assets. */
   partitionKey: string;
-  /** Free-form hints an asset may declare (e.g. `{ kind: 'metrics', metricType: 'bikes' }`). */
-  ioMeta?: Record<string, unknown>;
+  /** The asset's storage placement (engine/storage.ts), validated when the definitions loaded. */
+  storage?: StorageMeta;
 }
 
 export interface StoredStat {
@@ -43,6 +44,11 @@ export class MissingValueError extends Error {
  */
 export interface IOManager {
   readonly name: string;
+  /**
+   * The section of an asset's `storage` this manager reads and its schema (e.g. `file`, `database`),
+   * checked when the definitions load. Without it the manager reads no section.
+   */
+  readonly accepts?: StorageSpec;
   load(ctx: IOContext): Promise<unknown>;
   store(ctx: IOContext, value: unknown, dataVersion: string): Promise<StoreResult>;
   /** null when nothing is stored. */

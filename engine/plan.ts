@@ -154,7 +154,7 @@ export async function plan(defs: Definitions, state: StateStore, opts: PlanOptio
     });
     await pLimit(16).map(toVerify, async ([a, p]) => {
       opts.signal?.throwIfAborted();
-      const st = await ioFor(defs, a).stat({ assetKey: a.key, partitionKey: p, ioMeta: a.ioMeta });
+      const st = await ioFor(defs, a).stat({ assetKey: a.key, partitionKey: p, storage: a.storage });
       if (!st || st.dataVersion !== state.get(a.key, p)?.dataVersion) notStored.add(unitId(a.key, p));
     });
   }

@@ -2,6 +2,7 @@ import { createHash, randomInt } from 'node:crypto';
 import { open, readFile, rm, stat } from 'node:fs/promises';
 import { join } from 'node:path';
 import { writeFileAtomic } from '../engine/atomic.ts';
+import { fileStorageSchema, type FileStorage } from '../engine/storage.ts';
 import {
   MissingValueError,
   type IOContext,
@@ -18,8 +19,13 @@ function safeSegment(s: string, what: string): string {
   return s;
 }
 
-/** Text assets declared with `ioMeta.format: 'csv'` are stored as the text itself, not as JSON. */
-const isText = (ctx: IOContext): boolean => ctx.ioMeta?.format === 'csv';
+/** The asset's `storage.file` section (engine/storage.ts); JSON in `.json` files by default. */
+const fileOf = (ctx: IOContext): FileStorage => ctx.storage?.file ?? {};
+
+/** Text assets (`storage: { file: { format: 'text' } }`) are stored as the text itself, not as JSON. */
+const isText = (ctx: IOContext): boolean => fileOf(ctx).format === 'text';
+
+const extensionOf = (ctx: IOContext): string => fileOf(ctx).extension ?? (isText(ctx) ? 'txt' : 'json');
 
 /** Compact JSON from this size up (characters); indented below it. */
 export const COMPACT_JSON_FROM = 256 * 1024;
@@ -72,8 +78,8 @@ export interface LocalFsOptions {
 }
 
 /**
- * The embedded default store: `<rootDir>/<asset key>/<partition key or "all">.json` (`.csv` for text
- * assets), plain JSON (or the CSV text) that anyone can read, written atomically.
+ * The embedded default store: `<rootDir>/<asset key>/<partition key or "all">.json` (the asset's
+ * `storage.file.extension` if it declares one; text assets hold the text itself), plain JSON (or the CSV text) that anyone can read, written atomically.
  *
  * Beside it, `<file>.version` binds the engine's data version to that exact content:
  * `{"dataVersion","bytes","sha256"}` of the value file. Both files are given the same modification
@@ -86,13 +92,14 @@ export interface LocalFsOptions {
  */
 export class LocalFsIOManager implements IOManager {
   readonly name = 'local-fs';
+  readonly accepts = { section: 'file', schema: fileStorageSchema } as const;
   constructor(private readonly opts: LocalFsOptions) {}
 
   pathOf(ctx: IOContext): string {
     return join(
       this.opts.rootDir,
       safeSegment(ctx.assetKey, 'asset key'),
-      `${safeSegment(ctx.partitionKey, 'partition key')}.${isText(ctx) ? 'csv' : 'json'}`,
+      `${safeSegment(ctx.partitionKey, 'partition key')}.${extensionOf(ctx)}`,
     );
   }
 
@@ -112,7 +119,7 @@ export class LocalFsIOManager implements IOManager {
   async store(ctx: IOContext, value: unknown, dataVersion: string): Promise<StoreResult> {
     const path = this.pathOf(ctx);
     if (isText(ctx) && typeof value !== 'string')
-      throw new TypeError(`${ctx.assetKey}: a csv asset must produce a string`);
+      throw new TypeError(`${ctx.assetKey}: a text asset (storage.file.format 'text') must produce a string`);
     const body = Buffer.from(isText(ctx) ? (value as string) : jsonBody(value), 'utf8');
     const record: VersionRecord = {
       dataVersion,

@@ -7,6 +7,7 @@ import { GetObjectCommand } from '@aws-sdk/client-s3';
 import { mkdir, readFile, readdir, rm } from 'node:fs/promises';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
+import type { StorageMeta } from '../engine/index.ts';
 import { DynamoDbIOManager } from '../io-managers/dynamodb/dynamodb-io-manager.ts';
 import { MongoDbIOManager } from '../io-managers/mongodb/mongodb-io-manager.ts';
 import { scratchProject, startPipeline } from './faults/cli-process.ts';
@@ -20,10 +21,11 @@ const METRICS = [
   'referentiel_metrics',
   'comptages_metrics',
 ];
-const IO_META: Record<string, Record<string, unknown>> = Object.fromEntries(
-  METRICS.map((k) => [k, { metricType: k.replace('_metrics', '') }]),
+/** Where each asset is expected in the databases, written out here (not taken from the assets). */
+const STORAGE: Record<string, StorageMeta> = Object.fromEntries(
+  METRICS.map((k) => [k, { database: { table: 'metrics', id: k.replace('_metrics', '') } }]),
 );
-IO_META.daily_report = { report: true, format: 'json' };
+STORAGE.daily_report = { database: { table: 'reports', id: 'daily_report_{partition}' } };
 
 let root: string;
 let localEnv: NodeJS.ProcessEnv;
@@ -102,7 +104,7 @@ describe.skipIf(!!s3SkipReason())('AWS mode: raw from S3, metrics in DynamoDB, r
     try {
       for (const [k, expected] of local) {
         const [asset, day] = k.split('/') as [string, string];
-        const got = await dynamo.load({ assetKey: asset, partitionKey: day, ioMeta: IO_META[asset] });
+        const got = await dynamo.load({ assetKey: asset, partitionKey: day, storage: STORAGE[asset]! });
         expect(got, k).toEqual(expected);
       }
     } finally {
@@ -151,7 +153,7 @@ describe('MongoDB mode', () => {
     try {
       for (const [k, expected] of local) {
         const [asset, day] = k.split('/') as [string, string];
-        expect(await mongo.load({ assetKey: asset, partitionKey: day, ioMeta: IO_META[asset] }), k).toEqual(
+        expect(await mongo.load({ assetKey: asset, partitionKey: day, storage: STORAGE[asset]! }), k).toEqual(
           expected,
         );
       }

@@ -6,6 +6,7 @@ import { referentielMetrics } from '../referentiel/asset.ts';
 import { trafficMetrics } from '../traffic/asset.ts';
 import { weatherMetrics } from '../weather/asset.ts';
 import { buildDailyReport, DailyReportSchema, noReportReason } from './build.ts';
+import { reportStorage } from './layout.ts';
 
 /** Every metrics input may be missing for a day: undefined here, listed in `sources_manquantes`. */
 const optional = { optional: true } as const;
@@ -22,8 +23,7 @@ export const dailyReport = defineAsset({
   description:
     'Daily mobility report: summary, top arcs and zones, alerts, failing sensors, works, evolution vs D-7',
   partitions: daily(),
-  io: 'reports',
-  ioMeta: { report: true, format: 'json' },
+  ...reportStorage,
   schema: DailyReportSchema,
   deps: {
     bikes: dep(bikesMetrics, identity(), optional),

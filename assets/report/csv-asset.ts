@@ -2,6 +2,7 @@ import { z } from 'zod';
 import { daily, defineAsset } from '../../engine/index.ts';
 import { dailyReport } from './asset.ts';
 import { reportToCsv } from './csv.ts';
+import { reportCsvStorage } from './layout.ts';
 
 /** The same report as a `;` CSV, one section per block (docs/report.md). */
 export const dailyReportCsv = defineAsset({
@@ -10,8 +11,7 @@ export const dailyReportCsv = defineAsset({
   tags: ['report'],
   description: 'The daily report as a sectioned ; CSV (UTF-8)',
   partitions: daily(),
-  io: 'report_files',
-  ioMeta: { report: true, format: 'csv' },
+  ...reportCsvStorage,
   schema: z.string(),
   deps: { report: dailyReport },
   compute: ({ report }) => reportToCsv(report),

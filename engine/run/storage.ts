@@ -9,7 +9,7 @@ import type { QuarantineCollector } from '../quarantine.ts';
 export const ioContext = (asset: AnyAsset, partition: string): IOContext => ({
   assetKey: asset.key,
   partitionKey: partition,
-  ioMeta: asset.ioMeta,
+  ...(asset.storage !== undefined && { storage: asset.storage }),
 });
 
 /** Writes a unit's quarantined records (`<dir>/<asset>/<partition>.ndjson`); returns where, if any. */

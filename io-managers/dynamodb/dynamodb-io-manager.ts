@@ -26,6 +26,8 @@ import {
   type StoreResult,
 } from '../../engine/io.ts';
 import { maskSecrets } from '../../engine/redact.ts';
+import type { StorageSpec } from '../../engine/storage.ts';
+import { tableStorageSpec } from '../table-storage.ts';
 import { batchGetAll, batchWriteAll, type BatchOptions, type WriteRequest } from './batch.ts';
 import {
   encodeJsonValue,
@@ -42,7 +44,9 @@ import {
   indexKey,
   itemKeyFor,
   locationOf,
+  resolveTables,
   tagOfChunkSk,
+  type DynamoTable,
   type DynamoTables,
   type ItemKey,
 } from './keys.ts';
@@ -95,6 +99,9 @@ function isNetworkError(err: unknown): boolean {
 
 export class DynamoDbIOManager implements IOManager {
   readonly name = 'dynamodb';
+  /** Reads `storage.database`; its `table` must be one of the manager's tables. */
+  readonly accepts: StorageSpec;
+  readonly tables: Record<string, DynamoTable>;
   readonly client: DynamoDBClient;
   readonly doc: DynamoDBDocumentClient;
   private readonly inlineMaxBytes: number;
@@ -103,6 +110,8 @@ export class DynamoDbIOManager implements IOManager {
   private readonly where: string;
 
   constructor(private readonly opts: DynamoDbIOManagerOptions) {
+    this.tables = resolveTables(opts);
+    this.accepts = tableStorageSpec(this.tables);
     this.client =
       opts.client ??
       new DynamoDBClient({
@@ -125,10 +134,7 @@ export class DynamoDbIOManager implements IOManager {
   /** Creates the metrics and reports tables if missing (on-demand billing) and waits until ACTIVE. */
   async ensureTables(maxWaitSeconds = 120): Promise<{ created: string[] }> {
     const created: string[] = [];
-    const want: [string, string][] = [
-      [this.opts.metricsTable, 'metric_type'],
-      [this.opts.reportsTable, 'report_id'],
-    ];
+    const want = Object.values(this.tables).map((t) => [t.name, t.idAttribute] as const);
     await this.guard('ensureTables', undefined, async () => {
       for (const [table, pk] of want) {
         const schema: KeySchemaElement[] = [
@@ -171,14 +177,14 @@ export class DynamoDbIOManager implements IOManager {
   }
 
   async stat(ctx: IOContext): Promise<StoredStat | null> {
-    const key = itemKeyFor(ctx, this.opts);
+    const key = itemKeyFor(ctx, this.tables);
     const item = await this.guard('stat', key, () => this.getIndex(key, ['data_version', 'bytes']));
     if (!item || typeof item.data_version !== 'string') return null;
     return { dataVersion: item.data_version, bytes: item.bytes, location: locationOf(key) };
   }
 
   async load(ctx: IOContext): Promise<unknown> {
-    const key = itemKeyFor(ctx, this.opts);
+    const key = itemKeyFor(ctx, this.tables);
     return this.guard('load', key, async () => {
       for (let attempt = 1; ; attempt++) {
         const item = await this.getIndex(key);
@@ -194,7 +200,7 @@ export class DynamoDbIOManager implements IOManager {
   }
 
   async store(ctx: IOContext, value: unknown, dataVersion: string): Promise<StoreResult> {
-    const key = itemKeyFor(ctx, this.opts);
+    const key = itemKeyFor(ctx, this.tables);
     const enc = encodeJsonValue(value); // throws on NaN/Infinity with the field path
     await this.guard('store', key, async () => {
       const prev = await this.getIndex(key, ['write_tag']);

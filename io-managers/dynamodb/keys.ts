@@ -1,47 +1,74 @@
 /**
- * Where a (asset, partition) lives in DynamoDB (SPEC §4.4):
- * - `ioMeta.report` → reports table, `report_id = daily_report_<date>`, sort key `date`, value in `report`;
- * - otherwise → metrics table, `metric_type = ioMeta.metricType ?? assetKey`, sort key `date`, value in `metrics`.
- * Chunks of a large value sit in the same table under `<pk>#chunk` / `<date>#<write tag>#<index>`, so a
- * write never overwrites the chunks the current index item points to.
+ * Where a (asset, partition) lives in DynamoDB. The manager has named tables (`DynamoTable`: the
+ * DynamoDB table, its id attribute, the attribute holding inline values); the range key is always
+ * `date` = the partition key. An asset picks a table and its record id with `storage.database`
+ * (engine/storage.ts): `{ table: 'reports', id: 'daily_report_{partition}' }`; by default the first
+ * table and the asset key. Chunks of a large value sit in the same table under `<id>#chunk` /
+ * `<date>#<write tag>#<index>`, so a write never overwrites the chunks the current index item points to.
  */
 import type { IOContext } from '../../engine/io.ts';
+import { fillIdTemplate } from '../../engine/storage.ts';
+
+/** One table of the manager. */
+export interface DynamoTable {
+  /** The DynamoDB table name. */
+  name: string;
+  /** The hash key attribute (the record id), e.g. `metric_type`. */
+  idAttribute: string;
+  /** The attribute holding an inline value, e.g. `metrics`. */
+  valueAttribute: string;
+}
 
 export interface DynamoTables {
-  metricsTable: string;
-  reportsTable: string;
+  /**
+   * The manager's tables by the name assets use in `storage.database.table`; the first is the default.
+   * Omitted: the two tables of the `pipeline` settings, `metrics` (`metric_type`, value in `metrics`) and
+   * `reports` (`report_id`, value in `report`), named by `metricsTable` and `reportsTable`.
+   */
+  tables?: Record<string, DynamoTable>;
+  metricsTable?: string;
+  reportsTable?: string;
+}
+
+/** The tables of a manager's options (see DynamoTables). */
+export function resolveTables(opts: DynamoTables): Record<string, DynamoTable> {
+  if (opts.tables) {
+    if (!Object.keys(opts.tables).length) throw new Error('DynamoDB IO manager: "tables" is empty');
+    return opts.tables;
+  }
+  if (!opts.metricsTable || !opts.reportsTable)
+    throw new Error('DynamoDB IO manager: give "tables", or "metricsTable" and "reportsTable"');
+  return {
+    metrics: { name: opts.metricsTable, idAttribute: 'metric_type', valueAttribute: 'metrics' },
+    reports: { name: opts.reportsTable, idAttribute: 'report_id', valueAttribute: 'report' },
+  };
 }
 
 export interface ItemKey {
   table: string;
-  pkName: 'metric_type' | 'report_id';
+  pkName: string;
   skName: 'date';
   pk: string;
   sk: string;
   /** Attribute holding an inline value. */
-  payloadAttr: 'metrics' | 'report';
+  payloadAttr: string;
 }
 
-export function itemKeyFor(ctx: IOContext, tables: DynamoTables): ItemKey {
-  const meta = ctx.ioMeta ?? {};
-  if (meta.report === true)
-    return {
-      table: tables.reportsTable,
-      pkName: 'report_id',
-      skName: 'date',
-      pk: `daily_report_${ctx.partitionKey}`,
-      sk: ctx.partitionKey,
-      payloadAttr: 'report',
-    };
-  const metricType =
-    typeof meta.metricType === 'string' && meta.metricType !== '' ? meta.metricType : ctx.assetKey;
+export function itemKeyFor(ctx: IOContext, tables: Record<string, DynamoTable>): ItemKey {
+  const db = ctx.storage?.database ?? {};
+  const name = db.table ?? Object.keys(tables)[0]!;
+  const table = tables[name];
+  if (!table)
+    throw new Error(
+      `${ctx.assetKey}: no DynamoDB table "${name}" (tables: ${Object.keys(tables).join(', ')})`,
+    );
   return {
-    table: tables.metricsTable,
-    pkName: 'metric_type',
+    table: table.name,
+    pkName: table.idAttribute,
     skName: 'date',
-    pk: metricType,
+    pk: db.id === undefined ? ctx.assetKey : fillIdTemplate(db.id, ctx),
     sk: ctx.partitionKey,
-    payloadAttr: 'metrics',
+    payloadAttr: table.valueAttribute,
   };
 }
 

@@ -20,6 +20,8 @@ import {
   type StoreResult,
 } from '../../engine/io.ts';
 import { maskSecrets } from '../../engine/redact.ts';
+import { fillIdTemplate, type StorageSpec } from '../../engine/storage.ts';
+import { tableStorageSpec } from '../table-storage.ts';
 import {
   encodeJsonValue,
   newWriteTag,
@@ -34,6 +36,13 @@ export interface MongoDbIOManagerOptions {
   url: string;
   /** Default `cityflow`. */
   database?: string;
+  /**
+   * The collections by the name assets use in `storage.database.table`; the first is the default.
+   * Omitted: `metrics` (`metricsCollection`, default 'metrics': id field `metric_type`, value in
+   * `metrics`, one document per id and date) and `reports` (`reportsCollection`, default 'reports': one
+   * document per date, id in `report_id`, value in `report`).
+   */
+  collections?: Record<string, MongoCollection>;
   metricsCollection?: string;
   reportsCollection?: string;
   chunksCollection?: string;
@@ -51,13 +60,46 @@ export interface MongoDbIOManagerOptions {
   clientOptions?: MongoClientOptions;
 }
 
+/** One collection of the manager; documents are keyed by the partition (`date`) and, usually, the id. */
+export interface MongoCollection {
+  /** The MongoDB collection name. */
+  name: string;
+  /** The field holding the record id, e.g. `metric_type`. */
+  idField: string;
+  /** The field holding an inline value, e.g. `metrics`. */
+  valueField: string;
+  /**
+   * true (default): one document per (id, date), unique index `<idField>_date`. false: one per date
+   * (unique index `date_unique`), the id written beside it.
+   */
+  idInKey?: boolean;
+}
+
+/** The collections of a manager's options (see MongoDbIOManagerOptions.collections). */
+export function resolveCollections(opts: MongoDbIOManagerOptions): Record<string, MongoCollection> {
+  if (opts.collections) {
+    if (!Object.keys(opts.collections).length) throw new Error('MongoDB IO manager: "collections" is empty');
+    return opts.collections;
+  }
+  return {
+    metrics: { name: opts.metricsCollection ?? 'metrics', idField: 'metric_type', valueField: 'metrics' },
+    reports: {
+      name: opts.reportsCollection ?? 'reports',
+      idField: 'report_id',
+      valueField: 'report',
+      idInKey: false,
+    },
+  };
+}
+
 /** Where one (asset, partition) lives. */
 interface DocKey {
-  collection: 'metrics' | 'reports';
-  filter: { metric_type: string; date: string } | { date: string };
+  /** The MongoDB collection name. */
+  collection: string;
+  filter: Record<string, string>;
   /** Extra identity fields written with the document. */
   identity: Document;
-  payloadAttr: 'metrics' | 'report';
+  payloadAttr: string;
   owner: string;
   label: string;
 }
@@ -96,7 +138,10 @@ export class MongoDbIOManager implements IOManager {
   private readonly inlineMaxBytes: number;
   private readonly chunkBytes: number;
   private readonly orphanAgeMs: number;
-  private readonly names: { metrics: string; reports: string; chunks: string };
+  /** Reads `storage.database`; its `table` must be one of the manager's collections. */
+  readonly accepts: StorageSpec;
+  readonly collections: Record<string, MongoCollection>;
+  private readonly chunksName: string;
   private indexes: Promise<void> | undefined;
   private connecting: Promise<void> | undefined;
   private connectFailedAt: number | undefined;
@@ -115,33 +160,38 @@ export class MongoDbIOManager implements IOManager {
     this.inlineMaxBytes = opts.inlineMaxBytes ?? 4_000_000;
     this.chunkBytes = Math.min(opts.chunkBytes ?? 4_000_000, MAX_CHUNK_BYTES);
     this.orphanAgeMs = opts.orphanAgeMs ?? 15 * 60_000;
-    this.names = {
-      metrics: opts.metricsCollection ?? 'metrics',
-      reports: opts.reportsCollection ?? 'reports',
-      chunks: opts.chunksCollection ?? 'value_chunks',
-    };
+    this.collections = resolveCollections(opts);
+    this.accepts = tableStorageSpec(this.collections);
+    this.chunksName = opts.chunksCollection ?? 'value_chunks';
   }
 
   get databaseName(): string {
     return this.opts.database ?? 'cityflow';
   }
 
-  private coll(which: 'metrics' | 'reports' | 'chunks'): Collection<Document> {
-    return this.client.db(this.databaseName).collection(this.names[which]);
+  /** A collection by its MongoDB name. */
+  private coll(name: string): Collection<Document> {
+    return this.client.db(this.databaseName).collection(name);
   }
 
   /** Creates the unique natural-key indexes (idempotent); run by `pipeline setup` and before first use. */
   ensureIndexes(): Promise<void> {
     this.indexes ??= this.guard('ensureIndexes', undefined, async () => {
+      const chunks = this.coll(this.chunksName);
       await Promise.all([
-        this.coll('metrics').createIndex(
-          { metric_type: 1, date: 1 },
-          { unique: true, name: 'metric_type_date' },
+        ...Object.values(this.collections).flatMap((c) =>
+          c.idInKey === false
+            ? [this.coll(c.name).createIndex({ date: 1 }, { unique: true, name: 'date_unique' })]
+            : [
+                this.coll(c.name).createIndex(
+                  { [c.idField]: 1, date: 1 },
+                  { unique: true, name: `${c.idField}_date` },
+                ),
+                this.coll(c.name).createIndex({ date: 1 }, { name: 'date' }),
+              ],
         ),
-        this.coll('metrics').createIndex({ date: 1 }, { name: 'date' }),
-        this.coll('reports').createIndex({ date: 1 }, { unique: true, name: 'date_unique' }),
-        this.coll('chunks').createIndex({ owner: 1, tag: 1, i: 1 }, { unique: true, name: 'owner_tag_i' }),
-        this.coll('chunks').createIndex({ owner: 1, written_at: 1 }, { name: 'owner_written_at' }),
+        chunks.createIndex({ owner: 1, tag: 1, i: 1 }, { unique: true, name: 'owner_tag_i' }),
+        chunks.createIndex({ owner: 1, written_at: 1 }, { name: 'owner_written_at' }),
       ]);
     }).catch((err: unknown) => {
       this.indexes = undefined; // try again next time
@@ -151,34 +201,30 @@ export class MongoDbIOManager implements IOManager {
   }
 
   keyOf(ctx: IOContext): DocKey {
-    const meta = ctx.ioMeta ?? {};
-    const db = this.databaseName;
-    if (meta.report === true) {
-      const reportId = `daily_report_${ctx.partitionKey}`;
-      return {
-        collection: 'reports',
-        filter: { date: ctx.partitionKey },
-        identity: { report_id: reportId },
-        payloadAttr: 'report',
-        owner: `${this.names.reports}/${ctx.partitionKey}`,
-        label: `${db}.${this.names.reports} date=${ctx.partitionKey}`,
-      };
-    }
-    const metricType =
-      typeof meta.metricType === 'string' && meta.metricType !== '' ? meta.metricType : ctx.assetKey;
+    const db = ctx.storage?.database ?? {};
+    const table = db.table ?? Object.keys(this.collections)[0]!;
+    const c = this.collections[table];
+    if (!c)
+      throw new Error(
+        `${ctx.assetKey}: no MongoDB collection "${table}" (collections: ${Object.keys(this.collections).join(', ')})`,
+      );
+    const id = db.id === undefined ? ctx.assetKey : fillIdTemplate(db.id, ctx);
+    const date = ctx.partitionKey;
+    const filter = c.idInKey === false ? { date } : { [c.idField]: id, date };
     return {
-      collection: 'metrics',
-      filter: { metric_type: metricType, date: ctx.partitionKey },
-      identity: {},
-      payloadAttr: 'metrics',
-      owner: `${this.names.metrics}/${metricType}/${ctx.partitionKey}`,
-      label: `${db}.${this.names.metrics} metric_type=${metricType} date=${ctx.partitionKey}`,
+      collection: c.name,
+      filter,
+      identity: c.idInKey === false ? { [c.idField]: id } : {},
+      payloadAttr: c.valueField,
+      owner: c.idInKey === false ? `${c.name}/${date}` : `${c.name}/${id}/${date}`,
+      label: `${this.databaseName}.${c.name} ${Object.entries(filter)
+        .map(([k, v]) => `${k}=${v}`)
+        .join(' ')}`,
     };
   }
 
   private location(key: DocKey): string {
-    const coll = key.collection === 'reports' ? this.names.reports : this.names.metrics;
-    return `mongodb://${mongoHosts(this.opts.url)}/${this.databaseName}.${coll}?${new URLSearchParams(key.filter)}`;
+    return `mongodb://${mongoHosts(this.opts.url)}/${this.databaseName}.${key.collection}?${new URLSearchParams(key.filter)}`;
   }
 
   async stat(ctx: IOContext): Promise<StoredStat | null> {
@@ -255,7 +301,7 @@ export class MongoDbIOManager implements IOManager {
     const tag = newWriteTag();
     const writtenAt = new Date();
     const slices = sliceBytes(enc.bytes, this.chunkBytes);
-    await this.coll('chunks').bulkWrite(
+    await this.coll(this.chunksName).bulkWrite(
       slices.map((s, i) => ({
         insertOne: { document: { owner: key.owner, tag, i, data: new Binary(s), written_at: writtenAt } },
       })),
@@ -293,7 +339,7 @@ export class MongoDbIOManager implements IOManager {
 
   private async readChunks(key: DocKey, doc: Document): Promise<Buffer | undefined> {
     if (typeof doc.write_tag !== 'string') return undefined;
-    const parts = await this.coll('chunks')
+    const parts = await this.coll(this.chunksName)
       .find({ owner: key.owner, tag: doc.write_tag }, { projection: { i: 1, data: 1 } })
       .sort({ i: 1 })
       .toArray();
@@ -310,7 +356,7 @@ export class MongoDbIOManager implements IOManager {
     const cutoff = new Date(Date.now() - this.orphanAgeMs);
     const which: Document[] = [{ written_at: { $lt: cutoff } }];
     if (previous) which.push({ tag: previous });
-    await this.coll('chunks').deleteMany({
+    await this.coll(this.chunksName).deleteMany({
       owner: key.owner,
       ...(current ? { tag: { $ne: current } } : {}),
       $or: which,

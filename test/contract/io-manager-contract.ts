@@ -7,6 +7,7 @@ import { randomUUID } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { sha256, stableStringify } from '../../engine/hash.ts';
 import { MissingValueError, type IOContext, type IOManager } from '../../engine/io.ts';
+import type { StorageMeta } from '../../engine/storage.ts';
 
 export interface ContractSubject {
   manager: IOManager;
@@ -101,14 +102,10 @@ export function describeIOManagerContract(name: string, factory: () => Promise<C
   describe(`IOManager contract: ${name}`, () => {
     let subject: ContractSubject | undefined;
     const run = randomUUID().slice(0, 8);
-    const ctx = (
-      asset: string,
-      partitionKey = '2025-11-04',
-      ioMeta?: Record<string, unknown>,
-    ): IOContext => ({
+    const ctx = (asset: string, partitionKey = '2025-11-04', storage?: StorageMeta): IOContext => ({
       assetKey: `contract_${asset}_${run}`,
       partitionKey,
-      ...(ioMeta ? { ioMeta } : {}),
+      ...(storage ? { storage } : {}),
     });
     const m = (): IOManager => {
       if (!subject) throw new Error('factory failed');
@@ -178,9 +175,10 @@ export function describeIOManagerContract(name: string, factory: () => Promise<C
       expect((await m().stat(ctx('asset_a')))?.dataVersion).toBe('va');
     });
 
-    it('metric and report hints (ioMeta) keep units apart, and "all" works as a partition key', async () => {
-      const metric = (p: string): IOContext => ctx('hinted', p, { metricType: `hinted_${run}` });
-      const report = (p: string): IOContext => ctx('report', p, { report: true });
+    it('storage placement (a table, an id template) keeps units apart, and "all" works as a partition key', async () => {
+      const metric = (p: string): IOContext => ctx('hinted', p, { database: { id: `hinted_${run}` } });
+      const report = (p: string): IOContext =>
+        ctx('report', p, { database: { table: 'reports', id: `report_${run}_{partition}` } });
       await m().store(metric('2025-11-04'), { kind: 'metric', day: 4 }, 'm4');
       await m().store(metric('2025-11-05'), { kind: 'metric', day: 5 }, 'm5');
       await m().store(report(`2025-11-04`), { kind: 'report', run }, 'r4');

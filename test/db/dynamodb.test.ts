@@ -25,7 +25,7 @@ const manager = managers.manager.bind(managers);
 const bikes = (date: string): IOContext => ({
   assetKey: 'bikes_metrics',
   partitionKey: date,
-  ioMeta: { metricType: `bikes_${suffix}` },
+  storage: { database: { id: `bikes_${suffix}` } },
 });
 
 const chunkItems = (m: DynamoDbIOManager, pk: string, date: string) =>
@@ -79,7 +79,7 @@ describe('DynamoDbIOManager layout', () => {
     const ctx: IOContext = {
       assetKey: 'daily_report',
       partitionKey: `2031-01-0${suffix.length % 9}`,
-      ioMeta: { report: true },
+      storage: { database: { table: 'reports', id: 'daily_report_{partition}' } },
     };
     await m.store(ctx, { date: ctx.partitionKey, summary: { total_velos_paris: 7 } }, 'rep1');
     const out = await m.doc.send(

@@ -30,7 +30,7 @@ function manager(extra: Partial<MongoDbIOManagerOptions> = {}): MongoDbIOManager
 const bikes = (date: string): IOContext => ({
   assetKey: 'bikes_metrics',
   partitionKey: date,
-  ioMeta: { metricType: 'bikes' },
+  storage: { database: { id: 'bikes' } },
 });
 
 beforeAll(async () => {
@@ -73,7 +73,11 @@ describe('MongoDbIOManager documents', () => {
     expect(typeof doc?.timestamp).toBe('string');
 
     await m.store(
-      { assetKey: 'daily_report', partitionKey: '2025-11-04', ioMeta: { report: true } },
+      {
+        assetKey: 'daily_report',
+        partitionKey: '2025-11-04',
+        storage: { database: { table: 'reports', id: 'daily_report_{partition}' } },
+      },
       { ok: 1 },
       'r1',
     );

@@ -32,7 +32,7 @@ const manager = managers.manager.bind(managers);
 const ctxFor = (date: string): IOContext => ({
   assetKey: 'comptages_metrics',
   partitionKey: date,
-  ioMeta: { metricType: `arcs_${suffix}` },
+  storage: { database: { table: 'metrics', id: `arcs_${suffix}` } },
 });
 
 /** The error DynamoDB sends when it throttles: HTTP 400 with the JSON 1.0 error body. */

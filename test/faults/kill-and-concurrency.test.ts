@@ -140,7 +140,7 @@ async function assertVersionsMatchValues(outputDir: string): Promise<number> {
       const ctx = {
         assetKey: asset,
         partitionKey: m[1]!,
-        ...(m[2] === 'csv' && { ioMeta: { format: 'csv' } }),
+        ...(m[2] === 'csv' && { storage: { file: { format: 'text', extension: 'csv' } } as const }),
       };
       const st = await io.stat(ctx);
       if (!st) continue;

@@ -6,7 +6,8 @@ import path from 'node:path';
 import { GetObjectCommand, HeadObjectCommand, type S3Client } from '@aws-sdk/client-s3';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { listObjects } from '../../io-managers/s3/objects.ts';
-import { reportKey, writeDailyReport } from '../../io-managers/s3/report-writer.ts';
+import { reportObjectKey } from '../../assets/report/layout.ts';
+import { s3Mirror } from '../../io-managers/s3/s3-mirror.ts';
 import { expectedEtag, syncToS3, type SyncProgress } from '../../io-managers/s3/upload.ts';
 import { bytes, countCommands, freshBucket, s3SkipReason, testClient } from './helpers.ts';
 
@@ -122,11 +123,20 @@ describe.skipIf(skip !== '')(`syncToS3 and reports on Ceph RGW${skip ? ` — SKI
     }
   });
 
-  it('writes the daily report as <prefix>/<date>/daily_report.{json,csv}', async () => {
-    const out = await writeDailyReport({ client, bucket, prefix: 'reports' }, '2025-11-04', {
-      json: { date: '2025-11-04', bikes: { total: 12 } },
-      csv: 'section;key;value\nbikes;total;12\n',
-    });
+  it('publishes copies with s3Mirror at the Paris report keys <prefix>/<date>/daily_report.{json,csv}', async () => {
+    const unit = { assetKey: 'daily_report', partitionKey: '2025-11-04' };
+    const mirror = (ext: 'json' | 'csv', contentType?: string) =>
+      s3Mirror({
+        client,
+        bucket,
+        key: (ctx) => reportObjectKey('reports', ctx.partitionKey, ext),
+        ...(contentType && { contentType }),
+        what: 'the daily report',
+      });
+    const out = {
+      json: await mirror('json')(unit, { date: '2025-11-04', bikes: { total: 12 } }),
+      csv: await mirror('csv', 'text/csv; charset=utf-8')(unit, 'section;key;value\nbikes;total;12\n'),
+    };
     expect(out.json).toBe(`s3://${bucket}/reports/2025-11-04/daily_report.json`);
     expect(out.csv).toBe(`s3://${bucket}/reports/2025-11-04/daily_report.csv`);
     const csv = await client.send(
@@ -137,10 +147,11 @@ describe.skipIf(skip !== '')(`syncToS3 and reports on Ceph RGW${skip ? ` — SKI
     const json = await client.send(
       new GetObjectCommand({ Bucket: bucket, Key: 'reports/2025-11-04/daily_report.json' }),
     );
-    expect(JSON.parse((await json.Body?.transformToString()) ?? '')).toEqual({
-      date: '2025-11-04',
-      bikes: { total: 12 },
-    });
-    expect(() => reportKey('reports', '04/11/2025', 'csv')).toThrow('YYYY-MM-DD');
+    expect(json.ContentType).toBe('application/json; charset=utf-8');
+    const text = await json.Body?.transformToString();
+    expect(text).toBe(JSON.stringify({ date: '2025-11-04', bikes: { total: 12 } }, null, 2) + '\n');
+    expect(() => reportObjectKey('reports', '04/11/2025', 'csv')).toThrow('YYYY-MM-DD');
+    expect(reportObjectKey('/reports/', '2025-11-04', 'json')).toBe('reports/2025-11-04/daily_report.json');
+    expect(reportObjectKey('', '2025-11-04', 'csv')).toBe('2025-11-04/daily_report.csv');
   });
 });

@@ -191,6 +191,7 @@ export async function buildConfig(configFile: string, link: FrameworkLink): Prom
   const sources = new Map<string, Uint8Array>();
   const queue = [configFile];
   const outputs = new Map<string, Uint8Array>();
+  const dataFiles: string[] = [];
   while (queue.length) {
     const file = queue.pop()!;
     if (sources.has(file)) continue;
@@ -209,7 +210,11 @@ export async function buildConfig(configFile: string, link: FrameworkLink): Prom
           const target = resolveRelative(args.importer, spec);
           const framework = linker.runningCopy(target);
           if (framework) return { path: framework, external: true };
-          if (!CODE_EXTENSIONS.includes(extname(target))) return { path: spec, external: true };
+          if (!CODE_EXTENSIONS.includes(extname(target))) {
+            // A data file imported as a module (e.g. JSON): inlined by esbuild's loader, and watched.
+            if (isFile(target)) dataFiles.push(target);
+            return undefined;
+          }
           if (!isFile(target))
             return { errors: [{ text: `Cannot find module '${spec}' (looked for ${target})` }] };
           found.push(target);
@@ -246,6 +251,7 @@ export async function buildConfig(configFile: string, link: FrameworkLink): Prom
     }
     queue.push(...found);
   }
+  for (const file of dataFiles) if (!sources.has(file)) sources.set(file, readFileSync(file));
 
   const hashes: Record<string, string> = {};
   const h = createHash('sha256').update(JSON.stringify([FORMAT, esbuildVersion, link.runningRoot]));
@@ -289,7 +295,9 @@ export async function buildConfig(configFile: string, link: FrameworkLink): Prom
 
 function buildOf(root: string, outDir: string, configFile: string, rels: string[]): ConfigBuild {
   const files = new Map<string, string>();
-  for (const rel of rels) files.set(join(root, rel), join(outDir, compiledName(rel)));
+  for (const rel of rels) {
+    if (CODE_EXTENSIONS.includes(extname(rel))) files.set(join(root, rel), join(outDir, compiledName(rel)));
+  }
   return { entry: pathToFileURL(files.get(configFile)!).href, files };
 }
 

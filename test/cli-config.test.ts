@@ -4,7 +4,7 @@
  * (exit 2, no stack trace): syntax errors, imports that fail, definitions that throw or do not validate.
  */
 import { execFile } from 'node:child_process';
-import { mkdir, mkdtemp, rm, symlink, writeFile } from 'node:fs/promises';
+import { mkdir, mkdtemp, readFile, rm, symlink, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { promisify } from 'node:util';
@@ -76,6 +76,26 @@ describe('pipeline with a project config', () => {
     ).toEqual(['two']);
     const env = await pipeline(dir, ['env']);
     expect(env.stdout).toContain(`CITYFLOW_CONFIG=${join(dir, 'cityflow.config.ts')} (current directory)`);
+  });
+
+  it('a JSON file a config module imports is built in, and editing it re-runs what reads it', async () => {
+    const dir = await project('json', {
+      'cityflow.config.ts':
+        `${HEAD}import settings from './settings.json' with { type: 'json' };\n` +
+        `const t = defineAsset({ key: 't', schema: z.number(), compute: () => settings.threshold });\n` +
+        `export default defineConfig({ assets: [t] });\n`,
+      'settings.json': '{ "threshold": 7 }\n',
+      'data/raw.txt': 'x\n',
+    });
+    const run = async () =>
+      JSON.parse((await pipeline(dir, ['materialize', '--all', '--json'])).stdout.trim().split('\n').at(-1)!);
+    const value = async () => JSON.parse(await readFile(join(dir, 'output/t/all.json'), 'utf8')) as number;
+    expect(await run()).toMatchObject({ materialized: 1 });
+    expect(await value()).toBe(7);
+    await writeFile(join(dir, 'settings.json'), '{ "threshold": 9 }\n');
+    expect(await run()).toMatchObject({ materialized: 1 });
+    expect(await value()).toBe(9);
+    expect(await run()).toMatchObject({ materialized: 0 });
   });
 
   it('a syntax error: file, line, column and the line itself', async () => {

@@ -5,37 +5,24 @@ import {
   newRunId,
   NO_DATA,
   parseSelection,
-  plan,
   resolveSelection,
   SelectionError,
   DefinitionError,
   describePartitions,
-  type Plan,
-  type StatusOf,
 } from '../engine/index.ts';
 import { maskSecrets } from '../engine/redact.ts';
-import { checkRange, dayBounds, resolveDays, UsageError } from './days.ts';
+import { dayBounds, resolveDays, UsageError } from './days.ts';
 import { cancelOnInterrupt, INTERRUPTED_EXIT_CODE } from './interrupt.ts';
 import { stderrLog } from './log.ts';
 import { describeConcurrency, runConcurrency, s3ClientSettings, type LogLevel } from './config.ts';
 import { checkDatabaseReady, checkDataDir, checkRawInput } from './preflight.ts';
 import { describeReason } from './reasons.ts';
+import { exprOf, planSelection, planSummary, type SelectionOpts } from './plan-selection.ts';
 import { ConfigFileError } from './config-file.ts';
 import { createRuntime, type Runtime } from './runtime.ts';
 import { packageVersion } from './version.ts';
 import { createRunRenderer, replayRun, shouldUseTui } from './view/render.ts';
 import { formatRawInputStats } from './view/format.ts';
-
-interface SelectionOpts {
-  all?: boolean;
-  /** Variadic on the command line (`--select a b` = `--select "a b"`). */
-  select?: string | string[];
-  exclude?: string | string[];
-  partition?: string;
-  from?: string;
-  to?: string;
-  force?: boolean;
-}
 
 const positiveInt = (v: string): number => {
   const n = Number(v);
@@ -66,68 +53,6 @@ function addSelectionOptions(cmd: Command, requireSelection: boolean): Command {
       if (o.partition && (o.from || o.to))
         throw new UsageError('use either --partition or --from/--to, not both');
     });
-}
-
-const exprOf = (v: string | string[] | undefined): string | undefined => (Array.isArray(v) ? v.join(' ') : v);
-
-/** Plans the selection; status: terms are resolved against a plan of the whole graph. */
-async function planSelection(
-  rt: Runtime,
-  o: SelectionOpts,
-  signal?: AbortSignal,
-): Promise<{ p: Plan; days: { from: string; to: string; origin: string } }> {
-  const { graph } = rt.defs;
-  const days = await resolveDays(o, rt.defs.sources);
-  let selected: Set<string>;
-  if ((o.all || !o.select) && !o.exclude) {
-    selected = new Set(graph.order);
-  } else {
-    const terms = parseSelection(exprOf(o.select) ?? '*');
-    const exclude = o.exclude ? parseSelection(exprOf(o.exclude)!) : [];
-    let statusOf: StatusOf | undefined;
-    if ([...terms, ...exclude].some((t) => t.kind === 'status')) {
-      // Statuses are those of the whole graph's plan: the same rules as `why` and `plan --all`.
-      const full = await plan(rt.defs, rt.state, { selected: new Set(graph.order), days, signal });
-      const byAsset = new Map<string, Plan['units']>();
-      for (const u of full.units) {
-        if (u.decision === 'observe') continue;
-        const list = byAsset.get(u.asset);
-        if (list) list.push(u);
-        else byAsset.set(u.asset, [u]);
-      }
-      statusOf = (k) => {
-        const us = byAsset.get(k) ?? [];
-        const has = (...kinds: string[]) => us.some((u) => u.reasons.some((r) => kinds.includes(r.kind)));
-        return {
-          missing: has('missing'),
-          failed: has('last_failed', 'check_failed'),
-          stale: us.some((u) => u.reasons.length > 0),
-        };
-      };
-    }
-    selected = resolveSelection(terms, graph, statusOf, exclude);
-    if (!selected.size)
-      throw new UsageError(
-        `--select ${exprOf(o.select) ?? '*'}${o.exclude ? ` --exclude ${exprOf(o.exclude)}` : ''}: no asset matches (see \`pipeline list\`, \`pipeline plan --all\`)`,
-      );
-  }
-  // An explicit range before an asset's first partition (or after its last) is an error, not empty work.
-  checkRange(graph, selected, days);
-  const p = await plan(rt.defs, rt.state, { selected, days, force: o.force, signal });
-  return { p, days };
-}
-
-/** `N to run, M up to date[, K stale but not selected][, B blocked by checks]`. */
-function planSummary(units: Plan['units']): string {
-  const n = (pred: (u: Plan['units'][number]) => boolean) => units.filter(pred).length;
-  const stale = n((u) => u.decision === 'skip' && u.reasons.length > 0);
-  const blocked = n((u) => u.decision === 'blocked');
-  return [
-    `${n((u) => u.decision === 'run')} to run`,
-    `${n((u) => u.decision === 'skip' && !u.reasons.length)} up to date`,
-    ...(stale ? [`${stale} stale but not selected (their upstream is stale: select it too, e.g. +key)`] : []),
-    ...(blocked ? [`${blocked} blocked by failed checks`] : []),
-  ].join(', ');
 }
 
 /** LOG_LEVEL, once the configuration is read (`info` until then). */

@@ -34,6 +34,8 @@ const PRUNE_AFTER_MS = 24 * 3600 * 1000;
 /** Written in every config build (and only there): pruning never touches the CLI's own builds. */
 const MARKER = '.cityflow-config-build';
 const CODE_EXTENSIONS = ['.ts', '.tsx', '.mts', '.cts', '.js', '.jsx', '.mjs', '.cjs'];
+/** `new URL('./x', import.meta.url)`: a file named relative to the module. */
+const URL_BESIDE = /new URL\(\s*(['"`])(\.{1,2}\/[^'"`$]+)\1\s*,\s*import\.meta\.url\s*\)/g;
 
 /** Where the running CLI's modules are, to link a project's CityFlow imports to them. */
 export interface FrameworkLink {
@@ -192,11 +194,17 @@ export async function buildConfig(configFile: string, link: FrameworkLink): Prom
   const queue = [configFile];
   const outputs = new Map<string, Uint8Array>();
   const dataFiles: string[] = [];
+  const copied: string[] = [];
   while (queue.length) {
     const file = queue.pop()!;
     if (sources.has(file)) continue;
     const bytes = readFileSync(file);
     sources.set(file, bytes);
+    // Files read at run time beside the module (`new URL('./stations.csv', import.meta.url)`) are copied.
+    for (const m of Buffer.from(bytes).toString('utf8').matchAll(URL_BESIDE)) {
+      const target = resolve(dirname(file), m[2]!);
+      if (!CODE_EXTENSIONS.includes(extname(target)) && isFile(target)) copied.push(target);
+    }
     const found: string[] = [];
     const plugin: Plugin = {
       name: 'cityflow-config-imports',
@@ -252,6 +260,10 @@ export async function buildConfig(configFile: string, link: FrameworkLink): Prom
     queue.push(...found);
   }
   for (const file of dataFiles) if (!sources.has(file)) sources.set(file, readFileSync(file));
+  for (const file of copied) {
+    if (!sources.has(file)) sources.set(file, readFileSync(file));
+    outputs.set(relative(root, file), sources.get(file)!);
+  }
 
   const hashes: Record<string, string> = {};
   const h = createHash('sha256').update(JSON.stringify([FORMAT, esbuildVersion, link.runningRoot]));

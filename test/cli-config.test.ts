@@ -98,6 +98,21 @@ describe('pipeline with a project config', () => {
     expect(await run()).toMatchObject({ materialized: 0 });
   });
 
+  it("a file read beside a module (new URL('./x', import.meta.url)) is found from the build", async () => {
+    const dir = await project('beside', {
+      'cityflow.config.ts': `${HEAD}import { n } from './src/n.ts';\nexport default defineConfig({ assets: [n] });\n`,
+      'src/n.ts':
+        `${HEAD}import { readFileSync } from 'node:fs';\n` +
+        `const lines = () => readFileSync(new URL('./stations.csv', import.meta.url), 'utf8').trim().split('\\n');\n` +
+        `export const n = defineAsset({ key: 'n', schema: z.number(), compute: () => lines().length });\n`,
+      'src/stations.csv': '4001\n4002\n4003\n',
+      'data/raw.txt': 'x\n',
+    });
+    const r = await pipeline(dir, ['materialize', '--all']);
+    expect(r.code, r.stderr).toBe(0);
+    expect(JSON.parse(await readFile(join(dir, 'output/n/all.json'), 'utf8'))).toBe(3);
+  });
+
   it('a syntax error: file, line, column and the line itself', async () => {
     const dir = await project('syntax', {
       'cityflow.config.ts': `${HEAD}export default defineConfig({ assets: [ });\n`,

@@ -84,7 +84,6 @@ const CR = 0x0d;
 const QUOTE = 0x22;
 const SPACE = 0x20;
 const TAB = 0x09;
-const FF = 0x0c;
 const CHUNK = 4 << 20;
 const MAX_FIELDS = 4096;
 
@@ -167,25 +166,23 @@ export function scanRange(task: RangeTask, onProgress?: (bytesDone: number) => v
   let nf = 0;
   let line = 0; // relative line of the current row
 
-  /** A field's value as csv-parse gives it with `trim: true`. */
-  const str = (k: number): string => {
-    if (k < 0) return '';
-    const s = F[fb + k * 3]!;
-    const e = F[fb + k * 3 + 1]!;
-    if (F[fb + k * 3 + 2] === 0) {
-      let i = s;
-      while (i < e && (b[i] === SPACE || b[i] === TAB || b[i] === FF)) i++;
-      return b.toString('utf8', i, e).trimEnd();
-    }
-    const t = b.toString('utf8', s, e);
+  /** A field as csv-parse gives it (quotes removed, doubled quotes undone), untrimmed: what `raw` joins. */
+  const field = (k: number): string => {
+    const t = b.toString('utf8', F[fb + k * 3]!, F[fb + k * 3 + 1]!);
     return F[fb + k * 3 + 2] === 2 ? t.replaceAll('""', '"') : t;
   };
+  /** A cell's value as parse.ts reads it (`cell`): the field, trimmed — quoted or not. */
+  const str = (k: number): string => (k < 0 ? '' : field(k).trim());
 
-  /** Trimmed [start, end) of a plain field for the fast paths, or -1 for quoted/absent fields. */
+  /**
+   * [ts0, ts1): the field's bytes without surrounding spaces and tabs, for the fast paths; false for
+   * absent fields and fields with doubled quotes. Other whitespace is left in: the fast paths then
+   * fail on it and the general path (`str`, JS trim) decides, as parse.ts does.
+   */
   let ts0 = 0;
   let ts1 = 0;
   const plain = (k: number): boolean => {
-    if (k < 0 || F[fb + k * 3 + 2] !== 0) return false;
+    if (k < 0 || F[fb + k * 3 + 2] === 2) return false;
     let s = F[fb + k * 3]!;
     let e = F[fb + k * 3 + 1]!;
     while (s < e && (b[s] === SPACE || b[s] === TAB)) s++;
@@ -195,10 +192,10 @@ export function scanRange(task: RangeTask, onProgress?: (bytesDone: number) => v
     return true;
   };
 
-  /** The record as parse.ts reports it: trimmed, unquoted fields joined by the separator. */
+  /** The record as parse.ts reports it: its fields as csv-parse gives them, joined by the separator. */
   const rawText = (): string => {
     const fields: string[] = [];
-    for (let k = 0; k < nf; k++) fields.push(str(k));
+    for (let k = 0; k < nf; k++) fields.push(field(k));
     return fields.join(layout.delimiter);
   };
 
@@ -434,15 +431,11 @@ export function scanRange(task: RangeTask, onProgress?: (bytesDone: number) => v
     return true;
   };
 
-  /** Everything after splitting: the row's checks, decoding and accumulation. */
+  /**
+   * Everything after splitting: the row's checks, decoding and accumulation. (Empty lines never get
+   * here; csv-parse skips those only: a line of blanks is a one-field record, as in parse.ts.)
+   */
   const processFields = (): void => {
-    // csv-parse (skip_empty_lines + trim) skips lines made only of blanks.
-    if (nf === 1 && F[fb + 2] === 0) {
-      const end = F[fb + 1]!;
-      let j = F[fb]!;
-      while (j < end && (b[j] === SPACE || b[j] === TAB || b[j] === FF)) j++;
-      if (j === end) return;
-    }
     if (nf !== width) return reject('wrong_column_count', `${nf} fields, header has ${width}`);
 
     if (!fastTimestamp(col.timestamp)) {
@@ -485,10 +478,11 @@ export function scanRange(task: RangeTask, onProgress?: (bytesDone: number) => v
     }
     const flow = num(col.flow);
     if (flow === Infinity) return reject('non_numeric_flow', str(col.flow));
-    if (flow < 0) return reject('negative_flow', String(flow));
+    // Details are the cell's text, as parse.ts gives them ('-4.0', '-3,5'), not the number.
+    if (flow < 0) return reject('negative_flow', str(col.flow));
     const occ = num(col.occupancy);
     if (occ === Infinity) return reject('non_numeric_occupancy', str(col.occupancy));
-    if (occ < 0 || occ > 100) return reject('occupancy_out_of_range', String(occ));
+    if (occ < 0 || occ > 100) return reject('occupancy_out_of_range', str(col.occupancy));
 
     const a = arcText === null ? names.arcOfNumber(arc) : names.arcOfString(arcText);
     presence.select(tDay, a);
@@ -523,9 +517,7 @@ export function scanRange(task: RangeTask, onProgress?: (bytesDone: number) => v
       const key = `${names.arcIds[a]!}|${tDay}|${tHour}|${tOff}`;
       if (probe.has(key)) {
         probe.delete(key);
-        const fields: string[] = [];
-        for (let k = 0; k < nf; k++) fields.push(str(k));
-        res.probed.push({ key, line, raw: fields.join(layout.delimiter), instant: tInstant });
+        res.probed.push({ key, line, raw: rawText(), instant: tInstant });
       }
     }
   };

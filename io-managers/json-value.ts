@@ -4,7 +4,7 @@
  * the same semantics as the local-files manager, except that values JSON would silently corrupt are
  * refused with the path of the bad field: NaN and ±Infinity (JSON writes `null`), bigint, functions.
  */
-import { createHash, randomUUID } from 'node:crypto';
+import { createHash } from 'node:crypto';
 
 export class UnstorableValueError extends Error {
   constructor(
@@ -89,43 +89,3 @@ export function encodeJsonValue(value: unknown): EncodedValue {
     hasAwkwardKey,
   };
 }
-
-/** Splits into slices of at most `size` bytes (binary slices: a UTF-8 character may straddle two). */
-/**
- * The reassembled bytes of a chunked value, or undefined when they are not exactly what the index item
- * recorded (size, and sha256 when present): a concurrent rewrite or a lost chunk, never a half value.
- */
-export function verifiedChunks(
-  bytes: Buffer,
-  expected: { bytes?: unknown; sha256?: unknown },
-): Buffer | undefined {
-  if (bytes.length !== expected.bytes) return undefined;
-  if (expected.sha256 && createHash('sha256').update(bytes).digest('hex') !== expected.sha256)
-    return undefined;
-  return bytes;
-}
-
-export function sliceBytes(bytes: Buffer, size: number): Buffer[] {
-  if (size <= 0) throw new Error(`chunk size must be positive, got ${size}`);
-  const out: Buffer[] = [];
-  for (let i = 0; i < bytes.length; i += size) out.push(bytes.subarray(i, i + size));
-  return out.length > 0 ? out : [Buffer.alloc(0)];
-}
-
-/** A fresh tag for one write's chunks: time first (so stale orphans can be aged out), then randomness. */
-export function newWriteTag(now = Date.now()): string {
-  return `${now.toString(36).padStart(9, '0')}-${randomUUID().slice(0, 8)}`;
-}
-
-/** Milliseconds since epoch encoded at the start of a write tag, or NaN when it is not one. */
-export function writeTagTime(tag: string): number {
-  const head = tag.split('-')[0];
-  return head ? parseInt(head, 36) : Number.NaN;
-}
-
-/** Exponential backoff with full jitter: a random delay in [0, min(cap, base·2^attempt)). */
-export function backoffDelay(attempt: number, baseMs: number, capMs: number): number {
-  return Math.random() * Math.min(capMs, baseMs * 2 ** attempt);
-}
-
-export const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));

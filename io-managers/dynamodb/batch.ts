@@ -10,7 +10,7 @@ import {
   type DynamoDBDocumentClient,
 } from '@aws-sdk/lib-dynamodb';
 import pLimit from 'p-limit';
-import { backoffDelay, sleep } from './json-value.ts';
+import { backoffDelay, sleep } from './backoff.ts';
 
 export type WriteRequest = NonNullable<BatchWriteCommandInput['RequestItems']>[string][number];
 type Item = Record<string, unknown>;

@@ -11,7 +11,7 @@
  * Writes filter on fields, never on a client-chosen `_id` (CongoDB, the offline test server, lacks
  * string `_id`s); `created_at` is set on insert only.
  */
-import { Binary, MongoClient, type Collection, type Document, type MongoClientOptions } from 'mongodb';
+import { MongoClient, type Collection, type Document, type MongoClientOptions } from 'mongodb';
 import {
   MissingValueError,
   type IOContext,
@@ -22,14 +22,9 @@ import {
 import { maskSecrets } from '../../engine/redact.ts';
 import { fillIdTemplate, type StorageSpec } from '../../engine/storage.ts';
 import { tableStorageSpec } from '../table-storage.ts';
-import {
-  encodeJsonValue,
-  newWriteTag,
-  sliceBytes,
-  verifiedChunks,
-  type EncodedValue,
-} from '../dynamodb/json-value.ts';
-import { upsertOperation } from './bulk.ts';
+import { ChunkedValues } from '../chunking.ts';
+import { encodeJsonValue } from '../json-value.ts';
+import { MongoDocumentBackend, type DocKey } from './document-backend.ts';
 
 export interface MongoDbIOManagerOptions {
   /** e.g. `mongodb://user:pass@host:27017/`; the password never appears in messages. */
@@ -92,22 +87,9 @@ export function resolveCollections(opts: MongoDbIOManagerOptions): Record<string
   };
 }
 
-/** Where one (asset, partition) lives. */
-interface DocKey {
-  /** The MongoDB collection name. */
-  collection: string;
-  filter: Record<string, string>;
-  /** Extra identity fields written with the document. */
-  identity: Document;
-  payloadAttr: string;
-  owner: string;
-  label: string;
-}
-
 const MAX_CHUNK_BYTES = 8_000_000;
 /** BSON nests at most 100 levels; keep a margin for the document around the value. */
 const MAX_INLINE_DEPTH = 90;
-const CHUNK_LOAD_TRIES = 3;
 /** How long a failed connect is reported again before the next operation retries it. */
 const CONNECT_FAILURE_MEMORY_MS = 30_000;
 
@@ -125,19 +107,11 @@ function isUnreachable(err: unknown): boolean {
   );
 }
 
-function isTooLarge(err: unknown): boolean {
-  return /larger than|maximum.*size|too large|BSONObjectTooLarge/i.test(
-    `${(err as Error).name} ${(err as Error).message}`,
-  );
-}
-
 export class MongoDbIOManager implements IOManager {
   readonly name = 'mongodb';
   readonly client: MongoClient;
   private readonly ownsClient: boolean;
-  private readonly inlineMaxBytes: number;
-  private readonly chunkBytes: number;
-  private readonly orphanAgeMs: number;
+  private readonly values: ChunkedValues<DocKey>;
   /** Reads `storage.database`; its `table` must be one of the manager's collections. */
   readonly accepts: StorageSpec;
   readonly collections: Record<string, MongoCollection>;
@@ -157,12 +131,15 @@ export class MongoDbIOManager implements IOManager {
         serverMonitoringMode: 'poll',
         ...opts.clientOptions,
       });
-    this.inlineMaxBytes = opts.inlineMaxBytes ?? 4_000_000;
-    this.chunkBytes = Math.min(opts.chunkBytes ?? 4_000_000, MAX_CHUNK_BYTES);
-    this.orphanAgeMs = opts.orphanAgeMs ?? 15 * 60_000;
     this.collections = resolveCollections(opts);
     this.accepts = tableStorageSpec(this.collections);
     this.chunksName = opts.chunksCollection ?? 'value_chunks';
+    this.values = new ChunkedValues(new MongoDocumentBackend((name) => this.coll(name), this.chunksName), {
+      inlineMaxBytes: opts.inlineMaxBytes ?? 4_000_000,
+      chunkBytes: Math.min(opts.chunkBytes ?? 4_000_000, MAX_CHUNK_BYTES),
+      maxInlineDepth: MAX_INLINE_DEPTH,
+      orphanAgeMs: opts.orphanAgeMs ?? 15 * 60_000,
+    });
   }
 
   get databaseName(): string {
@@ -212,6 +189,7 @@ export class MongoDbIOManager implements IOManager {
     const date = ctx.partitionKey;
     const filter = c.idInKey === false ? { date } : { [c.idField]: id, date };
     return {
+      assetKey: ctx.assetKey,
       collection: c.name,
       filter,
       identity: c.idInKey === false ? { [c.idField]: id } : {},
@@ -242,125 +220,22 @@ export class MongoDbIOManager implements IOManager {
 
   async load(ctx: IOContext): Promise<unknown> {
     const key = this.keyOf(ctx);
-    return this.guard('load', key, async () => {
-      for (let attempt = 1; ; attempt++) {
-        const doc = await this.coll(key.collection).findOne(key.filter);
-        if (!doc) throw new MissingValueError(ctx.assetKey, ctx.partitionKey, this.location(key));
-        if (doc.layout !== 'chunked') return doc[key.payloadAttr] ?? null;
-        const bytes = await this.readChunks(key, doc);
-        if (bytes) return JSON.parse(bytes.toString('utf8'));
-        // A concurrent store replaced the value after we read the main document: read it again.
-        if (attempt >= CHUNK_LOAD_TRIES)
-          throw new Error(`Chunks of ${key.label} (write ${String(doc.write_tag)}) are missing or corrupt`);
-      }
-    });
+    return this.guard('load', key, () =>
+      this.values.load(key, () => new MissingValueError(ctx.assetKey, ctx.partitionKey, this.location(key))),
+    );
   }
 
   async store(ctx: IOContext, value: unknown, dataVersion: string): Promise<StoreResult> {
     const key = this.keyOf(ctx);
     const enc = encodeJsonValue(value); // throws on NaN/Infinity with the field path
     await this.ensureIndexes();
-    await this.guard('store', key, async () => {
-      const prev = await this.coll(key.collection).findOne(key.filter, { projection: { write_tag: 1 } });
-      const inline =
-        enc.bytes.length <= this.inlineMaxBytes &&
-        enc.depth <= MAX_INLINE_DEPTH &&
-        !enc.hasAwkwardKey &&
-        !enc.hasLoneSurrogate;
-      let tag: string | null = null;
-      if (inline) {
-        try {
-          await this.writeMain(key, ctx, enc, dataVersion, {
-            inlineValue: JSON.parse(enc.bytes.toString('utf8')),
-          });
-        } catch (err) {
-          if (!isTooLarge(err)) throw err;
-          tag = await this.writeChunked(key, ctx, enc, dataVersion);
-        }
-      } else {
-        tag = await this.writeChunked(key, ctx, enc, dataVersion);
-      }
-      await this.deleteStaleChunks(key, tag, typeof prev?.write_tag === 'string' ? prev.write_tag : null);
-    });
+    await this.guard('store', key, () => this.values.store(key, enc, dataVersion));
     return { bytes: enc.bytes.length, location: this.location(key) };
   }
 
   async close(): Promise<void> {
     this.connecting = undefined;
     if (this.ownsClient) await this.client.close();
-  }
-
-  // ---------------------------------------------------------------------------------------------
-
-  private async writeChunked(
-    key: DocKey,
-    ctx: IOContext,
-    enc: EncodedValue,
-    dataVersion: string,
-  ): Promise<string> {
-    const tag = newWriteTag();
-    const writtenAt = new Date();
-    const slices = sliceBytes(enc.bytes, this.chunkBytes);
-    await this.coll(this.chunksName).bulkWrite(
-      slices.map((s, i) => ({
-        insertOne: { document: { owner: key.owner, tag, i, data: new Binary(s), written_at: writtenAt } },
-      })),
-      { ordered: false },
-    );
-    await this.writeMain(key, ctx, enc, dataVersion, { tag, chunks: slices.length });
-    return tag;
-  }
-
-  private async writeMain(
-    key: DocKey,
-    ctx: IOContext,
-    enc: EncodedValue,
-    dataVersion: string,
-    layout: { inlineValue: unknown } | { tag: string; chunks: number },
-  ): Promise<void> {
-    const now = new Date();
-    const chunked = 'tag' in layout;
-    const doc: Document = {
-      ...key.filter,
-      ...key.identity,
-      asset_key: ctx.assetKey,
-      timestamp: now.toISOString(),
-      data_version: dataVersion,
-      bytes: enc.bytes.length,
-      sha256: enc.sha256,
-      layout: chunked ? 'chunked' : 'inline',
-      chunks: chunked ? layout.chunks : 0,
-      write_tag: chunked ? layout.tag : null,
-    };
-    if (!chunked) doc[key.payloadAttr] = layout.inlineValue;
-    const op = upsertOperation(doc, Object.keys(key.filter), now, chunked ? [key.payloadAttr] : []);
-    await this.coll(key.collection).bulkWrite([op], { ordered: false });
-  }
-
-  private async readChunks(key: DocKey, doc: Document): Promise<Buffer | undefined> {
-    if (typeof doc.write_tag !== 'string') return undefined;
-    const parts = await this.coll(this.chunksName)
-      .find({ owner: key.owner, tag: doc.write_tag }, { projection: { i: 1, data: 1 } })
-      .sort({ i: 1 })
-      .toArray();
-    if (parts.length !== doc.chunks || parts.some((p, i) => p.i !== i)) return undefined;
-    return verifiedChunks(Buffer.concat(parts.map((p) => Buffer.from((p.data as Binary).buffer))), doc);
-  }
-
-  /** Deletes the previous write's chunks and orphans of interrupted writes; never the current ones. */
-  private async deleteStaleChunks(
-    key: DocKey,
-    current: string | null,
-    previous: string | null,
-  ): Promise<void> {
-    const cutoff = new Date(Date.now() - this.orphanAgeMs);
-    const which: Document[] = [{ written_at: { $lt: cutoff } }];
-    if (previous) which.push({ tag: previous });
-    await this.coll(this.chunksName).deleteMany({
-      owner: key.owner,
-      ...(current ? { tag: { $ne: current } } : {}),
-      $or: which,
-    });
   }
 
   /**

@@ -10,7 +10,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { IOContext } from '../../engine/io.ts';
 import { batchWriteAll } from '../../io-managers/dynamodb/batch.ts';
 import { DynamoDbIOManager } from '../../io-managers/dynamodb/dynamodb-io-manager.ts';
-import { newWriteTag } from '../../io-managers/dynamodb/json-value.ts';
+import { newWriteTag } from '../../io-managers/chunking.ts';
 import { freePort } from '../servers/dynamodb.ts';
 import { expectLoadsNeverMixDuringOverwrite, largeArcMetrics } from '../contract/io-manager-contract.ts';
 import { chunkItems as chunkItemsOf, dynamoManagers } from './dynamo-managers.ts';

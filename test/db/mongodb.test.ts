@@ -12,7 +12,7 @@ import {
   mongoHosts,
   type MongoDbIOManagerOptions,
 } from '../../io-managers/mongodb/mongodb-io-manager.ts';
-import { newWriteTag } from '../../io-managers/dynamodb/json-value.ts';
+import { newWriteTag } from '../../io-managers/chunking.ts';
 import { expectLoadsNeverMixDuringOverwrite, largeArcMetrics } from '../contract/io-manager-contract.ts';
 import { freePort } from '../servers/dynamodb.ts';
 import { mongoForTests, type TestServer } from './servers.ts';

@@ -11,6 +11,13 @@ import process from 'node:process';
 import { compiledCli } from './compile.mjs';
 
 process.setSourceMapsEnabled(true);
+// `pipeline list | head -1`: the reader went away; stop quietly (no EPIPE stack trace).
+for (const stream of [process.stdout, process.stderr]) {
+  stream.on('error', (err) => {
+    if (err.code !== 'EPIPE') throw err;
+    process.exit(0);
+  });
+}
 const entry = process.env.CITYFLOW_TSX === '1' ? null : await compiledCli();
 if (entry) {
   await import(entry);

@@ -5,9 +5,9 @@
  * TypeScript sources, so code versions are those of the sources, whatever runs them.
  *
  * Imports of CityFlow itself (`cityflow`, `cityflow/…`, or a relative path into a CityFlow checkout) are
- * linked to the very modules the running CLI loaded, so the project and the CLI share one engine (one
- * `TransientError`, one set of defining modules). Other packages stay bare imports, resolved from the
- * project's node_modules.
+ * linked to the very modules the running CLI loaded (config-link.ts). Other packages stay bare imports,
+ * resolved from the project's node_modules; JSON imports are inlined; files read beside a module
+ * (`new URL('./x', import.meta.url)`) are copied.
  *
  * A build is reused while every file it was made from is unchanged (a small manifest per config lists
  * them with their hashes: checking costs one read and one hash per module, no esbuild).
@@ -27,6 +27,7 @@ import { createRequire } from 'node:module';
 import { dirname, extname, join, relative, resolve, sep } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import type { Message, Plugin } from 'esbuild';
+import { compiledName, isFile, Linker, type FrameworkLink } from './config-link.ts';
 
 /** Bump when the output changes, so older builds are not reused. */
 const FORMAT = 2;
@@ -36,18 +37,6 @@ const MARKER = '.cityflow-config-build';
 const CODE_EXTENSIONS = ['.ts', '.tsx', '.mts', '.cts', '.js', '.jsx', '.mjs', '.cjs'];
 /** `new URL('./x', import.meta.url)`: a file named relative to the module. */
 const URL_BESIDE = /new URL\(\s*(['"`])(\.{1,2}\/[^'"`$]+)\1\s*,\s*import\.meta\.url\s*\)/g;
-
-/** Where the running CLI's modules are, to link a project's CityFlow imports to them. */
-export interface FrameworkLink {
-  /** Root of the running copy (a compiled build, `dist/`, or the sources themselves). */
-  runningRoot: string;
-  /** Root of CityFlow's sources (holding its package.json), the same as runningRoot when run from sources. */
-  sourceRoot: string;
-  /** Folders of sourceRoot that the running copy holds (`engine`, `io-managers`, `pipeline`, …). */
-  dirs: readonly string[];
-  /** `.js` when the running copy is compiled, `.ts` when it runs from the sources. */
-  runningExt: '.js' | '.ts';
-}
 
 /** An esbuild error with its location (syntax errors, unresolvable relative imports). */
 export class ConfigBuildError extends Error {
@@ -74,7 +63,6 @@ interface Manifest {
 }
 
 const sha = (data: string | Uint8Array): string => createHash('sha256').update(data).digest('hex');
-const isFile = (p: string): boolean => statSync(p, { throwIfNoEntry: false })?.isFile() ?? false;
 
 /** Nearest folder holding a package.json (the project), else the file's own folder. */
 export function projectRootOf(file: string): string {
@@ -107,68 +95,6 @@ function absoluteSources(mapText: string, mapDir: string): Uint8Array {
   const map = JSON.parse(mapText) as { sources: string[] };
   map.sources = map.sources.map((src) => pathToFileURL(resolve(mapDir, src)).href);
   return new TextEncoder().encode(JSON.stringify(map));
-}
-
-/** The compiled name of a module: same path, `.js`. */
-const compiledName = (rel: string): string => rel.replace(/\.[cm]?[jt]sx?$/, '') + '.js';
-
-/** CityFlow's exports map: subpath (`.`, `./view`) → target (`./dist/engine/index.js`). */
-function exportsOf(sourceRoot: string): Map<string, string> {
-  const out = new Map<string, string>();
-  try {
-    const pkg = JSON.parse(readFileSync(join(sourceRoot, 'package.json'), 'utf8')) as {
-      exports?: Record<string, string | Record<string, string>>;
-    };
-    for (const [sub, target] of Object.entries(pkg.exports ?? {})) {
-      const t = typeof target === 'string' ? target : (target.import ?? target.default);
-      if (t) out.set(sub, t);
-    }
-  } catch {
-    // no package.json: nothing to link by name
-  }
-  return out;
-}
-
-class Linker {
-  private readonly exportsMap: Map<string, string>;
-  constructor(private readonly link: FrameworkLink) {
-    this.exportsMap = exportsOf(link.sourceRoot);
-  }
-
-  /** The running copy of a CityFlow source file, if it is one. */
-  runningCopy(absSource: string): string | undefined {
-    const { sourceRoot, runningRoot, dirs, runningExt } = this.link;
-    if (!absSource.startsWith(sourceRoot + sep)) return undefined;
-    const rel = absSource.slice(sourceRoot.length + 1);
-    if (!dirs.includes(rel.split(sep)[0]!)) return undefined;
-    const copy = join(runningRoot, runningExt === '.ts' ? rel : compiledName(rel));
-    return isFile(copy) ? pathToFileURL(copy).href : undefined;
-  }
-
-  /** `cityflow` / `cityflow/view` → the running copy of what the exports map names. */
-  byName(spec: string): string | undefined {
-    if (spec !== 'cityflow' && !spec.startsWith('cityflow/')) return undefined;
-    const sub = spec === 'cityflow' ? '.' : `./${spec.slice('cityflow/'.length)}`;
-    let target = this.exportsMap.get(sub);
-    if (!target) {
-      for (const [pattern, t] of this.exportsMap) {
-        const star = pattern.indexOf('*');
-        if (star < 0) continue;
-        const [pre, post] = [pattern.slice(0, star), pattern.slice(star + 1)];
-        if (sub.startsWith(pre) && sub.endsWith(post) && sub.length >= pre.length + post.length) {
-          target = t.replace('*', sub.slice(pre.length, sub.length - post.length));
-          break;
-        }
-      }
-    }
-    if (!target) return undefined;
-    const rel = target.replace(/^\.\//, '').replace(/^dist\//, '');
-    const { runningRoot, runningExt } = this.link;
-    const copy = join(runningRoot, runningExt === '.ts' ? rel.replace(/\.js$/, '.ts') : rel);
-    if (isFile(copy)) return pathToFileURL(copy).href;
-    const tsx = copy.replace(/\.ts$/, '.tsx');
-    return runningExt === '.ts' && isFile(tsx) ? pathToFileURL(tsx).href : undefined;
-  }
 }
 
 /**

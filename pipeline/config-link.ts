@@ -1,0 +1,100 @@
+/**
+ * Where the running CLI's own modules are, and how a project's imports of CityFlow are linked to them
+ * (config-build.ts): by name (`cityflow`, `cityflow/config`, through the package's exports map) or by a
+ * relative path into a CityFlow checkout. One engine for the CLI and the project: one `TransientError`,
+ * one set of defining modules.
+ */
+import { readFileSync, statSync } from 'node:fs';
+import { basename, dirname, join, sep } from 'node:path';
+import { fileURLToPath, pathToFileURL } from 'node:url';
+
+const COMPILED_BUILD = /^(.*)[\\/]node_modules[\\/]\.cache[\\/]cityflow[\\/][0-9a-f]{16}$/;
+
+/** Where the running CLI's modules are, to link a project's CityFlow imports to them. */
+export interface FrameworkLink {
+  /** Root of the running copy (a compiled build, `dist/`, or the sources themselves). */
+  runningRoot: string;
+  /** Root of CityFlow's sources (holding its package.json), the same as runningRoot when run from sources. */
+  sourceRoot: string;
+  /** Folders of sourceRoot that the running copy holds (`engine`, `io-managers`, `pipeline`, …). */
+  dirs: readonly string[];
+  /** `.js` when the running copy is compiled, `.ts` when it runs from the sources. */
+  runningExt: '.js' | '.ts';
+}
+
+export const isFile = (p: string): boolean => statSync(p, { throwIfNoEntry: false })?.isFile() ?? false;
+
+/** The compiled name of a module: same path, `.js`. */
+export const compiledName = (rel: string): string => rel.replace(/\.[cm]?[jt]sx?$/, '') + '.js';
+
+/** Where the running CLI is: a compiled build, `dist/` of the published package, or the sources. */
+export function frameworkLink(moduleUrl: string = import.meta.url): FrameworkLink {
+  const runningRoot = dirname(dirname(fileURLToPath(moduleUrl)));
+  const compiled = COMPILED_BUILD.exec(runningRoot);
+  const sourceRoot = compiled
+    ? compiled[1]!
+    : basename(runningRoot) === 'dist'
+      ? dirname(runningRoot)
+      : runningRoot;
+  const dirs = ['engine', 'io-managers', 'assets', 'pipeline'];
+  return { runningRoot, sourceRoot, dirs, runningExt: moduleUrl.endsWith('.ts') ? '.ts' : '.js' };
+}
+
+/** CityFlow's exports map: subpath (`.`, `./view`) → target (`./dist/engine/index.js`). */
+function exportsOf(sourceRoot: string): Map<string, string> {
+  const out = new Map<string, string>();
+  try {
+    const pkg = JSON.parse(readFileSync(join(sourceRoot, 'package.json'), 'utf8')) as {
+      exports?: Record<string, string | Record<string, string>>;
+    };
+    for (const [sub, target] of Object.entries(pkg.exports ?? {})) {
+      const t = typeof target === 'string' ? target : (target.import ?? target.default);
+      if (t) out.set(sub, t);
+    }
+  } catch {
+    // no package.json: nothing to link by name
+  }
+  return out;
+}
+
+export class Linker {
+  private readonly exportsMap: Map<string, string>;
+  constructor(private readonly link: FrameworkLink) {
+    this.exportsMap = exportsOf(link.sourceRoot);
+  }
+
+  /** The running copy of a CityFlow source file, if it is one. */
+  runningCopy(absSource: string): string | undefined {
+    const { sourceRoot, runningRoot, dirs, runningExt } = this.link;
+    if (!absSource.startsWith(sourceRoot + sep)) return undefined;
+    const rel = absSource.slice(sourceRoot.length + 1);
+    if (!dirs.includes(rel.split(sep)[0]!)) return undefined;
+    const copy = join(runningRoot, runningExt === '.ts' ? rel : compiledName(rel));
+    return isFile(copy) ? pathToFileURL(copy).href : undefined;
+  }
+
+  /** `cityflow` / `cityflow/view` → the running copy of what the exports map names. */
+  byName(spec: string): string | undefined {
+    if (spec !== 'cityflow' && !spec.startsWith('cityflow/')) return undefined;
+    const sub = spec === 'cityflow' ? '.' : `./${spec.slice('cityflow/'.length)}`;
+    let target = this.exportsMap.get(sub);
+    if (!target) {
+      for (const [pattern, t] of this.exportsMap) {
+        const star = pattern.indexOf('*');
+        if (star < 0) continue;
+        const [pre, post] = [pattern.slice(0, star), pattern.slice(star + 1)];
+        if (sub.startsWith(pre) && sub.endsWith(post) && sub.length >= pre.length + post.length) {
+          target = t.replace('*', sub.slice(pre.length, sub.length - post.length));
+          break;
+        }
+      }
+    }
+    if (!target) return undefined;
+    const rel = target.replace(/^\.\//, '').replace(/^dist\//, '');
+    const { runningRoot, runningExt } = this.link;
+    const copy = join(runningRoot, runningExt === '.ts' ? rel.replace(/\.js$/, '.ts') : rel);
+    if (isFile(copy)) return pathToFileURL(copy).href;
+    const tsx = copy.replace(/\.ts$/, '.tsx');
+    return runningExt === '.ts' && isFile(tsx) ? pathToFileURL(tsx).href : undefined;
+  }
+}

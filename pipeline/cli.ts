@@ -380,6 +380,33 @@ runs
   );
 
 program
+  .command('ui')
+  .description('serve the web UI: asset graph, partitions, runs, project pages (127.0.0.1 unless --host)')
+  .addOption(
+    new Option('--port <n>', 'port (default: any free port)').argParser((v) => {
+      const n = Number(v);
+      if (!Number.isInteger(n) || n < 0 || n > 65535) throw new InvalidArgumentError('a port 0–65535');
+      return n;
+    }),
+  )
+  .option('--host <host>', 'address to bind (default 127.0.0.1; another exposes the UI to that network)')
+  .action(async (o: { port?: number; host?: string }) =>
+    withRuntime(async (rt) => {
+      const { startUi } = await import('./ui/server.ts');
+      const ui = await startUi(rt, { host: o.host, port: o.port, log: (m) => log.warn(m) });
+      console.log(`CityFlow UI on ${ui.url} (Ctrl-C to stop)`);
+      if (o.host && o.host !== '127.0.0.1' && o.host !== 'localhost')
+        log.warn(`listening on ${o.host}: anyone who can reach it can read the state and run logs`);
+      await new Promise<void>((resolve) => {
+        const stop = () => resolve();
+        process.once('SIGINT', stop);
+        process.once('SIGTERM', stop);
+      });
+      await ui.close();
+    }),
+  );
+
+program
   .command('env')
   .description('print the resolved configuration (secrets masked) and the storage mode')
   .action(async () =>

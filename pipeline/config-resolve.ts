@@ -5,7 +5,7 @@
  */
 import { defineDefinitions, type AnyAsset, type Definitions, type IOManager } from '../engine/index.ts';
 import type { LoadedConfig } from './config-load.ts';
-import type { ConfigContext, ProjectDefinitions } from './define-config.ts';
+import type { ConfigContext, ProjectDefinitions, ProjectPage } from './define-config.ts';
 
 const hasMethods = (v: unknown, names: string[]): boolean =>
   typeof v === 'object' &&
@@ -39,6 +39,18 @@ function shapeProblem(d: unknown): { message: string; needle?: string } | undefi
     if (!hasMethods(io, ['load', 'store', 'stat']))
       return { message: `io.${name} is not an IO manager (load, store and stat methods)`, needle: name };
   }
+  for (const [i, page] of (defs.pages ?? []).entries()) {
+    const pg = page as Partial<ProjectPage> | undefined;
+    if (!pg || typeof pg.id !== 'string' || !/^[a-z][a-z0-9-]{0,39}$/.test(pg.id))
+      return { message: `pages[${i}].id must be a lower-case name (letters, digits, dashes)` };
+    if (typeof pg.render !== 'function' || typeof pg.asset !== 'string' || typeof pg.title !== 'string')
+      return {
+        message: `pages[${i}] (${pg.id}) needs a title, an asset key and a render function`,
+        needle: pg.id,
+      };
+    if (!defs.assets?.some((a) => a.key === pg.asset))
+      return { message: `pages[${i}] (${pg.id}) shows unknown asset "${pg.asset}"`, needle: pg.id };
+  }
   if (defs.sources !== undefined && !hasMethods(defs.sources, ['observe', 'resolve', 'listFolders']))
     return { message: '"sources" is not a SourceIO (observe, resolve and listFolders methods)' };
   return undefined;
@@ -47,7 +59,7 @@ function shapeProblem(d: unknown): { message: string; needle?: string } | undefi
 export async function resolveDefinitions(
   loaded: LoadedConfig,
   ctx: ConfigContext,
-): Promise<{ defs: Definitions; describe?: string }> {
+): Promise<{ defs: Definitions; describe?: string; pages: readonly ProjectPage[] }> {
   let value: unknown;
   try {
     value = typeof loaded.config === 'function' ? await loaded.config(ctx) : loaded.config;
@@ -69,7 +81,11 @@ export async function resolveDefinitions(
   }
   try {
     const definitions = defineDefinitions({ assets: defs.assets, io, sources: defs.sources ?? ctx.sources });
-    return { defs: definitions, ...(typeof defs.describe === 'string' && { describe: defs.describe }) };
+    return {
+      defs: definitions,
+      ...(typeof defs.describe === 'string' && { describe: defs.describe }),
+      pages: defs.pages ?? [],
+    };
   } catch (err) {
     // e.g. "Asset "x" depends on unknown asset "y"": located at the first asset key it names.
     const key = /"([a-z][a-z0-9_]*)"/.exec((err as Error).message)?.[1];

@@ -47,6 +47,30 @@ export interface ProjectDefinitions {
   sources?: SourceIO;
   /** Added to the mode line a run starts with, e.g. where the project publishes copies of its outputs. */
   describe?: string;
+  /**
+   * Pages of the project shown by `pipeline ui` and written by `pipeline report --html` (e.g. the Paris
+   * daily report): each renders one stored partition of an asset as a self-contained HTML document.
+   */
+  pages?: readonly ProjectPage[];
+}
+
+/** Reads other stored values while a page renders (undefined when nothing is stored). */
+export interface PageReader {
+  load(asset: string, partition: string): Promise<unknown>;
+}
+
+/** One page of a project: the partitions of `asset` that have a stored value, rendered to HTML. */
+export interface ProjectPage {
+  /** URL name, e.g. `report` (lower case, digits, dashes). */
+  id: string;
+  title: string;
+  /** The asset whose stored partitions the page shows. */
+  asset: string;
+  /**
+   * One self-contained HTML document (no script, style, image or font fetched from the network; it is
+   * shown in a sandboxed frame without scripts and written as one file by `pipeline report --html`).
+   */
+  render(value: unknown, partition: string, read: PageReader): string | Promise<string>;
 }
 
 export type CityflowConfig =

@@ -16,7 +16,7 @@ import { describeMode, loadConfig, printableConfig, type Config } from './config
 import { findConfig, type FoundConfig } from './config-file.ts';
 import { frameworkLink, importConfig } from './config-load.ts';
 import { resolveDefinitions } from './config-resolve.ts';
-import type { ConfigContext } from './define-config.ts';
+import type { ConfigContext, ProjectPage } from './define-config.ts';
 import type { S3Bindings } from './s3-bindings.ts';
 
 /** The environment's bindings: definitions with their storage, the state dir, and how they were chosen. */
@@ -29,6 +29,8 @@ export interface Runtime {
   quarantineDir: string;
   modeLine: string;
   printableConfig: Record<string, string>;
+  /** The project's pages (`pages` of its config), for `pipeline ui` and `pipeline report --html`. */
+  pages: readonly ProjectPage[];
   /** Why raw input fell back from S3 to DATA_DIR in this process (the run was degraded), if it did. */
   degraded(): string | undefined;
   /** In S3 mode: LIST requests, objects listed, bodies downloaded, files served from the cache. */
@@ -113,8 +115,9 @@ export async function createRuntime(opts: {
   };
   let defs: Definitions;
   let describe: string | undefined;
+  let pages: readonly ProjectPage[];
   try {
-    ({ defs, describe } = await resolveDefinitions(loaded, ctx));
+    ({ defs, describe, pages } = await resolveDefinitions(loaded, ctx));
   } catch (err) {
     await close();
     throw err;
@@ -128,6 +131,7 @@ export async function createRuntime(opts: {
     state,
     quarantineDir: join(config.outputDir, '_quarantine'),
     modeLine,
+    pages,
     printableConfig: { CITYFLOW_CONFIG: `${project.file} (${project.from})`, ...printableConfig(config) },
     degraded: () => s3?.sources.fallbackReason,
     rawInputStats: () => s3?.sources.stats(),

@@ -1,0 +1,212 @@
+/// <reference lib="dom" />
+/** The asset panel: status and why per partition, last materialization, checks, quarantine, a run button. */
+import { get, post, type AssetDef } from './api.ts';
+import { h, statusLabel } from './dom.ts';
+
+interface Check {
+  name: string;
+  status: string;
+  blocking: boolean;
+  message?: string;
+  dataVersion: string;
+  at: string;
+}
+interface Unit {
+  partition: string;
+  status: string;
+  why: string[];
+  noData: boolean;
+  record?: {
+    dataVersion?: string;
+    codeVersion?: string;
+    inputVersions?: Record<string, string | null>;
+    runId?: string;
+    at?: string;
+    metadata?: {
+      rows?: number;
+      bytes?: number;
+      durationMs?: number;
+      location?: string;
+      quarantined?: Record<string, number>;
+    };
+    checks?: Check[];
+    lastFailure?: { runId: string; at: string; error: string };
+  };
+}
+interface AssetDetail {
+  asset: AssetDef;
+  status: string;
+  total: number;
+  units: Unit[];
+  quarantine: {
+    partition: string;
+    counts: Record<string, number>;
+    kept: number;
+    records: { file?: string; line?: number; reason: string; detail?: string; raw?: string }[];
+  }[];
+}
+
+const fmtBytes = (n?: number) =>
+  n === undefined
+    ? ''
+    : n > 1e6
+      ? `${(n / 1e6).toFixed(1)} MB`
+      : n > 1e3
+        ? `${(n / 1e3).toFixed(1)} kB`
+        : `${n} B`;
+
+export async function showAsset(panel: HTMLElement, key: string): Promise<void> {
+  panel.replaceChildren(h('p', { class: 'muted' }, `Loading ${key}…`));
+  let d: AssetDetail;
+  try {
+    d = await get<AssetDetail>(`/api/assets/${encodeURIComponent(key)}`);
+  } catch (err) {
+    return void panel.replaceChildren(h('p', { class: 'error' }, (err as Error).message));
+  }
+  const a = d.asset;
+  const runBtn =
+    a.kind === 'asset'
+      ? h(
+          'button',
+          {
+            type: 'button',
+            id: 'materialize-asset',
+            onclick: async () => {
+              runBtn!.disabled = true;
+              try {
+                const r = await post<{ runId: string }>('/api/runs', { select: `+${key}` });
+                location.hash = `#/runs/${r.runId}`;
+              } catch (err) {
+                runBtn!.disabled = false;
+                panel.prepend(h('p', { class: 'error' }, (err as Error).message));
+              }
+            },
+          },
+          `Materialize +${key}`,
+        )
+      : null;
+  const units = [...d.units].reverse();
+  const totalQ = d.quarantine.reduce((s, q) => s + Object.values(q.counts).reduce((x, y) => x + y, 0), 0);
+  panel.replaceChildren(
+    h(
+      'h2',
+      {},
+      a.key,
+      ' ',
+      h('span', { class: `chip st-${d.status}`, id: 'asset-status' }, statusLabel[d.status] ?? d.status),
+    ),
+    h(
+      'p',
+      { class: 'muted' },
+      `${a.kind} · group ${a.group}${a.tags.length ? ` · tags ${a.tags.join(', ')}` : ''} · ${a.partitionsDef} · code ${a.codeVersion}`,
+    ),
+    a.description ? h('p', {}, a.description) : '',
+    a.deps.length ? h('p', { class: 'muted' }, `← ${a.deps.join(', ')}`) : '',
+    runBtn ?? '',
+    h('h3', {}, `Why (${d.total} partitions${d.total > units.length ? `, newest ${units.length}` : ''})`),
+    h(
+      'div',
+      { class: 'why', id: 'why' },
+      units.slice(0, 60).map((u) => {
+        const r = u.record;
+        const m = r?.metadata;
+        const checks = (r?.checks ?? []).filter((c) => c.dataVersion === r?.dataVersion);
+        return h(
+          'details',
+          { class: `unit st-${u.status}`, open: units.length <= 3 },
+          h(
+            'summary',
+            {},
+            h('span', { class: `chip st-${u.status}` }, statusLabel[u.status] ?? u.status),
+            ' ',
+            u.partition,
+            u.noData ? ' · no data' : '',
+          ),
+          u.why.length
+            ? h(
+                'ul',
+                { class: 'reasons' },
+                u.why.map((w) => h('li', {}, w)),
+              )
+            : h(
+                'p',
+                { class: 'muted' },
+                u.status === 'source' ? 'observed source' : 'up to date: code and every input unchanged',
+              ),
+          r?.at
+            ? h(
+                'p',
+                { class: 'meta' },
+                `materialized ${r.at} by run `,
+                h('a', { href: `#/runs/${r.runId}` }, r.runId ?? ''),
+                m ? ` · ${m.rows ?? '?'} rows · ${fmtBytes(m.bytes)} · ${m.durationMs ?? '?'} ms` : '',
+                ` · data ${r.dataVersion?.slice(0, 12)} · code ${r.codeVersion}`,
+              )
+            : null,
+          r?.inputVersions && Object.keys(r.inputVersions).length
+            ? h(
+                'p',
+                { class: 'meta' },
+                'inputs: ' +
+                  Object.entries(r.inputVersions)
+                    .slice(0, 8)
+                    .map(([k, v]) => `${k}=${v ? v.slice(0, 8) : 'none'}`)
+                    .join(', '),
+              )
+            : null,
+          r?.lastFailure
+            ? h('p', { class: 'error' }, `last failure ${r.lastFailure.at}: ${r.lastFailure.error}`)
+            : null,
+          checks.length
+            ? h(
+                'ul',
+                { class: 'checks' },
+                checks.map((c) =>
+                  h(
+                    'li',
+                    { class: `check-${c.status}` },
+                    `check ${c.name}: ${c.status}${c.blocking ? ' (blocking)' : ''}${c.message ? ` — ${c.message}` : ''}`,
+                  ),
+                ),
+              )
+            : null,
+        );
+      }),
+    ),
+    h('h3', {}, `Quarantine (${totalQ} records)`),
+    d.quarantine.length
+      ? h(
+          'div',
+          { id: 'quarantine' },
+          d.quarantine
+            .slice(-10)
+            .reverse()
+            .map((q) =>
+              h(
+                'details',
+                {},
+                h(
+                  'summary',
+                  {},
+                  `${q.partition}: `,
+                  Object.entries(q.counts)
+                    .map(([r, n]) => `${n} ${r}`)
+                    .join(', '),
+                ),
+                h(
+                  'ul',
+                  {},
+                  q.records.map((x) =>
+                    h(
+                      'li',
+                      { class: 'mono' },
+                      `${x.file ?? ''}${x.line ? `:${x.line}` : ''} ${x.reason} ${x.detail ?? ''} ${x.raw ? `| ${x.raw}` : ''}`,
+                    ),
+                  ),
+                ),
+              ),
+            ),
+        )
+      : h('p', { class: 'muted' }, 'nothing set aside'),
+  );
+}

@@ -1,0 +1,151 @@
+/// <reference lib="dom" />
+/**
+ * The partition matrix: assets × days drawn on a canvas (one cell per day, or per group of days when
+ * they do not fit: the worst status of the group), so 2,000 × 365 stays one draw. Keyboard: the arrow
+ * keys move a cursor cell, whose asset, days and status are announced; shift+arrows extend a range, and
+ * "Materialize range" runs the range's assets over those days.
+ */
+import { get, post } from './api.ts';
+import { h } from './dom.ts';
+
+interface Matrix {
+  columns: string[];
+  rows: { asset: string; whole: string | null; cells: string }[];
+  legend: Record<string, string>;
+}
+
+/** Worst first: failed, blocked, missing, stale, fresh, source, none. */
+const ORDER = ['x', 'b', 'm', 's', 'r', 'o', '.'];
+const worst = (a: string, b: string) => (ORDER.indexOf(a) <= ORDER.indexOf(b) ? a : b);
+
+export async function matrixPage(root: HTMLElement): Promise<void> {
+  const t = performance.now();
+  const m = await get<Matrix>('/api/matrix');
+  const labelW = 190;
+  const width = Math.min(1200, Math.max(600, window.innerWidth - 60));
+  const plot = width - labelW;
+  const perCol = Math.max(1, Math.ceil(m.columns.length / Math.max(1, Math.floor(plot / 4))));
+  const groups = Math.ceil(m.columns.length / perCol);
+  const cw = Math.max(2, Math.floor(plot / Math.max(1, groups)));
+  const rh = m.rows.length > 300 ? 3 : 18;
+  const canvas = h('canvas', {
+    width,
+    height: Math.max(40, m.rows.length * rh + 24),
+    tabindex: 0,
+    id: 'matrix',
+    role: 'grid',
+    'aria-label': `Partition matrix: ${m.rows.length} assets × ${m.columns.length} days${perCol > 1 ? `, ${perCol} days per column` : ''}. Arrow keys move, shift extends a range.`,
+  });
+  const info = h('p', { id: 'matrix-cursor', role: 'status', 'aria-live': 'polite' }, '');
+  const runBtn = h('button', { type: 'button', id: 'materialize-range' }, 'Materialize range');
+  const ctx = canvas.getContext('2d')!;
+  const cellOf = (r: number, g: number): string => {
+    const row = m.rows[r]!;
+    if (row.whole && !row.cells.replace(/\./g, '')) return row.whole;
+    let out = '.';
+    for (let c = g * perCol; c < Math.min(m.columns.length, (g + 1) * perCol); c++)
+      out = worst(row.cells[c]!, out);
+    return out;
+  };
+  let cur = { r: 0, g: 0 };
+  let anchor = { r: 0, g: 0 };
+  const draw = () => {
+    ctx.clearRect(0, 0, canvas.width, canvas.height);
+    ctx.font = '11px system-ui, sans-serif';
+    for (let r = 0; r < m.rows.length; r++) {
+      if (rh >= 10) {
+        ctx.fillStyle = '#222';
+        ctx.fillText(m.rows[r]!.asset.slice(0, 28), 4, 20 + r * rh + rh / 2);
+      }
+      for (let g = 0; g < groups; g++) {
+        ctx.fillStyle = FILL[cellOf(r, g)] ?? '#f3f4f6';
+        ctx.fillRect(labelW + g * cw, 12 + r * rh, Math.max(1, cw - 1), Math.max(1, rh - 1));
+      }
+    }
+    const [r0, r1] = [Math.min(cur.r, anchor.r), Math.max(cur.r, anchor.r)];
+    const [g0, g1] = [Math.min(cur.g, anchor.g), Math.max(cur.g, anchor.g)];
+    ctx.strokeStyle = '#111';
+    ctx.lineWidth = 2;
+    ctx.strokeRect(labelW + g0 * cw, 12 + r0 * rh, (g1 - g0 + 1) * cw, (r1 - r0 + 1) * rh);
+    const days = [m.columns[g0 * perCol], m.columns[Math.min(m.columns.length - 1, (g1 + 1) * perCol - 1)]];
+    info.textContent = `${m.rows[cur.r]?.asset ?? ''} · ${days[0] ?? ''}${days[1] !== days[0] ? ` → ${days[1]}` : ''} · ${STATUS[cellOf(cur.r, cur.g)] ?? 'none'}${r1 > r0 ? ` (${r1 - r0 + 1} assets)` : ''}`;
+  };
+  canvas.addEventListener('keydown', (e) => {
+    const d = { ArrowUp: [-1, 0], ArrowDown: [1, 0], ArrowLeft: [0, -1], ArrowRight: [0, 1] }[e.key];
+    if (!d) return;
+    e.preventDefault();
+    cur = {
+      r: Math.min(m.rows.length - 1, Math.max(0, cur.r + d[0]!)),
+      g: Math.min(groups - 1, Math.max(0, cur.g + d[1]!)),
+    };
+    if (!e.shiftKey) anchor = { ...cur };
+    draw();
+  });
+  canvas.addEventListener('click', (e) => {
+    const rect = canvas.getBoundingClientRect();
+    const g = Math.floor((e.clientX - rect.left - labelW) / cw);
+    const r = Math.floor((e.clientY - rect.top - 12) / rh);
+    if (g < 0 || r < 0 || r >= m.rows.length || g >= groups) return;
+    cur = { r, g };
+    if (!e.shiftKey) anchor = { ...cur };
+    draw();
+  });
+  runBtn.addEventListener('click', async () => {
+    const [r0, r1] = [Math.min(cur.r, anchor.r), Math.max(cur.r, anchor.r)];
+    const [g0, g1] = [Math.min(cur.g, anchor.g), Math.max(cur.g, anchor.g)];
+    const from = m.columns[g0 * perCol];
+    const to = m.columns[Math.min(m.columns.length - 1, (g1 + 1) * perCol - 1)];
+    const select = m.rows
+      .slice(r0, r1 + 1)
+      .map((r) => r.asset)
+      .join(' ');
+    try {
+      const r = await post<{ runId: string }>('/api/runs', { select, ...(from && to ? { from, to } : {}) });
+      location.hash = `#/runs/${r.runId}`;
+    } catch (err) {
+      info.textContent = (err as Error).message;
+    }
+  });
+  root.replaceChildren(
+    h(
+      'div',
+      { class: 'toolbar' },
+      h(
+        'span',
+        {},
+        `${m.rows.length} assets × ${m.columns.length} days${perCol > 1 ? ` (${perCol} days per column)` : ''}`,
+      ),
+      runBtn,
+      h(
+        'div',
+        { class: 'legend' },
+        Object.entries(STATUS)
+          .filter(([k]) => k !== '.')
+          .map(([k, v]) => h('span', { class: 'chip', style: `background:${FILL[k]};color:#fff` }, v)),
+      ),
+    ),
+    info,
+    h('div', { class: 'matrix-host' }, canvas),
+  );
+  draw();
+  canvas.dataset.drawnMs = String(Math.round(performance.now() - t));
+}
+
+const FILL: Record<string, string> = {
+  r: '#2e9d5b',
+  x: '#d64545',
+  s: '#e0a526',
+  m: '#9aa3ad',
+  b: '#8e44ad',
+  o: '#4a7fc1',
+  '.': '#eef0f2',
+};
+const STATUS: Record<string, string> = {
+  r: 'fresh',
+  x: 'failed',
+  s: 'stale',
+  m: 'missing',
+  b: 'blocked',
+  o: 'source',
+  '.': 'none',
+};

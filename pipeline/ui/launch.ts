@@ -1,0 +1,106 @@
+/**
+ * Runs started from the UI: the same path as `pipeline materialize` — preflight checks, the state and
+ * output locks (`rt.lockForRun`), `planSelection`, `execute` with the run log — in this process, with
+ * an AbortController for the cancel button (units in flight finish their writes; the run is recorded
+ * as cancelled, as on Ctrl-C).
+ */
+import { execute, newRunId, StateStore } from '../../engine/index.ts';
+import { runConcurrency } from '../config.ts';
+import { planSelection } from '../plan-selection.ts';
+import { checkDatabaseReady, checkRawInput } from '../preflight.ts';
+import type { Runtime } from '../runtime.ts';
+import type { LaunchRequest } from './params.ts';
+
+export interface ActiveRun {
+  runId: string;
+  /** `waiting`: for the locks (a CLI run holds them), `running`, then `done` or `error` (before any unit). */
+  phase: 'waiting' | 'planning' | 'running' | 'done' | 'error';
+  error?: string;
+  controller: AbortController;
+  done: Promise<void>;
+}
+
+export class Launcher {
+  private readonly active = new Map<string, ActiveRun>();
+
+  constructor(
+    private readonly rt: Runtime,
+    private readonly log: (msg: string) => void,
+  ) {}
+
+  get(runId: string): ActiveRun | undefined {
+    return this.active.get(runId);
+  }
+
+  list(): ActiveRun[] {
+    return [...this.active.values()];
+  }
+
+  launch(req: LaunchRequest): ActiveRun {
+    const runId = newRunId();
+    const controller = new AbortController();
+    const run: ActiveRun = { runId, phase: 'waiting', controller, done: Promise.resolve() };
+    run.done = this.run(run, req).catch((err: unknown) => {
+      run.phase = 'error';
+      run.error = controller.signal.aborted ? 'cancelled before any unit ran' : (err as Error).message;
+      this.log(`ui run ${runId}: ${run.error}`);
+    });
+    this.active.set(runId, run);
+    return run;
+  }
+
+  /** Aborts a run started here; false when this process has no such run in progress. */
+  cancel(runId: string): boolean {
+    const run = this.active.get(runId);
+    if (!run || run.phase === 'done' || run.phase === 'error') return false;
+    run.controller.abort();
+    return true;
+  }
+
+  async close(): Promise<void> {
+    for (const r of this.active.values()) r.controller.abort();
+    await Promise.all([...this.active.values()].map((r) => r.done));
+  }
+
+  private async run(run: ActiveRun, req: LaunchRequest): Promise<void> {
+    const { rt } = this;
+    const signal = run.controller.signal;
+    await checkRawInput(rt.config, signal);
+    await checkDatabaseReady(rt.config, process.env, signal);
+    const release = await rt.lockForRun(run.runId, (m) => this.log(m), signal);
+    try {
+      run.phase = 'planning';
+      // The index as written by the last run (of any process): read afresh under the lock.
+      const state = new StateStore(rt.config.stateDir);
+      const { p } = await planSelection(
+        { defs: rt.defs, state },
+        { all: !req.select, select: req.select, exclude: req.exclude, ...range(req), force: req.force },
+        signal,
+      );
+      if (signal.aborted) throw new Error('cancelled');
+      run.phase = 'running';
+      const command = ['ui', 'materialize', req.select ? `--select ${req.select}` : '--all']
+        .concat(req.exclude ? [`--exclude ${req.exclude}`] : [])
+        .concat(req.partition ? [`--partition ${req.partition}`] : [])
+        .concat(req.from ? [`--from ${req.from}`] : [], req.to ? [`--to ${req.to}`] : [])
+        .concat(req.force ? ['--force'] : [])
+        .join(' ');
+      await execute(rt.defs, state, p, {
+        runId: run.runId,
+        command,
+        concurrency: runConcurrency(rt.config, req.concurrency).value,
+        signal,
+        quarantineDir: rt.quarantineDir,
+      });
+      run.phase = 'done';
+    } finally {
+      await release();
+    }
+  }
+}
+
+const range = (r: { partition?: string; from?: string; to?: string }) => ({
+  ...(r.partition && { partition: r.partition }),
+  ...(r.from && { from: r.from }),
+  ...(r.to && { to: r.to }),
+});

@@ -9,6 +9,11 @@
  * CityFlow is measured as the asset uses it (every day's ArcDay[] built one day at a time, then dropped),
  * with the compiled reader the pipeline command runs (BENCH_TSX=1: the TypeScript sources); the output
  * says which.
+ *
+ * Then values off the fast path: the same rows with decimal flows (`583.1` instead of `583.0`,
+ * gen-comptages --flows decimal) against the common form, runs interleaved (common, decimal, common, …)
+ * so a loaded machine slows both alike; time and peak RSS of each, and the time ratio (target ≤ 1.5×).
+ * Sizes: BENCH_DECIMAL_SIZES (comma-separated), default 100MB, or 100MB,1GB with BENCH_BIG=1.
  */
 import { execFileSync } from 'node:child_process';
 import { existsSync } from 'node:fs';
@@ -38,15 +43,20 @@ const files: { size: string; order: 'time' | 'export' }[] = [
 /** The machine is shared: each measurement is repeated (BENCH_REPEAT, default 3) and the fastest run kept. */
 const REPEAT = Number(process.env.BENCH_REPEAT ?? 3);
 
+/** One measurement in a process of its own. */
+function measureOnce(engine: string, path: string): Measurement {
+  const out = execFileSync(process.execPath, ['--import', 'tsx', MEASURE, engine, path], {
+    encoding: 'utf8',
+  });
+  return JSON.parse(out.trim().split('\n').at(-1)!) as Measurement;
+}
+
 function measure(engine: string, path: string): Measurement {
   let best: Measurement | null = null;
   let maxRss = 0;
   const times: string[] = [];
   for (let i = 0; i < REPEAT; i++) {
-    const out = execFileSync(process.execPath, ['--import', 'tsx', MEASURE, engine, path], {
-      encoding: 'utf8',
-    });
-    const m = JSON.parse(out.trim().split('\n').at(-1)!) as Measurement;
+    const m = measureOnce(engine, path);
     times.push((m.ms / 1000).toFixed(2));
     maxRss = Math.max(maxRss, m.maxRssMB);
     if (!best || m.ms < best.ms) best = m;
@@ -77,13 +87,24 @@ const fmt = (m: Measurement): string =>
     .padStart(11)} rows/s ` +
   `${String(m.maxRssMB).padStart(5)} MB peak RSS  ${m.groups.toLocaleString('en')} arc-days`;
 
-for (const { size, order } of files) {
-  const label = order === 'time' ? size : `${size}-${order}`;
-  const path = `${OUT}comptages-${label}.csv`;
+/** The generated file of a size, order and flow form (generated once, seed 42). */
+async function benchFile(
+  size: string,
+  order: 'time' | 'export',
+  flows: 'integer' | 'decimal' = 'integer',
+): Promise<string> {
+  const label = [size, ...(order === 'time' ? [] : [order]), ...(flows === 'integer' ? [] : [flows])];
+  const path = `${OUT}comptages-${label.join('-')}.csv`;
   if (!existsSync(path)) {
     console.log(`generating ${path} …`);
-    await generateComptages({ sizeBytes: parseSize(size), out: path, seed: 42, order });
+    await generateComptages({ sizeBytes: parseSize(size), out: path, seed: 42, order, flows });
   }
+  return path;
+}
+
+for (const { size, order } of files) {
+  const label = order === 'time' ? size : `${size}-${order}`;
+  const path = await benchFile(size, order);
   console.log(`\n== ${label}, ${order === 'time' ? 'time-ordered' : 'export order'} (${path})`);
   const duck = measure('duckdb', path);
   console.log(fmt(duck));
@@ -102,5 +123,50 @@ for (const { size, order } of files) {
   console.log(
     `ratio CityFlow/DuckDB throughput ${(mbps(city) / mbps(duck)).toFixed(2)}× (target ≥ 1.2×), ` +
       `peak RSS ${city.maxRssMB} MB (target ≤ 200 MB)`,
+  );
+}
+
+const decimalSizes = (
+  process.env.BENCH_DECIMAL_SIZES ?? (process.env.BENCH_BIG === '1' ? '100MB,1GB' : '100MB')
+)
+  .split(',')
+  .map((x) => x.trim())
+  .filter((x) => x !== '');
+for (const size of decimalSizes) {
+  const common = await benchFile(size, 'time');
+  const decimal = await benchFile(size, 'time', 'decimal');
+  console.log(`\n== ${size}, time-ordered: flows 583.0 (common form) against 583.1 (decimal), interleaved`);
+  const runs: { common: Measurement; decimal: Measurement }[] = [];
+  for (let i = 0; i < REPEAT; i++) {
+    runs.push({ common: measureOnce('cityflow', common), decimal: measureOnce('cityflow', decimal) });
+    const r = runs.at(-1)!;
+    console.log(
+      `  pair ${i + 1}: common ${(r.common.ms / 1000).toFixed(2)} s ${r.common.maxRssMB} MB, ` +
+        `decimal ${(r.decimal.ms / 1000).toFixed(2)} s ${r.decimal.maxRssMB} MB, ` +
+        `ratio ${(r.decimal.ms / r.common.ms).toFixed(2)}×, load ${load()}`,
+    );
+  }
+  const best = (form: 'common' | 'decimal'): Measurement => {
+    const ms = runs.map((r) => r[form]);
+    const fastest = ms.reduce((a, b) => (b.ms < a.ms ? b : a));
+    return { ...fastest, maxRssMB: Math.max(...ms.map((m) => m.maxRssMB)) };
+  };
+  const [c, d] = [best('common'), best('decimal')];
+  for (const [name, m] of [
+    ['common', c],
+    ['decimal', d],
+  ] as const) {
+    const p = m.phases;
+    console.log(
+      `${fmt({ ...m, engine: `cityflow ${name}` })}` +
+        (p ? `  (scan ${p.scanMs} / aggregate ${p.aggregateMs} / ArcDay[] ${p.takeMs} ms)` : ''),
+    );
+  }
+  if (c.groups !== d.groups || c.rows !== d.rows) console.log(`!! rows or arc-days differ`);
+  const ratios = runs.map((r) => r.decimal.ms / r.common.ms).sort((a, b) => a - b);
+  console.log(
+    `decimal / common time: fastest ${(d.ms / c.ms).toFixed(2)}×, pairs median ` +
+      `${ratios[Math.floor(ratios.length / 2)]!.toFixed(2)}× (target ≤ 1.5×); ` +
+      `peak RSS ${d.maxRssMB} vs ${c.maxRssMB} MB`,
   );
 }

@@ -35,15 +35,20 @@ export function createS3Bindings(config: Config, localSources: SourceIO, log: Lo
     client,
     close: async () => {
       client.destroy();
-      await pruneCache(config, startedAt, log);
+      await pruneCache(config, startedAt, log, sources.stats().downloaded > 0);
     },
   };
 }
 
-/** Keeps the cache within S3_CACHE_MAX_SIZE, never evicting what this process used. */
-async function pruneCache(config: Config, startedAt: number, log: Log): Promise<void> {
+/**
+ * Keeps the cache within S3_CACHE_MAX_SIZE, never evicting what this process used. A process that
+ * downloaded nothing walks the cache only if the last prune left it over the budget.
+ */
+async function pruneCache(config: Config, startedAt: number, log: Log, downloaded: boolean): Promise<void> {
   try {
-    const r = await new ObjectCache(config.s3CacheDir).prune({
+    const cache = new ObjectCache(config.s3CacheDir);
+    if (!downloaded && !(await cache.pruneNeeded(config.s3CacheMaxBytes))) return;
+    const r = await cache.prune({
       maxBytes: config.s3CacheMaxBytes,
       protectSince: startedAt,
     });

@@ -1,4 +1,5 @@
 import type { IOContext, IOManager, StoredStat, StoreResult } from '../engine/io.ts';
+import type { StorageSpec } from '../engine/storage.ts';
 
 /** Writes one more copy of a stored value somewhere else; returns where. */
 export type Mirror = (ctx: IOContext, value: unknown) => Promise<string>;
@@ -10,11 +11,14 @@ export type Mirror = (ctx: IOContext, value: unknown) => Promise<string>;
  */
 export class MirrorIOManager implements IOManager {
   readonly name: string;
+  /** The primary's: an asset's storage is placed (and checked) as in the primary. */
+  readonly accepts?: StorageSpec;
   constructor(
     private readonly primary: IOManager,
     private readonly mirrors: Mirror[],
   ) {
     this.name = `${primary.name}+mirror`;
+    if (primary.accepts) this.accepts = primary.accepts;
   }
 
   load(ctx: IOContext): Promise<unknown> {

@@ -13,7 +13,8 @@
  * Then values off the fast path: the same rows with decimal flows (`583.1` instead of `583.0`,
  * gen-comptages --flows decimal) against the common form, runs interleaved (common, decimal, common, …)
  * so a loaded machine slows both alike; time and peak RSS of each, and the time ratio (target ≤ 1.5×).
- * Sizes: BENCH_DECIMAL_SIZES (comma-separated), default 100MB, or 100MB,1GB with BENCH_BIG=1.
+ * Sizes: BENCH_DECIMAL_SIZES (comma-separated), default 100MB, or 100MB,1GB with BENCH_BIG=1;
+ * BENCH_DECIMAL_ONLY=1 runs this part alone (no DuckDB comparison).
  */
 import { execFileSync } from 'node:child_process';
 import { existsSync } from 'node:fs';
@@ -28,17 +29,20 @@ const MEASURE = fileURLToPath(new URL('./measure.ts', import.meta.url));
  * Files: size and row order. `export`: days interleaved in short runs, the order of the real exports
  * (see gen-comptages.ts); the others are time-ordered (shuffled within 3-hour blocks).
  */
-const files: { size: string; order: 'time' | 'export' }[] = [
-  { size: '100MB', order: 'time' },
-  { size: '1GB', order: 'time' },
-  { size: '1GB', order: 'export' },
-  ...(process.env.BENCH_BIG === '1'
-    ? [
-        { size: '6GB', order: 'time' as const },
-        { size: '6GB', order: 'export' as const },
-      ]
-    : []),
-];
+const files: { size: string; order: 'time' | 'export' }[] =
+  process.env.BENCH_DECIMAL_ONLY === '1'
+    ? []
+    : [
+        { size: '100MB', order: 'time' },
+        { size: '1GB', order: 'time' },
+        { size: '1GB', order: 'export' },
+        ...(process.env.BENCH_BIG === '1'
+          ? [
+              { size: '6GB', order: 'time' as const },
+              { size: '6GB', order: 'export' as const },
+            ]
+          : []),
+      ];
 
 /** The machine is shared: each measurement is repeated (BENCH_REPEAT, default 3) and the fastest run kept. */
 const REPEAT = Number(process.env.BENCH_REPEAT ?? 3);

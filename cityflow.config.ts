@@ -12,6 +12,7 @@
 import { join } from 'node:path';
 import type { IOManager } from './engine/index.ts';
 import { cityflowAssets } from './assets/definitions.ts';
+import { reportPage } from './assets/report/html-page.ts';
 import { reportObjectKey } from './assets/report/layout.ts';
 import { MirrorIOManager, type Mirror } from './io-managers/mirror.ts';
 import { s3Url } from './pipeline/config.ts';
@@ -42,6 +43,8 @@ export default defineConfig((ctx) => {
   const csv = join(outputDir, 'daily_report_csv');
   return {
     assets: cityflowAssets,
+    // The daily report as a page of `pipeline ui` and of `pipeline report --html DAY`.
+    pages: [reportPage],
     describe: ctx.s3
       ? `report JSON + CSV also to ${s3Url(s3ReportsBucket, s3ReportsPrefix)}/<date>/`
       : ctx.store === ctx.local

@@ -10,11 +10,12 @@
  * proxy (test/faults/fault-proxy.ts) for the LIST and GET figures. Target: S3 no-op ≤ 2 s, 0 GET.
  *
  * BENCH_CLI=/path/to/pipeline/bin.mjs runs another checkout's CLI instead. COMPARE_CLI=/path/to/bin.mjs
- * adds, after the S3 no-op runs, RUNS no-op runs of that CLI on the same state, cache and bucket (e.g. a
+ * adds, after the S3 no-op runs, COMPARE_RUNS (1) no-op runs of that CLI on the same state, cache and bucket (e.g. a
  * copy of the tree before the listings change: its LIST count is the "before" figure).
  */
 import { CreateBucketCommand, PutObjectCommand } from '@aws-sdk/client-s3';
 import { spawn } from 'node:child_process';
+import { existsSync } from 'node:fs';
 import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { loadavg, tmpdir } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
@@ -28,6 +29,9 @@ const DAYS = Number(process.env.DAYS ?? 365);
 const RUNS = Number(process.env.RUNS ?? 3);
 const BIN = resolve(process.env.BENCH_CLI ?? join(import.meta.dirname, '..', 'pipeline', 'bin.mjs'));
 const COMPARE = process.env.COMPARE_CLI ? resolve(process.env.COMPARE_CLI) : undefined;
+const COMPARE_RUNS = Number(process.env.COMPARE_RUNS ?? 1);
+/** GNU time, when there, gives each run's CPU time (user + sys): on a loaded machine, the steadier figure. */
+const TIME = existsSync('/usr/bin/time') ? '/usr/bin/time' : undefined;
 const BUCKET = 'noop';
 
 const load = (): string => loadavg()[0]!.toFixed(1);
@@ -41,10 +45,14 @@ interface Summary {
   rawInput?: { listRequests: number; listed: number; downloaded: number; fromCache: number };
 }
 
-/** One `pipeline materialize --all --json` process: wall time and its JSON summary. */
-async function materialize(env: NodeJS.ProcessEnv, bin = BIN): Promise<{ ms: number; summary: Summary }> {
+/** One `pipeline materialize --all --json` process: wall time, CPU time and its JSON summary. */
+async function materialize(
+  env: NodeJS.ProcessEnv,
+  bin = BIN,
+): Promise<{ ms: number; cpu: string; summary: Summary }> {
   const t0 = performance.now();
-  const child = spawn(process.execPath, [bin, 'materialize', '--all', '--json'], {
+  const cmd = [process.execPath, bin, 'materialize', '--all', '--json'];
+  const child = spawn(TIME ?? cmd[0]!, TIME ? ['-f', 'cpu %U %S', ...cmd] : cmd.slice(1), {
     env,
     cwd: dirname(dirname(bin)),
     stdio: ['ignore', 'pipe', 'pipe'],
@@ -56,7 +64,9 @@ async function materialize(env: NodeJS.ProcessEnv, bin = BIN): Promise<{ ms: num
   const code = await new Promise<number | null>((r) => child.on('close', r));
   const ms = performance.now() - t0;
   if (code !== 0 && code !== 1) throw new Error(`pipeline exited with ${code}:\n${stderr}`);
-  return { ms, summary: JSON.parse(stdout.trim().split('\n').at(-1) || '{}') as Summary };
+  const times = /^cpu ([\d.]+) ([\d.]+)$/m.exec(stderr);
+  const cpu = times ? `, CPU ${(Number(times[1]) + Number(times[2])).toFixed(2)} s` : '';
+  return { ms, cpu, summary: JSON.parse(stdout.trim().split('\n').at(-1) || '{}') as Summary };
 }
 
 const median = (xs: number[]): number => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)]!;
@@ -140,7 +150,7 @@ try {
       const r = await materialize(env);
       times.push(r.ms);
       console.log(
-        `  no-op run ${i + 1}: ${secs(r.ms)} (engine ${r.summary.durationMs} ms, materialized ${r.summary.materialized}, ` +
+        `  no-op run ${i + 1}: ${secs(r.ms)}${r.cpu} (engine ${r.summary.durationMs} ms, materialized ${r.summary.materialized}, ` +
           `skipped ${r.summary.skipped}, load ${load()})`,
       );
     }
@@ -154,11 +164,11 @@ try {
       console.log(`  GET bodies ${gets} (target 0)`);
       if (COMPARE) {
         console.log(`  compared with ${COMPARE}:`);
-        for (let i = 0; i < RUNS; i++) {
+        for (let i = 0; i < COMPARE_RUNS; i++) {
           proxy.resetLog();
           const c = await materialize(i === 0 ? s3Env(proxy.url) : env, COMPARE);
           console.log(
-            `  no-op run ${i + 1}: ${secs(c.ms)} (engine ${c.summary.durationMs} ms, materialized ` +
+            `  no-op run ${i + 1}: ${secs(c.ms)}${c.cpu} (engine ${c.summary.durationMs} ms, materialized ` +
               `${c.summary.materialized}, load ${load()})${i === 0 ? ' through the counting proxy' : ''}`,
           );
           if (i === 0) counted('requests');

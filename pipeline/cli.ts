@@ -9,8 +9,10 @@ import {
   SelectionError,
   DefinitionError,
   describePartitions,
+  UNPARTITIONED,
 } from '../engine/index.ts';
 import { maskSecrets } from '../engine/redact.ts';
+import { writeFileAtomic } from '../engine/atomic.ts';
 import { dayBounds, resolveDays, UsageError } from './days.ts';
 import { cancelOnInterrupt, INTERRUPTED_EXIT_CODE } from './interrupt.ts';
 import { stderrLog } from './log.ts';
@@ -229,7 +231,9 @@ addSelectionOptions(
           }),
         );
       }
-      console.log(`Days ${days.from}..${days.to} (${days.origin})`);
+      // The range means nothing to a plan of unpartitioned assets only.
+      if (units.some((u) => u.partition !== UNPARTITIONED))
+        console.log(`Partitions in ${days.from}..${days.to} (${days.origin})`);
       for (const u of units) {
         const head = {
           run: '▶ run    ',
@@ -403,6 +407,35 @@ program
         process.once('SIGTERM', stop);
       });
       await ui.close();
+    }),
+  );
+
+program
+  .command('report')
+  .description('write a project page (the Paris config: the daily report) as one self-contained HTML file')
+  .requiredOption('--html <partition>', 'the partition to render, e.g. a day YYYY-MM-DD')
+  .option('--page <id>', "the config's page (default: its first page)")
+  .option('--out <file>', 'write to this file (default: stdout)')
+  .action(async (o: { html: string; page?: string; out?: string }) =>
+    withRuntime(async (rt) => {
+      const { UiReader } = await import('./ui/api.ts');
+      const { pageIdSchema, partitionSchema } = await import('./ui/params.ts');
+      if (!rt.pages.length) throw new UsageError('this project defines no pages (defineConfig({ pages }))');
+      const id = o.page ?? rt.pages[0]!.id;
+      const page = rt.pages.find((p) => p.id === id);
+      if (!pageIdSchema.safeParse(id).success || !page)
+        throw new UsageError(`--page ${id}: no such page (pages: ${rt.pages.map((p) => p.id).join(', ')})`);
+      if (!partitionSchema.safeParse(o.html).success)
+        throw new UsageError(`--html ${o.html}: not a partition key`);
+      const reader = new UiReader(rt);
+      if ((await reader.load(page.asset, o.html)) === undefined)
+        throw new UsageError(
+          `${page.asset} has no stored value for ${o.html} (stored: ${reader.pagePartitions(page).slice(0, 5).join(', ') || 'none'}; materialize it first)`,
+        );
+      const html = await reader.renderPage(page, o.html);
+      if (!o.out) return void process.stdout.write(html);
+      await writeFileAtomic(o.out, html);
+      log.info(`${page.title} ${o.html} → ${o.out} (${Buffer.byteLength(html)} bytes)`);
     }),
   );
 

@@ -80,6 +80,11 @@ export function arrondissementOf(lon: number, lat: number): string | null {
   return null;
 }
 
+/** The official polygons, by postal code ('75001'…'75020'), e.g. to draw a map: [part][ring][vertex]. */
+export function arrondissementShapes(): readonly { code: string; parts: LonLat[][][] }[] {
+  return load().polygons.map(({ code, parts }) => ({ code, parts }));
+}
+
 /** The 20 postal codes, sorted (handy for reports and tests). */
 export const ARRONDISSEMENT_CODES: readonly string[] = Array.from(
   { length: 20 },

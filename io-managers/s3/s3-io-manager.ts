@@ -1,5 +1,6 @@
 /**
- * IOManager storing JSON values at `s3://<bucket>/<prefix>/<assetKey>/<partition>.json`, with the
+ * IOManager storing JSON values at `s3://<bucket>/<prefix>/<assetKey>/<partition>.json` (text assets,
+ * `storage: { file: { format: 'text', extension } }`, as their text under their extension), with the
  * engine's data version in the object metadata so `stat` is one HEAD. A PUT is atomic on S3:
  * readers see the old object or the new one, never a mix.
  */
@@ -11,6 +12,7 @@ import {
   type StoreResult,
   type StoredStat,
 } from '../../engine/io.ts';
+import { fileStorageSchema } from '../../engine/storage.ts';
 import { assertSafeKey } from './cache.ts';
 import { isNotFound } from './client.ts';
 
@@ -24,8 +26,14 @@ export interface S3IOManagerOptions {
   prefix: string;
 }
 
+const isText = (ctx: IOContext): boolean => ctx.storage?.file?.format === 'text';
+const extensionOf = (ctx: IOContext): string =>
+  ctx.storage?.file?.extension ?? (isText(ctx) ? 'txt' : 'json');
+
 export class S3IOManager implements IOManager {
   readonly name = 's3';
+  /** Reads `storage.file` (format, extension), as the local-files manager does. */
+  readonly accepts = { section: 'file', schema: fileStorageSchema } as const;
   private readonly root: string;
 
   constructor(private readonly opts: S3IOManagerOptions) {
@@ -38,7 +46,7 @@ export class S3IOManager implements IOManager {
     if (ctx.partitionKey.includes('/'))
       throw new Error(`Partition key cannot contain "/": ${ctx.partitionKey}`);
     assertSafeKey(ctx.partitionKey);
-    const rel = `${ctx.assetKey}/${ctx.partitionKey}.json`;
+    const rel = `${ctx.assetKey}/${ctx.partitionKey}.${extensionOf(ctx)}`;
     return this.root ? `${this.root}/${rel}` : rel;
   }
 
@@ -51,7 +59,8 @@ export class S3IOManager implements IOManager {
     try {
       const res = await this.opts.client.send(new GetObjectCommand({ Bucket: this.opts.bucket, Key: key }));
       if (!res.Body) throw new Error(`Empty response body for ${this.url(key)}`);
-      return JSON.parse(await res.Body.transformToString('utf-8')) as unknown;
+      const text = await res.Body.transformToString('utf-8');
+      return isText(ctx) ? text : (JSON.parse(text) as unknown);
     } catch (err) {
       if (isNotFound(err)) throw new MissingValueError(ctx.assetKey, ctx.partitionKey, this.url(key));
       throw err;
@@ -60,7 +69,9 @@ export class S3IOManager implements IOManager {
 
   async store(ctx: IOContext, value: unknown, dataVersion: string): Promise<StoreResult> {
     const key = this.keyFor(ctx);
-    const body = JSON.stringify(value === undefined ? null : value);
+    if (isText(ctx) && typeof value !== 'string')
+      throw new TypeError(`${ctx.assetKey}: a text asset (storage.file.format 'text') must produce a string`);
+    const body = isText(ctx) ? (value as string) : JSON.stringify(value === undefined ? null : value);
     const bytes = Buffer.byteLength(body);
     await this.opts.client.send(
       new PutObjectCommand({
@@ -68,7 +79,7 @@ export class S3IOManager implements IOManager {
         Key: key,
         Body: body,
         ContentLength: bytes,
-        ContentType: 'application/json; charset=utf-8',
+        ContentType: isText(ctx) ? 'text/plain; charset=utf-8' : 'application/json; charset=utf-8',
         // Metadata travels in HTTP headers: ASCII only, so the version is URI-encoded.
         Metadata: { [VERSION_META]: encodeURIComponent(dataVersion) },
       }),

@@ -291,6 +291,17 @@ export function describeIOManagerContract(name: string, factory: () => Promise<C
       },
     );
 
+    it('a text asset (storage.file text) round-trips as the same string, and stays apart from JSON units', async () => {
+      const text = (p: string): IOContext =>
+        ctx('text', p, { file: { format: 'text', extension: 'csv' }, database: { id: `text_${run}` } });
+      const csv = 'date;total\n2025-11-04;12\n"quoted; cell";é🚲\n';
+      await m().store(text('2025-11-04'), csv, 't1');
+      await m().store(ctx('text', '2025-11-04'), { json: true }, 'j1');
+      expect(await m().load(text('2025-11-04'))).toBe(csv);
+      expect((await m().stat(text('2025-11-04')))?.dataVersion).toBe('t1');
+      expect(await m().load(ctx('text', '2025-11-04'))).toEqual({ json: true });
+    });
+
     it('unicode strings and keys round-trip exactly', async () => {
       const value = {
         libelle: 'Bd Périphérique Intérieur — Porte d’Orléans',

@@ -232,13 +232,16 @@ export class DayBlock {
   /**
    * A fresh block on recycled arrays (zeroed): a worker spills a day and starts another at the same
    * pace, and reusing the buffers keeps dead ArrayBuffers from piling up between garbage collections.
+   * Side columns are not carried over: a block gets them with its own first value that needs one (else
+   * one odd value early in a file would make every later block spill and transfer them).
    */
   static recycled(day: number, a: BlockArrays, arcs: number): DayBlock {
     const b = new DayBlock(day, 0, 0);
     b.cap = a.cap;
-    for (const x of [...columnList(a), a.slotOfArc]) x.fill(0);
+    const c = { ...a, flowX: new Float64Array(0), occX: new Float64Array(0) };
+    for (const x of [...columnList(c), a.slotOfArc]) x.fill(0);
     b.slotOfArc = a.slotOfArc.length >= arcs ? a.slotOfArc : new Int32Array(arcs);
-    b.setColumns(a);
+    b.setColumns(c);
     return b;
   }
 

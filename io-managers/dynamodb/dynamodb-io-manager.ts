@@ -1,14 +1,16 @@
 /**
- * Metrics and daily reports in DynamoDB (SPEC §4.4), without the original's 400 KB failure.
+ * Values in DynamoDB tables (by default SPEC §4.4's metrics and reports), without the original's 400 KB
+ * failure. An asset's `storage.database` picks the table and the record id (keys.ts).
  *
- * Layout (docs/storage.md): one index item per (metric_type, date) / (report_id, date) holding
+ * Layout (docs/storage.md): one index item per (<id attribute>, date), e.g. (metric_type, date), holding
  * `data_version, bytes, layout, chunks, write_tag, sha256, timestamp, created_at, updated_at`.
  * - `inline`: values up to `inlineMaxBytes` of JSON are stored in the index item itself as a native
  *   map (`metrics` or `report`), readable by any DynamoDB client.
  * - `chunked`: larger values are stored as their UTF-8 JSON text cut into ≤ `chunkBytes` binary chunks,
  *   items `<pk>#chunk` / `<date>#<write tag>#<i>`. Chunks are written first under a fresh tag, then the
  *   index item is switched to that tag (one atomic item write), then the previous write's chunks are
- *   deleted. Readers follow the index, so they see the old value or the new one, never a mix.
+ *   deleted (io-managers/chunking.ts, dynamodb/item-backend.ts). Readers follow the index, so they see
+ *   the old value or the new one, never a mix.
  */
 import {
   CreateTableCommand,

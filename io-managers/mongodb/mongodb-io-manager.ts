@@ -1,13 +1,15 @@
 /**
- * Metrics and daily reports in MongoDB (SPEC §4.3), keyed by natural keys.
+ * Values in MongoDB collections, keyed by natural keys. An asset's `storage.database` picks the
+ * collection (`table`, by its logical name) and the record id (`id` template, default the asset key).
+ * The default collections are SPEC §4.3's:
  *
  * - `metrics`: one document per (metric_type, date) `{metric_type, date, timestamp, metrics, data_version,
  *   bytes, layout, chunks, write_tag, sha256, asset_key, created_at, updated_at}`; unique (metric_type, date).
- * - `reports`: one per date `{report_id: daily_report_<date>, date, timestamp, report, ...}`; unique (date).
+ * - `reports`: one per date `{report_id: <id>, date, timestamp, report, ...}`; unique (date).
  * - Values over `inlineMaxBytes` of JSON (default 4 MB, far below the 16 MB document limit) are stored
- *   as UTF-8 JSON cut into binary chunks in `value_chunks` `{owner, tag, i, data, written_at}`: chunks
- *   first under a fresh tag, then the main document switched to that tag, then old chunks deleted.
- *   Readers follow the main document, so they never see a mix of two writes.
+ *   as UTF-8 JSON cut into binary chunks in `value_chunks` `{owner, tag, i, data, written_at}`, through
+ *   the shared chunking module (io-managers/chunking.ts, mongodb/document-backend.ts): chunks first under
+ *   a fresh tag, then the main document switched to that tag, then old chunks deleted.
  * Writes filter on fields, never on a client-chosen `_id` (CongoDB, the offline test server, lacks
  * string `_id`s); `created_at` is set on insert only.
  */

@@ -107,13 +107,13 @@ export async function showAsset(panel: HTMLElement, key: string): Promise<void> 
     h(
       'div',
       { class: 'why', id: 'why' },
-      units.slice(0, 60).map((u) => {
+      units.slice(0, 60).map((u, i) => {
         const r = u.record;
         const m = r?.metadata;
         const checks = (r?.checks ?? []).filter((c) => c.dataVersion === r?.dataVersion);
         return h(
           'details',
-          { class: `unit st-${u.status}`, open: units.length <= 3 },
+          { class: `unit st-${u.status}`, open: i === 0 },
           h(
             'summary',
             {},

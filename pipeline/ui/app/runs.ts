@@ -30,7 +30,7 @@ export async function runsPage(root: HTMLElement): Promise<void> {
       onclick: async () => {
         launch.disabled = true;
         try {
-          const r = await post<{ runId: string }>('/api/runs', {});
+          const r = await post<{ runId: string }>('/api/runs', force.checked ? { force: true } : {});
           location.hash = `#/runs/${r.runId}`;
         } catch (err) {
           launch.disabled = false;
@@ -40,6 +40,7 @@ export async function runsPage(root: HTMLElement): Promise<void> {
     },
     'Materialize all (stale only)',
   );
+  const force = h('input', { type: 'checkbox', id: 'run-force' });
   const tbody = h('tbody');
   const draw = () => {
     const st = status.value;
@@ -77,6 +78,7 @@ export async function runsPage(root: HTMLElement): Promise<void> {
       h('label', { for: 'run-text' }, ' Search '),
       text,
       launch,
+      h('label', { for: 'run-force' }, force, ' force (rebuild what is up to date)'),
     ),
     data.active.filter((a) => a.phase !== 'done').length
       ? h(
@@ -247,7 +249,7 @@ export async function runPage(root: HTMLElement, runId: string): Promise<() => v
 }
 
 function describe(e: RunEvent): string {
-  const unit = e.asset ? `${e.asset}[${e.partition}] ` : '';
+  const unit = e.asset ? `${e.asset}${e.partition === undefined ? '' : `[${e.partition}]`} ` : '';
   switch (e.type) {
     case 'run_started':
       return `run started: ${String(e.toRun)} of ${String(e.units)} units to run — ${String(e.command)}`;

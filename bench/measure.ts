@@ -16,6 +16,11 @@ import type { readComptagesFast as ReadFast } from '../assets/comptages/fast/rea
 export interface Measurement {
   engine: string;
   ms: number;
+  /**
+   * CPU time of the whole process (user + system, worker threads included), start-up excluded: less
+   * sensitive than `ms` to other jobs on a shared machine.
+   */
+  cpuMs: number;
   bytes: number;
   rows: number;
   groups: number;
@@ -93,11 +98,14 @@ async function duckdb(path: string): Promise<{ rows: number; groups: number }> {
 const [engine, path] = process.argv.slice(2);
 if (!engine || !path) throw new Error('usage: measure.ts cityflow|cityflow-1day|duckdb FILE');
 const t0 = performance.now();
+const cpu0 = process.cpuUsage();
 const r = engine === 'duckdb' ? await duckdb(path) : await cityflow(path, engine === 'cityflow-1day');
 const ms = performance.now() - t0;
+const cpu = process.cpuUsage(cpu0);
 const out: Measurement = {
   engine,
   ms: Math.round(ms),
+  cpuMs: Math.round((cpu.user + cpu.system) / 1000),
   bytes: statSync(path).size,
   ...r,
   maxRssMB: Math.round(process.resourceUsage().maxRSS / 1024),

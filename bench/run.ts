@@ -147,7 +147,8 @@ for (const size of decimalSizes) {
     console.log(
       `  pair ${i + 1}: common ${(r.common.ms / 1000).toFixed(2)} s ${r.common.maxRssMB} MB, ` +
         `decimal ${(r.decimal.ms / 1000).toFixed(2)} s ${r.decimal.maxRssMB} MB, ` +
-        `ratio ${(r.decimal.ms / r.common.ms).toFixed(2)}×, load ${load()}`,
+        `ratio ${(r.decimal.ms / r.common.ms).toFixed(2)}× (CPU time ${r.common.cpuMs} / ` +
+        `${r.decimal.cpuMs} ms: ${(r.decimal.cpuMs / r.common.cpuMs).toFixed(2)}×), load ${load()}`,
     );
   }
   const best = (form: 'common' | 'decimal'): Measurement => {
@@ -167,10 +168,12 @@ for (const size of decimalSizes) {
     );
   }
   if (c.groups !== d.groups || c.rows !== d.rows) console.log(`!! rows or arc-days differ`);
-  const ratios = runs.map((r) => r.decimal.ms / r.common.ms).sort((a, b) => a - b);
+  const median = (xs: number[]): number => xs.sort((a, b) => a - b)[Math.floor(xs.length / 2)]!;
+  const cpu = (form: 'common' | 'decimal'): number => runs.reduce((n, r) => n + r[form].cpuMs, 0);
   console.log(
     `decimal / common time: fastest ${(d.ms / c.ms).toFixed(2)}×, pairs median ` +
-      `${ratios[Math.floor(ratios.length / 2)]!.toFixed(2)}× (target ≤ 1.5×); ` +
+      `${median(runs.map((r) => r.decimal.ms / r.common.ms)).toFixed(2)}× (target ≤ 1.5×); ` +
+      `CPU time of all runs ${(cpu('decimal') / cpu('common')).toFixed(2)}×; ` +
       `peak RSS ${d.maxRssMB} vs ${c.maxRssMB} MB`,
   );
 }

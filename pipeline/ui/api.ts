@@ -28,8 +28,11 @@ import {
   worstStatus,
   STATUS_ORDER,
   STATUS_CODE,
+  type UnitRow,
   type UnitStatus,
 } from './status.ts';
+import { stat } from 'node:fs/promises';
+import { join } from 'node:path';
 
 export interface Range {
   partition?: string;
@@ -38,12 +41,24 @@ export interface Range {
 }
 
 /** Reads for the API; the plan of the whole graph is cached briefly (one plan serves a page's requests). */
+interface Snapshot {
+  p: Plan;
+  days: unknown;
+  byAsset: Map<string, UnitRow[]>;
+}
+
+/**
+ * Reads for the API. One plan of the whole graph (a snapshot) serves every request until the state
+ * changes (a run writes the index or a run log: the folders' mtimes change) or `maxAgeMs` passes (raw
+ * files may change without a run); requests arriving while it is computed share it. The server warms it
+ * when it starts.
+ */
 export class UiReader {
-  private cache: { key: string; at: number; value: Promise<{ p: Plan; days: unknown }> } | undefined;
+  private cache: { key: string; signature: string; at: number; value: Promise<Snapshot> } | undefined;
 
   constructor(
     readonly rt: Runtime,
-    private readonly cacheMs = 1500,
+    private readonly maxAgeMs = 30_000,
   ) {}
 
   /** The index as last written by any process (the runtime's own store caches what it read). */
@@ -56,17 +71,39 @@ export class UiReader {
     return this.rt.defs.graph.get(key);
   }
 
-  /** `plan --all` over the range (default: every day of the raw data). */
-  async fullPlan(range: Range = {}): Promise<{ p: Plan; days: unknown }> {
+  private async signature(): Promise<string> {
+    const m = async (dir: string) => {
+      try {
+        return String((await stat(join(this.rt.config.stateDir, dir))).mtimeMs);
+      } catch {
+        return '-';
+      }
+    };
+    return `${await m('index')}/${await m('runs')}`;
+  }
+
+  /** `plan --all` over the range (default: every day of the raw data), with the units by asset. */
+  async snapshot(range: Range = {}): Promise<Snapshot> {
     const key = JSON.stringify(range);
-    const now = Date.now();
-    if (this.cache && this.cache.key === key && now - this.cache.at < this.cacheMs) return this.cache.value;
+    const signature = await this.signature();
+    const c = this.cache;
+    if (c && c.key === key && c.signature === signature && Date.now() - c.at < this.maxAgeMs) return c.value;
     const value = (async () => {
       await checkRawInput(this.rt.config);
-      return planSelection({ defs: this.rt.defs, state: this.state() }, { all: true, ...range });
+      const { p, days } = await planSelection(
+        { defs: this.rt.defs, state: this.state() },
+        { all: true, ...range },
+      );
+      return { p, days, byAsset: unitsByAsset(p) };
     })();
-    this.cache = { key, at: now, value };
-    value.catch(() => (this.cache = undefined));
+    const entry = { key, signature, at: Date.now(), value };
+    this.cache = entry;
+    value.then(
+      () => (entry.at = Date.now()),
+      () => {
+        if (this.cache === entry) this.cache = undefined;
+      },
+    );
     return value;
   }
 
@@ -96,15 +133,15 @@ export class UiReader {
   }
 
   async graph(range: Range) {
-    const { p, days } = await this.fullPlan(range);
-    return { days, assets: this.definitions(), statuses: assetStatuses(p) };
+    const { byAsset, days } = await this.snapshot(range);
+    return { days, assets: this.definitions(), statuses: assetStatuses(byAsset) };
   }
 
   /** `why KEY` as data: every unit with its status, reasons (as sentences too) and index record. */
   async asset(key: string, range: Range, limit = 500) {
     const a = this.assetOrThrow(key);
-    const { p, days } = await this.fullPlan(range);
-    const rows = unitsByAsset(p).get(key) ?? [];
+    const { byAsset, days } = await this.snapshot(range);
+    const rows = byAsset.get(key) ?? [];
     const state = this.state();
     const units = rows.slice(-limit).map((r) => ({
       ...r,
@@ -136,8 +173,7 @@ export class UiReader {
    * `whole`: the worst status of all their units.
    */
   async matrix(range: Range) {
-    const { p, days } = await this.fullPlan(range);
-    const byAsset = unitsByAsset(p);
+    const { byAsset, days } = await this.snapshot(range);
     const daySet = new Set<string>();
     const isTime = (k: string) => /^\d{4}-\d{2}-\d{2}/.test(k);
     for (const rows of byAsset.values())

@@ -188,6 +188,8 @@ export async function startUi(rt: Runtime, opts: UiOptions = {}): Promise<UiServ
     server.listen(opts.port ?? 0, host, () => resolve());
   });
   const { port } = server.address() as AddressInfo;
+  // Warm the plan the first page asks for (errors are answered to that page's requests).
+  reader.snapshot().catch(() => {});
   const shown = host.includes(':') ? `[${host}]` : host;
   if (host === '127.0.0.1' || host === 'localhost') {
     guard.hosts.add(`127.0.0.1:${port}`);

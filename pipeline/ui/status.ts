@@ -81,9 +81,9 @@ export function unitsByAsset(p: Plan): Map<string, UnitRow[]> {
   return out;
 }
 
-export function assetStatuses(p: Plan): Record<string, AssetStatus> {
+export function assetStatuses(byAsset: Map<string, UnitRow[]>): Record<string, AssetStatus> {
   const out: Record<string, AssetStatus> = {};
-  for (const [asset, rows] of unitsByAsset(p)) {
+  for (const [asset, rows] of byAsset) {
     const counts: AssetStatus['counts'] = {};
     for (const r of rows) counts[r.status] = (counts[r.status] ?? 0) + 1;
     out[asset] = {

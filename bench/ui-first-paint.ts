@@ -1,0 +1,159 @@
+/// <reference lib="dom" />
+/**
+ * `pipeline ui` at scale: a synthetic project of 2,000 daily assets × 365 days (BENCH_ASSETS,
+ * BENCH_DAYS) served by the real server (startUi) in this process, state API timings measured with
+ * fetch, first paint of the graph and of the partition matrix measured in Debian's chromium (from
+ * navigation start to the page drawn). Targets (issue 15): first paint < 1.5 s, state API < 200 ms.
+ * Run: npx tsx bench/ui-first-paint.ts
+ */
+import { mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { z } from 'zod';
+import { chromium } from 'playwright-core';
+import {
+  daily,
+  defineAsset,
+  defineDefinitions,
+  StateStore,
+  type AnyAsset,
+  type IOManager,
+  type SourceIO,
+} from '../engine/index.ts';
+import type { Runtime } from '../pipeline/runtime.ts';
+import { startUi } from '../pipeline/ui/server.ts';
+
+const ASSETS = Number(process.env.BENCH_ASSETS ?? 2000);
+const DAYS = Number(process.env.BENCH_DAYS ?? 365);
+
+const io: IOManager = {
+  name: 'none',
+  load: async () => undefined,
+  store: async () => ({ bytes: 0, location: 'none' }),
+  stat: async () => null,
+};
+const days = Array.from({ length: DAYS }, (_, i) =>
+  new Date(Date.UTC(2025, 0, 1 + i)).toISOString().slice(0, 10),
+);
+const sources: SourceIO = {
+  name: 'none',
+  observe: async () => ({ dataVersion: 'x', fileCount: 0, bytes: 0 }),
+  resolve: async () => ({ files: [], origin: 'none' }),
+  // The days of the default range: one dt= folder per day, as the raw data would have.
+  listFolders: async (prefix: string) => (prefix === 'api' ? ['x'] : days.map((d) => `dt=${d}`)),
+};
+
+function syntheticAssets(n: number): AnyAsset[] {
+  const out: AnyAsset[] = [];
+  for (let i = 0; i < n; i++) {
+    const layer = Math.floor(i / 100);
+    const deps: Record<string, AnyAsset> = {};
+    if (layer > 0) for (let k = 0; k < 3; k++) deps[`d${k}`] = out[(layer - 1) * 100 + ((i + k * 37) % 100)]!;
+    out.push(
+      defineAsset({
+        key: `a${i}`,
+        group: `g${layer}`,
+        partitions: daily(),
+        schema: z.number(),
+        deps,
+        codeVersion: 'v1',
+        compute: () => 1,
+      }),
+    );
+  }
+  return out;
+}
+
+const dir = await mkdtemp(join(tmpdir(), 'cityflow-bench-ui-'));
+await writeFile(join(dir, 'raw.txt'), 'x');
+const defs = defineDefinitions({ assets: syntheticAssets(ASSETS), io: { default: io }, sources });
+// Half of the units materialized (the first half of the days), so the statuses are mixed.
+const state = new StateStore(join(dir, 'state'));
+for (let i = 0; i < ASSETS; i++)
+  for (const d of days.slice(0, DAYS / 2))
+    state.recordSuccess(`a${i}`, d, {
+      dataVersion: 'v',
+      codeVersion: 'v1',
+      inputVersions: {},
+      runId: 'r',
+      at: '2025-01-01T00:00:00Z',
+      metadata: { bytes: 1, durationMs: 1, location: 'x', dataVersion: 'v' },
+    });
+await state.flush();
+const rt = {
+  config: { dataDir: dir, rawFromS3: false, stateDir: join(dir, 'state'), outputDir: join(dir, 'out') },
+  project: { file: join(dir, 'cityflow.config.ts'), from: 'bench' },
+  defs,
+  state,
+  pages: [],
+  quarantineDir: join(dir, 'out', '_quarantine'),
+  modeLine: 'bench',
+} as unknown as Runtime;
+
+const ui = await startUi(rt);
+const time = async (path: string) => {
+  const t = performance.now();
+  const r = await fetch(new URL(path, ui.url));
+  const n = (await r.arrayBuffer()).byteLength;
+  return { ms: performance.now() - t, kB: n / 1024, status: r.status };
+};
+try {
+  console.log(
+    `${ASSETS} assets × ${DAYS} days = ${(ASSETS * DAYS).toLocaleString('en')} units (half materialized)`,
+  );
+  const rows: [string, string][] = [
+    ['GET /api/graph (first: waits for the plan of the whole graph)', '/api/graph'],
+    ['GET /api/graph (state unchanged: same plan)', '/api/graph'],
+    ['GET /api/matrix (cached plan)', '/api/matrix'],
+    ['GET /api/assets/a1999 (cached plan)', `/api/assets/a${ASSETS - 1}`],
+    ['GET /api/runs', '/api/runs'],
+  ];
+  for (const [label, path] of rows) {
+    const r = await time(path);
+    console.log(`${label}: ${r.ms.toFixed(0)} ms, ${r.kB.toFixed(0)} kB [${r.status}]`);
+  }
+  state.recordFailure('a0', days[0]!, { runId: 'r2', at: '2025-01-02T00:00:00Z', error: 'x' });
+  await state.flush(); // the state changed: the first page pays a new plan
+  const profile = await mkdtemp(join(tmpdir(), 'cityflow-chromium-'));
+  const ctx = await chromium.launchPersistentContext(profile, {
+    executablePath: '/usr/bin/chromium',
+    headless: true,
+    viewport: { width: 1280, height: 800 },
+    args: [
+      '--no-sandbox',
+      '--disable-gpu',
+      '--disable-background-networking',
+      '--disable-component-update',
+      '--no-first-run',
+      '--disable-sync',
+    ],
+  });
+  try {
+    const page = await ctx.newPage();
+    const graphReady = (n: number) => document.querySelectorAll('g.node').length === n;
+    const matrixReady = () => !!document.querySelector<HTMLCanvasElement>('canvas#matrix')?.dataset.drawnMs;
+    for (const [label, hash, ready] of [
+      ['graph', '#/graph', graphReady],
+      ['matrix', '#/matrix', matrixReady],
+      ['graph (plan cached)', '#/graph', graphReady],
+    ] as const) {
+      await page.goto('about:blank');
+      await page.goto(new URL(hash, ui.url).href);
+      await page.waitForFunction(ready, ASSETS, { timeout: 60_000 });
+      // Until the next frame is painted after the content is in the DOM.
+      const ms = await page.evaluate(
+        () =>
+          new Promise<number>((r) => requestAnimationFrame(() => setTimeout(() => r(performance.now()), 0))),
+      );
+      console.log(
+        `first paint of the ${label}: ${ms.toFixed(0)} ms from navigation start (target < 1500 ms)`,
+      );
+    }
+  } finally {
+    await ctx.close();
+    await rm(profile, { recursive: true, force: true });
+  }
+} finally {
+  await ui.close();
+  await rm(dir, { recursive: true, force: true });
+}

@@ -41,7 +41,7 @@ async function main(): Promise<void> {
     try {
       if (parts[0] === 'matrix') await matrixPage(content);
       else if (parts[0] === 'runs' && parts[1]) cleanup = await runPage(content, parts[1]);
-      else if (parts[0] === 'runs') await runsPage(content);
+      else if (parts[0] === 'runs') cleanup = await runsPage(content);
       else if (parts[0] === 'pages' && parts[1]) await projectPage(content, parts[1], parts[2]);
       else await graphPage(content, parts[0] === 'graph' ? parts[1] : undefined);
     } catch (err) {

@@ -7,8 +7,8 @@
 import { get, post, type RunEvent, type RunSummary } from './api.ts';
 import { h } from './dom.ts';
 
-export async function runsPage(root: HTMLElement): Promise<void> {
-  const data = await get<{ runs: RunSummary[]; active: { runId: string; phase: string; error?: string }[] }>(
+export async function runsPage(root: HTMLElement): Promise<() => void> {
+  let data = await get<{ runs: RunSummary[]; active: { runId: string; phase: string; error?: string }[] }>(
     '/api/runs',
   );
   const status = h(
@@ -107,6 +107,16 @@ export async function runsPage(root: HTMLElement): Promise<void> {
       tbody,
     ),
   );
+  // Runs started elsewhere (the CLI, another tab) appear without a reload.
+  const timer = window.setInterval(async () => {
+    try {
+      data = await get<typeof data>('/api/runs');
+      draw();
+    } catch {
+      // the server is gone or busy: keep what is shown
+    }
+  }, 2000);
+  return () => clearInterval(timer);
 }
 
 interface Bar {

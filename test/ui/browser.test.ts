@@ -61,7 +61,7 @@ const chartsOf = (frame: Page | Frame) =>
     }),
   );
 
-describe('pipeline ui in chromium', () => {
+describe('pipeline ui in chromium', { timeout: 180_000 }, () => {
   it('graph: every asset with its status; clicking one shows its why; arrows move between assets', async () => {
     await page.goto(ui.url);
     await page.waitForSelector('g.node');

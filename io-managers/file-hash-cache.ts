@@ -2,6 +2,8 @@ import { readFile } from 'node:fs/promises';
 import { writeFileAtomic } from '../engine/atomic.ts';
 import { fileDigest } from './file-digest.ts';
 
+const FLUSH_INTERVAL_MS = 1000;
+
 interface Entry {
   size: number;
   mtimeMs: number;
@@ -17,8 +19,12 @@ export class FileHashCache {
   private entries = new Map<string, Entry>();
   private loaded = false;
   private dirty = false;
+  private lastWrite = -Infinity;
 
-  constructor(private readonly file?: string) {}
+  constructor(
+    private readonly file?: string,
+    private readonly flushIntervalMs = FLUSH_INTERVAL_MS,
+  ) {}
 
   private async load(): Promise<void> {
     if (this.loaded) return;
@@ -42,9 +48,16 @@ export class FileHashCache {
     return sha256;
   }
 
-  async flush(): Promise<void> {
+  /**
+   * Writes the cache when it changed, at most once a second unless `force`: the whole file is rewritten,
+   * so writing after every newly hashed folder made a first run over a year of hourly files quadratic
+   * (26,280 files: > 12 min). A kill loses at most the last second of hashes: they are computed again.
+   */
+  async flush(opts: { force?: boolean } = {}): Promise<void> {
     if (!this.file || !this.dirty) return;
+    if (!opts.force && performance.now() - this.lastWrite < this.flushIntervalMs) return;
     this.dirty = false;
+    this.lastWrite = performance.now();
     await writeFileAtomic(this.file, JSON.stringify(Object.fromEntries(this.entries)));
   }
 }

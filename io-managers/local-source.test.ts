@@ -1,4 +1,4 @@
-import { mkdir, mkdtemp, rm, symlink, writeFile } from 'node:fs/promises';
+import { mkdir, mkdtemp, readFile, rm, symlink, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -54,5 +54,42 @@ describe('LocalSourceIO and symbolic links', () => {
     await expect(io.observe({ prefix: 'batch' })).rejects.toThrow(
       /batch\/comptages\.csv is a symbolic link to a missing file or folder \(ENOENT\)/,
     );
+  });
+});
+
+describe('LocalSourceIO hash cache', () => {
+  it('observing many new folders does not rewrite the cache file each time (quadratic); close() writes the rest', async () => {
+    const dir = join(root, 'many');
+    const hours = 600;
+    for (let h = 0; h < hours; h++) {
+      await mkdir(join(dir, `api/bikes/dt=2025-01-01/hour=${h}`), { recursive: true });
+      await writeFile(join(dir, `api/bikes/dt=2025-01-01/hour=${h}/bikes.json`), `{"n":${h}}`);
+    }
+    const cacheFile = join(root, 'many-hashes.json');
+    // One write per hour at most: only the first observation writes before close().
+    const io = new LocalSourceIO({
+      dataDir: dir,
+      hashCacheFile: cacheFile,
+      hashCacheWriteIntervalMs: 3_600_000,
+    });
+    const versions: string[] = [];
+    const t0 = performance.now();
+    for (let h = 0; h < hours; h++)
+      versions.push((await io.observe({ prefix: `api/bikes/dt=2025-01-01/hour=${h}` })).dataVersion);
+    const ms = performance.now() - t0;
+    const written = JSON.parse(await readFile(cacheFile, 'utf8')) as Record<string, unknown>;
+    console.log(
+      `${hours} new folders observed in ${ms.toFixed(0)} ms; ${Object.keys(written).length} entries written before close`,
+    );
+    expect(Object.keys(written)).toHaveLength(1);
+    await io.close();
+    const all = JSON.parse(await readFile(cacheFile, 'utf8')) as Record<string, { sha256: string }>;
+    expect(Object.keys(all)).toHaveLength(hours);
+    // A later process trusts the persisted hashes (same size and mtime): same versions.
+    const again = new LocalSourceIO({ dataDir: dir, hashCacheFile: cacheFile });
+    for (let h = 0; h < hours; h += 97)
+      expect((await again.observe({ prefix: `api/bikes/dt=2025-01-01/hour=${h}` })).dataVersion).toBe(
+        versions[h],
+      );
   });
 });

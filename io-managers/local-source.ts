@@ -10,9 +10,9 @@ export class LocalSourceIO implements SourceIO {
   private readonly root: string;
   private readonly hashes: FileHashCache;
 
-  constructor(opts: { dataDir: string; hashCacheFile?: string }) {
+  constructor(opts: { dataDir: string; hashCacheFile?: string; hashCacheWriteIntervalMs?: number }) {
     this.root = resolve(opts.dataDir);
-    this.hashes = new FileHashCache(opts.hashCacheFile);
+    this.hashes = new FileHashCache(opts.hashCacheFile, opts.hashCacheWriteIntervalMs);
   }
 
   private dirOf(prefix: string): string {
@@ -47,5 +47,10 @@ export class LocalSourceIO implements SourceIO {
 
   listFolders(prefix: string): Promise<string[]> {
     return listFolders(this.dirOf(prefix));
+  }
+
+  /** Writes the hashes computed since the last (throttled) write. */
+  async close(): Promise<void> {
+    await this.hashes.flush({ force: true });
   }
 }

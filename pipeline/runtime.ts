@@ -100,6 +100,7 @@ export async function createRuntime(opts: {
     dataDir: config.dataDir,
     hashCacheFile: join(config.stateDir, 'source-hashes.json'),
   });
+  closers.push(() => localSources.close());
   const s3 = config.rawFromS3 ? await createS3Bindings(config, localSources, opts.log) : undefined;
   if (s3) closers.push(s3.close);
 

@@ -28,6 +28,18 @@ describe('metric checks', () => {
     expect(
       await run(weatherChecks as never, { metrics: { temp_min: 10, temp_moyenne: 9, temp_max: 12 } }),
     ).toEqual({ weather_min_mean_max_ordered: 'fail' });
+    // A day of equal temperatures: the float mean is 15.600000000000003, still ordered.
+    const mean =
+      Array<number>(24)
+        .fill(15.6)
+        .reduce((a, b) => a + b) / 24;
+    expect(mean).toBeGreaterThan(15.6);
+    expect(
+      await run(weatherChecks as never, { metrics: { temp_min: 15.6, temp_moyenne: mean, temp_max: 15.6 } }),
+    ).toEqual({ weather_min_mean_max_ordered: 'pass' });
+    expect(
+      await run(weatherChecks as never, { metrics: { temp_min: 15.6, temp_moyenne: 15.7, temp_max: 15.6 } }),
+    ).toEqual({ weather_min_mean_max_ordered: 'fail' });
     expect(await run(weatherChecks as never, { metrics: null, note: 'no data' })).toEqual({
       weather_min_mean_max_ordered: 'warn',
     });

@@ -6,15 +6,12 @@
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { z } from 'zod';
+import { syntheticAssets } from './synthetic-graph.ts';
 import {
-  daily,
-  defineAsset,
   defineDefinitions,
   execute,
   plan,
   StateStore,
-  type AnyAsset,
   type IOManager,
   type SourceIO,
 } from '../engine/index.ts';
@@ -43,27 +40,6 @@ const noSources: SourceIO = {
   resolve: async () => ({ files: [], origin: 'none' }),
   listFolders: async () => [],
 };
-
-function syntheticAssets(n: number): AnyAsset[] {
-  // Layers of 100 assets; each depends on up to 3 assets of the previous layer.
-  const out: AnyAsset[] = [];
-  for (let i = 0; i < n; i++) {
-    const layer = Math.floor(i / 100);
-    const deps: Record<string, AnyAsset> = {};
-    if (layer > 0) for (let k = 0; k < 3; k++) deps[`d${k}`] = out[(layer - 1) * 100 + ((i + k * 37) % 100)]!;
-    out.push(
-      defineAsset({
-        key: `a${i}`,
-        partitions: daily(),
-        schema: z.number(),
-        deps,
-        codeVersion: 'v1',
-        compute: () => 1,
-      }),
-    );
-  }
-  return out;
-}
 
 const to = new Date(Date.UTC(2025, 0, 1 + DAYS - 1)).toISOString().slice(0, 10);
 const dir = await mkdtemp(join(tmpdir(), 'cityflow-bench-'));

@@ -9,17 +9,9 @@
 import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { z } from 'zod';
-import { chromium } from 'playwright-core';
-import {
-  daily,
-  defineAsset,
-  defineDefinitions,
-  StateStore,
-  type AnyAsset,
-  type IOManager,
-  type SourceIO,
-} from '../engine/index.ts';
+import { syntheticAssets } from './synthetic-graph.ts';
+import { launchBrowser } from '../test/ui/browser.ts';
+import { defineDefinitions, StateStore, type IOManager, type SourceIO } from '../engine/index.ts';
 import type { Runtime } from '../pipeline/runtime.ts';
 import { startUi } from '../pipeline/ui/server.ts';
 
@@ -42,27 +34,6 @@ const sources: SourceIO = {
   // The days of the default range: one dt= folder per day, as the raw data would have.
   listFolders: async (prefix: string) => (prefix === 'api' ? ['x'] : days.map((d) => `dt=${d}`)),
 };
-
-function syntheticAssets(n: number): AnyAsset[] {
-  const out: AnyAsset[] = [];
-  for (let i = 0; i < n; i++) {
-    const layer = Math.floor(i / 100);
-    const deps: Record<string, AnyAsset> = {};
-    if (layer > 0) for (let k = 0; k < 3; k++) deps[`d${k}`] = out[(layer - 1) * 100 + ((i + k * 37) % 100)]!;
-    out.push(
-      defineAsset({
-        key: `a${i}`,
-        group: `g${layer}`,
-        partitions: daily(),
-        schema: z.number(),
-        deps,
-        codeVersion: 'v1',
-        compute: () => 1,
-      }),
-    );
-  }
-  return out;
-}
 
 const dir = await mkdtemp(join(tmpdir(), 'cityflow-bench-ui-'));
 await writeFile(join(dir, 'raw.txt'), 'x');
@@ -114,22 +85,9 @@ try {
   }
   state.recordFailure('a0', days[0]!, { runId: 'r2', at: '2025-01-02T00:00:00Z', error: 'x' });
   await state.flush(); // the state changed: the first page pays a new plan
-  const profile = await mkdtemp(join(tmpdir(), 'cityflow-chromium-'));
-  const ctx = await chromium.launchPersistentContext(profile, {
-    executablePath: '/usr/bin/chromium',
-    headless: true,
-    viewport: { width: 1280, height: 800 },
-    args: [
-      '--no-sandbox',
-      '--disable-gpu',
-      '--disable-background-networking',
-      '--disable-component-update',
-      '--no-first-run',
-      '--disable-sync',
-    ],
-  });
+  const browser = await launchBrowser();
   try {
-    const page = await ctx.newPage();
+    const page = await browser.context.newPage();
     const graphReady = (n: number) => document.querySelectorAll('g.node').length === n;
     const matrixReady = () => !!document.querySelector<HTMLCanvasElement>('canvas#matrix')?.dataset.drawnMs;
     for (const [label, hash, ready] of [
@@ -150,8 +108,7 @@ try {
       );
     }
   } finally {
-    await ctx.close();
-    await rm(profile, { recursive: true, force: true });
+    await browser.close();
   }
 } finally {
   await ui.close();

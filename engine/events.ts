@@ -72,7 +72,13 @@ export type RunEvent =
       concurrency: number;
     }
   | { type: 'asset_started'; runId: string; at: string; asset: string; partitions: number }
-  | ({ type: 'unit_started'; runId: string; at: string; attempt: number; reasons: RunReason[] } & UnitRef)
+  | ({
+      type: 'unit_started';
+      runId: string;
+      at: string;
+      attempt: number;
+      reasons: readonly RunReason[];
+    } & UnitRef)
   | ({ type: 'progress'; runId: string; at: string; done: number; total: number; unit?: string } & UnitRef)
   | ({ type: 'log'; runId: string; at: string; level: 'info' | 'warn' | 'error'; message: string } & UnitRef)
   | ({ type: 'materialized'; runId: string; at: string; metadata: MaterializedMetadata } & UnitRef)

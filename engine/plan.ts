@@ -14,8 +14,8 @@ export interface PlannedUnit {
   asset: string;
   partition: string;
   decision: Decision;
-  /** Why the unit is not up to date (empty when it is). */
-  reasons: RunReason[];
+  /** Why the unit is not up to date (empty when it is). Shared between units: never mutate it. */
+  reasons: readonly RunReason[];
   /** Source units: the observed data version. Others: the recorded one, if any. */
   dataVersion: string | null;
 }
@@ -60,7 +60,7 @@ class Unit implements PlannedUnit {
     readonly asset: string,
     readonly partition: string,
     public decision: Decision,
-    public reasons: RunReason[],
+    public reasons: readonly RunReason[],
     readonly dataVersion: string | null,
     /** False for context units (read by the selection, not executed). */
     readonly selected: boolean,
@@ -170,30 +170,31 @@ export async function plan(defs: Definitions, state: StateStore, opts: PlanOptio
 
   for (const [key, ps] of needed) {
     const a = graph.get(key);
+    const slots = index.add(key, ps);
     if (a.kind === 'source') {
-      for (const p of ps) {
+      for (let i = 0; i < ps.length; i++) {
+        const p = ps[i]!;
         const u = new Unit(key, p, 'observe', [], observations.get(unitId(key, p)) ?? null, true);
         units.push(u);
-        index.set(key, p, u);
+        slots[i] = u;
       }
       continue;
     }
     const deps = graph.depsOf(key);
+    const records = state.partitionsOf(key);
+    // Without partitions from outside the range, every one is selected or none is (no set lookup each).
+    const allSelected = !extra.has(key) && opts.selected.has(key);
     // Partitions in order: a self dependency reads an earlier one.
-    for (const p of ps) {
-      const rec = state.get(key, p);
-      const selected = inRange(key, p);
+    for (let i = 0; i < ps.length; i++) {
+      const p = ps[i]!;
+      const rec = records[p];
+      const selected = allSelected || inRange(key, p);
       const stored = !notStored.size || !notStored.has(unitId(key, p));
-      const reasons = inputReasons(
-        deps,
-        p,
-        rec,
-        view,
-        ownReasons(a, rec, { force: opts.force && selected, stored, codeChanges: explainCode }),
-      );
+      const own = ownReasons(a, rec, { force: opts.force && selected, stored, codeChanges: explainCode });
+      const reasons = inputReasons(deps, p, rec, view, own);
       const u = new Unit(key, p, decide(reasons, selected), reasons, rec?.dataVersion ?? null, selected);
       if (selected) units.push(u);
-      index.set(key, p, u);
+      slots[i] = u;
     }
   }
 
@@ -218,16 +219,29 @@ export async function plan(defs: Definitions, state: StateStore, opts: PlanOptio
   };
 }
 
-/** Nested maps, not "asset[partition]" strings: a 730,000-unit plan would allocate as many keys. */
+/**
+ * Units by asset and partition: per asset an array in the order of its partition keys, and one key →
+ * position map per distinct key list (the assets of one range share it). A 730,000-unit plan makes no
+ * per-unit map entry.
+ */
 class UnitIndex<T> {
-  private readonly m = new Map<string, Map<string, T>>();
+  private readonly byAsset = new Map<string, { pos: Map<string, number>; slots: T[] }>();
+  private readonly positions = new WeakMap<readonly string[], Map<string, number>>();
+
   get(asset: string, partition: string): T | undefined {
-    return this.m.get(asset)?.get(partition);
+    const e = this.byAsset.get(asset);
+    if (!e) return undefined;
+    const i = e.pos.get(partition);
+    return i === undefined ? undefined : e.slots[i];
   }
-  set(asset: string, partition: string, v: T): void {
-    let inner = this.m.get(asset);
-    if (!inner) this.m.set(asset, (inner = new Map()));
-    inner.set(partition, v);
+
+  /** The asset's slots, to fill in the order of `keys`. */
+  add(asset: string, keys: readonly string[]): T[] {
+    let pos = this.positions.get(keys);
+    if (!pos) this.positions.set(keys, (pos = new Map(keys.map((k, i) => [k, i]))));
+    const slots = new Array<T>(keys.length);
+    this.byAsset.set(asset, { pos, slots });
+    return slots;
   }
 }
 

@@ -60,7 +60,7 @@ export interface AssetStatus {
 export interface UnitRow {
   partition: string;
   status: UnitStatus;
-  reasons: RunReason[];
+  reasons: readonly RunReason[];
   noData: boolean;
 }
 

@@ -1,12 +1,18 @@
 import { isAbsolute, join } from 'node:path';
 import { FRAMEWORK_DIR, sourcePathOf } from './source-path.ts';
 
-/** The modules whose frames are skipped when looking for the module that called defineAsset. */
-const DEFINING_FUNCTIONS = new Set([
-  join(FRAMEWORK_DIR, 'asset.ts'),
-  join(FRAMEWORK_DIR, 'code-version.ts'),
-  sourcePathOf(import.meta.url),
-]);
+/**
+ * The modules whose frames are skipped when looking for the module that called defineAsset, by path
+ * without extension: the engine runs from its TypeScript sources or from its build (`dist/engine/*.js`).
+ */
+const withoutExtension = (path: string): string => path.replace(/\.(?:[cm]?[jt]s|tsx)$/, '');
+const DEFINING_FUNCTIONS = new Set(
+  [
+    join(FRAMEWORK_DIR, 'asset.ts'),
+    join(FRAMEWORK_DIR, 'code-version.ts'),
+    sourcePathOf(import.meta.url),
+  ].map(withoutExtension),
+);
 
 /** Source files of the stack's frames, innermost first (raw V8 call sites: no source-map lookups). */
 function stackFiles(): string[] {
@@ -38,7 +44,7 @@ export function captureDefiningModule(): string | undefined {
   for (const frame of stackFiles()) {
     if (frame.startsWith('node:')) continue;
     const path = sourcePathOf(frame);
-    if (!isAbsolute(path) || DEFINING_FUNCTIONS.has(path)) continue;
+    if (!isAbsolute(path) || DEFINING_FUNCTIONS.has(withoutExtension(path))) continue;
     definingModules.add(path);
     return path;
   }

@@ -55,6 +55,8 @@ export interface MaterializedMetadata {
   quarantined?: QuarantineCounts;
   /** Where the unit's input files came from (e.g. `s3://…` or `local:…` after a fallback). */
   sources?: string[];
+  /** The IO manager's fingerprint of the stored value (`StoreResult.stamp`), for fast storage checks. */
+  storageStamp?: string;
   [extra: string]: unknown;
 }
 

@@ -152,7 +152,15 @@ export async function plan(defs: Definitions, state: StateStore, opts: PlanOptio
       const has = (p: string) => recorded[p]?.dataVersion && recorded[p].dataVersion !== NO_DATA;
       return ps.filter(has).map((p) => [a, p] as const);
     });
-    await pLimit(16).map(toVerify, async ([a, p]) => {
+    // The IO manager's fast path first (one synchronous file stat against the stamp its store recorded);
+    // the full `stat` for the rest.
+    const toStat = toVerify.filter(([a, p]) => {
+      const io = ioFor(defs, a);
+      const stamp = state.get(a.key, p)?.metadata?.storageStamp;
+      const ctx = { assetKey: a.key, partitionKey: p, storage: a.storage };
+      return !(io.isUnchanged && typeof stamp === 'string' && io.isUnchanged(ctx, stamp));
+    });
+    await pLimit(16).map(toStat, async ([a, p]) => {
       opts.signal?.throwIfAborted();
       const st = await ioFor(defs, a).stat({ assetKey: a.key, partitionKey: p, storage: a.storage });
       if (!st || st.dataVersion !== state.get(a.key, p)?.dataVersion) notStored.add(unitId(a.key, p));

@@ -1,4 +1,5 @@
 import { createHash, randomInt } from 'node:crypto';
+import { statSync } from 'node:fs';
 import { open, readFile, rm, stat } from 'node:fs/promises';
 import { join } from 'node:path';
 import { writeFileAtomic } from '../engine/atomic.ts';
@@ -137,7 +138,7 @@ export class LocalFsIOManager implements IOManager {
       mtime,
       beforeRename: () => step('rename-version', path),
     });
-    return { bytes: body.length, location: path };
+    return { bytes: body.length, location: path, stamp: stampOf(path) ?? undefined };
   }
 
   /** Removes a value no longer current (its unit now has no data): the `.version` first, then the value. */
@@ -145,6 +146,11 @@ export class LocalFsIOManager implements IOManager {
     const path = this.pathOf(ctx);
     await rm(`${path}.version`, { force: true });
     await rm(path, { force: true });
+  }
+
+  /** The value file has the size and modification time its store recorded (one `stat`; see `stampOf`). */
+  isUnchanged(ctx: IOContext, stamp: string): boolean {
+    return stampOf(this.pathOf(ctx)) === stamp;
   }
 
   async stat(ctx: IOContext): Promise<StoredStat | null> {
@@ -164,6 +170,19 @@ export class LocalFsIOManager implements IOManager {
       if (sha !== rec.sha256) return null;
     }
     return { dataVersion: rec.dataVersion, bytes: rec.bytes, location: path };
+  }
+}
+
+/**
+ * Size and modification time of a file (null if there is none). A store gives its files a modification
+ * time with a random sub-millisecond part, so an equal stamp means the very file that store wrote.
+ */
+function stampOf(path: string): string | null {
+  try {
+    const st = statSync(path, { throwIfNoEntry: false });
+    return st ? `${st.size}:${st.mtimeMs}` : null;
+  } catch {
+    return null; // unreadable: the full `stat` will say why
   }
 }
 

@@ -83,6 +83,7 @@ export async function finish(
     durationMs: Date.now() - extra.t0,
     location: maskSecrets(stored.location),
     dataVersion,
+    ...(stored.stamp ? { storageStamp: stored.stamp } : {}),
     ...(extra.quarantine.total ? { quarantined: { ...extra.quarantine.counts }, quarantineLocation } : {}),
     ...(extra.sources.size ? { sources: [...extra.sources] } : {}),
   };

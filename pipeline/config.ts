@@ -17,10 +17,10 @@ export type DatabaseKind = 'local' | 'dynamodb' | 'mongodb';
 export type LogLevel = 'debug' | 'info' | 'warn' | 'error';
 
 export interface Config {
-  /** DATA_DIR, absolute (a relative setting is resolved against the current directory). */
+  /** DATA_DIR, absolute (a relative setting is resolved against the project folder, see LoadConfigOptions.cwd). */
   dataDir: string;
   /** DATA_DIR as written (or its default) and the directory it was resolved against, for messages. */
-  dataDirFrom?: { setting: string; default: boolean; cwd: string };
+  dataDirFrom?: { setting: string; default: boolean; cwd: string; base: string };
   outputDir: string;
   stateDir: string;
   /** The backend chosen for metrics and reports after applying the mode rules. */
@@ -76,8 +76,10 @@ export class ConfigError extends Error {
 export interface LoadConfigOptions {
   /** `.env` file to read (never overriding real variables); false to skip. Default `<cwd>/.env`. */
   envFile?: string | false;
-  /** Base for relative paths. Default `process.cwd()`. */
+  /** Base for relative paths and of `.env`: the project folder. Default `process.cwd()`. */
   cwd?: string;
+  /** What `cwd` is, for messages (default "the current directory"). */
+  base?: string;
 }
 
 type Env = Record<string, string | undefined>;
@@ -236,7 +238,12 @@ export function loadConfig(env: Env = process.env, options: LoadConfigOptions = 
   const abs = (p: string) => path.resolve(cwd, p);
   return {
     dataDir: abs(e.DATA_DIR),
-    dataDirFrom: { setting: e.DATA_DIR, default: merged.DATA_DIR === undefined, cwd },
+    dataDirFrom: {
+      setting: e.DATA_DIR,
+      default: merged.DATA_DIR === undefined,
+      cwd,
+      base: options.base ?? 'the current directory',
+    },
     outputDir: abs(e.OUTPUT_DIR),
     stateDir: abs(e.STATE_DIR),
     database,

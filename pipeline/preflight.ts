@@ -4,7 +4,7 @@
  * - raw input: a missing, unreadable or empty DATA_DIR (a typo, a volume not mounted) — or in S3 mode a
  *   raw prefix without any object — would plan "today" from no data, and with `--partition` turn
  *   every stored value of that day into "no data". The message says the absolute path it looked at, and
- *   how a relative setting was resolved (the current directory), with a hint when run from elsewhere;
+ *   how a relative setting was resolved (the project folder), with a hint when run from elsewhere;
  * - the database: DynamoDB tables that do not exist (`pipeline setup` not run) would fail every unit.
  *   MongoDB needs no such check: its collections and indexes are created by the first store.
  * Failures that say nothing about the configuration (S3 or DynamoDB unreachable) are left to the run,
@@ -31,7 +31,7 @@ export async function checkDataDir(config: Pick<Config, 'dataDir' | 'dataDirFrom
   const from = config.dataDirFrom;
   const how =
     from && !path.isAbsolute(from.setting)
-      ? ` (${from.default ? `DATA_DIR not set, default ${from.setting}` : `DATA_DIR=${from.setting}`}, relative to the current directory ${from.cwd})`
+      ? ` (${from.default ? `DATA_DIR not set, default ${from.setting}` : `DATA_DIR=${from.setting}`}, relative to ${from.base} ${from.cwd})`
       : '';
   const hint = from && !path.isAbsolute(from.setting) ? await elsewhere(from.setting, from.cwd) : '';
   throw new ConfigError([

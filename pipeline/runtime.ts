@@ -1,4 +1,4 @@
-import { join } from 'node:path';
+import { dirname, join } from 'node:path';
 import {
   acquireDirLock,
   StateStore,
@@ -68,8 +68,13 @@ export async function createRuntime(opts: {
   configFile?: string;
 }): Promise<Runtime> {
   const env = opts.env ?? process.env;
-  const config = loadConfig(env);
   const project = findConfig({ flag: opts.configFile, env, packageRoot: frameworkLink().sourceRoot });
+  // Relative paths (and `.env`) belong to the project's folder, wherever in it the command runs; with no
+  // project of their own (the package's config as the last resort) to the current directory.
+  const config = loadConfig(
+    env,
+    project.from === 'CityFlow package' ? {} : { cwd: dirname(project.file), base: 'the project folder' },
+  );
   const loaded = await importConfig(project);
 
   const local = new LocalFsIOManager({ rootDir: config.outputDir });

@@ -4,7 +4,7 @@
  * (exit 2, no stack trace): syntax errors, imports that fail, definitions that throw or do not validate.
  */
 import { execFile } from 'node:child_process';
-import { mkdir, mkdtemp, readFile, rm, symlink, writeFile } from 'node:fs/promises';
+import { mkdir, mkdtemp, readdir, readFile, rm, symlink, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { promisify } from 'node:util';
@@ -76,6 +76,20 @@ describe('pipeline with a project config', () => {
     ).toEqual(['two']);
     const env = await pipeline(dir, ['env']);
     expect(env.stdout).toContain(`CITYFLOW_CONFIG=${join(dir, 'cityflow.config.ts')} (current directory)`);
+  });
+
+  it('relative DATA_DIR, OUTPUT_DIR, STATE_DIR and .env belong to the project folder, wherever the command runs', async () => {
+    const dir = await project('relative', {
+      'cityflow.config.ts': `${HEAD}const one = ${ASSET('one')};\nexport default defineConfig({ assets: [one] });\n`,
+      '.env': 'OUTPUT_DIR=./results\n',
+      'data/raw.txt': 'x\n',
+      'sub/deeper/.keep': '',
+    });
+    const r = await pipeline(join(dir, 'sub/deeper'), ['materialize', '--all', '--json']);
+    expect(r.code, r.stderr).toBe(0);
+    expect(JSON.parse(await readFile(join(dir, 'results/one/all.json'), 'utf8'))).toBe(1);
+    expect((await readdir(join(dir, '.cityflow/index'))).sort()).toEqual(['one.json']);
+    expect(await readdir(join(dir, 'sub/deeper'))).toEqual(['.keep']);
   });
 
   it('a JSON file a config module imports is built in, and editing it re-runs what reads it', async () => {

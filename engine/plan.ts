@@ -1,9 +1,9 @@
-import pLimit from 'p-limit';
 import { NO_DATA, type AnyAsset } from './asset.ts';
 import { codeChanges } from './code-manifest.ts';
 import { ioFor, type Definitions } from './definitions.ts';
 import type { RunReason } from './events.ts';
 import { isIdentity, partitionKeys } from './partitions.ts';
+import { forEachLimited } from './pool.ts';
 import type { StateStore } from './state.ts';
 import { decide, inputReasons, ownReasons, viewOf, type Decision, type UpstreamView } from './staleness.ts';
 
@@ -126,7 +126,7 @@ export async function plan(defs: Definitions, state: StateStore, opts: PlanOptio
   const sourceUnits = needed.flatMap(([k, ps]) =>
     graph.get(k).kind === 'source' ? ps.map((p) => [k, p] as const) : [],
   );
-  await pLimit(16).map(sourceUnits, async ([k, p]) => {
+  await forEachLimited(sourceUnits, 16, async ([k, p]) => {
     opts.signal?.throwIfAborted();
     const src = graph.get(k);
     try {
@@ -160,7 +160,7 @@ export async function plan(defs: Definitions, state: StateStore, opts: PlanOptio
       const ctx = { assetKey: a.key, partitionKey: p, storage: a.storage };
       return !(io.isUnchanged && typeof stamp === 'string' && io.isUnchanged(ctx, stamp));
     });
-    await pLimit(16).map(toStat, async ([a, p]) => {
+    await forEachLimited(toStat, 16, async ([a, p]) => {
       opts.signal?.throwIfAborted();
       const st = await ioFor(defs, a).stat({ assetKey: a.key, partitionKey: p, storage: a.storage });
       if (!st || st.dataVersion !== state.get(a.key, p)?.dataVersion) notStored.add(unitId(a.key, p));

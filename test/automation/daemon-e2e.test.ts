@@ -9,7 +9,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { RunEvent } from '../../engine/index.ts';
-import { SAMPLE, exists, startPipeline } from '../faults/cli-process.ts';
+import { SAMPLE, exists, scratchProject, startPipeline } from '../faults/cli-process.ts';
 
 const CONFIG = join(import.meta.dirname, '..', '..', 'cityflow.config.ts');
 const DAY = '2025-11-04';
@@ -128,4 +128,70 @@ describe('pipeline daemon', () => {
     expect(end2.code).toBe(0);
     expect((await readdir(join(state(), 'runs'))).length).toBe(runsBefore);
   }, 300_000);
+});
+
+describe('pipeline daemon: stopping and operator errors', () => {
+  let proj: { root: string; env: NodeJS.ProcessEnv };
+  beforeAll(async () => {
+    proj = await scratchProject('cityflow-daemon-stop-');
+    proj.env = { ...proj.env, AUTOMATION_INTERVAL: '300ms', PIPELINE_CONCURRENCY: '1' };
+  });
+  afterAll(async () => {
+    await rm(proj.root, { recursive: true, force: true });
+  });
+
+  it('SIGTERM during a run cancels it, exits 0 and keeps no cursor; the next start requests it again', async () => {
+    const daemon = startPipeline(proj.env, ['--config', CONFIG, 'daemon']);
+    let err = '';
+    daemon.child.stderr!.on('data', (d: Buffer) => (err += d.toString()));
+    await until('a run to start', async () => (/automation: run \S+ started/.test(err) ? true : undefined));
+    daemon.child.kill('SIGTERM');
+    const end = await daemon.done;
+    expect(end.code).toBe(0);
+    expect(end.stderr).toMatch(/SIGTERM: stopping \(a run in progress is cancelled/);
+    const log = await readFile(join(proj.root, 'state/automation/decisions.jsonl'), 'utf8');
+    const runs = log
+      .trim()
+      .split('\n')
+      .map((l) => JSON.parse(l) as { type: string; status?: string })
+      .filter((r) => r.type === 'run');
+    expect(runs.map((r) => r.status)).toEqual(['cancelled']);
+    expect(await exists(join(proj.root, 'state/automation/cursor.json'))).toBe(false);
+
+    // Started again (once): the same request, what the cancelled run built is skipped by the planner.
+    const again = await startPipeline(proj.env, ['--config', CONFIG, 'daemon', '--once']).done;
+    expect(again.code).toBe(0);
+    expect(again.stderr).toMatch(/automation: run \S+ success: materialized=\d+ skipped=\d+ failed=0/);
+    expect(await exists(join(proj.root, 'state/automation/cursor.json'))).toBe(true);
+  }, 120_000);
+
+  it('a bad interval and a second daemon on the same state dir are one-line errors (exit 2)', async () => {
+    const bad = await startPipeline(proj.env, ['--config', CONFIG, 'daemon', '--interval', '3x']).done;
+    expect([bad.code, bad.stderr]).toEqual([
+      2,
+      'pipeline: --interval 3x: not a duration (e.g. 30s, 500ms, 2m, 1h)\n',
+    ]);
+    const tiny = await startPipeline({ ...proj.env, AUTOMATION_INTERVAL: '10ms' }, [
+      '--config',
+      CONFIG,
+      'daemon',
+    ]).done;
+    expect([tiny.code, tiny.stderr]).toEqual([
+      2,
+      'pipeline: AUTOMATION_INTERVAL=10ms: between 100ms and 24h\n',
+    ]);
+
+    const first = startPipeline({ ...proj.env, AUTOMATION_INTERVAL: '1h' }, ['--config', CONFIG, 'daemon']);
+    let err = '';
+    first.child.stderr!.on('data', (d: Buffer) => (err += d.toString()));
+    await until('the first daemon', async () => (/automation: daemon \d+ on/.test(err) ? true : undefined));
+    const second = await startPipeline(proj.env, ['--config', CONFIG, 'daemon']).done;
+    first.child.kill('SIGTERM');
+    expect(second.code).toBe(2);
+    expect(second.stderr).toMatch(
+      /^pipeline: another pipeline daemon uses this STATE_DIR \(.*\): run daemon-\S+ \(pid \d+\)/,
+    );
+    expect(second.stderr.trim().split('\n')).toHaveLength(1);
+    expect((await first.done).code).toBe(0);
+  }, 120_000);
 });

@@ -9,6 +9,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { RunEvent } from '../../engine/index.ts';
+import type { AutomationStatus } from '../../pipeline/daemon/status.ts';
 import { SAMPLE, exists, scratchProject, startPipeline } from '../faults/cli-process.ts';
 
 const CONFIG = join(import.meta.dirname, '..', '..', 'cityflow.config.ts');
@@ -163,6 +164,48 @@ describe('pipeline daemon: stopping and operator errors', () => {
     expect(again.code).toBe(0);
     expect(again.stderr).toMatch(/automation: run \S+ success: materialized=\d+ skipped=\d+ failed=0/);
     expect(await exists(join(proj.root, 'state/automation/cursor.json'))).toBe(true);
+
+    const status = await startPipeline(proj.env, ['--config', CONFIG, 'automation', 'status', '--json']).done;
+    expect(status.code).toBe(0);
+    const s = JSON.parse(status.stdout) as AutomationStatus;
+    expect(s.daemon.running).toBe(false);
+    expect(s.schedules).toMatchObject([
+      { asset: 'daily_report', cron: '0 6 * * *', timezone: 'Europe/Paris', partitions: 'yesterday' },
+    ]);
+    expect(Date.parse(s.schedules[0]!.nextTick!)).toBeGreaterThan(Date.now());
+    expect(s.eager.map((e) => e.asset)).toContain('bikes_metrics');
+    expect(s.freshness).toMatchObject([{ asset: 'daily_report', ok: false }]);
+    expect(s.runs.map((r) => r.status)).toEqual(['success', 'cancelled']);
+    expect(s.latestByAsset.find((d) => d.asset === 'daily_report' && d.condition === 'eager')).toMatchObject({
+      outcome: 'wait',
+    });
+  }, 120_000);
+
+  it('waits for the run lock held by another run, then runs (it does not fail)', async () => {
+    const { acquireDirLock } = await import('../../engine/lock.ts');
+    await rm(join(proj.root, 'state/automation'), { recursive: true, force: true });
+    await rm(join(proj.root, 'output'), { recursive: true, force: true });
+    const release = await acquireDirLock(join(proj.root, 'state'), 'lock', 'held-by-test', {
+      what: 'state lock',
+      onWait: () => {},
+    });
+    const daemon = startPipeline(proj.env, ['--config', CONFIG, 'daemon', '--once']);
+    let err = '';
+    daemon.child.stderr!.on('data', (d: Buffer) => (err += d.toString()));
+    try {
+      await until('the daemon to wait', async () =>
+        /automation: waiting for run held-by-test \(pid \d+\) to release the state lock/.test(err)
+          ? true
+          : undefined,
+      );
+      await new Promise((r) => setTimeout(r, 1000));
+      expect(daemon.child.exitCode).toBeNull();
+    } finally {
+      await release();
+    }
+    const end = await daemon.done;
+    expect(end.code).toBe(0);
+    expect(end.stderr).toMatch(/automation: run \S+ success: materialized=\d+/);
   }, 120_000);
 
   it('a bad interval and a second daemon on the same state dir are one-line errors (exit 2)', async () => {

@@ -51,3 +51,10 @@ export function tickPartition(asset: AnyAsset, c: CronAutomation, tickMs: number
   const day = windowAt('daily', tz, tickMs);
   return c.partitions === 'today' ? day : dayKey(dayNumber(day)! - 1);
 }
+
+/**
+ * The cursor key of a schedule: the asset, the expression, the partitions and the zone, so that editing a
+ * schedule starts it afresh (no catch-up of ticks of the old expression) and reordering keeps it.
+ */
+export const scheduleId = (asset: string, c: CronAutomation, timezone: string): string =>
+  `${asset} ${c.cron} ${c.partitions} ${timezone}`;

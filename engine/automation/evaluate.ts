@@ -21,7 +21,7 @@ import { plan, unitId, type Plan } from '../plan.ts';
 import { UNPARTITIONED, type TimeWindowPartitions } from '../partitions.ts';
 import type { StateStore } from '../state.ts';
 import { dayNumber, windowAt, windowOf } from '../time-windows.ts';
-import { tickPartition, ticksBetween, nextTick } from './cron.ts';
+import { nextTick, scheduleId, tickPartition, ticksBetween } from './cron.ts';
 import {
   automationOf,
   scheduleZone,
@@ -226,9 +226,9 @@ export async function evaluateAutomation(o: EvaluateOptions): Promise<Evaluation
   for (const key of graph.order) {
     const a = graph.get(key);
     const crons = automationOf(a).filter((x): x is CronAutomation => x.kind === 'cron');
-    for (const [i, c] of crons.entries()) {
-      const id = `${key}#${i}`;
+    for (const c of crons) {
       const zone = scheduleZone(a.partitions, c);
+      const id = scheduleId(key, c, zone);
       const last = o.cursor.cron[id];
       if (!last) {
         cursor.cron[id] = at;

@@ -13,7 +13,7 @@ export const cursorSchema = z.object({
   version: z.literal(1),
   /** Source key → partition → data version of the partitions that had data. */
   sources: z.record(z.string(), z.record(z.string(), z.string())),
-  /** `<asset>#<n>` (its n-th schedule) → ISO instant of the last tick handled. */
+  /** `<asset> <cron> <partitions> <zone>` (cron.ts `scheduleId`) → ISO instant of the last tick handled. */
   cron: z.record(z.string(), z.string()),
   /** ISO instant of the last evaluation saved. */
   evaluatedAt: z.string().optional(),

@@ -12,6 +12,7 @@ import {
   nextTick,
   readCursor,
   readLog,
+  scheduleId,
   scheduleZone,
   StateStore,
   type DecisionRecord,
@@ -52,13 +53,12 @@ export async function automationStatus(rt: Runtime, now = Date.now()): Promise<A
   const freshness: FreshnessStatus[] = [];
   for (const key of graph.order) {
     const a = graph.get(key);
-    let n = 0;
     for (const x of automationOf(a)) {
       if (x.kind === 'eager') eager.push({ asset: key, require: x.require });
       if (x.kind === 'freshness') freshness.push(freshnessOf(a, x, state, now));
       if (x.kind === 'cron') {
         const tz = scheduleZone(a.partitions, x);
-        const last = cursor.cron[`${key}#${n++}`];
+        const last = cursor.cron[scheduleId(key, x, tz)];
         const next = nextTick(x, tz, last ? Math.max(Date.parse(last), now) : now);
         schedules.push({
           asset: key,

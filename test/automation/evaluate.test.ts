@@ -191,7 +191,7 @@ describe('cron', () => {
     expect(at6.ran).toEqual(['report[2025-03-29]']);
     // A restart a minute later: the stored cursor has the tick; nothing is requested again.
     const cursor: AutomationCursor = await readCursor(stateDir());
-    expect(cursor.cron['report#0']).toBe('2025-03-30T04:00:00.000Z');
+    expect(cursor.cron['report 0 6 * * * yesterday Europe/Paris']).toBe('2025-03-30T04:00:00.000Z');
     const restarted = await tick('2025-03-30T04:01:00Z', 1, { full: true });
     expect(restarted.ev.requests).toEqual([]);
     expect(restarted.ran).toEqual([]);
@@ -220,7 +220,10 @@ describe('cron', () => {
     expect(next.ran).toEqual([]);
     // Handled again (a cursor rewound by hand): the planner finds it up to date, nothing is requested.
     const cursor = await readCursor(stateDir());
-    await writeCursor(stateDir(), { ...cursor, cron: { 'report#0': '2025-11-05T04:00:00.000Z' } });
+    await writeCursor(stateDir(), {
+      ...cursor,
+      cron: { 'report 0 6 * * * yesterday Europe/Paris': '2025-11-05T04:00:00.000Z' },
+    });
     const again = await tick('2025-11-05T05:00:30Z', 3);
     expect(again.ev.requests).toEqual([]);
     expect(again.ev.decisions.find((d) => d.condition === 'cron')?.reason).toMatch(

@@ -13,7 +13,12 @@
 import pLimit from 'p-limit';
 import type { AnyAsset } from '../asset.ts';
 import type { Definitions } from '../definitions.ts';
-import { partitionKeys, UNPARTITIONED, type TimeWindowPartitions } from '../partitions.ts';
+import {
+  partitionKeys,
+  UNPARTITIONED,
+  validatePartitionKey,
+  type TimeWindowPartitions,
+} from '../partitions.ts';
 import { dayKey, dayNumber, windowAt, windowOf } from '../time-windows.ts';
 
 export interface SourceScan {
@@ -99,7 +104,7 @@ export async function scanSources(
       }
     }
     for (const day of days) {
-      for (const p of partitionKeys(def, day, day, opts.now)) {
+      for (const p of keysOfDay(def, day, opts.now)) {
         // Only partitions whose folder exists are observed (a missing folder has no data).
         if (existing && !existing.has(trim(src.locate(p).prefix))) continue;
         jobs.push({ src, partition: p });
@@ -123,6 +128,14 @@ export async function scanSources(
     }
   });
   return { seen, days: [...allDays].sort(), prefixes, errors };
+}
+
+/** The partitions of a time source that a day holds or belongs to (its hours, itself, its week or month). */
+function keysOfDay(def: TimeWindowPartitions, day: string, now: number): string[] {
+  if (def.kind === 'hourly' || def.kind === 'daily') return partitionKeys(def, day, day, now);
+  const w = windowOf('daily', def.timezone, day);
+  const key = w && windowAt(def.kind, def.timezone, w.start);
+  return key && validatePartitionKey(def, key, now) === null ? [key] : [];
 }
 
 /** The day (in its zone) a time partition begins. */

@@ -249,3 +249,36 @@ describe('freshness', () => {
     );
   });
 });
+
+describe('sensor discovery on another layout', () => {
+  it('finds the days of a Tokyo daily source laid out as d/<day> (no dt= folders), through locate', async () => {
+    const tokyo = defineSource({
+      key: 'tokyo_raw',
+      partitions: daily('Asia/Tokyo'),
+      locate: (p) => ({ prefix: `d/${p}`, match: /\.json$/ }),
+    });
+    const perDay = defineAsset({
+      key: 'tokyo_day',
+      partitions: daily('Asia/Tokyo'),
+      schema: z.number(),
+      deps: { raw: tokyo },
+      automation: eager(),
+      compute: ({ raw }) => raw.files.length,
+    });
+    defs = defineDefinitions({
+      assets: [tokyo, perDay],
+      io: { default: new LocalFsIOManager({ rootDir: join(dir, 'out') }) },
+      sources: new LocalSourceIO({ dataDir: join(dir, 'data') }),
+    });
+    for (const day of ['2025-06-01', '2025-06-03']) {
+      await mkdir(join(dir, 'data/d', day), { recursive: true });
+      await writeFile(join(dir, 'data/d', day, 'n.json'), '{}');
+    }
+    await mkdir(join(dir, 'data/d/notes'), { recursive: true }); // a folder naming no day: ignored
+    const first = await tick('2025-06-10T00:00:00Z', 1, { full: true });
+    expect(Object.keys(first.ev.cursor.sources.tokyo_raw!).sort()).toEqual(['2025-06-01', '2025-06-03']);
+    expect(first.ran.sort()).toEqual(['tokyo_day[2025-06-01]', 'tokyo_day[2025-06-03]']);
+    // The 2nd has no folder: never requested by eager (`all-inputs`), and no error.
+    expect(first.ev.decisions.filter((d) => d.outcome === 'wait')).toEqual([]);
+  });
+});

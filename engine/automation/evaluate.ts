@@ -96,7 +96,7 @@ export async function evaluateAutomation(o: EvaluateOptions): Promise<Evaluation
   const requests: RunRequest[] = [];
 
   // ---- 1. the sensor ----
-  const scan = await scanSources(defs, { now, signal: o.signal });
+  const scan = await scanSources(defs, { now, signal: o.signal, previous: o.cursor });
   const changes = diffScan(o.cursor.sources, scan);
   const sources: AutomationCursor['sources'] = {};
   for (const [k, seen] of Object.entries(scan.seen)) sources[k] = { ...seen };
@@ -104,7 +104,13 @@ export async function evaluateAutomation(o: EvaluateOptions): Promise<Evaluation
     const prev = o.cursor.sources[e.source]?.[e.partition];
     if (prev !== undefined) sources[e.source]![e.partition] = prev;
   }
-  const cursor: AutomationCursor = { version: 1, sources, cron: { ...o.cursor.cron }, evaluatedAt: at };
+  const cursor: AutomationCursor = {
+    version: 1,
+    sources,
+    roots: scan.roots,
+    cron: { ...o.cursor.cron },
+    evaluatedAt: at,
+  };
   const firstEver = !o.cursor.evaluatedAt;
   const observed = Object.values(scan.seen).reduce((n, s) => n + Object.keys(s).length, 0);
   if (changes.length)

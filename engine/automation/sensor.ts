@@ -8,7 +8,8 @@
  * folders below the prefix common to all keys are walked, and every folder whose path names a day
  * (`YYYY-MM-DD`, e.g. `dt=2025-11-04`) makes that day's partitions candidates, each confirmed by `locate`.
  * Today and yesterday (in the source's zone) are always candidates. Unpartitioned and static sources
- * are observed whole.
+ * are observed whole. A time source whose whole tree (one recursive observation: one listing in S3)
+ * has the data version stored in the cursor is not walked again: its partitions are those seen then.
  */
 import pLimit from 'p-limit';
 import type { AnyAsset } from '../asset.ts';
@@ -28,6 +29,8 @@ export interface SourceScan {
   days: string[];
   /** Source key → the located folders (prefixes) that have data (a fall-back day's repeated hour shares one). */
   prefixes: Map<string, Set<string>>;
+  /** Source key → data version of its whole folder tree (time sources; see `scanSources`). */
+  roots: Record<string, string>;
   /** Partitions that could not be observed this time (kept as they were in the cursor). */
   errors: { source: string; partition: string; message: string }[];
 }
@@ -67,12 +70,33 @@ async function walk(defs: Definitions, root: string, depth: number, signal?: Abo
   return level;
 }
 
+/** The data version of everything under a folder, or undefined when it cannot be observed now. */
+async function observeRoot(
+  defs: Definitions,
+  root: string,
+  signal?: AbortSignal,
+): Promise<string | undefined> {
+  try {
+    const o = await defs.sources.observe({ prefix: root, recursive: true }, signal);
+    return `${o.fileCount}:${o.bytes}:${o.dataVersion}`;
+  } catch (err) {
+    if (signal?.aborted || (err as { fatal?: unknown } | null)?.fatal === true) throw err;
+    return undefined;
+  }
+}
+
 /** Observes every source of the definitions (see the module comment). `now` is the injected clock. */
 export async function scanSources(
   defs: Definitions,
-  opts: { now: number; signal?: AbortSignal },
+  opts: {
+    now: number;
+    signal?: AbortSignal;
+    /** The cursor: sources whose whole tree is unchanged since it are not walked again. */
+    previous?: { sources: Record<string, Record<string, string>>; roots?: Record<string, string> };
+  },
 ): Promise<SourceScan> {
   const seen: SourceScan['seen'] = {};
+  const roots: Record<string, string> = {};
   const prefixes = new Map<string, Set<string>>();
   const errors: SourceScan['errors'] = [];
   const allDays = new Set<string>();
@@ -95,6 +119,21 @@ export async function scanSources(
     const days = new Set([today, dayKey(dayNumber(today)! - 1)]);
     const shape = layout(src);
     let existing: Set<string> | undefined;
+    if (shape && shape.depth > 0 && def.endOffset === undefined) {
+      // Fast path: one observation of the whole tree (one listing in S3); unchanged since the cursor →
+      // the partitions seen then are those with data now, nothing to walk or observe one by one.
+      const whole = await observeRoot(defs, shape.root, opts.signal);
+      const before = opts.previous?.sources[key];
+      if (whole !== undefined) roots[key] = whole;
+      if (whole !== undefined && before && opts.previous?.roots?.[key] === whole) {
+        seen[key] = { ...before };
+        for (const p of Object.keys(before)) {
+          prefixes.get(key)!.add(trim(src.locate(p).prefix));
+          allDays.add(dayOfPartition(def, p));
+        }
+        continue;
+      }
+    }
     if (shape && shape.depth > 0) {
       const folders = await walk(defs, shape.root, shape.depth, opts.signal);
       existing = new Set(folders);
@@ -127,7 +166,9 @@ export async function scanSources(
       errors.push({ source: src.key, partition, message: (err as Error).message });
     }
   });
-  return { seen, days: [...allDays].sort(), prefixes, errors };
+  // A source with a partition that could not be observed is walked again next time.
+  for (const e of errors) delete roots[e.source];
+  return { seen, days: [...allDays].sort(), prefixes, errors, roots };
 }
 
 /** The partitions of a time source that a day holds or belongs to (its hours, itself, its week or month). */

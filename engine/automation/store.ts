@@ -13,6 +13,8 @@ export const cursorSchema = z.object({
   version: z.literal(1),
   /** Source key → partition → data version of the partitions that had data. */
   sources: z.record(z.string(), z.record(z.string(), z.string())),
+  /** Source key → data version of its whole folder tree when last scanned (sensor.ts fast path). */
+  roots: z.record(z.string(), z.string()).optional(),
   /** `<asset> <cron> <partitions> <zone>` (cron.ts `scheduleId`) → ISO instant of the last tick handled. */
   cron: z.record(z.string(), z.string()),
   /** ISO instant of the last evaluation saved. */

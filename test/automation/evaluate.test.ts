@@ -31,6 +31,7 @@ import {
   type AutomationCursor,
   type Definitions,
   type RunRequest,
+  type SourceIO,
 } from '../../engine/index.ts';
 import { LocalFsIOManager } from '../../io-managers/local-fs.ts';
 import { LocalSourceIO } from '../../io-managers/local-source.ts';
@@ -280,5 +281,37 @@ describe('sensor discovery on another layout', () => {
     expect(first.ran.sort()).toEqual(['tokyo_day[2025-06-01]', 'tokyo_day[2025-06-03]']);
     // The 2nd has no folder: never requested by eager (`all-inputs`), and no error.
     expect(first.ev.decisions.filter((d) => d.outcome === 'wait')).toEqual([]);
+  });
+});
+
+describe('sensor cost', () => {
+  it('an idle evaluation observes each time source once, as a whole tree, and walks nothing', async () => {
+    const real = new LocalSourceIO({ dataDir: join(dir, 'data') });
+    const calls = { observe: 0, listFolders: 0 };
+    const counting: SourceIO = {
+      name: 'counting',
+      observe: (l, s) => (calls.observe++, real.observe(l, s)),
+      resolve: (l) => real.resolve(l),
+      listFolders: (p) => (calls.listFolders++, real.listFolders(p)),
+    };
+    defs = defineDefinitions({
+      assets: [raw, dayTotal, report],
+      io: { default: new LocalFsIOManager({ rootDir: join(dir, 'out') }) },
+      sources: counting,
+    });
+    for (let h = 0; h < 24; h++) await addHour('2025-11-03', h);
+    await tick('2025-11-04T08:00:00Z', 1, { full: true });
+    expect(calls.listFolders).toBeGreaterThan(1);
+    Object.assign(calls, { observe: 0, listFolders: 0 });
+    const idle = await tick('2025-11-04T08:00:30Z', 2);
+    expect(idle.ev.requests).toEqual([]);
+    expect(calls).toEqual({ observe: 1, listFolders: 0 });
+    // A new hour changes the tree: walked and found.
+    await addHour('2025-11-04', 3);
+    Object.assign(calls, { observe: 0, listFolders: 0 });
+    const next = await tick('2025-11-04T08:01:00Z', 3);
+    expect(calls.listFolders).toBeGreaterThan(0);
+    expect(next.ev.changes).toEqual([{ source: 'raw_counts', partition: '2025-11-04T03', change: 'new' }]);
+    expect(next.ran).toEqual(['day_total[2025-11-04]']);
   });
 });

@@ -16,6 +16,7 @@ const SERVER_TESTS = [
   'test/faults/operator-errors-servers.test.ts',
   'test/security/no-secrets.test.ts',
   'test/security/s3-escaping-keys.test.ts',
+  'test/automation/s3-sensor.test.ts',
 ];
 
 export default defineConfig({

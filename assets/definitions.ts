@@ -5,6 +5,7 @@
  * dependents re-run when its data changes). This module only lists them.
  */
 import type { AnyAsset } from '../engine/index.ts';
+import { withParisAutomation } from './automation.ts';
 import { bikesMetrics } from './bikes/asset.ts';
 import { chantiersMetrics } from './chantiers/asset.ts';
 import { comptagesArcDays } from './comptages/arc-days-asset.ts';
@@ -28,7 +29,8 @@ export {
   weatherMetrics,
 };
 
-export const cityflowAssets: AnyAsset[] = [
+/** With their automation (assets/automation.ts: what `pipeline daemon` does). */
+export const cityflowAssets: AnyAsset[] = withParisAutomation([
   rawBikes,
   rawTraffic,
   rawWeather,
@@ -44,4 +46,4 @@ export const cityflowAssets: AnyAsset[] = [
   comptagesMetrics,
   dailyReport,
   dailyReportCsv,
-];
+]);

@@ -1,6 +1,7 @@
 /** Asset and source definitions: `defineAsset`, `defineBatchAsset`, `defineSource`. */
 import type { z } from 'zod';
 import type { AssetCheck, AssetContext, BatchContext, NoData, RetryPolicy } from './asset-context.ts';
+import { checkAutomation, type Automation } from './automation/declarations.ts';
 import { captureDefiningModule, lazyCodeVersion, type CodeManifest } from './code-version.ts';
 import { normalizeDeps, type DepInput, type Inputs, type NormalizedDep } from './deps.ts';
 import type { FileSet, SourceLocation } from './io.ts';
@@ -38,6 +39,8 @@ export interface AssetDef<T> {
   readonly schema?: z.ZodType<T>;
   readonly compute?: (inputs: Record<string, unknown>, ctx: AssetContext) => Promise<T | NoData> | T | NoData;
   readonly computeBatch?: (inputs: Record<string, unknown>, ctx: BatchContext<T>) => Promise<void>;
+  /** Declared automation (eager, cron schedules, freshness), checked when defined (engine/automation). */
+  readonly automation?: readonly Automation[];
   /** Sources only: where the raw files of a partition are. */
   readonly locate?: (partitionKey: string) => SourceLocation;
   /** Phantom field carrying T for inference. */
@@ -65,6 +68,8 @@ interface CommonOptions<T> {
   codeVersion?: string;
   checks?: AssetCheck<T>[];
   retry?: RetryPolicy;
+  /** `eager()`, `onCron(…)`, `freshness(…)` (engine/automation): what `pipeline daemon` does for it. */
+  automation?: Automation | Automation[];
 }
 
 /** The shared part of `defineAsset` and `defineBatchAsset`. */
@@ -85,6 +90,9 @@ function assetDef<T>(
     deps: normalizeDeps(def.key, def.deps ?? {}),
     io: def.io ?? 'default',
     ...(def.storage !== undefined && { storage: def.storage }),
+    ...(def.automation !== undefined && {
+      automation: checkAutomation(def.key, def.partitions, def.automation),
+    }),
     get codeVersion() {
       return code().version;
     },

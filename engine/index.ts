@@ -17,3 +17,4 @@ export * from './selection.ts';
 export * from './state.ts';
 export * from './storage.ts';
 export * from './staleness.ts';
+export * from './automation/index.ts';

@@ -23,6 +23,7 @@ import { exprOf, planSelection, planSummary, type SelectionOpts } from './plan-s
 import { ConfigFileError } from './config-file.ts';
 import { createRuntime, type Runtime } from './runtime.ts';
 import { packageVersion } from './version.ts';
+import { registerAutomationCommands } from './daemon/commands.ts';
 import { createRunRenderer, replayRun, shouldUseTui } from './view/render.ts';
 import { formatRawInputStats } from './view/format.ts';
 
@@ -535,6 +536,8 @@ program
       );
     }),
   );
+
+registerAutomationCommands(program, withRuntime, log);
 
 /** Exit codes: 0 success, 1 something failed, 2 usage or configuration error (message, no stack). */
 async function main(): Promise<void> {

@@ -14,7 +14,7 @@ export async function runsPage(root: HTMLElement): Promise<() => void> {
   const status = h(
     'select',
     { id: 'run-status', 'aria-label': 'Filter by status' },
-    ['all', 'success', 'failed', 'cancelled', 'incomplete'].map((s) => h('option', { value: s }, s)),
+    ['all', 'running', 'success', 'failed', 'cancelled', 'interrupted'].map((s) => h('option', { value: s }, s)),
   );
   const text = h('input', {
     type: 'search',
@@ -48,7 +48,9 @@ export async function runsPage(root: HTMLElement): Promise<() => void> {
     tbody.replaceChildren(
       ...data.runs
         .filter(
-          (r) => (st === 'all' || r.status === st) && (!q || r.command.includes(q) || r.runId.includes(q)),
+          (r) =>
+            (st === 'all' || r.status === st) &&
+            (!q || r.command.includes(q) || r.runId.includes(q) || r.assets.includes(q)),
         )
         .map((r) =>
           h(

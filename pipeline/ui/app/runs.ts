@@ -14,7 +14,9 @@ export async function runsPage(root: HTMLElement): Promise<() => void> {
   const status = h(
     'select',
     { id: 'run-status', 'aria-label': 'Filter by status' },
-    ['all', 'running', 'success', 'failed', 'cancelled', 'interrupted'].map((s) => h('option', { value: s }, s)),
+    ['all', 'running', 'success', 'failed', 'cancelled', 'interrupted'].map((s) =>
+      h('option', { value: s }, s),
+    ),
   );
   const text = h('input', {
     type: 'search',

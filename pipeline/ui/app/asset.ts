@@ -234,7 +234,11 @@ function checkHistorySection(history: AssetDetail['checkHistory']): HTMLElement 
   return h(
     'section',
     { id: 'check-history', 'aria-label': 'Check history' },
-    h('h3', {}, `Check history (${history.length} results over ${runs} runs)`),
+    h(
+      'h3',
+      {},
+      `Check history (${history.length} result${history.length === 1 ? '' : 's'} over ${runs} run${runs === 1 ? '' : 's'})`,
+    ),
     history.length
       ? h(
           'div',
@@ -276,7 +280,7 @@ function checkHistorySection(history: AssetDetail['checkHistory']): HTMLElement 
               h(
                 'tr',
                 {},
-                ['when', 'run', 'partition', 'check', 'result'].map((c) => h('th', { scope: 'col' }, c)),
+                ['when (run)', 'partition', 'check', 'result'].map((c) => h('th', { scope: 'col' }, c)),
               ),
             ),
             h(
@@ -288,8 +292,15 @@ function checkHistorySection(history: AssetDetail['checkHistory']): HTMLElement 
                   h(
                     'tr',
                     {},
-                    h('td', { class: 'mono' }, c.at.slice(0, 19).replace('T', ' ')),
-                    h('td', {}, h('a', { href: `#/runs/${c.runId}` }, c.runId)),
+                    h(
+                      'td',
+                      { class: 'mono' },
+                      h(
+                        'a',
+                        { href: `#/runs/${c.runId}`, title: `run ${c.runId}` },
+                        c.at.slice(5, 16).replace('T', ' '),
+                      ),
+                    ),
                     h('td', { class: 'mono' }, c.partition),
                     h('td', { class: 'mono' }, c.check),
                     h(

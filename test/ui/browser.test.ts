@@ -121,6 +121,12 @@ describe('pipeline ui in chromium', { timeout: 180_000 }, () => {
     expect(await page.locator('.tl-bar[data-state="materialized"]').count()).toBe(72);
     expect(await page.locator('.tl-bar[data-state="failed"]').count()).toBe(0);
     expect(await page.textContent('#run-summary')).toContain('72 built');
+    // Waits have bars of their own: units queued behind their upstream units show a faint bar before theirs.
+    const waits = await page.$$eval('.tl-wait[data-wait="queued"]', (els) =>
+      els.map((e) => (e as HTMLElement).getBoundingClientRect().width),
+    );
+    expect(waits.length).toBeGreaterThan(10);
+    expect(Math.max(...waits)).toBeGreaterThan(20);
     await screenshot(page, '2-run');
     await page.goto(`${ui.url}#/graph/daily_report`);
     await page.waitForSelector('#why details');

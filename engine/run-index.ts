@@ -346,6 +346,12 @@ function holdsStateLock(stateDir: string, runId: string): boolean {
   }
 }
 
+/** A `running` entry's run is still going: its process lives, or (when that cannot be told) it holds the state lock. */
+function stillRunning(stateDir: string, id: string, e: IndexEntry): boolean {
+  const gone = processGone(e.process);
+  return gone === false || (gone === undefined && holdsStateLock(stateDir, id));
+}
+
 const newestFirst = (a: RunSummary, b: RunSummary): number => {
   // By recorded start time (ids of older versions had only second resolution), then id.
   const ka = `${a.startedAt ?? ''}\u0000${a.runId}`;
@@ -377,8 +383,7 @@ export function listRunsIndexed(stateDir: string): RunSummary[] {
   for (const id of onDisk) {
     let e: IndexEntry | undefined = runs[id];
     if (e?.status === 'running') {
-      const gone = processGone(e.process);
-      if (gone === false || (gone === undefined && holdsStateLock(stateDir, id))) {
+      if (stillRunning(stateDir, id, e)) {
         out.push(publicSummary(e));
         continue;
       }
@@ -397,9 +402,13 @@ export function listRunsIndexed(stateDir: string): RunSummary[] {
     try {
       updateRunIndex(stateDir, (cur) => {
         for (const [id, e] of changed) {
-          // A run that recorded its own end meanwhile knows best.
+          // What the run recorded itself meanwhile knows best: its end, or its start while its process
+          // lives (the log was read between its first line and its index update).
           const now = cur[id];
-          if (now && now.status !== 'running' && now.status !== 'interrupted') continue;
+          if (
+            now?.status === 'running' ? stillRunning(stateDir, id, now) : now && now.status !== 'interrupted'
+          )
+            continue;
           cur[id] = e;
         }
         for (const id of dropped) if (!existsLog(stateDir, id)) delete cur[id];

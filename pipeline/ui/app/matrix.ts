@@ -158,9 +158,9 @@ const MONTHS = ['Jan', 'Feb', 'Mar', 'Apr', 'May', 'Jun', 'Jul', 'Aug', 'Sep', '
 
 /**
  * The date header over the cells: a month label (`Nov 2025`) over the column holding the month's first
- * day, with a line down to the cells, and the day of the month of the first day of every k-th column
- * with a tick, k chosen so that labels never overlap (every column when they are wide; every 2nd, 7th,
- * 14th… when they are narrow or hold several days each).
+ * day, with a line down to the cells, and day-of-month labels with ticks: every day when columns are
+ * wide, else days that recur each month (odd days; 1, 6, 11 …; 1, 11, 21; 1, 15), as dense as fits,
+ * over the column holding that day, never overlapping.
  */
 function paintHeader(
   ctx: CanvasRenderingContext2D,
@@ -173,19 +173,39 @@ function paintHeader(
   if (!days.length) return;
   ctx.save();
   ctx.font = '11px system-ui, sans-serif';
-  const first = (g: number) => days[g * perCol]!;
+  // Day labels at days of the month that repeat every month (1, 11, 21 …), as dense as they fit, each
+  // over the column holding that day: ticks restart with each month, whatever the days per column.
   const dayW = ctx.measureText('30').width + 6;
-  const step = [1, 2, 3, 5, 7, 14, 28, 56, 91].find((k) => k * cw >= dayW) ?? Math.ceil(dayW / cw);
+  const every = Math.ceil(dayW / (cw / perCol)); // days between two labels, at least
+  const anchors =
+    every <= 1
+      ? null // every day
+      : every <= 2
+        ? [1, 3, 5, 7, 9, 11, 13, 15, 17, 19, 21, 23, 25, 27, 29]
+        : every <= 5
+          ? [1, 6, 11, 16, 21, 26]
+          : every <= 10
+            ? [1, 11, 21]
+            : every <= 15
+              ? [1, 15]
+              : [];
   ctx.fillStyle = '#3d4852';
   ctx.strokeStyle = '#8a96a3';
   ctx.lineWidth = 1;
-  for (let g = 0; g < groups; g += step) {
+  let dayFree = -Infinity;
+  for (let g = 0; g < groups; g++) {
+    const inCol = days.slice(g * perCol, (g + 1) * perCol);
+    const day = inCol.find((d) => !anchors || anchors.includes(Number(d.slice(8, 10))));
+    if (!day) continue;
     const x = left + g * cw;
-    ctx.fillText(String(Number(first(g).slice(8, 10))), x + 1, TOP - 6);
+    if (x < dayFree) continue;
+    const label = String(Number(day.slice(8, 10)));
+    ctx.fillText(label, x + 1, TOP - 6);
     ctx.beginPath();
     ctx.moveTo(x + 0.5, TOP - 4);
     ctx.lineTo(x + 0.5, TOP);
     ctx.stroke();
+    dayFree = x + ctx.measureText(label).width + 4;
   }
   // Month labels: over the first column, then over each column holding a month's first day.
   ctx.font = '600 11px system-ui, sans-serif';

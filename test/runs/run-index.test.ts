@@ -5,13 +5,14 @@
  */
 import { spawn } from 'node:child_process';
 import { readFileSync } from 'node:fs';
-import { mkdir, mkdtemp, readdir, readFile, rm, writeFile } from 'node:fs/promises';
+import { mkdir, mkdtemp, readdir, readFile, rm, stat, utimes, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { z } from 'zod';
 import { defineAsset, defineDefinitions, execute, plan, StateStore } from '../../engine/index.ts';
 import { parseDuration, runIndexPath, runIndexStats } from '../../engine/run-index.ts';
+import { selfIdentity } from '../../engine/pid.ts';
 import { LocalFsIOManager } from '../../io-managers/local-fs.ts';
 import { LocalSourceIO } from '../../io-managers/local-source.ts';
 
@@ -188,6 +189,40 @@ describe('run index', () => {
     );
     const [r] = await new StateStore(dir).listRuns();
     expect(r).toMatchObject({ status: 'interrupted', failed: 1, endedAt: '2025-01-01T00:00:01.000Z' });
+  });
+
+  it('a lock left by a killed writer is taken over at once; an empty one once it is 2 s old', async () => {
+    await oldLog('r1', '2025-11-04T10:00:00.000Z');
+    const state = new StateStore(dir);
+    await state.listRuns(); // the index exists
+    const w = writer([dir, 'gone', '1', 'hang']);
+    await w.started;
+    const gonePid = w.pid();
+    process.kill(gonePid, 'SIGKILL');
+    await w.done;
+    const lock = join(dir, 'runs-index.lock');
+    await writeFile(lock, JSON.stringify({ ...selfIdentity(), pid: gonePid, startTime: '1' }));
+    let t = Date.now();
+    state.openRunLog('after-kill')({
+      type: 'run_started',
+      runId: 'after-kill',
+      at: new Date().toISOString(),
+      command: 'c',
+      assets: [],
+      units: 0,
+      toRun: 0,
+      concurrency: 1,
+    });
+    expect(Date.now() - t).toBeLessThan(1000);
+    expect((await index()).runs['after-kill']).toMatchObject({ status: 'running' });
+    await expect(stat(lock)).rejects.toThrow(); // released
+    // Empty (its writer killed between creating and writing it): waited for, then taken over.
+    await writeFile(lock, '');
+    const old = new Date(Date.now() - 3000);
+    await utimes(lock, old, old);
+    t = Date.now();
+    expect(state.pruneRuns({ keep: 1 }).removed.length).toBe(2);
+    expect(Date.now() - t).toBeLessThan(1000);
   });
 
   it('two processes writing runs at once lose no update', async () => {

@@ -10,7 +10,7 @@ import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { syntheticAssets } from './synthetic-graph.ts';
-import { launchBrowser } from '../test/ui/browser.ts';
+import { launchBrowser, screenshot } from '../test/ui/browser.ts';
 import { defineDefinitions, StateStore, type IOManager, type SourceIO } from '../engine/index.ts';
 import type { Runtime } from '../pipeline/runtime.ts';
 import { startUi } from '../pipeline/ui/server.ts';
@@ -106,6 +106,8 @@ try {
       console.log(
         `first paint of the ${label}: ${ms.toFixed(0)} ms from navigation start (target < 1500 ms)`,
       );
+      // For a person to look at (artifacts/ui/bench-*.png, gitignored).
+      await screenshot(page, `bench-${label.split(' ')[0]}`);
     }
   } finally {
     await browser.close();

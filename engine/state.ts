@@ -1,9 +1,33 @@
 import { appendFileSync, mkdirSync, readFileSync } from 'node:fs';
-import { readdir, readFile } from 'node:fs/promises';
+import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { writeFileAtomic } from './atomic.ts';
 import type { CheckStatus, MaterializedMetadata, RunEvent } from './events.ts';
 import { acquireDirLock } from './lock.ts';
+import {
+  listRunsIndexed,
+  pruneRuns,
+  RUN_ID,
+  runIndexRecorder,
+  type PruneOptions,
+  type PruneResult,
+  type RunSummary,
+} from './run-index.ts';
+
+export type { RunStatus, RunSummary } from './run-index.ts';
+
+/** One check result of one run, as kept in an asset's check history (`checks/<asset>.jsonl`). */
+export interface CheckHistoryEntry {
+  runId: string;
+  at: string;
+  partition: string;
+  check: string;
+  status: CheckStatus;
+  blocking: boolean;
+  message?: string;
+}
+
+const ASSET_FILE = /^[A-Za-z0-9_.-]+$/;
 
 /** A check's result on one stored value (kept until the unit is materialized again). */
 export interface StoredCheckResult {
@@ -111,15 +135,69 @@ export class StateStore {
     return join(this.dir, 'runs', `${runId}.jsonl`);
   }
 
-  /** Returns an appender; each event is one line, appended synchronously so a crash loses at most the tail. */
+  /**
+   * Returns an appender; each event is one line, appended synchronously so a crash loses at most the
+   * tail. The run's start and end also go to the run index (engine/run-index.ts), its check results to
+   * the assets' check histories.
+   */
   openRunLog(runId: string): (e: RunEvent) => void {
+    if (!RUN_ID.test(runId)) throw new Error(`Invalid run id "${runId}"`);
     mkdirSync(join(this.dir, 'runs'), { recursive: true });
     const path = this.runLogPath(runId);
-    return (e) => appendFileSync(path, JSON.stringify(e) + '\n');
+    const index = runIndexRecorder(this.dir, runId);
+    let checksDir: string | undefined;
+    return (e) => {
+      appendFileSync(path, JSON.stringify(e) + '\n');
+      if (e.type === 'check' && ASSET_FILE.test(e.asset)) {
+        const entry: CheckHistoryEntry = {
+          runId,
+          at: e.at,
+          partition: e.partition,
+          check: e.check,
+          status: e.status,
+          blocking: e.blocking,
+          ...(e.message !== undefined && { message: e.message }),
+        };
+        try {
+          if (!checksDir) mkdirSync((checksDir = join(this.dir, 'checks')), { recursive: true });
+          appendFileSync(join(checksDir, `${e.asset}.jsonl`), JSON.stringify(entry) + '\n');
+        } catch {
+          // The run log has the check; only the history misses it.
+        }
+      }
+      index(e);
+    };
+  }
+
+  /**
+   * An asset's check results across runs, newest first (at most `limit`), from `checks/<asset>.jsonl`;
+   * results of runs removed by `runs prune` are left out.
+   */
+  async checkHistory(asset: string, limit = 200): Promise<CheckHistoryEntry[]> {
+    if (!ASSET_FILE.test(asset)) throw new Error(`Invalid asset key "${asset}"`);
+    let text: string;
+    try {
+      text = await readFile(join(this.dir, 'checks', `${asset}.jsonl`), 'utf8');
+    } catch {
+      return [];
+    }
+    const known = new Set((await this.listRuns()).map((r) => r.runId));
+    const out: CheckHistoryEntry[] = [];
+    const lines = text.split('\n');
+    for (let i = lines.length - 1; i >= 0 && out.length < limit; i--) {
+      if (!lines[i]!.trim()) continue;
+      try {
+        const e = JSON.parse(lines[i]!) as CheckHistoryEntry;
+        if (known.has(e.runId)) out.push(e);
+      } catch {
+        // a torn line after a kill
+      }
+    }
+    return out;
   }
 
   async readRun(runId: string): Promise<RunEvent[]> {
-    if (!/^[A-Za-z0-9_.-]+$/.test(runId)) throw new Error(`Invalid run id "${runId}"`);
+    if (!RUN_ID.test(runId)) throw new Error(`Invalid run id "${runId}"`);
     let text: string;
     try {
       text = await readFile(this.runLogPath(runId), 'utf8');
@@ -129,36 +207,17 @@ export class StateStore {
     return parseEventLines(text);
   }
 
+  /**
+   * Every run, newest first, from the run index (one file) rather than the logs: a log is parsed only
+   * when the index does not know its run or a run's process is gone without an end recorded.
+   */
   async listRuns(): Promise<RunSummary[]> {
-    let names: string[];
-    try {
-      names = (await readdir(join(this.dir, 'runs'))).filter((n) => n.endsWith('.jsonl'));
-    } catch {
-      return [];
-    }
-    const out: RunSummary[] = [];
-    for (const n of names) {
-      const events = parseEventLines(await readFile(join(this.dir, 'runs', n), 'utf8'));
-      const start = events.find((e) => e.type === 'run_started');
-      const end = events.find((e) => e.type === 'run_finished');
-      out.push({
-        runId: n.slice(0, -'.jsonl'.length),
-        startedAt: start?.at ?? null,
-        command: start?.type === 'run_started' ? start.command : '',
-        status: end?.type === 'run_finished' ? end.status : 'incomplete',
-        materialized:
-          end?.type === 'run_finished'
-            ? end.materialized
-            : events.filter((e) => e.type === 'materialized').length,
-        skipped:
-          end?.type === 'run_finished' ? end.skipped : events.filter((e) => e.type === 'skipped').length,
-        failed: end?.type === 'run_finished' ? end.failed : events.filter((e) => e.type === 'failed').length,
-        durationMs: end?.type === 'run_finished' ? end.durationMs : null,
-      });
-    }
-    // Newest first by recorded start time (ids of older versions had only second resolution).
-    const key = (r: RunSummary) => `${r.startedAt ?? ''}\u0000${r.runId}`;
-    return out.sort((a, b) => (key(a) < key(b) ? 1 : key(a) > key(b) ? -1 : 0));
+    return listRunsIndexed(this.dir);
+  }
+
+  /** Removes old runs' logs (never a running one's); see engine/run-index.ts. */
+  pruneRuns(opts: PruneOptions): PruneResult {
+    return pruneRuns(this.dir, opts);
   }
 
   // ---------- lock ----------
@@ -175,17 +234,6 @@ export class StateStore {
   ): Promise<() => Promise<void>> {
     return acquireDirLock(this.dir, 'lock', runId, { what: 'state lock', onWait, signal });
   }
-}
-
-export interface RunSummary {
-  runId: string;
-  startedAt: string | null;
-  command: string;
-  status: 'success' | 'failed' | 'cancelled' | 'incomplete';
-  materialized: number;
-  skipped: number;
-  failed: number;
-  durationMs: number | null;
 }
 
 function parseEventLines(text: string): RunEvent[] {

@@ -13,6 +13,7 @@ import {
 } from '../engine/index.ts';
 import { maskSecrets } from '../engine/redact.ts';
 import { writeFileAtomic } from '../engine/atomic.ts';
+import { parseDuration } from '../engine/run-index.ts';
 import { dayBounds, resolveDays, UsageError } from './days.ts';
 import { cancelOnInterrupt, INTERRUPTED_EXIT_CODE } from './interrupt.ts';
 import { stderrLog } from './log.ts';
@@ -362,11 +363,61 @@ runs.action(async (o: { json?: boolean }) =>
     if (!list.length) return void console.log('No runs yet.');
     for (const r of list) {
       console.log(
-        `${r.runId}  ${r.status.padEnd(10)} ✓${r.materialized} ↷${r.skipped} ✗${r.failed}  ${r.durationMs ?? '?'} ms  ${r.command}`,
+        `${r.runId}  ${r.status.padEnd(11)} ✓${r.materialized} ↷${r.skipped} ✗${r.failed}  ${r.durationMs ?? '?'} ms  ${r.command}`,
       );
     }
   }),
 );
+runs
+  .command('prune')
+  .description('remove old runs (their logs and index entries); a running run is never removed')
+  .addOption(
+    new Option('--keep <n>', 'keep the N newest runs').argParser((v) => {
+      if (!/^\d{1,9}$/.test(v)) throw new InvalidArgumentError('a whole number ≥ 0, e.g. --keep 100');
+      return Number(v);
+    }),
+  )
+  .addOption(
+    new Option(
+      '--older-than <duration>',
+      'remove the runs started more than this long ago: 30d, 12h, 45m, 2w',
+    ).argParser((v) => {
+      try {
+        return parseDuration(v);
+      } catch (err) {
+        throw new InvalidArgumentError((err as Error).message);
+      }
+    }),
+  )
+  .option('--dry-run', 'say what would be removed, remove nothing')
+  .option('--json', 'machine-readable output')
+  .action(async (o: { keep?: number; olderThan?: number; dryRun?: boolean; json?: boolean }) => {
+    if ((o.keep === undefined) === (o.olderThan === undefined))
+      throw new UsageError('say which runs to remove: --keep N or --older-than DURATION (one of them)');
+    return withRuntime(async (rt) => {
+      const r = rt.state.pruneRuns({ keep: o.keep, olderThanMs: o.olderThan, dryRun: o.dryRun });
+      // `runs` has a --json of its own, which commander gives the parent.
+      if (o.json || runs.opts<{ json?: boolean }>().json)
+        return void console.log(
+          JSON.stringify({
+            dryRun: !!o.dryRun,
+            removed: r.removed.map((x) => x.runId),
+            kept: r.kept,
+            running: r.skippedRunning.map((x) => x.runId),
+          }),
+        );
+      const verb = o.dryRun ? 'would remove' : 'removed';
+      for (const x of r.removed)
+        console.log(
+          `${verb} ${x.runId}  ${x.status.padEnd(11)} ${x.startedAt ?? '(no start recorded)'}  ${x.command}`,
+        );
+      for (const x of r.skippedRunning) console.log(`kept ${x.runId}: still running`);
+      console.log(
+        `${o.dryRun ? 'Dry run: would remove' : 'Removed'} ${r.removed.length} run${r.removed.length === 1 ? '' : 's'}` +
+          `${o.dryRun ? '' : ` from ${join(rt.config.stateDir, 'runs')}`}; ${r.kept} kept.`,
+      );
+    });
+  });
 runs
   .command('show')
   .description("replay a run's events through the run view")

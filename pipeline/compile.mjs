@@ -40,8 +40,8 @@ const PRUNE_AFTER_MS = 24 * 3600 * 1000;
 
 const isTest = (name) => /\.test(-d)?\.tsx?$/.test(name);
 const isCompiled = (name) => /\.tsx?$/.test(name) && !name.endsWith('.d.ts') && !isTest(name);
-/** Files read at run time next to the modules (e.g. the arrondissements GeoJSON). */
-const isRuntimeData = (name) => /\.(geo)?json$/.test(name);
+/** Files read at run time next to the modules (e.g. the arrondissements GeoJSON, the UI's stylesheet). */
+const isRuntimeData = (name) => /\.((geo)?json|css)$/.test(name);
 
 /** Every source file the CLI may load, relative to the project root, sorted. */
 function sourceFiles() {

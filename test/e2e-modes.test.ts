@@ -59,7 +59,7 @@ beforeAll(async () => {
 afterAll(() => rm(root, { recursive: true, force: true }));
 
 describe.skipIf(!!s3SkipReason())('AWS mode: raw from S3, metrics in DynamoDB, reports in S3', () => {
-  it('gives the same metric values as local mode, and publishes the report JSON + CSV to S3', async () => {
+  it('gives the same metric values as local mode, and publishes the report JSON + CSV + HTML page to S3', async () => {
     const s3 = testClient();
     const rawBucket = await freshBucket(s3, 'raw');
     const reportsBucket = await freshBucket(s3, 'reports');
@@ -122,6 +122,20 @@ describe.skipIf(!!s3SkipReason())('AWS mode: raw from S3, metrics in DynamoDB, r
     );
     expect(csvLines.filter((l, i) => l !== localCsv[i])).toEqual([]);
     expect(csvLines.length).toBe(localCsv.length);
+    // The report page of every day, next to its JSON and CSV: the very document `pipeline report --html`
+    // writes (its week chart included, whatever order the run stored the days in), served as HTML.
+    for (const day of days) {
+      const page = await s3.send(
+        new GetObjectCommand({ Bucket: reportsBucket, Key: `reports/${day}/daily_report.html` }),
+      );
+      expect(page.ContentType).toBe('text/html; charset=utf-8');
+      const html = await page.Body!.transformToString();
+      const cli = await pipeline(aws, 'report', '--html', day);
+      expect(cli.code, cli.stderr).toBe(0);
+      expect(html.length, day).toBeGreaterThan(10_000);
+      expect(html === cli.stdout, `${day}: published page differs from pipeline report --html`).toBe(true);
+      expect(html).not.toMatch(/<script/i);
+    }
     // The secret key never shows in what the run printed or logged.
     const secret = inject('s3SecretAccessKey');
     const logs = await Promise.all(

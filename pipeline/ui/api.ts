@@ -152,6 +152,8 @@ export class UiReader {
       a.kind === 'asset'
         ? await readQuarantine({ dir: this.rt.quarantineDir, state, assets: new Set([key]), show: 5 })
         : [];
+    // Check results across runs (newest first), from the state's per-asset history.
+    const checkHistory = a.kind === 'asset' ? await state.checkHistory(key, 200) : [];
     return {
       days,
       asset: this.definitions().find((d) => d.key === key),
@@ -163,6 +165,10 @@ export class UiReader {
         counts: q.counts,
         kept: q.kept,
         records: q.records,
+      })),
+      checkHistory: checkHistory.map((c) => ({
+        ...c,
+        ...(c.message && { message: maskSecrets(c.message) }),
       })),
     };
   }

@@ -3,6 +3,7 @@
  * stylesheet, in memory, once per server start: nothing is fetched from a CDN, everything is served by
  * `pipeline ui` itself.
  */
+import { existsSync } from 'node:fs';
 import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { frameworkLink } from '../config-load.ts';
@@ -12,12 +13,21 @@ export interface AppBundle {
   css: string;
 }
 
-export const appDir = (): string => join(frameworkLink().sourceRoot, 'pipeline', 'ui', 'app');
+/**
+ * The app of the build the server runs from (a compiled build holds the app's modules and stylesheet:
+ * compile.mjs), so that server and app are one version even when the build's real path is elsewhere
+ * (node_modules linked from another checkout); else the sources.
+ */
+export const appDir = (): string => {
+  const { runningRoot, sourceRoot } = frameworkLink();
+  const running = join(runningRoot, 'pipeline', 'ui', 'app');
+  return existsSync(join(running, 'app.css')) ? running : join(sourceRoot, 'pipeline', 'ui', 'app');
+};
 
 export async function bundleApp(dir = appDir()): Promise<AppBundle> {
   const { build } = await import('esbuild');
   const out = await build({
-    entryPoints: [join(dir, 'main.ts')],
+    entryPoints: [join(dir, existsSync(join(dir, 'main.ts')) ? 'main.ts' : 'main.js')],
     bundle: true,
     write: false,
     format: 'esm',

@@ -135,7 +135,7 @@ describe('credentials never appear in any output', () => {
         `[no secrets, AWS] searched ${searched.texts.length} outputs, ${searched.bytes} characters ` +
           `(${reportKeys.length} report objects); leaks: ${found.length}`,
       );
-      expect(reportKeys.length).toBe(4); // 2 days × daily_report.{json,csv}
+      expect(reportKeys.length).toBe(6); // 2 days × daily_report.{json,csv,html}
       expect(searched.texts.some(([n]) => n.includes('_quarantine'))).toBe(true);
       expect(found).toEqual([]);
       // Control: the search does see what the runs wrote (the bucket name is in logs and index).

@@ -4,9 +4,15 @@
  * streams as server-sent events, the state changes), a run can be cancelled, and what must be refused is
  * refused (no token, wrong token, another Origin or Host, bad asset keys, partitions, run ids).
  */
+import { execFile } from 'node:child_process';
+import { writeFile } from 'node:fs/promises';
 import { get as httpGet } from 'node:http';
+import { join } from 'node:path';
+import { promisify } from 'node:util';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { makeProject, removeProject, startUiProcess, type UiProject } from './fixture-project.ts';
+
+const BIN = join(import.meta.dirname, '..', '..', 'pipeline', 'bin.mjs');
 
 let ui: UiProject;
 
@@ -171,6 +177,36 @@ describe('pipeline ui: API', () => {
     expect(end.materialized as number).toBeLessThan(6);
     // A run not in progress here cannot be cancelled.
     expect((await post(`/api/runs/${runId}/cancel`, {})).status).toBe(409);
+  });
+
+  it('asset: check results over time, across runs of the UI and of the CLI; pruned runs leave the history', async () => {
+    type Hist = { runId: string; partition: string; check: string; status: string; blocking: boolean }[];
+    const before = (await api('/api/assets/total_bikes')).body.checkHistory as Hist;
+    // The run of the first test: one result, passed.
+    expect(before.map((c) => [c.check, c.status, c.partition])).toEqual([['some_bikes', 'pass', 'all']]);
+    // Every count negative: the CLI, another process, materializes it and the check fails.
+    await writeFile(join(ui.dir, 'data', 'counts', 'today.csv'), 'station,bikes\nA,-3\n');
+    const cli = (...args: string[]): Promise<{ code: number; stdout: string }> =>
+      promisify(execFile)(process.execPath, [BIN, ...args], {
+        cwd: ui.dir,
+        env: { PATH: process.env.PATH, HOME: ui.dir, CI: 'true' },
+      }).then(
+        (r) => ({ code: 0, stdout: r.stdout }),
+        (err: { code: number; stdout: string }) => err,
+      );
+    const failed = await cli('materialize', '--select', 'total_bikes', '--json');
+    expect(failed.code).toBe(1);
+    const after = (await api('/api/assets/total_bikes')).body.checkHistory as Hist;
+    expect(after.map((c) => [c.status, c.runId])).toEqual([
+      ['fail', (JSON.parse(failed.stdout.trim().split('\n').at(-1)!) as { runId: string }).runId],
+      ['pass', before[0]!.runId],
+    ]);
+    // Only the newest run kept: the history shows that run's result only.
+    await cli('runs', 'prune', '--keep', '1');
+    expect(((await api('/api/assets/total_bikes')).body.checkHistory as Hist).map((c) => c.status)).toEqual([
+      'fail',
+    ]);
+    await writeFile(join(ui.dir, 'data', 'counts', 'today.csv'), 'station,bikes\nA,3\nB,5\nC,-1\n');
   });
 
   it('no secret in any response', async () => {

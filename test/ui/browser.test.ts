@@ -80,6 +80,30 @@ describe('pipeline ui in chromium', { timeout: 180_000 }, () => {
     // The filter speaks the CLI's selection syntax.
     await page.fill('#filter', '+weather_metrics');
     await page.waitForFunction(() => document.querySelectorAll('g.node:not(.dim)').length === 2);
+    // What the filter leaves out stays readable: WCAG AA contrast (4.5:1) of its text on its box,
+    // opacity included (blended over the white page).
+    const contrasts = await page.$$eval('g.node.dim', (nodes) => {
+      const rgb = (c: string) => (c.match(/[\d.]+/g) ?? []).slice(0, 3).map(Number);
+      const lum = ([r, g, b]: number[]) => {
+        const f = (v: number) => ((v /= 255) <= 0.03928 ? v / 12.92 : ((v + 0.055) / 1.055) ** 2.4);
+        return 0.2126 * f(r!) + 0.7152 * f(g!) + 0.0722 * f(b!);
+      };
+      const over = (c: number[], a: number) => c.map((v) => v * a + 255 * (1 - a));
+      return nodes.flatMap((n) => {
+        let alpha = 1;
+        for (let e: Element | null = n; e && e instanceof SVGElement; e = e.parentElement)
+          alpha *= Number(getComputedStyle(e).opacity);
+        const box = over(rgb(getComputedStyle(n.querySelector('rect')!).fill), alpha);
+        return [...n.querySelectorAll('text')].map((t) => {
+          const fg = over(rgb(getComputedStyle(t).fill), alpha * Number(getComputedStyle(t).opacity));
+          const [a, b] = [lum(fg), lum(box)].sort((x, y) => y - x);
+          return (a! + 0.05) / (b! + 0.05);
+        });
+      });
+    });
+    expect(contrasts.length).toBe(26); // 13 dimmed nodes × 2 lines
+    expect(Math.min(...contrasts)).toBeGreaterThanOrEqual(4.5);
+    await screenshot(page, '1b-graph-filter');
     await page.fill('#filter', '');
     await page.waitForFunction(() => !document.querySelector('g.node.dim'));
     await screenshot(page, '1-graph');
@@ -97,12 +121,25 @@ describe('pipeline ui in chromium', { timeout: 180_000 }, () => {
     expect(await page.locator('.tl-bar[data-state="materialized"]').count()).toBe(72);
     expect(await page.locator('.tl-bar[data-state="failed"]').count()).toBe(0);
     expect(await page.textContent('#run-summary')).toContain('72 built');
+    // Waits have bars of their own: units queued behind their upstream units show a faint bar before theirs.
+    const waits = await page.$$eval('.tl-wait[data-wait="queued"]', (els) =>
+      els.map((e) => (e as HTMLElement).getBoundingClientRect().width),
+    );
+    expect(waits.length).toBeGreaterThan(10);
+    expect(Math.max(...waits)).toBeGreaterThan(20);
     await screenshot(page, '2-run');
     await page.goto(`${ui.url}#/graph/daily_report`);
     await page.waitForSelector('#why details');
     expect(await page.getAttribute('g.node[data-key="daily_report"]', 'data-status')).toBe('fresh');
     expect(await page.textContent('#why')).toContain('up to date');
     await screenshot(page, '3-asset');
+    // Check results over time: bikes_metrics's checks ran on its 8 days.
+    await page.goto(`${ui.url}#/graph/bikes_metrics`);
+    await page.waitForSelector('#check-history .check-cell');
+    expect(await page.locator('#check-history .check-strip-row').count()).toBe(2);
+    expect(await page.locator('#check-history .check-cell[data-status="pass"]').count()).toBe(16);
+    await page.$eval('#check-history', (e) => e.scrollIntoView({ block: 'start' }));
+    await screenshot(page, '3b-asset-checks');
   });
 
   it('a forced run cancelled from its page is recorded as cancelled', async () => {
@@ -141,6 +178,15 @@ describe('pipeline ui in chromium', { timeout: 180_000 }, () => {
       return n;
     });
     expect(painted).toBeGreaterThan(5000);
+    // The date header: month and day labels drawn (dark pixels) above the cells, right of the names.
+    const header = await page.$eval('canvas#matrix', (c) => {
+      const d = (c as HTMLCanvasElement).getContext('2d')!.getImageData(190, 0, c.clientWidth - 190, 34).data;
+      let n = 0;
+      for (let i = 0; i < d.length; i += 4) if (d[i + 3]! > 128 && d[i]! < 120) n++;
+      return n;
+    });
+    expect(header).toBeGreaterThan(150);
+    expect(await page.getAttribute('canvas#matrix', 'aria-label')).toContain('2025-10-28 → 2025-11-04');
     await screenshot(page, '5-matrix');
   });
 

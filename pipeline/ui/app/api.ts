@@ -47,12 +47,18 @@ export interface GraphData {
 export interface RunSummary {
   runId: string;
   startedAt: string | null;
+  endedAt: string | null;
   command: string;
+  /** running, success, failed, cancelled, interrupted (no end, its process gone). */
   status: string;
   materialized: number;
   skipped: number;
+  noData: number;
   failed: number;
   durationMs: number | null;
+  /** The run's assets (the first 20) and how many. */
+  assets: string[];
+  assetCount: number;
 }
 export interface RunEvent {
   type: string;

@@ -44,6 +44,16 @@ interface AssetDetail {
     kept: number;
     records: { file?: string; line?: number; reason: string; detail?: string; raw?: string }[];
   }[];
+  /** Check results across runs, newest first. */
+  checkHistory: {
+    runId: string;
+    at: string;
+    partition: string;
+    check: string;
+    status: string;
+    blocking: boolean;
+    message?: string;
+  }[];
 }
 
 const fmtBytes = (n?: number) =>
@@ -173,6 +183,7 @@ export async function showAsset(panel: HTMLElement, key: string): Promise<void> 
         );
       }),
     ),
+    checkHistorySection(d.checkHistory),
     h('h3', {}, `Quarantine (${totalQ} records)`),
     d.quarantine.length
       ? h(
@@ -208,5 +219,100 @@ export async function showAsset(panel: HTMLElement, key: string): Promise<void> 
             ),
         )
       : h('p', { class: 'muted' }, 'nothing set aside'),
+  );
+}
+
+/**
+ * Check results over time: per check, a strip of its results (oldest left, newest right; colour and a
+ * letter per status, the details in each cell's title), then the latest results as a table.
+ */
+function checkHistorySection(history: AssetDetail['checkHistory']): HTMLElement {
+  const runs = new Set(history.map((c) => c.runId)).size;
+  const byCheck = new Map<string, AssetDetail['checkHistory']>();
+  for (const c of [...history].reverse()) byCheck.set(c.check, [...(byCheck.get(c.check) ?? []), c]);
+  const letter = (s: string) => (s === 'pass' ? '✓' : s === 'warn' ? '!' : '✗');
+  return h(
+    'section',
+    { id: 'check-history', 'aria-label': 'Check history' },
+    h(
+      'h3',
+      {},
+      `Check history (${history.length} result${history.length === 1 ? '' : 's'} over ${runs} run${runs === 1 ? '' : 's'})`,
+    ),
+    history.length
+      ? h(
+          'div',
+          {},
+          [...byCheck].map(([name, results]) => {
+            const n = (s: string) => results.filter((r) => r.status === s).length;
+            return h(
+              'div',
+              { class: 'check-strip-row' },
+              h('span', { class: 'mono check-name' }, name),
+              h(
+                'span',
+                {
+                  class: 'check-strip',
+                  role: 'img',
+                  'aria-label': `${name}: ${n('pass')} pass, ${n('warn')} warn, ${n('fail')} fail`,
+                },
+                results.slice(-60).map((r) =>
+                  h(
+                    'span',
+                    {
+                      class: `check-cell check-cell-${r.status}`,
+                      'data-status': r.status,
+                      title: `${r.at} ${r.partition} run ${r.runId}: ${r.status}${r.message ? ` — ${r.message}` : ''}`,
+                    },
+                    letter(r.status),
+                  ),
+                ),
+              ),
+              h('span', { class: 'muted' }, ` ${n('pass')} pass · ${n('warn')} warn · ${n('fail')} fail`),
+            );
+          }),
+          h(
+            'table',
+            { class: 'check-history' },
+            h(
+              'thead',
+              {},
+              h(
+                'tr',
+                {},
+                ['when (run)', 'partition', 'check', 'result'].map((c) => h('th', { scope: 'col' }, c)),
+              ),
+            ),
+            h(
+              'tbody',
+              {},
+              history
+                .slice(0, 20)
+                .map((c) =>
+                  h(
+                    'tr',
+                    {},
+                    h(
+                      'td',
+                      { class: 'mono' },
+                      h(
+                        'a',
+                        { href: `#/runs/${c.runId}`, title: `run ${c.runId}` },
+                        c.at.slice(5, 16).replace('T', ' '),
+                      ),
+                    ),
+                    h('td', { class: 'mono' }, c.partition),
+                    h('td', { class: 'mono' }, c.check),
+                    h(
+                      'td',
+                      { class: `check-${c.status}` },
+                      `${c.status}${c.blocking ? '' : ' (non-blocking)'}${c.message ? ` — ${c.message}` : ''}`,
+                    ),
+                  ),
+                ),
+            ),
+          ),
+        )
+      : h('p', { class: 'muted' }, 'no check results recorded yet'),
   );
 }

@@ -71,6 +71,7 @@ export async function graphPage(root: HTMLElement, selectedKey?: string): Promis
   const apply = () => world.setAttribute('transform', `translate(${tx},${ty}) scale(${scale})`);
   svg.setAttribute('viewBox', `0 0 ${Math.max(width, 600)} ${Math.max(height, 300)}`);
 
+  const edges: SVGElement[] = [];
   for (const a of data.assets) {
     const p = pos.get(a.key)!;
     for (const d of a.deps) {
@@ -82,13 +83,15 @@ export async function graphPage(root: HTMLElement, selectedKey?: string): Promis
         x2 = p.x,
         y2 = p.y + NODE_H / 2;
       const mx = (x1 + x2) / 2;
-      world.append(
-        s('path', {
-          class: 'edge',
-          'data-from': d,
-          'data-to': a.key,
-          d: `M${x1},${y1} C${mx},${y1} ${mx},${y2} ${x2},${y2}`,
-        }),
+      edges.push(
+        world.appendChild(
+          s('path', {
+            class: 'edge',
+            'data-from': d,
+            'data-to': a.key,
+            d: `M${x1},${y1} C${mx},${y1} ${mx},${y2} ${x2},${y2}`,
+          }),
+        ),
       );
     }
   }
@@ -182,6 +185,8 @@ export async function graphPage(root: HTMLElement, selectedKey?: string): Promis
       const expr = filterInput.value.trim();
       if (!expr) {
         for (const n of nodes.values()) n.classList.remove('dim');
+        for (const e of edges) e.classList.remove('dim');
+        svg.classList.remove('filtering');
         filterMsg.textContent = '';
         return;
       }
@@ -189,6 +194,9 @@ export async function graphPage(root: HTMLElement, selectedKey?: string): Promis
         const r = await get<{ keys: string[] }>(`/api/select?expr=${encodeURIComponent(expr)}`);
         const keep = new Set(r.keys);
         for (const [k, n] of nodes) n.classList.toggle('dim', !keep.has(k));
+        for (const e of edges)
+          e.classList.toggle('dim', !keep.has(e.dataset.from!) || !keep.has(e.dataset.to!));
+        svg.classList.add('filtering');
         filterMsg.textContent = `${keep.size} selected`;
       } catch (err) {
         filterMsg.textContent = (err as Error).message;

@@ -10,9 +10,9 @@ export interface LaidOut {
   row: number;
 }
 
-export const NODE_W = 200;
+export const NODE_W = 184;
 export const NODE_H = 46;
-const GAP_X = 90;
+const GAP_X = 56;
 const GAP_Y = 18;
 
 /** `order` is topological (the graph's order); `deps` gives each key's upstream keys. */

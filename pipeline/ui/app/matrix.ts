@@ -30,11 +30,11 @@ export async function matrixPage(root: HTMLElement): Promise<void> {
   const rh = m.rows.length > 300 ? 3 : 18;
   const canvas = h('canvas', {
     width,
-    height: Math.max(40, m.rows.length * rh + 24),
+    height: Math.max(40, m.rows.length * rh + TOP + 12),
     tabindex: 0,
     id: 'matrix',
     role: 'grid',
-    'aria-label': `Partition matrix: ${m.rows.length} assets × ${m.columns.length} days${perCol > 1 ? `, ${perCol} days per column` : ''}. Arrow keys move, shift extends a range.`,
+    'aria-label': `Partition matrix: ${m.rows.length} assets × ${m.columns.length} days${m.columns.length ? ` (${m.columns[0]} → ${m.columns.at(-1)})` : ''}${perCol > 1 ? `, ${perCol} days per column` : ''}. Arrow keys move, shift extends a range.`,
   });
   const info = h('p', { id: 'matrix-cursor', role: 'status', 'aria-live': 'polite' }, '');
   const runBtn = h('button', { type: 'button', id: 'materialize-range' }, 'Materialize range');
@@ -58,8 +58,9 @@ export async function matrixPage(root: HTMLElement): Promise<void> {
     if (rh >= 10)
       m.rows.forEach((row, r) => {
         ctx.fillStyle = '#222';
-        ctx.fillText(row.asset.slice(0, 28), 4, 20 + r * rh + rh / 2);
+        ctx.fillText(row.asset.slice(0, 28), 4, TOP + r * rh + rh / 2 + 4);
       });
+    paintHeader(ctx, m.columns, perCol, groups, cw, labelW);
     const w = groups * cw;
     const img = ctx.createImageData(Math.max(1, w), Math.max(1, m.rows.length * rh));
     const rgb = (hex: string) => [1, 3, 5].map((i) => parseInt(hex.slice(i, i + 2), 16));
@@ -76,7 +77,7 @@ export async function matrixPage(root: HTMLElement): Promise<void> {
             img.data[i + 3] = 255;
           }
       }
-    ctx.putImageData(img, labelW, 12);
+    ctx.putImageData(img, labelW, TOP);
     base = ctx.getImageData(0, 0, canvas.width, canvas.height);
   };
   const draw = () => {
@@ -86,7 +87,7 @@ export async function matrixPage(root: HTMLElement): Promise<void> {
     const [g0, g1] = [Math.min(cur.g, anchor.g), Math.max(cur.g, anchor.g)];
     ctx.strokeStyle = '#111';
     ctx.lineWidth = 2;
-    ctx.strokeRect(labelW + g0 * cw, 12 + r0 * rh, (g1 - g0 + 1) * cw, (r1 - r0 + 1) * rh);
+    ctx.strokeRect(labelW + g0 * cw, TOP + r0 * rh, (g1 - g0 + 1) * cw, (r1 - r0 + 1) * rh);
     const days = [m.columns[g0 * perCol], m.columns[Math.min(m.columns.length - 1, (g1 + 1) * perCol - 1)]];
     info.textContent = `${m.rows[cur.r]?.asset ?? ''} · ${days[0] ?? ''}${days[1] !== days[0] ? ` → ${days[1]}` : ''} · ${STATUS[cellOf(cur.r, cur.g)] ?? 'none'}${r1 > r0 ? ` (${r1 - r0 + 1} assets)` : ''}`;
   };
@@ -104,7 +105,7 @@ export async function matrixPage(root: HTMLElement): Promise<void> {
   canvas.addEventListener('click', (e) => {
     const rect = canvas.getBoundingClientRect();
     const g = Math.floor((e.clientX - rect.left - labelW) / cw);
-    const r = Math.floor((e.clientY - rect.top - 12) / rh);
+    const r = Math.floor((e.clientY - rect.top - TOP) / rh);
     if (g < 0 || r < 0 || r >= m.rows.length || g >= groups) return;
     cur = { r, g };
     if (!e.shiftKey) anchor = { ...cur };
@@ -149,6 +150,82 @@ export async function matrixPage(root: HTMLElement): Promise<void> {
   );
   draw();
   canvas.dataset.drawnMs = String(Math.round(performance.now() - t));
+}
+
+/** Height of the header: month labels, then day numbers with their ticks. */
+const TOP = 36;
+const MONTHS = ['Jan', 'Feb', 'Mar', 'Apr', 'May', 'Jun', 'Jul', 'Aug', 'Sep', 'Oct', 'Nov', 'Dec'];
+
+/**
+ * The date header over the cells: a month label (`Nov 2025`) over the column holding the month's first
+ * day, with a line down to the cells, and day-of-month labels with ticks: every day when columns are
+ * wide, else days that recur each month (odd days; 1, 6, 11 …; 1, 11, 21; 1, 15), as dense as fits,
+ * over the column holding that day, never overlapping.
+ */
+function paintHeader(
+  ctx: CanvasRenderingContext2D,
+  days: string[],
+  perCol: number,
+  groups: number,
+  cw: number,
+  left: number,
+): void {
+  if (!days.length) return;
+  ctx.save();
+  ctx.font = '11px system-ui, sans-serif';
+  // Day labels at days of the month that repeat every month (1, 11, 21 …), as dense as they fit, each
+  // over the column holding that day: ticks restart with each month, whatever the days per column.
+  const dayW = ctx.measureText('30').width + 6;
+  const every = Math.ceil(dayW / (cw / perCol)); // days between two labels, at least
+  const anchors =
+    every <= 1
+      ? null // every day
+      : every <= 2
+        ? [1, 3, 5, 7, 9, 11, 13, 15, 17, 19, 21, 23, 25, 27, 29]
+        : every <= 5
+          ? [1, 6, 11, 16, 21, 26]
+          : every <= 10
+            ? [1, 11, 21]
+            : every <= 15
+              ? [1, 15]
+              : [];
+  ctx.fillStyle = '#3d4852';
+  ctx.strokeStyle = '#8a96a3';
+  ctx.lineWidth = 1;
+  let dayFree = -Infinity;
+  for (let g = 0; g < groups; g++) {
+    const inCol = days.slice(g * perCol, (g + 1) * perCol);
+    const day = inCol.find((d) => !anchors || anchors.includes(Number(d.slice(8, 10))));
+    if (!day) continue;
+    const x = left + g * cw;
+    if (x < dayFree) continue;
+    const label = String(Number(day.slice(8, 10)));
+    ctx.fillText(label, x + 1, TOP - 6);
+    ctx.beginPath();
+    ctx.moveTo(x + 0.5, TOP - 4);
+    ctx.lineTo(x + 0.5, TOP);
+    ctx.stroke();
+    dayFree = x + ctx.measureText(label).width + 4;
+  }
+  // Month labels: over the first column, then over each column holding a month's first day.
+  ctx.font = '600 11px system-ui, sans-serif';
+  ctx.fillStyle = '#1d2329';
+  let freeX = -Infinity;
+  for (let g = 0; g < groups; g++) {
+    const inCol = days.slice(g * perCol, (g + 1) * perCol);
+    const starts = g === 0 ? inCol[0] : inCol.find((d) => d.endsWith('-01'));
+    if (!starts) continue;
+    const label = `${MONTHS[Number(starts.slice(5, 7)) - 1]} ${starts.slice(0, 4)}`;
+    const x = left + g * cw;
+    if (x < freeX) continue;
+    ctx.fillText(label, x + 2, 11);
+    ctx.beginPath();
+    ctx.moveTo(x + 0.5, 2);
+    ctx.lineTo(x + 0.5, TOP);
+    ctx.stroke();
+    freeX = x + ctx.measureText(label).width + 10;
+  }
+  ctx.restore();
 }
 
 const FILL: Record<string, string> = {

@@ -1,7 +1,8 @@
 /// <reference lib="dom" />
 /**
  * Runs: the list (filter by status and by text in the command) and one run's page — a timeline with one
- * bar per unit (waits before a unit starts, retries as marks), its events and errors, live through
+ * bar per unit (and faint bars for its waits: queued before its start, retry backoffs; retries as
+ * marks), its events and errors, live through
  * server-sent events from the run log, and a cancel button for runs started here.
  */
 import { get, post, type RunEvent, type RunSummary } from './api.ts';
@@ -14,7 +15,9 @@ export async function runsPage(root: HTMLElement): Promise<() => void> {
   const status = h(
     'select',
     { id: 'run-status', 'aria-label': 'Filter by status' },
-    ['all', 'success', 'failed', 'cancelled', 'incomplete'].map((s) => h('option', { value: s }, s)),
+    ['all', 'running', 'success', 'failed', 'cancelled', 'interrupted'].map((s) =>
+      h('option', { value: s }, s),
+    ),
   );
   const text = h('input', {
     type: 'search',
@@ -48,7 +51,9 @@ export async function runsPage(root: HTMLElement): Promise<() => void> {
     tbody.replaceChildren(
       ...data.runs
         .filter(
-          (r) => (st === 'all' || r.status === st) && (!q || r.command.includes(q) || r.runId.includes(q)),
+          (r) =>
+            (st === 'all' || r.status === st) &&
+            (!q || r.command.includes(q) || r.runId.includes(q) || r.assets.includes(q)),
         )
         .map((r) =>
           h(
@@ -126,6 +131,11 @@ interface Bar {
   state: 'running' | 'materialized' | 'skipped' | 'failed';
   retries: number;
   detail: string;
+  /**
+   * Time the unit spent waiting: `queued` from the run's start to its first attempt (for its upstream
+   * units or a free slot), `backoff` between a failed attempt and its retry (the retry's delay).
+   */
+  waits: { from: number; to: number; kind: 'queued' | 'backoff' }[];
 }
 
 export async function runPage(root: HTMLElement, runId: string): Promise<() => void> {
@@ -156,7 +166,21 @@ export async function runPage(root: HTMLElement, runId: string): Promise<() => v
   });
   const log = h('ol', { class: 'events', id: 'events' });
   head.append(cancel);
-  root.replaceChildren(head, summary, timeline, h('h3', {}, 'Events'), log);
+  const legend = h(
+    'p',
+    { class: 'muted tl-legend' },
+    h('span', { class: 'tl-key unit-materialized' }),
+    ' built ',
+    h('span', { class: 'tl-key unit-failed' }),
+    ' failed ',
+    h('span', { class: 'tl-key unit-running' }),
+    ' running ',
+    h('span', { class: 'tl-key tl-wait' }),
+    ' queued before its start ',
+    h('span', { class: 'tl-key tl-wait tl-wait-backoff' }),
+    ' retry backoff',
+  );
+  root.replaceChildren(head, summary, legend, timeline, h('h3', {}, 'Events'), log);
 
   const bars = new Map<string, Bar>();
   let t0 = 0;
@@ -171,13 +195,16 @@ export async function runPage(root: HTMLElement, runId: string): Promise<() => v
     if (e.type === 'run_finished') finished = e;
     if (e.asset && e.partition !== undefined) {
       const id = `${e.asset}[${e.partition}]`;
-      const b = bars.get(id) ?? { id, state: 'running', retries: 0, detail: '' };
+      const b = bars.get(id) ?? { id, state: 'running', retries: 0, detail: '', waits: [] };
       bars.set(id, b);
       if (e.type === 'unit_started') {
+        if (b.start === undefined && t > t0) b.waits.push({ from: t0, to: t, kind: 'queued' });
         b.start ??= t;
         b.state = 'running';
-      } else if (e.type === 'retry') b.retries++;
-      else if (e.type === 'materialized' || e.type === 'skipped' || e.type === 'failed') {
+      } else if (e.type === 'retry') {
+        b.retries++;
+        b.waits.push({ from: t, to: t + Number(e.delayMs ?? 0), kind: 'backoff' });
+      } else if (e.type === 'materialized' || e.type === 'skipped' || e.type === 'failed') {
         b.end = t;
         b.start ??= t;
         b.state = e.type;
@@ -211,6 +238,20 @@ export async function runPage(root: HTMLElement, runId: string): Promise<() => v
           h(
             'span',
             { class: 'tl-track' },
+            b.waits.map((w) => {
+              const wl = ((w.from - t0) / span) * 100;
+              const ww = Math.max(0.3, ((Math.min(w.to, now) - w.from) / span) * 100);
+              const ms = Math.round(w.to - w.from);
+              return h('span', {
+                class: `tl-wait tl-wait-${w.kind}`,
+                'data-wait': w.kind,
+                style: `left:${wl}%;width:${Math.min(ww, 100 - wl)}%`,
+                title:
+                  w.kind === 'queued'
+                    ? `queued ${ms} ms before its start (upstream units or a free slot)`
+                    : `retry backoff: ${ms} ms before the next attempt`,
+              });
+            }),
             h('span', {
               class: `tl-bar unit-${b.state}`,
               'data-unit': b.id,

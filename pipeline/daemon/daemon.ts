@@ -84,7 +84,7 @@ export async function runDaemon(rt: Runtime, o: DaemonOptions): Promise<number> 
   // Every observation and stat of an evaluation listens to it.
   setMaxListeners(0, stop.signal);
   let received: NodeJS.Signals | undefined;
-  const launcher = new Launcher(rt, (m) => log.warn(`automation: ${m}`));
+  const launcher = new Launcher(rt, (m) => log.warn(`automation: ${m}`), 'daemon');
   const onSignal = (sig: NodeJS.Signals): void => {
     if (received) process.exit(exitCodeFor(sig));
     received = sig;

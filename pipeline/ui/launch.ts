@@ -26,6 +26,8 @@ export class Launcher {
   constructor(
     private readonly rt: Runtime,
     private readonly log: (msg: string) => void,
+    /** Who launches, first word of the runs' recorded command (`ui materialize …`, `daemon materialize …`). */
+    private readonly origin = 'ui',
   ) {}
 
   get(runId: string): ActiveRun | undefined {
@@ -43,7 +45,7 @@ export class Launcher {
     run.done = this.run(run, req).catch((err: unknown) => {
       run.phase = 'error';
       run.error = controller.signal.aborted ? 'cancelled before any unit ran' : (err as Error).message;
-      this.log(`ui run ${runId}: ${run.error}`);
+      this.log(`${this.origin} run ${runId}: ${run.error}`);
     });
     this.active.set(runId, run);
     return run;
@@ -79,7 +81,7 @@ export class Launcher {
       );
       if (signal.aborted) throw new Error('cancelled');
       run.phase = 'running';
-      const command = ['ui', 'materialize', req.select ? `--select ${req.select}` : '--all']
+      const command = [this.origin, 'materialize', req.select ? `--select ${req.select}` : '--all']
         .concat(req.exclude ? [`--exclude ${req.exclude}`] : [])
         .concat(req.partition ? [`--partition ${req.partition}`] : [])
         .concat(req.from ? [`--from ${req.from}`] : [], req.to ? [`--to ${req.to}`] : [])

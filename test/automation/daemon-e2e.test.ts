@@ -101,6 +101,17 @@ describe('pipeline daemon', () => {
       const bikes = (await materializations()).filter((m) => m.id === `bikes_metrics[${DAY}]`);
       expect(bikes.length).toBeGreaterThan(12);
 
+      // Every run it started is recorded as the daemon's.
+      const commands: string[] = [];
+      for (const f of await readdir(join(state(), 'runs'))) {
+        const first = JSON.parse(
+          (await readFile(join(state(), 'runs', f), 'utf8')).split('\n')[0]!,
+        ) as RunEvent;
+        if (first.type === 'run_started') commands.push(first.command);
+      }
+      expect(commands.length).toBeGreaterThan(0);
+      expect(commands.every((c) => c.startsWith('daemon materialize '))).toBe(true);
+
       const log = await readFile(join(state(), 'automation/decisions.jsonl'), 'utf8');
       expect(log).toMatch(
         /"outcome":"wait","reason":"1 unit\(s\) not built yet wait for complete inputs \(all-sources\): daily_report\[2025-11-04\] \(/,

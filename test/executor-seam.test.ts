@@ -63,7 +63,7 @@ async function files(dir: string): Promise<Record<string, string>> {
   return out;
 }
 
-/** The index without what differs between two runs anyway (ids, times, paths, durations, threads). */
+/** The index without what differs between two runs anyway (ids, times, paths, durations, threads, file stamps). */
 function index(p: Awaited<ReturnType<typeof project>>) {
   const volatile = new Set([
     'runId',
@@ -73,6 +73,7 @@ function index(p: Awaited<ReturnType<typeof project>>) {
     'location',
     'quarantineLocation',
     'sources',
+    'storageStamp',
   ]);
   const strip = (v: unknown): unknown =>
     Array.isArray(v)

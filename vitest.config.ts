@@ -18,6 +18,9 @@ const SERVER_TESTS = [
   'test/security/s3-escaping-keys.test.ts',
 ];
 
+/** The queue executor's tests: each file starts its own redis-server (test/servers/redis.ts). */
+const QUEUE_TESTS = ['test/queue/**/*.test.ts'];
+
 export default defineConfig({
   test: {
     exclude: ['node_modules/**', 'bench/**'],
@@ -29,10 +32,11 @@ export default defineConfig({
         test: {
           name: 'unit',
           include: ['**/*.test.ts', '**/*.test.tsx'],
-          exclude: ['node_modules/**', 'bench/**', ...SERVER_TESTS],
+          exclude: ['node_modules/**', 'bench/**', ...SERVER_TESTS, ...QUEUE_TESTS],
           typecheck: { enabled: true, include: ['**/*.test-d.ts'] },
         },
       },
+      { extends: true, test: { name: 'queue', include: QUEUE_TESTS } },
       {
         extends: true,
         test: {

@@ -47,3 +47,27 @@ export async function connectRedis(redisUrl: string, timeoutMs = 3000): Promise<
     clearTimeout(timer);
   }
 }
+
+/**
+ * Keeps one of our own connections up: after an unexpected close it reconnects every 500 ms (Redis
+ * restarted, a failover) and then calls `onReconnect` (e.g. to SUBSCRIBE again). BullMQ's own
+ * connections reconnect by themselves.
+ */
+export function keepConnected(client: RespClient, onReconnect?: () => Promise<unknown>): void {
+  let stopped = false;
+  const close = client.close.bind(client);
+  client.close = () => {
+    stopped = true;
+    close();
+  };
+  client.onclose = () => {
+    const retry = (): void => {
+      if (stopped) return;
+      client.connect().then(
+        () => void onReconnect?.().catch(() => undefined),
+        () => setTimeout(retry, 500).unref(),
+      );
+    };
+    setTimeout(retry, 500).unref();
+  };
+}

@@ -11,6 +11,7 @@ import {
 import { bullConnection, connectRedis } from './connection.ts';
 import {
   CANCELLED_PREFIX,
+  TRANSIENT_PREFIX,
   cancelChannel,
   queueJobId,
   runKeys,
@@ -142,6 +143,9 @@ export class QueueExecutor implements Executor {
   }
 
   private listen(): void {
+    // Connection errors: BullMQ reconnects by itself; a lasting loss is handled by `watch` (one line).
+    this.queue.on('error', () => undefined);
+    this.events.on('error', () => undefined);
     this.events.on('progress', ({ jobId, data }) => {
       const t = this.tracked.get(jobId);
       if (!t) return;
@@ -264,6 +268,8 @@ function asResult(v: unknown): UnitResult {
 /** A job BullMQ failed (not the unit: the unit's own errors come back as its result). */
 function reasonError(reason: string): UnitError {
   if (reason.startsWith(CANCELLED_PREFIX)) return { message: reason, transient: false, abort: true };
+  if (reason.startsWith(TRANSIENT_PREFIX))
+    return { message: reason.slice(TRANSIENT_PREFIX.length), transient: true, abort: false };
   if (STALLED.test(reason))
     return {
       message: `its workers stopped answering (killed or frozen) more times than QUEUE_MAX_STALLED allows: ${reason}`,

@@ -43,6 +43,8 @@ export const cancelChannel = (queue: string): string => `cityflow:${queue}:cance
 
 /** Failure reasons a worker gives BullMQ, so the coordinator can tell them apart. */
 export const CANCELLED_PREFIX = 'cancelled: ';
+/** A worker could not start the job for a passing reason (Redis blinked): the scheduler retries it. */
+export const TRANSIENT_PREFIX = 'transient: ';
 
 const unitJobSchema = z.object({
   runId: z.string().regex(/^[A-Za-z0-9_-]{1,64}$/),

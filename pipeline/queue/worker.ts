@@ -4,9 +4,10 @@ import { maskSecrets } from '../../engine/redact.ts';
 import { exitCodeFor } from '../interrupt.ts';
 import type { Log } from '../log.ts';
 import type { Runtime } from '../runtime.ts';
-import { bullConnection, connectRedis } from './connection.ts';
+import { bullConnection, connectRedis, keepConnected } from './connection.ts';
 import {
   CANCELLED_PREFIX,
+  TRANSIENT_PREFIX,
   cancelChannel,
   parseJobData,
   runKeys,
@@ -52,7 +53,11 @@ export async function runWorker(
     const [cancelled, alive] = (await Promise.all([
       redis.send('EXISTS', [keys.cancelled]),
       redis.send('EXISTS', [keys.alive]),
-    ])) as [number, number];
+    ]).catch((err: unknown) => {
+      throw new Error(
+        `${TRANSIENT_PREFIX}worker ${process.pid} could not reach Redis (${(err as Error).message})`,
+      );
+    })) as [number, number];
     if (cancelled) throw new UnrecoverableError(`${CANCELLED_PREFIX}run ${unit.runId} was cancelled`);
     if (!alive)
       throw new UnrecoverableError(
@@ -114,7 +119,10 @@ export async function runWorker(
     if (Array.isArray(reply) && reply[0] === 'message' && typeof reply[2] === 'string')
       worker.cancelJob(reply[2], 'the run was cancelled');
   };
-  await subscriber.send('SUBSCRIBE', [cancelChannel(settings.queueName)]);
+  const subscribe = () => subscriber.send('SUBSCRIBE', [cancelChannel(settings.queueName)]);
+  await subscribe();
+  keepConnected(redis);
+  keepConnected(subscriber, subscribe);
 
   const stopped = new Promise<void>((resolve) => {
     let received: NodeJS.Signals | undefined;

@@ -127,6 +127,16 @@ describe('the sample through the queue', () => {
     const typo = await start(['materialize', '--all'], { ...env, STATE_DIR: dir, EXECUTOR: 'celery' }).done;
     expect(typo.code).toBe(2);
     expect(typo.stderr).toMatch(/EXECUTOR \(got "celery"\): must be local or queue/);
+    const shown = await start(['env'], {
+      ...env,
+      STATE_DIR: dir,
+      EXECUTOR: 'queue',
+      REDIS_URL: 'redis://app:s3cretpw@127.0.0.1:6379/2',
+    }).done;
+    expect(shown.code, shown.stderr).toBe(0);
+    expect(shown.stdout).toContain('EXECUTOR=queue\n');
+    expect(shown.stdout).toContain('REDIS_URL=redis://app:****@127.0.0.1:6379/2\n');
+    expect(shown.stdout).not.toContain('s3cretpw');
     const worker = await start(['worker'], { ...env, STATE_DIR: dir }).done;
     expect(worker.code).toBe(2);
     expect(worker.stderr).toMatch(/REDIS_URL: required by pipeline worker/);

@@ -16,6 +16,7 @@ const SERVER_TESTS = [
   'test/faults/operator-errors-servers.test.ts',
   'test/security/no-secrets.test.ts',
   'test/security/s3-escaping-keys.test.ts',
+  'test/queue/aws-mode.test.ts',
 ];
 
 /** The queue executor's tests: each file starts its own redis-server (test/servers/redis.ts). */
@@ -36,7 +37,10 @@ export default defineConfig({
           typecheck: { enabled: true, include: ['**/*.test-d.ts'] },
         },
       },
-      { extends: true, test: { name: 'queue', include: QUEUE_TESTS } },
+      {
+        extends: true,
+        test: { name: 'queue', include: QUEUE_TESTS, exclude: ['node_modules/**', ...SERVER_TESTS] },
+      },
       {
         extends: true,
         test: {

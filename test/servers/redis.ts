@@ -40,14 +40,27 @@ function waitForPort(port: number, ms: number): Promise<void> {
   });
 }
 
-export async function startRedis(): Promise<RunningRedis> {
+/** `password`: the server requires it (`--requirepass`) and the URL carries it. */
+export async function startRedis(opts: { password?: string } = {}): Promise<RunningRedis> {
   const port = await freePort();
   const dir = mkdtempSync(join(tmpdir(), 'cityflow-redis-'));
   let child: ChildProcess | undefined;
   const start = async (): Promise<void> => {
     child = spawn(
       REDIS_SERVER,
-      ['--bind', '127.0.0.1', '--port', String(port), '--save', '', '--appendonly', 'no', '--dir', dir],
+      [
+        '--bind',
+        '127.0.0.1',
+        '--port',
+        String(port),
+        '--save',
+        '',
+        '--appendonly',
+        'no',
+        '--dir',
+        dir,
+        ...(opts.password ? ['--requirepass', opts.password] : []),
+      ],
       { stdio: ['ignore', 'ignore', 'pipe'] },
     );
     await waitForPort(port, 10_000);
@@ -63,7 +76,9 @@ export async function startRedis(): Promise<RunningRedis> {
   };
   await start();
   return {
-    url: `redis://127.0.0.1:${port}`,
+    url: opts.password
+      ? `redis://:${encodeURIComponent(opts.password)}@127.0.0.1:${port}`
+      : `redis://127.0.0.1:${port}`,
     port,
     get pid() {
       return child?.pid;

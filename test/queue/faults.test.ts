@@ -147,15 +147,19 @@ describe('queue faults', () => {
     }
   }, 60_000);
 
-  it('Ctrl-C on the coordinator: the waiting jobs leave the queue, exit 130', async () => {
-    const env = envOf('ctrlc', { SLOW_MS: '2500' });
+  it('Ctrl-C on the coordinator: the waiting jobs leave the queue, the running one is aborted on its worker, exit 130', async () => {
+    const env = envOf('ctrlc', { SLOW_MS: '20000' });
     const w = await worker(env);
     const run = coordinator(env);
     await w.waitFor(/start per_city\[/);
     await new Promise((r) => setTimeout(r, 300)); // the other per_city jobs are in the queue by now
+    const t0 = Date.now();
     run.child.kill('SIGINT');
     const r = await run.done;
     expect(r.code, r.stderr).toBe(130);
+    // The running unit (20 s) was aborted on the worker, not waited for.
+    expect(Date.now() - t0).toBeLessThan(10_000);
+    await w.waitFor(/failed \(per_city \w+ aborted\) per_city\[/, 5_000);
     expect(summary(r).status).toBe('cancelled');
     const waiting = await promisify(execFile)('redis-cli', [
       '-p',

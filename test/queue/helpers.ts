@@ -126,7 +126,13 @@ const perCity = defineAsset({
   deps: { total: totalBikes },
   compute: async ({ total }, ctx) => {
     ctx.log.info('computing ' + ctx.partitionKey);
-    await new Promise((r) => setTimeout(r, Number(process.env.SLOW_MS ?? 0)));
+    await new Promise((resolve, reject) => {
+      const t = setTimeout(resolve, Number(process.env.SLOW_MS ?? 0));
+      ctx.signal.addEventListener('abort', () => {
+        clearTimeout(t);
+        reject(new Error('per_city ' + ctx.partitionKey + ' aborted'));
+      });
+    });
     return total.bikes * ${variant ? 3 : 2} + CITIES.indexOf(ctx.partitionKey);
   },
 });

@@ -7,6 +7,8 @@
 import { mkdir, mkdtemp, rm, symlink, writeFile } from 'node:fs/promises';
 import { availableParallelism, loadavg, tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { Queue, QueueEvents, Worker } from 'bullmq';
+import { bullConnection } from '../pipeline/queue/connection.ts';
 import { startRedis } from '../test/servers/redis.ts';
 import { start, startWorker, stop, summary, type Proc } from '../test/queue/helpers.ts';
 
@@ -57,6 +59,36 @@ export default defineConfig({ assets: [burn, noop] });
 `,
   );
   return dir;
+}
+
+/** BullMQ alone, in this process: add a job, a worker runs it (one progress update), wait for 'completed'. */
+async function bullRoundTrip(url: string, n: number): Promise<number> {
+  const connection = bullConnection(url);
+  const queue = new Queue('bench-rtt', { connection });
+  const events = new QueueEvents('bench-rtt', { connection });
+  await events.waitUntilReady();
+  const worker = new Worker(
+    'bench-rtt',
+    async (job) => {
+      await job.updateProgress({ t: 'report' });
+      return 1;
+    },
+    { connection },
+  );
+  await worker.waitUntilReady();
+  const waiting = new Map<string, () => void>();
+  events.on('completed', ({ jobId }) => waiting.get(jobId)?.());
+  const t0 = performance.now();
+  for (let i = 0; i < n; i++) {
+    const done = new Promise<void>((resolve) => waiting.set(`j${i}`, resolve));
+    await queue.add('x', {}, { jobId: `j${i}` });
+    await done;
+  }
+  const ms = (performance.now() - t0) / n;
+  await worker.close();
+  await events.close();
+  await queue.close();
+  return ms;
 }
 
 const load = (): string =>
@@ -114,6 +146,8 @@ async function main(): Promise<void> {
         `one at a time → queue overhead ${((queueNoop - localNoop) / NOOP_UNITS).toFixed(2)} ms/unit ` +
         `(target < 10); ${(queueNoopParallel / NOOP_UNITS).toFixed(2)} ms/unit with 64 jobs in flight`,
     );
+    const rtt = await bullRoundTrip(redis.url, NOOP_UNITS);
+    say(`BullMQ alone (one process, add → run → completed, one job at a time): ${rtt.toFixed(2)} ms/job`);
     say(`load average ${load()} (end)`);
   } finally {
     await redis.stop();

@@ -23,8 +23,8 @@ import { exprOf, planSelection, planSummary, type SelectionOpts } from './plan-s
 import { ConfigFileError } from './config-file.ts';
 import { createRuntime, type Runtime } from './runtime.ts';
 import { packageVersion } from './version.ts';
-import { loadQueueSettings, printableQueueSettings, shownRedisUrl } from './queue/settings.ts';
-import type { QueueExecutor } from './queue/executor.ts';
+import { loadQueueSettings, printableQueueSettings } from './queue/settings.ts';
+import { runExecutor, type RunExecutor } from './queue/run-executor.ts';
 import { createRunRenderer, replayRun, shouldUseTui } from './view/render.ts';
 import { formatRawInputStats } from './view/format.ts';
 
@@ -141,22 +141,13 @@ addSelectionOptions(
       const runId = newRunId();
       let release: (() => Promise<void>) | undefined;
       let running = false;
-      let executor: QueueExecutor | undefined;
+      let executor: RunExecutor['executor'];
       try {
         // EXECUTOR=queue: this process coordinates, BullMQ workers compute. Redis unreachable: exit 2 now.
-        const queue = loadQueueSettings();
-        if (queue.executor === 'queue') {
-          const { QueueExecutor } = await import('./queue/executor.ts');
-          executor = await QueueExecutor.connect(queue, rt.defs, runId);
-          log.info(
-            `Units run by BullMQ workers (pipeline worker): queue ${queue.queueName} at ${shownRedisUrl(queue.redisUrl)}`,
-          );
-        }
-        // Jobs in the queue at once: the workers bound what computes, not this machine's CPU count.
-        const concurrency =
-          executor && o.concurrency === undefined && rt.config.pipelineConcurrencyFrom === 'CPU count'
-            ? { value: queue.inFlight, from: 'QUEUE_IN_FLIGHT' as const }
-            : runConcurrency(rt.config, o.concurrency);
+        const where = await runExecutor(rt, runId, o.concurrency);
+        executor = where.executor;
+        const { concurrency } = where;
+        if (where.describe) log.info(where.describe);
         // No raw input at all, or tables not set up: a configuration error (exit 2), nothing computed.
         await checkRawInput(rt.config, signal);
         await checkDatabaseReady(rt.config, process.env, signal);

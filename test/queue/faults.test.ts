@@ -77,24 +77,34 @@ afterAll(async () => {
 });
 
 describe('queue faults', () => {
-  it('a worker killed with SIGKILL mid-unit: its job goes to another worker, the run completes, each unit recorded once', async () => {
+  it('workers killed with SIGKILL mid-unit, at two points: their jobs go to another worker, the run completes, each unit recorded once', async () => {
     const env = envOf('kill9', { SLOW_MS: '1500' });
     const ws = await Promise.all([1, 2, 3].map(() => worker(env)));
     const run = coordinator(env);
     const { w: victim, city } = await firstToStart(ws);
     victim.child.kill('SIGKILL');
+    // A second kill at another point: the next unit a surviving worker starts after the first kill.
+    const others = ws.filter((w) => w !== victim);
+    const seen = others.map((w) => w.err().length);
+    let second: Proc | undefined;
+    while (!second) {
+      await new Promise((res) => setTimeout(res, 50));
+      second = others.find((w, i) => /start per_city\[/.test(w.err().slice(seen[i])));
+    }
+    second.child.kill('SIGKILL');
+    const survivor = others.find((w) => w !== second)!;
     const r = await run.done;
     expect(r.code, r.stderr).toBe(0);
     const s = summary(r);
     expect(s).toMatchObject({ status: 'success', materialized: UNITS, failed: 0 });
     // Another worker ran the killed one's unit again (BullMQ's stalled-job check).
-    const others = ws.filter((w) => w !== victim);
     expect(others.some((w) => w.err().includes(`start per_city[${city}]`))).toBe(true);
+    expect(survivor.err()).toMatch(/done per_city\[/);
     const units = await materializedUnits(env.STATE_DIR!, s.runId);
     expect(units.length).toBe(UNITS);
     expect(new Set(units).size).toBe(UNITS);
     expect(await files(env.OUTPUT_DIR!)).toEqual(reference);
-    await Promise.all(others.map(stop));
+    await stop(survivor);
   }, 90_000);
 
   it('the coordinator killed: a second materialize builds only what is missing', async () => {

@@ -1,5 +1,5 @@
 import { UnrecoverableError, Worker, type Job } from 'bullmq';
-import { runUnit, type UnitResult } from '../../engine/index.ts';
+import { runUnit, validatePartitionKey, type UnitResult } from '../../engine/index.ts';
 import { maskSecrets } from '../../engine/redact.ts';
 import { exitCodeFor } from '../interrupt.ts';
 import type { Log } from '../log.ts';
@@ -44,6 +44,12 @@ export async function runWorker(
     const where = `${unit.asset}[${unit.partitions.length === 1 ? unit.partitions[0] : `${unit.partitions.length} partitions`}]`;
     if (!asset || asset.kind === 'source')
       throw new UnrecoverableError(`${where}: this worker's project (${rt.project.file}) has no such asset`);
+    // Partition keys end up in storage keys and file names: only the asset's own partitions are run
+    // (with two days of slack for the last one: the coordinator's clock may be ahead of this one).
+    for (const p of unit.partitions) {
+      const bad = validatePartitionKey(asset.partitions, p, Date.now() + 2 * 86_400_000);
+      if (bad) throw new UnrecoverableError(`${where}: not a partition of ${unit.asset}: ${bad}`);
+    }
     if (asset.codeVersion !== codeVersion)
       throw new UnrecoverableError(
         `${where}: code version differs between the coordinator (${codeVersion}) and worker ${process.pid} ` +

@@ -8,6 +8,8 @@ import { rm } from 'node:fs/promises';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { Queue, QueueEvents } from 'bullmq';
+import { bullConnection } from '../../pipeline/queue/connection.ts';
 import { startRedis, type RunningRedis } from '../servers/redis.ts';
 import {
   FAST_STALL,
@@ -154,6 +156,40 @@ describe('queue faults', () => {
       await stop(w);
     } finally {
       await rm(other, { recursive: true, force: true });
+    }
+  }, 60_000);
+
+  it('forged jobs (a path as partition, malformed data) are refused by the worker, nothing written', async () => {
+    const env = envOf('forged');
+    const w = await worker(env);
+    const connection = bullConnection(redis.url);
+    const queue = new Queue('forged', { connection });
+    const events = new QueueEvents('forged', { connection });
+    await events.waitUntilReady();
+    const job = (partitions: string[], asset = 'per_city') => ({
+      job: { runId: 'r1', asset, partitions, attempt: 1, inputVersions: {}, upstreamNoData: {} },
+      codeVersion: 'x',
+    });
+    const failure = (id: string) =>
+      new Promise<string>((resolve) =>
+        events.on('failed', ({ jobId, failedReason }) => jobId === id && resolve(failedReason)),
+      );
+    try {
+      const a = failure('a');
+      await queue.add('per_city', job(['../../../tmp/x']), { jobId: 'a' });
+      expect(await a).toMatch(/not a partition of per_city: "..\/..\/..\/tmp\/x" is not one of the keys/);
+      const b = failure('b');
+      await queue.add('x', job(['all'], 'Bad-Key'), { jobId: 'b' });
+      expect(await b).toMatch(/malformed job data \(job\.asset: /);
+      const c = failure('c');
+      await queue.add('x', { job: 'nonsense' }, { jobId: 'c' });
+      expect(await c).toMatch(/malformed job data/);
+      expect(w.err()).not.toMatch(/: start /);
+      expect((await files(env.OUTPUT_DIR!)).size).toBe(0);
+    } finally {
+      await events.close();
+      await queue.close();
+      await stop(w);
     }
   }, 60_000);
 

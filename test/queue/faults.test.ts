@@ -109,6 +109,26 @@ describe('queue faults', () => {
     await stop(survivor);
   }, 90_000);
 
+  it('SIGTERM on a worker mid-unit: it finishes that unit, takes no other, exits 0; the run completes', async () => {
+    const env = envOf('sigterm', { SLOW_MS: '1500' });
+    const ws = await Promise.all([1, 2].map(() => worker(env)));
+    const run = coordinator(env);
+    const { w, city } = await firstToStart(ws);
+    w.child.kill('SIGTERM');
+    const gone = await w.done;
+    expect(gone.code, gone.stderr).toBe(0);
+    const afterSignal = gone.stderr.slice(gone.stderr.indexOf('SIGTERM: taking no new job'));
+    expect(afterSignal).toMatch(new RegExp(`done per_city\\[${city}\\]`));
+    expect(afterSignal).not.toMatch(/: start /);
+    const r = await run.done;
+    expect(r.code, r.stderr).toBe(0);
+    expect(summary(r)).toMatchObject({ status: 'success', materialized: UNITS, failed: 0 });
+    // The unit it finished was not run again by the other worker.
+    expect(ws.find((x) => x !== w)!.err()).not.toContain(`start per_city[${city}]`);
+    expect(await files(env.OUTPUT_DIR!)).toEqual(reference);
+    await stop(ws.find((x) => x !== w)!);
+  }, 60_000);
+
   it('the coordinator killed: a second materialize builds only what is missing', async () => {
     const env = envOf('coordinator', { SLOW_MS: '1200' });
     const ws = await Promise.all([1, 2].map(() => worker(env)));

@@ -1,5 +1,5 @@
-import { createBunRedisClient, RedisConnection, type RedisOptions } from 'bullmq';
-import { RespClient } from './resp-client.ts';
+import { createIORedisClient, RedisConnection, type RedisOptions } from 'bullmq';
+import { Redis, type RedisOptions as IORedisOptions } from 'ioredis';
 import { shownRedisUrl } from './settings.ts';
 
 /** Redis could not be reached before anything ran: a configuration error (exit 2), one line. */
@@ -11,34 +11,58 @@ export class QueueConnectError extends Error {
 }
 
 let installed = false;
+/** The ioredis clients BullMQ made here, until they end. */
+const bullClients = new Set<Redis>();
 
 /**
- * BullMQ's connection options for REDIS_URL. BullMQ creates (and closes) its own connections from them,
- * through the client factory installed here (see resp-client.ts for why it is not ioredis).
+ * BullMQ's connection options for REDIS_URL. BullMQ creates (and closes) its own ioredis connections
+ * from them. Its ESM build cannot `require('ioredis')` by itself, so the factory here builds them, the
+ * way BullMQ's own CommonJS path does (`new IORedis(url, rest)`).
  */
 export function bullConnection(redisUrl: string): RedisOptions {
   if (!installed) {
     installed = true;
-    RedisConnection.clientFactory = (opts) =>
-      createBunRedisClient(new RespClient(String(opts.url)), { lazyConnect: !!opts.lazyConnect });
+    RedisConnection.clientFactory = (opts) => {
+      const { url, ...rest } = opts;
+      const options = rest as IORedisOptions;
+      const raw = url ? new Redis(url, options) : new Redis(options);
+      bullClients.add(raw);
+      raw.once('end', () => bullClients.delete(raw));
+      return createIORedisClient(raw);
+    };
   }
   return { url: redisUrl };
 }
 
-/** A plain connection of our own (heartbeats, pub/sub), connected, or a QueueConnectError after `timeoutMs`. */
-export async function connectRedis(redisUrl: string, timeoutMs = 3000): Promise<RespClient> {
-  const client = new RespClient(redisUrl);
+/**
+ * A connection of our own (heartbeats, cancel messages, checks), connected, or a QueueConnectError after
+ * `timeoutMs`. ioredis reconnects it (every 250 ms) and re-subscribes its channels by itself; commands
+ * sent while it is down fail at once instead of waiting.
+ */
+export async function connectRedis(redisUrl: string, timeoutMs = 3000): Promise<Redis> {
+  const client = new Redis(redisUrl, {
+    lazyConnect: true,
+    connectTimeout: timeoutMs,
+    maxRetriesPerRequest: 1,
+    enableOfflineQueue: false,
+    retryStrategy: () => 250,
+  });
+  let lastError = '';
+  client.on('error', (err: Error) => (lastError = err.message)); // else ioredis prints it with a stack
   let timer: NodeJS.Timeout | undefined;
   try {
     await Promise.race([
-      client.connect().then(() => client.send('PING')),
+      client.connect().then(() => client.ping()),
       new Promise((_, reject) => {
-        timer = setTimeout(() => reject(new Error(`no answer within ${timeoutMs} ms`)), timeoutMs);
+        timer = setTimeout(
+          () => reject(new Error(lastError || `no answer within ${timeoutMs} ms`)),
+          timeoutMs,
+        );
       }),
     ]);
     return client;
   } catch (err) {
-    client.close();
+    client.disconnect();
     throw new QueueConnectError(
       `Redis at ${shownRedisUrl(redisUrl)} is unreachable (${(err as Error).message || String(err)}): ` +
         'start it or fix REDIS_URL; nothing was run',
@@ -49,25 +73,11 @@ export async function connectRedis(redisUrl: string, timeoutMs = 3000): Promise<
 }
 
 /**
- * Keeps one of our own connections up: after an unexpected close it reconnects every 500 ms (Redis
- * restarted, a failover) and then calls `onReconnect` (e.g. to SUBSCRIBE again). BullMQ's own
- * connections reconnect by themselves.
+ * Ends every connection BullMQ made in this process at once, without waiting for Redis: when Redis is
+ * lost, BullMQ's own `close()`/`disconnect()` wait for a connection that never comes back, and its
+ * clients would keep the process alive reconnecting.
  */
-export function keepConnected(client: RespClient, onReconnect?: () => Promise<unknown>): void {
-  let stopped = false;
-  const close = client.close.bind(client);
-  client.close = () => {
-    stopped = true;
-    close();
-  };
-  client.onclose = () => {
-    const retry = (): void => {
-      if (stopped) return;
-      client.connect().then(
-        () => void onReconnect?.().catch(() => undefined),
-        () => setTimeout(retry, 500).unref(),
-      );
-    };
-    setTimeout(retry, 500).unref();
-  };
+export function dropBullConnections(): void {
+  for (const c of bullClients) c.disconnect();
+  bullClients.clear();
 }

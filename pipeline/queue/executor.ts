@@ -8,7 +8,7 @@ import {
   type UnitJob,
   type UnitResult,
 } from '../../engine/index.ts';
-import { bullConnection, connectRedis } from './connection.ts';
+import { bullConnection, connectRedis, dropBullConnections } from './connection.ts';
 import {
   CANCELLED_PREFIX,
   TRANSIENT_PREFIX,
@@ -18,7 +18,7 @@ import {
   type QueueJobData,
   type QueueMessage,
 } from './protocol.ts';
-import { RespClient } from './resp-client.ts';
+import type { Redis } from 'ioredis';
 import { shownRedisUrl, type QueueSettings } from './settings.ts';
 
 interface Tracked {
@@ -56,7 +56,7 @@ export class QueueExecutor implements Executor {
     private readonly runId: string,
     private readonly queue: Queue,
     private readonly events: QueueEvents,
-    private redis: RespClient,
+    private readonly redis: Redis,
   ) {}
 
   /** Connects (a QueueConnectError, exit 2, when Redis cannot be reached) and starts the run's heartbeat. */
@@ -75,8 +75,7 @@ export class QueueExecutor implements Executor {
     });
     await queue.waitUntilReady();
     // Follow the queue's events from now on (not from whenever QueueEvents' first read happens).
-    const last = (await redis.send('XREVRANGE', [queue.keys.events!, '+', '-', 'COUNT', '1'])) as
-      [string, string[]][] | null;
+    const last = await redis.xrevrange(queue.keys.events!, '+', '-', 'COUNT', 1);
     const events = new QueueEvents(settings.queueName, { connection, lastEventId: last?.[0]?.[0] ?? '0-0' });
     await events.waitUntilReady();
     const ex = new QueueExecutor({ ...settings, redisUrl }, defs, runId, queue, events, redis);
@@ -131,15 +130,14 @@ export class QueueExecutor implements Executor {
     clearInterval(this.heartbeat);
     clearTimeout(this.lostTimer);
     const work = (async () => {
-      if (!this.lostReason)
-        await this.redis.send('DEL', [runKeys(this.settings.queueName, this.runId).alive]);
+      if (!this.lostReason) await this.redis.del(runKeys(this.settings.queueName, this.runId).alive);
       await this.events.close();
       await this.queue.close();
     })().catch(() => undefined);
     // Redis gone: do not wait for BullMQ's reconnection attempts.
     await Promise.race([work, new Promise((r) => setTimeout(r, this.lostReason ? 500 : 10_000).unref())]);
-    if (this.lostReason) await Promise.allSettled([this.events.disconnect(), this.queue.disconnect()]);
-    this.redis.close();
+    if (this.lostReason) dropBullConnections();
+    this.redis.disconnect();
   }
 
   private listen(): void {
@@ -182,7 +180,7 @@ export class QueueExecutor implements Executor {
     try {
       if (!this.cancelledRun) {
         this.cancelledRun = true;
-        await this.redis.send('SET', [keys.cancelled, '1', 'PX', String(24 * 3600_000)]);
+        await this.redis.set(keys.cancelled, '1', 'PX', 24 * 3600_000);
       }
       let removed = 0;
       try {
@@ -191,7 +189,7 @@ export class QueueExecutor implements Executor {
         removed = 0; // locked by a worker: running
       }
       if (removed) return t.settle({ status: 'failed', error: abortError('removed from the queue') });
-      await this.redis.send('PUBLISH', [cancelChannel(this.settings.queueName), jobId]);
+      await this.redis.publish(cancelChannel(this.settings.queueName), jobId);
     } catch {
       // Redis gone: the loss handling fails the job.
     }
@@ -207,35 +205,27 @@ export class QueueExecutor implements Executor {
   }
 
   private async beat(): Promise<void> {
-    if (this.lostReason || !this.redis.connected) return;
+    if (this.lostReason || this.redis.status !== 'ready') return;
     const { alive } = runKeys(this.settings.queueName, this.runId);
-    await this.redis.send('SET', [alive, '1', 'PX', String(this.aliveMs())]).catch(() => undefined);
+    await this.redis.set(alive, '1', 'PX', this.aliveMs()).catch(() => undefined);
   }
 
-  /** Our own connection tells when Redis goes away; not back within QUEUE_REDIS_LOST_MS → the run fails. */
-  private watch(client: RespClient): void {
-    client.onclose = (err) => {
-      if (this.closed || this.lostReason) return;
-      const why = err?.message ?? 'connection closed';
+  /**
+   * Our own connection tells when Redis goes away (ioredis reconnects it every 250 ms): not back
+   * within QUEUE_REDIS_LOST_MS → the run fails.
+   */
+  private watch(client: Redis): void {
+    let why = 'connection closed';
+    client.on('error', (err: Error) => (why = err.message));
+    client.on('close', () => {
+      if (this.closed || this.lostReason || this.lostTimer) return;
       this.lostTimer = setTimeout(() => this.lose(why), this.settings.lostAfterMs);
-      void this.reconnect();
-    };
-  }
-
-  private async reconnect(): Promise<void> {
-    while (!this.closed && !this.lostReason) {
-      await new Promise((r) => setTimeout(r, 250));
-      try {
-        const next = new RespClient(this.settings.redisUrl);
-        await next.connect();
-        clearTimeout(this.lostTimer);
-        this.redis = next;
-        this.watch(next);
-        return;
-      } catch {
-        // not back yet
-      }
-    }
+    });
+    client.on('ready', () => {
+      clearTimeout(this.lostTimer);
+      this.lostTimer = undefined;
+      void this.beat();
+    });
   }
 
   private lose(why: string): void {

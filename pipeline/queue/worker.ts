@@ -4,7 +4,7 @@ import { maskSecrets } from '../../engine/redact.ts';
 import { exitCodeFor } from '../interrupt.ts';
 import type { Log } from '../log.ts';
 import type { Runtime } from '../runtime.ts';
-import { bullConnection, connectRedis, keepConnected } from './connection.ts';
+import { bullConnection, connectRedis } from './connection.ts';
 import {
   CANCELLED_PREFIX,
   TRANSIENT_PREFIX,
@@ -57,8 +57,8 @@ export async function runWorker(
       );
     const keys = runKeys(settings.queueName, unit.runId);
     const [cancelled, alive] = (await Promise.all([
-      redis.send('EXISTS', [keys.cancelled]),
-      redis.send('EXISTS', [keys.alive]),
+      redis.exists(keys.cancelled),
+      redis.exists(keys.alive),
     ]).catch((err: unknown) => {
       throw new Error(
         `${TRANSIENT_PREFIX}worker ${process.pid} could not reach Redis (${(err as Error).message})`,
@@ -121,14 +121,10 @@ export async function runWorker(
   });
 
   // The coordinator names jobs to abort (Ctrl-C on it) on a channel.
-  subscriber.onpush = (reply) => {
-    if (Array.isArray(reply) && reply[0] === 'message' && typeof reply[2] === 'string')
-      worker.cancelJob(reply[2], 'the run was cancelled');
-  };
-  const subscribe = () => subscriber.send('SUBSCRIBE', [cancelChannel(settings.queueName)]);
-  await subscribe();
-  keepConnected(redis);
-  keepConnected(subscriber, subscribe);
+  subscriber.on('message', (_channel: string, jobId: string) =>
+    worker.cancelJob(jobId, 'the run was cancelled'),
+  );
+  await subscriber.subscribe(cancelChannel(settings.queueName));
 
   const stopped = new Promise<void>((resolve) => {
     let received: NodeJS.Signals | undefined;
@@ -148,7 +144,7 @@ export async function runWorker(
       `lock ${settings.lockMs} ms, stalled check every ${settings.stalledIntervalMs} ms`,
   );
   await stopped;
-  subscriber.close();
-  redis.close();
+  subscriber.disconnect();
+  redis.disconnect();
   log.info(`${tag}: stopped`);
 }

@@ -17,7 +17,11 @@ const SERVER_TESTS = [
   'test/security/no-secrets.test.ts',
   'test/security/s3-escaping-keys.test.ts',
   'test/automation/s3-sensor.test.ts',
+  'test/queue/aws-mode.test.ts',
 ];
+
+/** The queue executor's tests: each file starts its own redis-server (test/servers/redis.ts). */
+const QUEUE_TESTS = ['test/queue/**/*.test.ts'];
 
 export default defineConfig({
   test: {
@@ -30,9 +34,13 @@ export default defineConfig({
         test: {
           name: 'unit',
           include: ['**/*.test.ts', '**/*.test.tsx'],
-          exclude: ['node_modules/**', 'bench/**', ...SERVER_TESTS],
+          exclude: ['node_modules/**', 'bench/**', ...SERVER_TESTS, ...QUEUE_TESTS],
           typecheck: { enabled: true, include: ['**/*.test-d.ts'] },
         },
+      },
+      {
+        extends: true,
+        test: { name: 'queue', include: QUEUE_TESTS, exclude: ['node_modules/**', ...SERVER_TESTS] },
       },
       {
         extends: true,

@@ -17,7 +17,7 @@ import { parseDuration } from '../engine/run-index.ts';
 import { dayBounds, resolveDays, UsageError } from './days.ts';
 import { cancelOnInterrupt, INTERRUPTED_EXIT_CODE } from './interrupt.ts';
 import { stderrLog } from './log.ts';
-import { describeConcurrency, runConcurrency, s3ClientSettings, type LogLevel } from './config.ts';
+import { runConcurrency, s3ClientSettings, type LogLevel } from './config.ts';
 import { checkDatabaseReady, checkDataDir, checkRawInput } from './preflight.ts';
 import { describeReason } from './reasons.ts';
 import { exprOf, planSelection, planSummary, type SelectionOpts } from './plan-selection.ts';
@@ -25,6 +25,8 @@ import { ConfigFileError } from './config-file.ts';
 import { createRuntime, type Runtime } from './runtime.ts';
 import { packageVersion } from './version.ts';
 import { registerAutomationCommands } from './daemon/commands.ts';
+import { loadQueueSettings, printableQueueSettings } from './queue/settings.ts';
+import { runExecutor, type RunExecutor } from './queue/run-executor.ts';
 import { createRunRenderer, replayRun, shouldUseTui } from './view/render.ts';
 import { formatRawInputStats } from './view/format.ts';
 
@@ -141,7 +143,13 @@ addSelectionOptions(
       const runId = newRunId();
       let release: (() => Promise<void>) | undefined;
       let running = false;
+      let executor: RunExecutor['executor'];
       try {
+        // EXECUTOR=queue: this process coordinates, BullMQ workers compute. Redis unreachable: exit 2 now.
+        const where = await runExecutor(rt, runId, o.concurrency);
+        executor = where.executor;
+        const { concurrency } = where;
+        if (where.describe) log.info(where.describe);
         // No raw input at all, or tables not set up: a configuration error (exit 2), nothing computed.
         await checkRawInput(rt.config, signal);
         await checkDatabaseReady(rt.config, process.env, signal);
@@ -157,18 +165,20 @@ addSelectionOptions(
           logLevel: rt.config.logLevel,
         });
         log.debug(
-          `run ${runId}: concurrency ${describeConcurrency(runConcurrency(rt.config, o.concurrency))}, ` +
+          `run ${runId}: concurrency ${concurrency.value} (${concurrency.from}), ` +
             `events in ${join(rt.config.stateDir, 'runs', `${runId}.jsonl`)}`,
         );
         const result = await execute(rt.defs, rt.state, p, {
           runId,
           command: process.argv.slice(2).join(' '),
-          concurrency: runConcurrency(rt.config, o.concurrency).value,
+          concurrency: concurrency.value,
           signal,
           onEvent: renderer.onEvent,
           quarantineDir: rt.quarantineDir,
+          ...(executor && { executor }),
         });
         await renderer.close();
+        if (executor?.lost) log.error(`pipeline: ${executor.lost}`);
         const degraded = rt.degraded();
         if (degraded)
           log.warn(
@@ -204,9 +214,29 @@ addSelectionOptions(
         if (signal.aborted && !running) return void (process.exitCode = interrupt.exitCode);
         throw err;
       } finally {
+        await executor?.close();
         await release?.();
         interrupt.dispose();
       }
+    }),
+  );
+
+program
+  .command('worker')
+  .description(
+    'run the units of queued runs (a coordinator is `pipeline materialize` with EXECUTOR=queue); needs REDIS_URL',
+  )
+  .addOption(
+    new Option(
+      '--concurrency <n>',
+      'jobs run at once (default: PIPELINE_CONCURRENCY, else the CPU count)',
+    ).argParser(positiveInt),
+  )
+  .action(async (o: { concurrency?: number }) =>
+    withRuntime(async (rt) => {
+      const settings = loadQueueSettings(process.env, 'pipeline worker');
+      const { runWorker } = await import('./queue/worker.ts');
+      await runWorker(rt, settings, runConcurrency(rt.config, o.concurrency).value, log);
     }),
   );
 
@@ -498,6 +528,8 @@ program
     withRuntime(async (rt) => {
       console.log(rt.modeLine);
       for (const [k, v] of Object.entries(rt.printableConfig)) console.log(`${k}=${v}`);
+      for (const [k, v] of Object.entries(printableQueueSettings(loadQueueSettings())))
+        console.log(`${k}=${v}`);
     }),
   );
 

@@ -1,13 +1,13 @@
 /**
  * Runs started from the UI: the same path as `pipeline materialize` — preflight checks, the state and
- * output locks (`rt.lockForRun`), `planSelection`, `execute` with the run log — in this process, with
- * an AbortController for the cancel button (units in flight finish their writes; the run is recorded
- * as cancelled, as on Ctrl-C).
+ * output locks (`rt.lockForRun`), `planSelection`, `execute` with the run log (units computed in this
+ * process, or by BullMQ workers with EXECUTOR=queue) — with an AbortController for the cancel button
+ * (units in flight finish their writes; the run is recorded as cancelled, as on Ctrl-C).
  */
 import { execute, newRunId, StateStore } from '../../engine/index.ts';
-import { runConcurrency } from '../config.ts';
 import { planSelection } from '../plan-selection.ts';
 import { checkDatabaseReady, checkRawInput } from '../preflight.ts';
+import { runExecutor } from '../queue/run-executor.ts';
 import type { Runtime } from '../runtime.ts';
 import type { LaunchRequest } from './params.ts';
 
@@ -69,8 +69,11 @@ export class Launcher {
     const signal = run.controller.signal;
     await checkRawInput(rt.config, signal);
     await checkDatabaseReady(rt.config, process.env, signal);
-    const release = await rt.lockForRun(run.runId, (m) => this.log(m), signal);
+    // EXECUTOR=queue: BullMQ workers compute, as for `pipeline materialize` (Redis unreachable: an error now).
+    const where = await runExecutor(rt, run.runId, req.concurrency);
+    let release: (() => Promise<void>) | undefined;
     try {
+      release = await rt.lockForRun(run.runId, (m) => this.log(m), signal);
       run.phase = 'planning';
       // The index as written by the last run (of any process): read afresh under the lock.
       const state = new StateStore(rt.config.stateDir);
@@ -90,13 +93,16 @@ export class Launcher {
       await execute(rt.defs, state, p, {
         runId: run.runId,
         command,
-        concurrency: runConcurrency(rt.config, req.concurrency).value,
+        concurrency: where.concurrency.value,
         signal,
         quarantineDir: rt.quarantineDir,
+        ...(where.executor && { executor: where.executor }),
       });
+      if (where.executor?.lost) this.log(`ui run ${run.runId}: ${where.executor.lost}`);
       run.phase = 'done';
     } finally {
-      await release();
+      await where.executor?.close();
+      await release?.();
     }
   }
 }

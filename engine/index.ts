@@ -16,4 +16,6 @@ export * from './run/index.ts';
 export * from './selection.ts';
 export * from './state.ts';
 export * from './storage.ts';
+export * from './encode.ts';
+export * from './table.ts';
 export * from './staleness.ts';

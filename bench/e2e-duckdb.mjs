@@ -3,7 +3,8 @@
  * `node bench/e2e-duckdb.mjs FILE OUTDIR` (plain JS: no
  * TypeScript loader in the measured process). Reads the road-count CSV with explicit column types, takes the
  * Paris day and hour from the local time text (`2025-01-01T13:00:00+01:00` → day `2025-01-01`, hour 13),
- * builds per arc and day the totals and the hourly lists (flow, occupancy, state, ordered by hour) and
+ * builds per arc and day the totals and the 24 hourly slots as lists (flow, occupancy, state; null for a
+ * missing hour) and
  * writes one Parquet file per day (`OUTDIR/day=YYYY-MM-DD/*.parquet`). Prints one JSON line.
  */
 import process from 'node:process';
@@ -35,12 +36,17 @@ const columns = `{${Object.entries(COLUMNS)
 
 const instance = await DuckDBInstance.create(':memory:', { threads: '2' });
 const conn = await instance.connect();
+// The 24 hourly slots as lists (null for a missing hour), as an ArcDay holds them: one filtered
+// aggregate per hour (an ordered list() aggregate was ~40× slower at 1 GB than at 100 MB here).
+const slots = (agg) =>
+  `[${Array.from({ length: 24 }, (_, h) => agg.replaceAll('$h', String(h))).join(', ')}]`;
 const result = await conn.runAndReadAll(`
   COPY (
     SELECT arc, day, any_value(libelle) AS libelle, count(*) AS rows,
            sum(flow) AS flow_total, avg(occupancy) AS occupancy_mean,
-           list(hour ORDER BY hour) AS hours, list(flow ORDER BY hour) AS flows,
-           list(occupancy ORDER BY hour) AS occupancies, list(etat ORDER BY hour) AS etats
+           ${slots('sum(flow) FILTER (WHERE hour = $h)')} AS flows,
+           ${slots('avg(occupancy) FILTER (WHERE hour = $h)')} AS occupancies,
+           ${slots('max(etat) FILTER (WHERE hour = $h)')} AS etats
     FROM (
       SELECT "Identifiant arc" AS arc, "Libelle" AS libelle,
              substr("Date et heure de comptage", 1, 10) AS day,

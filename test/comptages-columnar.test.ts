@@ -3,7 +3,9 @@
  * `comptages_metrics` read from the columns produces exactly the documents the JSON arc-days gave
  * (goldens of commit ddbc118, canonical JSON per day) on the bundled sample and the road-count fixtures.
  */
-import { readFile } from 'node:fs/promises';
+import { mkdtemp, readFile, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { describe, expect, it } from 'vitest';
 import { decodeValue, encodeValue } from '../engine/encode.ts';
@@ -16,7 +18,9 @@ import {
   arcDaysToTable,
   type ArcDayTable,
 } from '../assets/comptages/arc-day-table.ts';
+import { readComptagesFast } from '../assets/comptages/fast/reader.ts';
 import { parseComptagesFile } from '../assets/comptages/parse.ts';
+import { generateComptages } from '../bench/gen-comptages.ts';
 import { DATASETS, goldenPath, metricsOf } from './comptages-golden.ts';
 
 const REAL = fileURLToPath(new URL('./fixtures/real/comptages-routiers-permanents/', import.meta.url));
@@ -66,6 +70,41 @@ describe('arc-day tables', () => {
     expect((empty as ArcDayTable).numRows).toBe(0);
     expect(ArcDayTableSchema.safeParse(empty).success).toBe(true);
   });
+});
+
+describe('the fast reader writes tables straight into the columns', () => {
+  it('the same values as its ArcDay records, day by day (generated file: decimals, DST days, several workers)', async () => {
+    const dir = await mkdtemp(join(tmpdir(), 'cityflow-columnar-'));
+    try {
+      const path = join(dir, 'c.csv');
+      // Around the autumn change (a repeated hour) with decimal flows (side columns of the blocks).
+      await generateComptages({
+        sizeBytes: 3e6,
+        out: path,
+        seed: 7,
+        arcs: 60,
+        startDay: '2024-10-25',
+        flows: 'decimal',
+      });
+      const file = { path, key: 'c.csv' };
+      const asRecords = await readComptagesFast(file, { workers: 2, buckets: 3 });
+      const asTables = await readComptagesFast(file, { workers: 2, buckets: 3 });
+      expect(asTables.days).toEqual(asRecords.days);
+      expect(asRecords.days).toContain('2024-10-27');
+      for (const day of asRecords.days) {
+        const records = asRecords.takeArcDays(day);
+        const table = asTables.takeArcDayTable(day);
+        expect(table.numRows).toBe(records.length);
+        expect(arcDaysOfColumns(arcDayColumns(table))).toEqual(records);
+        expect((await encodeValue(table, 'arrow')).sha256).toBe(
+          (await encodeValue(arcDaysToTable(records), 'arrow')).sha256,
+        );
+      }
+      expect(asTables.takeArcDayTable(asRecords.days[0]!).numRows).toBe(0); // taken: freed
+    } finally {
+      await rm(dir, { recursive: true, force: true });
+    }
+  }, 60_000);
 });
 
 describe('comptages_metrics from the columns = the documents of the JSON arc-days', () => {

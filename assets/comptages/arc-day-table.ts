@@ -59,17 +59,20 @@ const setBit = (b: Uint8Array, i: number): void => {
   b[i >> 3]! |= 1 << (i & 7);
 };
 
-/** Column builder of nullable doubles: zeros under nulls, so equal values give equal bytes. */
+/**
+ * Column builder of nullable doubles: every slot null until set (each at most once), zeros under nulls,
+ * so equal values give equal bytes.
+ */
 function doubles(n: number) {
   const values = new Float64Array(n);
   const valid = bitmap(n);
-  let nulls = 0;
+  let nulls = n;
   return {
     set(i: number, v: number | null | undefined) {
-      if (v === null || v === undefined) nulls++;
-      else {
+      if (v !== null && v !== undefined) {
         values[i] = v;
         setBit(valid, i);
+        nulls--;
       }
     },
     data: (): Data<Float64> =>
@@ -83,89 +86,154 @@ function doubles(n: number) {
   };
 }
 
+/** Where the fast reader writes a day's arc-days (fast/compact-arc-days.ts `takeArcDayRows`). */
+export interface ArcDayRowSink {
+  row(
+    i: number,
+    arcId: string,
+    day: string,
+    libelle: string,
+    lat: number,
+    lon: number,
+    lengthM: number | null,
+    rows: number,
+  ): void;
+  hourCode(i: number, h: number, flow: number, occupancy: number, etatCode: number): void;
+}
+
+/**
+ * Builds an arc-day table row by row straight into its column buffers: what `arcDaysToTable` and the
+ * fast reader (`takeArcDayTable`, no `ArcDay` object per arc) both use, so both encode alike.
+ */
+export class ArcDayTableBuilder implements ArcDayRowSink {
+  private readonly arcIds: string[];
+  private readonly days: string[];
+  private readonly libelles: string[];
+  private readonly flow: ReturnType<typeof doubles>;
+  private readonly occ: ReturnType<typeof doubles>;
+  private readonly etatCodes: Int8Array;
+  private readonly etatValid: Uint8Array;
+  private etatNulls: number;
+  /** The dictionary: the known states in their fixed order, then any other string as first met. */
+  private readonly names: string[] = [...ETATS_TRAFIC];
+  private readonly codeOf = new Map<string, number>(ETATS_TRAFIC.map((e, i) => [e, i]));
+  private readonly geo: Float64Array;
+  private readonly geoValid: Uint8Array;
+  private geoNulls = 0;
+  private readonly length: ReturnType<typeof doubles>;
+  private readonly rows: Int32Array;
+
+  constructor(readonly n: number) {
+    this.arcIds = new Array<string>(n).fill('');
+    this.days = new Array<string>(n).fill('');
+    this.libelles = new Array<string>(n).fill('');
+    this.flow = doubles(n * HOURS);
+    this.occ = doubles(n * HOURS);
+    this.etatCodes = new Int8Array(n * HOURS);
+    this.etatValid = bitmap(n * HOURS);
+    this.etatNulls = n * HOURS;
+    this.geo = new Float64Array(n * 2);
+    this.geoValid = bitmap(n);
+    this.length = doubles(n);
+    this.rows = new Int32Array(n);
+  }
+
+  /** Row i's own fields; `lat`/`lon` NaN = no point, `lengthM` null = none. Call once per row. */
+  row(
+    i: number,
+    arcId: string,
+    day: string,
+    libelle: string,
+    lat: number,
+    lon: number,
+    lengthM: number | null,
+    rows: number,
+  ): void {
+    this.arcIds[i] = arcId;
+    this.days[i] = day;
+    this.libelles[i] = libelle;
+    if (Number.isNaN(lat)) this.geoNulls++;
+    else {
+      this.geo[2 * i] = lat;
+      this.geo[2 * i + 1] = lon;
+      setBit(this.geoValid, i);
+    }
+    this.length.set(i, lengthM);
+    this.rows[i] = rows;
+  }
+
+  /** Hour h of row i (call at most once per hour; hours not given are null). NaN = null. */
+  hour(i: number, h: number, flow: number, occupancy: number, etat: string | null): void {
+    this.hourCode(i, h, flow, occupancy, etat === null ? -1 : this.code(etat));
+  }
+
+  /** As `hour`, the state given by its index in ETATS_TRAFIC (-1 = null). */
+  hourCode(i: number, h: number, flow: number, occupancy: number, etatCode: number): void {
+    const k = i * HOURS + h;
+    this.flow.set(k, Number.isNaN(flow) ? null : flow);
+    this.occ.set(k, Number.isNaN(occupancy) ? null : occupancy);
+    if (etatCode >= 0) {
+      this.etatCodes[k] = etatCode;
+      setBit(this.etatValid, k);
+      this.etatNulls--;
+    }
+  }
+
+  private code(e: string): number {
+    let code = this.codeOf.get(e);
+    if (code === undefined) {
+      code = this.names.push(e) - 1;
+      if (code > 127) throw new Error(`More than 128 distinct Etat trafic values in a day (${e})`);
+      this.codeOf.set(e, code);
+    }
+    return code;
+  }
+
+  build(): ArcDayTable {
+    const n = this.n;
+    const list24 = <T extends Float64 | Dictionary<Utf8, Int8>>(type: T, child: Data<T>) =>
+      makeVector(makeData({ type: hourly(type), length: n, nullCount: 0, child }));
+    const etatChild = makeData({
+      type: etatType(),
+      length: n * HOURS,
+      nullCount: this.etatNulls,
+      nullBitmap: this.etatNulls ? this.etatValid : null,
+      data: this.etatCodes,
+      dictionary: vectorFromArray(this.names, new Utf8()),
+    });
+    const geoType = new FixedSizeList(2, new Field('coordinate', new Float64(), false));
+    const geoChild = makeData({ type: new Float64(), length: n * 2, nullCount: 0, data: this.geo });
+    return new Table({
+      arc_id: vectorFromArray(this.arcIds, new Utf8()),
+      day: vectorFromArray(this.days, new Utf8()),
+      libelle: vectorFromArray(this.libelles, new Utf8()),
+      flow: list24(new Float64(), this.flow.data()),
+      occupancy: list24(new Float64(), this.occ.data()),
+      etat: list24(etatType(), etatChild),
+      geo_point: makeVector(
+        makeData({
+          type: geoType,
+          length: n,
+          nullCount: this.geoNulls,
+          nullBitmap: this.geoNulls ? this.geoValid : null,
+          child: geoChild,
+        }),
+      ),
+      row_length_m: makeVector(this.length.data()),
+      rows: makeVector(makeData({ type: new Int32(), length: n, nullCount: 0, data: this.rows })),
+    }) as unknown as ArcDayTable;
+  }
+}
+
 /** The table of a day's arc-days (in the given order). */
 export function arcDaysToTable(list: readonly ArcDay[]): ArcDayTable {
-  const n = list.length;
-  const flow = doubles(n * HOURS);
-  const occ = doubles(n * HOURS);
-  const etatCodes = new Int8Array(n * HOURS);
-  const etatValid = bitmap(n * HOURS);
-  let etatNulls = 0;
-  // The dictionary: the known states in their fixed order, then any other string as first met.
-  const names: string[] = [...ETATS_TRAFIC];
-  const codeOf = new Map(names.map((e, i) => [e, i]));
-  const geo = new Float64Array(n * 2);
-  const geoValid = bitmap(n);
-  let geoNulls = 0;
-  const length = doubles(n);
-  const rows = new Int32Array(n);
-  for (let i = 0; i < n; i++) {
-    const a = list[i]!;
-    for (let h = 0; h < HOURS; h++) {
-      const k = i * HOURS + h;
-      flow.set(k, a.flow[h]);
-      occ.set(k, a.occupancy[h]);
-      const e = a.etat[h];
-      if (e === null || e === undefined) etatNulls++;
-      else {
-        let code = codeOf.get(e);
-        if (code === undefined) {
-          code = names.push(e) - 1;
-          if (code > 127) throw new Error(`More than 128 distinct Etat trafic values in a day (${e})`);
-          codeOf.set(e, code);
-        }
-        etatCodes[k] = code;
-        setBit(etatValid, k);
-      }
-    }
-    if (a.geo_point) {
-      geo[i * 2] = a.geo_point[0];
-      geo[i * 2 + 1] = a.geo_point[1];
-      setBit(geoValid, i);
-    } else geoNulls++;
-    length.set(i, a.row_length_m);
-    rows[i] = a.rows;
-  }
-  const list24 = <T extends Float64 | Dictionary<Utf8, Int8>>(type: T, child: Data<T>) =>
-    makeVector(makeData({ type: hourly(type), length: n, nullCount: 0, child }));
-  const etatChild = makeData({
-    type: etatType(),
-    length: n * HOURS,
-    nullCount: etatNulls,
-    nullBitmap: etatNulls ? etatValid : null,
-    data: etatCodes,
-    dictionary: vectorFromArray(names, new Utf8()),
+  const b = new ArcDayTableBuilder(list.length);
+  list.forEach((a, i) => {
+    const [lat, lon] = a.geo_point ?? [NaN, NaN];
+    b.row(i, a.arc_id, a.day, a.libelle, lat, lon, a.row_length_m, a.rows);
+    for (let h = 0; h < HOURS; h++) b.hour(i, h, a.flow[h] ?? NaN, a.occupancy[h] ?? NaN, a.etat[h] ?? null);
   });
-  const geoType = new FixedSizeList(2, new Field('coordinate', new Float64(), false));
-  const geoChild = makeData({ type: new Float64(), length: n * 2, nullCount: 0, data: geo });
-  return new Table({
-    arc_id: vectorFromArray(
-      list.map((a) => a.arc_id),
-      new Utf8(),
-    ),
-    day: vectorFromArray(
-      list.map((a) => a.day),
-      new Utf8(),
-    ),
-    libelle: vectorFromArray(
-      list.map((a) => a.libelle),
-      new Utf8(),
-    ),
-    flow: list24(new Float64(), flow.data()),
-    occupancy: list24(new Float64(), occ.data()),
-    etat: list24(etatType(), etatChild),
-    geo_point: makeVector(
-      makeData({
-        type: geoType,
-        length: n,
-        nullCount: geoNulls,
-        nullBitmap: geoNulls ? geoValid : null,
-        child: geoChild,
-      }),
-    ),
-    row_length_m: makeVector(length.data()),
-    rows: makeVector(makeData({ type: new Int32(), length: n, nullCount: 0, data: rows })),
-  }) as unknown as ArcDayTable;
+  return b.build();
 }
 
 /** A day's arc-days as flat columns: row i's hour h at i·24+h. */

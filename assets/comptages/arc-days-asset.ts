@@ -1,8 +1,7 @@
 import { daily, defineBatchAsset, dep, fromUnpartitioned, type Reject } from '../../engine/index.ts';
 import { rawComptages } from '../sources.ts';
 import { ArcDayAccumulator } from './aggregate.ts';
-import type { ArcDay } from './arc-day.ts';
-import { ArcDayTableSchema, arcDaysToTable } from './arc-day-table.ts';
+import { ArcDayTableSchema, arcDaysToTable, type ArcDayTable } from './arc-day-table.ts';
 import { readComptagesFast } from './fast/reader.ts';
 import { parseComptagesFile } from './parse.ts';
 import { SeenInstants } from './seen-instants.ts';
@@ -45,10 +44,10 @@ export const comptagesArcDays = defineBatchAsset({
         );
     };
     // After the read, progress counts the days written (each is encoded, hashed and stored).
-    const emitDays = async (arcDaysOf: (day: string) => ArcDay[]) => {
+    const emitDays = async (arcDaysOf: (day: string) => ArcDayTable) => {
       const keys = ctx.partitionKeys;
       for (const [i, day] of keys.entries()) {
-        const arcDays = arcDaysToTable(arcDaysOf(day));
+        const arcDays = arcDaysOf(day);
         await ctx.emit(day, arcDays, { rows: arcDays.numRows });
         ctx.progress(i + 1, keys.length, 'days written');
       }
@@ -73,8 +72,8 @@ export const comptagesArcDays = defineBatchAsset({
         `${file.key}: ${r.rows} rows read by ${r.mode.parser} (${r.mode.ranges} ranges${took})${r.mode.note ? `: ${r.mode.note}` : ''}`,
       );
       warnUnknownEtat(r.unknownEtat);
-      // One day's ArcDay objects at a time, built from the compact state (which then frees that day).
-      return emitDays((day) => r.takeArcDays(day));
+      // One day's table at a time, written from the compact state into its columns (no object per arc).
+      return emitDays((day) => r.takeArcDayTable(day));
     }
     // Several files share one accumulator (and one set of rules) through the streaming csv-parse reader.
     const acc = new ArcDayAccumulator();
@@ -88,6 +87,6 @@ export const comptagesArcDays = defineBatchAsset({
       ctx.progress(done, total, 'bytes');
     }
     warnUnknownEtat(unknownEtat);
-    return emitDays((day) => acc.arcDays(day));
+    return emitDays((day) => arcDaysToTable(acc.arcDays(day)));
   },
 });

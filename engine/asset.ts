@@ -7,6 +7,7 @@ import { normalizeDeps, type DepInput, type Inputs, type NormalizedDep } from '.
 import type { FileSet, SourceLocation } from './io.ts';
 import type { PartitionsDef } from './partitions.ts';
 import type { StorageMeta } from './storage.ts';
+import { isTableSchema } from './table.ts';
 
 export * from './asset-context.ts';
 export * from './deps.ts';
@@ -72,6 +73,28 @@ interface CommonOptions<T> {
   automation?: Automation | Automation[];
 }
 
+/**
+ * The asset's storage placement; a table asset (`tableSchema`) is stored as Arrow
+ * (`storage.file.format: 'arrow'`, set here when not declared), and only a table asset may be.
+ */
+function storageOf(def: { key: string; schema: z.ZodType; storage?: StorageMeta }): {
+  storage?: StorageMeta;
+} {
+  const format = def.storage?.file?.format;
+  if (isTableSchema(def.schema)) {
+    if (format !== undefined && format !== 'arrow')
+      throw new Error(
+        `Asset "${def.key}": its schema is a tableSchema, stored as Arrow: storage.file.format must be 'arrow' (or left out), not '${format}'`,
+      );
+    return { storage: { ...def.storage, file: { ...def.storage?.file, format: 'arrow' } } };
+  }
+  if (format === 'arrow')
+    throw new Error(
+      `Asset "${def.key}": storage.file.format 'arrow' is for table values: declare its schema with tableSchema(…)`,
+    );
+  return def.storage !== undefined ? { storage: def.storage } : {};
+}
+
 /** The shared part of `defineAsset` and `defineBatchAsset`. */
 function assetDef<T>(
   def: CommonOptions<T> & { schema: z.ZodType; deps?: Record<string, DepInput>; compute: unknown },
@@ -89,7 +112,7 @@ function assetDef<T>(
     partitions: def.partitions,
     deps: normalizeDeps(def.key, def.deps ?? {}),
     io: def.io ?? 'default',
-    ...(def.storage !== undefined && { storage: def.storage }),
+    ...storageOf(def),
     ...(def.automation !== undefined && {
       automation: checkAutomation(def.key, def.partitions, def.automation),
     }),

@@ -13,7 +13,7 @@ export function stableStringify(value: unknown): string {
 }
 
 /** `v` with every object's keys in sorted order (arrays and primitives shared, not copied). */
-function canonical(v: unknown): unknown {
+export function canonical(v: unknown): unknown {
   if (typeof v === 'number') {
     if (!Number.isFinite(v)) throw new TypeError(`Cannot serialise non-finite number ${v}`);
     return v;
@@ -38,8 +38,26 @@ function canonical(v: unknown): unknown {
 
 export const sha256 = (data: string | Uint8Array): string => createHash('sha256').update(data).digest('hex');
 
-/** Short content hash of a JSON value. */
-export const dataVersionOf = (value: unknown): string => sha256(stableStringify(value)).slice(0, 16);
+/** Compact JSON from this size up (characters); indented below it (a person may open a small file). */
+export const COMPACT_JSON_FROM = 256 * 1024;
+
+/**
+ * The canonical JSON text of a value: sorted keys; indented (2 spaces) when small, compact from
+ * `COMPACT_JSON_FROM` — one day of road-count arc-days was 2.4 MB compact against 4.2 MB indented.
+ * What file stores write and what a JSON value's data version is the hash of (engine/encode.ts).
+ * `undefined` is `null`.
+ */
+export function canonicalJson(value: unknown): string {
+  const c = canonical(value);
+  const compact = JSON.stringify(c) ?? 'null';
+  return compact.length >= COMPACT_JSON_FROM ? compact : JSON.stringify(c, null, 2);
+}
+
+/** The data version of some stored bytes: a short SHA-256. */
+export const versionOfHash = (sha256Hex: string): string => sha256Hex.slice(0, 16);
+
+/** Short content hash of a JSON value: of its canonical JSON text (`canonicalJson`), as stored. */
+export const dataVersionOf = (value: unknown): string => versionOfHash(sha256(canonicalJson(value)));
 
 /**
  * Hash of several version parts, encoded injectively as a JSON array: ["a","bc"] and ["ab","c"] differ

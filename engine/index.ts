@@ -16,5 +16,7 @@ export * from './run/index.ts';
 export * from './selection.ts';
 export * from './state.ts';
 export * from './storage.ts';
+export * from './encode.ts';
+export * from './table.ts';
 export * from './staleness.ts';
 export * from './automation/index.ts';

@@ -1,6 +1,7 @@
 /**
  * Storage contracts. Implementations live in `io-managers/`; the engine only sees these interfaces.
  */
+import type { EncodedValue } from './encode.ts';
 import type { StorageMeta, StorageSpec } from './storage.ts';
 
 /** What an IO manager is told about the unit it loads or stores. */
@@ -45,7 +46,18 @@ export class MissingValueError extends Error {
 /**
  * Three small operations, like Kedro's datasets. `store` must be atomic: a reader sees the old value
  * or the new one, never a mix, and a killed process leaves no half-written value.
- * `dataVersion` is computed by the engine (a content hash) and must be returned unchanged by `stat`.
+ * `dataVersion` is computed by the engine and must be returned unchanged by `stat`.
+ *
+ * **One serialisation.** The engine encodes each value once (engine/encode.ts, in the format of the
+ * asset's `storage.file.format`: canonical JSON by default, the text of a text asset, an Arrow IPC
+ * stream for a table asset) and its data version is the hash of those bytes. It passes them to `store`
+ * as `encoded` (`encoded.dataVersion === dataVersion`): a manager that stores files (local, S3) writes
+ * exactly `encoded.chunks`, so the version is the hash of the stored file. A manager that stores
+ * documents (DynamoDB, MongoDB) may ignore them and store the value in its own form under that
+ * version. Without `encoded` (a direct call), a file manager encodes the value itself the same way.
+ *
+ * **Table values** (Arrow `Table`s of `tableSchema` assets) are stored only by managers that declare
+ * `storesTables: true`; binding a table asset to another manager is refused when the definitions load.
  */
 export interface IOManager {
   readonly name: string;
@@ -54,8 +66,10 @@ export interface IOManager {
    * checked when the definitions load. Without it the manager reads no section.
    */
   readonly accepts?: StorageSpec;
+  /** Stores table values (`storage.file.format: 'arrow'`), as Arrow IPC. Default false. */
+  readonly storesTables?: boolean;
   load(ctx: IOContext): Promise<unknown>;
-  store(ctx: IOContext, value: unknown, dataVersion: string): Promise<StoreResult>;
+  store(ctx: IOContext, value: unknown, dataVersion: string, encoded?: EncodedValue): Promise<StoreResult>;
   /** null when nothing is stored. */
   stat(ctx: IOContext): Promise<StoredStat | null>;
   /**

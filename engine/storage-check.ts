@@ -6,7 +6,7 @@ import type { z } from 'zod';
 import type { AnyAsset } from './asset.ts';
 import { DefinitionError } from './definition-error.ts';
 import type { IOManager } from './io.ts';
-import { standardSections } from './storage.ts';
+import { standardSections, type StorageMeta } from './storage.ts';
 
 const isPlainObject = (v: unknown): v is Record<string, unknown> =>
   typeof v === 'object' && v !== null && !Array.isArray(v);
@@ -34,6 +34,11 @@ export function boundManager(asset: AnyAsset, io: Readonly<Record<string, IOMana
 /** Throws a DefinitionError listing what is wrong with an asset's `storage`, if anything. */
 export function checkStorage(asset: AnyAsset, io: Readonly<Record<string, IOManager>>): void {
   const manager = boundManager(asset, io);
+  if ((asset.storage as StorageMeta | undefined)?.file?.format === 'arrow' && !manager.storesTables)
+    throw new DefinitionError(
+      `Asset "${asset.key}" returns a table (Arrow), but IO manager "${asset.io}" (${manager.name}) does not store tables: ` +
+        `bind it to local files or S3`,
+    );
   const storage: unknown = asset.storage;
   if (storage === undefined) return;
   const name = `Asset "${asset.key}"`;

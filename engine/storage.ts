@@ -15,9 +15,13 @@ import { z } from 'zod';
 
 /** File stores (local files): how a unit's value is written. */
 export interface FileStorage {
-  /** 'json' (default): the value as JSON. 'text': the value must be a string, stored as it is. */
-  format?: 'json' | 'text';
-  /** The file name extension, without dot; default `json` for json, `txt` for text. */
+  /**
+   * 'json' (default): the value as canonical JSON. 'text': the value must be a string, stored as it
+   * is. 'arrow': the value is an Arrow Table stored as an Arrow IPC stream (set for assets whose schema
+   * is a `tableSchema`, engine/table.ts).
+   */
+  format?: 'json' | 'text' | 'arrow';
+  /** The file name extension, without dot; default `json` for json, `txt` for text, `arrows` for arrow. */
   extension?: string;
 }
 
@@ -63,7 +67,7 @@ export const idTemplateSchema = z
   });
 
 export const fileStorageSchema = z.strictObject({
-  format: z.enum(['json', 'text']).optional(),
+  format: z.enum(['json', 'text', 'arrow']).optional(),
   extension: z
     .string()
     .regex(/^[A-Za-z0-9]+$/, 'an extension is letters and digits, without dot')

@@ -3,6 +3,14 @@ import { statSync } from 'node:fs';
 import { open, readFile, rm, stat } from 'node:fs/promises';
 import { join } from 'node:path';
 import { writeFileAtomic } from '../engine/atomic.ts';
+import {
+  bytesOf,
+  decodeValue,
+  encodeValue,
+  FORMAT_FILES,
+  formatOf,
+  type EncodedValue,
+} from '../engine/encode.ts';
 import { fileStorageSchema, type FileStorage } from '../engine/storage.ts';
 import {
   MissingValueError,
@@ -23,23 +31,11 @@ function safeSegment(s: string, what: string): string {
 /** The asset's `storage.file` section (engine/storage.ts); JSON in `.json` files by default. */
 const fileOf = (ctx: IOContext): FileStorage => ctx.storage?.file ?? {};
 
-/** Text assets (`storage: { file: { format: 'text' } }`) are stored as the text itself, not as JSON. */
-const isText = (ctx: IOContext): boolean => fileOf(ctx).format === 'text';
+const extensionOf = (ctx: IOContext): string =>
+  fileOf(ctx).extension ?? FORMAT_FILES[formatOf(ctx.storage)].extension;
 
-const extensionOf = (ctx: IOContext): string => fileOf(ctx).extension ?? (isText(ctx) ? 'txt' : 'json');
-
-/** Compact JSON from this size up (characters); indented below it. */
-export const COMPACT_JSON_FROM = 256 * 1024;
-
-/**
- * A value's file content: indented JSON when small (a person may open it), compact JSON for big
- * values — one day of road-count arc-days is 2.4 MB compact against 4.2 MB indented, and indenting
- * 222 days of them cost ≈ 10 ms a day and 400 MB of disk for nobody to read.
- */
-function jsonBody(value: unknown): string {
-  const compact = JSON.stringify(value);
-  return compact.length >= COMPACT_JSON_FROM ? compact : JSON.stringify(value, null, 2);
-}
+/** @deprecated moved to engine/hash.ts (canonical JSON is compact from this size). */
+export { COMPACT_JSON_FROM } from '../engine/hash.ts';
 
 /** What the `.version` file of a value says (one line of JSON). */
 interface VersionRecord {
@@ -94,6 +90,7 @@ export interface LocalFsOptions {
 export class LocalFsIOManager implements IOManager {
   readonly name = 'local-fs';
   readonly accepts = { section: 'file', schema: fileStorageSchema } as const;
+  readonly storesTables = true;
   constructor(private readonly opts: LocalFsOptions) {}
 
   pathOf(ctx: IOContext): string {
@@ -106,27 +103,34 @@ export class LocalFsIOManager implements IOManager {
 
   async load(ctx: IOContext): Promise<unknown> {
     const path = this.pathOf(ctx);
-    let text: string;
+    let bytes: Buffer;
     try {
-      text = await readFile(path, 'utf8');
+      bytes = await readFile(path);
     } catch (err) {
       if ((err as NodeJS.ErrnoException).code === 'ENOENT')
         throw new MissingValueError(ctx.assetKey, ctx.partitionKey, path);
       throw err;
     }
-    return isText(ctx) ? text : JSON.parse(text);
+    return decodeValue(bytes, formatOf(ctx.storage));
   }
 
-  async store(ctx: IOContext, value: unknown, dataVersion: string): Promise<StoreResult> {
+  /**
+   * Writes the bytes the engine encoded (`encoded`: their hash is `dataVersion`), or, called without
+   * them, the value encoded the same way (engine/encode.ts).
+   */
+  async store(
+    ctx: IOContext,
+    value: unknown,
+    dataVersion: string,
+    encoded?: EncodedValue,
+  ): Promise<StoreResult> {
     const path = this.pathOf(ctx);
-    if (isText(ctx) && typeof value !== 'string')
-      throw new TypeError(`${ctx.assetKey}: a text asset (storage.file.format 'text') must produce a string`);
-    const body = Buffer.from(isText(ctx) ? (value as string) : jsonBody(value), 'utf8');
-    const record: VersionRecord = {
-      dataVersion,
-      bytes: body.length,
-      sha256: createHash('sha256').update(body).digest('hex'),
-    };
+    const format = formatOf(ctx.storage);
+    if (encoded && encoded.format !== format)
+      throw new Error(`${ctx.assetKey}: value encoded as ${encoded.format}, stored as ${format}`);
+    const enc = encoded ?? (await encodeValue(value, format, ctx.assetKey));
+    const body = bytesOf(enc);
+    const record: VersionRecord = { dataVersion, bytes: enc.bytes, sha256: enc.sha256 };
     // Now, less a random fraction of a millisecond: no two stores give the same time, so a value and
     // a `.version` of different stores never pair up by chance.
     const mtime = (Date.now() - randomInt(1, 1000) / 1000) / 1000;
@@ -138,7 +142,7 @@ export class LocalFsIOManager implements IOManager {
       mtime,
       beforeRename: () => step('rename-version', path),
     });
-    return { bytes: body.length, location: path, stamp: stampOf(path) ?? undefined };
+    return { bytes: enc.bytes, location: path, stamp: stampOf(path) ?? undefined };
   }
 
   /** Removes a value no longer current (its unit now has no data): the `.version` first, then the value. */

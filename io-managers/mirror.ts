@@ -1,3 +1,4 @@
+import type { EncodedValue } from '../engine/encode.ts';
 import type { IOContext, IOManager, StoredStat, StoreResult } from '../engine/io.ts';
 import type { StorageSpec } from '../engine/storage.ts';
 
@@ -13,12 +14,15 @@ export class MirrorIOManager implements IOManager {
   readonly name: string;
   /** The primary's: an asset's storage is placed (and checked) as in the primary. */
   readonly accepts?: StorageSpec;
+  /** The primary's. */
+  readonly storesTables?: boolean;
   constructor(
     private readonly primary: IOManager,
     private readonly mirrors: Mirror[],
   ) {
     this.name = `${primary.name}+mirror`;
     if (primary.accepts) this.accepts = primary.accepts;
+    if (primary.storesTables) this.storesTables = true;
   }
 
   load(ctx: IOContext): Promise<unknown> {
@@ -29,8 +33,13 @@ export class MirrorIOManager implements IOManager {
     return this.primary.stat(ctx);
   }
 
-  async store(ctx: IOContext, value: unknown, dataVersion: string): Promise<StoreResult> {
-    const stored = await this.primary.store(ctx, value, dataVersion);
+  async store(
+    ctx: IOContext,
+    value: unknown,
+    dataVersion: string,
+    encoded?: EncodedValue,
+  ): Promise<StoreResult> {
+    const stored = await this.primary.store(ctx, value, dataVersion, encoded);
     const copies: string[] = [];
     for (const m of this.mirrors) {
       try {

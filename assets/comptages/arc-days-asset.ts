@@ -1,8 +1,7 @@
-import { z } from 'zod';
 import { daily, defineBatchAsset, dep, fromUnpartitioned, type Reject } from '../../engine/index.ts';
 import { rawComptages } from '../sources.ts';
 import { ArcDayAccumulator } from './aggregate.ts';
-import type { ArcDay } from './arc-day.ts';
+import { ArcDayTableSchema, arcDaysToTable, type ArcDayTable } from './arc-day-table.ts';
 import { readComptagesFast } from './fast/reader.ts';
 import { parseComptagesFile } from './parse.ts';
 import { SeenInstants } from './seen-instants.ts';
@@ -16,18 +15,6 @@ const PARIS_LOCAL_DATE = /[;,]"?(\d{4}-\d{2}-\d{2})[T ]\d{2}:\d{2}(?::\d{2})?(?:
 /** Bad road-count rows kept with full detail (counts stay exact beyond it). */
 const MAX_KEPT_REJECTS = 100_000;
 
-const ArcDaySchema = z.object({
-  arc_id: z.string(),
-  day: z.string(),
-  libelle: z.string(),
-  flow: z.array(z.number().nullable()).length(24),
-  occupancy: z.array(z.number().nullable()).length(24),
-  etat: z.array(z.string().nullable()).length(24),
-  geo_point: z.tuple([z.number(), z.number()]).nullable(),
-  row_length_m: z.number().nullable(),
-  rows: z.number().int(),
-});
-
 /** One streaming pass over the road-count file produces every requested day (stored per day). */
 export const comptagesArcDays = defineBatchAsset({
   key: 'comptages_arc_days',
@@ -36,7 +23,9 @@ export const comptagesArcDays = defineBatchAsset({
   description: 'Per road arc per Paris day: the 24 hourly flows/occupancies/states',
   partitions: daily(),
   io: 'intermediate',
-  schema: z.array(ArcDaySchema),
+  // A table per day (one row per arc, 24-hour lists as columns), stored as Arrow IPC
+  // (assets/comptages/arc-day-table.ts): checked on its columns, hashed and written in one pass.
+  schema: ArcDayTableSchema,
   deps: { raw: dep(rawComptages, fromUnpartitioned()) },
   compute: async ({ raw }, ctx) => {
     const days = new Set(ctx.partitionKeys);
@@ -54,13 +43,12 @@ export const comptagesArcDays = defineBatchAsset({
             `a 0-4 code; e.g. a Latin-1 export): kept and counted as Inconnu`,
         );
     };
-    // After the read, progress counts the days written (the 6 GB file's 222 days take longer than
-    // reading it: each is validated, hashed and stored).
-    const emitDays = async (arcDaysOf: (day: string) => ArcDay[]) => {
+    // After the read, progress counts the days written (each is encoded, hashed and stored).
+    const emitDays = async (arcDaysOf: (day: string) => ArcDayTable) => {
       const keys = ctx.partitionKeys;
       for (const [i, day] of keys.entries()) {
         const arcDays = arcDaysOf(day);
-        await ctx.emit(day, arcDays, { rows: arcDays.length });
+        await ctx.emit(day, arcDays, { rows: arcDays.numRows });
         ctx.progress(i + 1, keys.length, 'days written');
       }
     };
@@ -84,8 +72,8 @@ export const comptagesArcDays = defineBatchAsset({
         `${file.key}: ${r.rows} rows read by ${r.mode.parser} (${r.mode.ranges} ranges${took})${r.mode.note ? `: ${r.mode.note}` : ''}`,
       );
       warnUnknownEtat(r.unknownEtat);
-      // One day's ArcDay objects at a time, built from the compact state (which then frees that day).
-      return emitDays((day) => r.takeArcDays(day));
+      // One day's table at a time, written from the compact state into its columns (no object per arc).
+      return emitDays((day) => r.takeArcDayTable(day));
     }
     // Several files share one accumulator (and one set of rules) through the streaming csv-parse reader.
     const acc = new ArcDayAccumulator();
@@ -99,6 +87,6 @@ export const comptagesArcDays = defineBatchAsset({
       ctx.progress(done, total, 'bytes');
     }
     warnUnknownEtat(unknownEtat);
-    return emitDays((day) => acc.arcDays(day));
+    return emitDays((day) => arcDaysToTable(acc.arcDays(day)));
   },
 });

@@ -22,7 +22,7 @@ export const comptagesMetrics = defineAsset({
     referentiel: dep(referentielMetrics, identity(), { optional: true }),
   },
   compute: ({ arcDays, referentiel }, ctx) => {
-    if (!arcDays.length) return ctx.noData('no road-count row for the day');
+    if (!arcDays.numRows) return ctx.noData('no road-count row for the day');
     const lengths = referentiel ? lengthByArc(referentiel) : new Map<string, number>();
     const doc = computeComptagesMetrics(arcDays, ctx.partitionKey, { lengthOf: (arc) => lengths.get(arc) });
     ctx.addMetadata({ rows: doc.metrics.length });

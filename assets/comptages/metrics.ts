@@ -5,6 +5,7 @@
  */
 import { arrondissementOf as officialArrondissementOf } from '../geo/arrondissements.ts';
 import type { ArcDay } from './arc-day.ts';
+import { arcDayColumns, arcDaysToTable, type ArcDayColumns, type ArcDayTable } from './arc-day-table.ts';
 import { compareArcIds } from './aggregate.ts';
 import {
   ComptagesMetricsSchema,
@@ -50,11 +51,14 @@ export function lostMinutesPerVehicleKm(occupancy: number): number {
   return 1.8;
 }
 
-/** Most frequent state over the hours that have a row; ties go to the most severe state. */
-function dominantEtat(etats: readonly (string | null)[]): EtatTrafic {
+/** Most frequent state over the hours of row `i` that have one; ties go to the most severe state. */
+function dominantEtat(c: ArcDayColumns, i: number): EtatTrafic {
   const counts = new Map<EtatTrafic, number>();
-  for (const e of etats) {
-    if (e !== null && (ETATS_TRAFIC as readonly string[]).includes(e)) {
+  for (let h = 0; h < 24; h++) {
+    const code = c.etat[i * 24 + h]!;
+    if (code < 0) continue;
+    const e = c.etatNames[code]!;
+    if ((ETATS_TRAFIC as readonly string[]).includes(e)) {
       counts.set(e as EtatTrafic, (counts.get(e as EtatTrafic) ?? 0) + 1);
     }
   }
@@ -80,14 +84,14 @@ function longestRun(slots: readonly number[], pred: (h: number) => boolean): num
   return best;
 }
 
-/** Longest run of consecutive real hours carrying the same non-zero flow. */
-function longestConstantFlowRun(slots: readonly number[], flow: readonly (number | null)[]): number {
+/** Longest run of consecutive real hours carrying the same non-zero flow (`flow` from `base`; NaN = null). */
+function longestConstantFlowRun(slots: readonly number[], flow: Float64Array, base: number): number {
   let best = 0;
   let run = 0;
-  let previous: number | null = null;
+  let previous = NaN;
   for (const h of slots) {
-    const f = flow[h] ?? null;
-    run = f === null || f === 0 ? 0 : f === previous ? run + 1 : 1;
+    const f = flow[base + h]!;
+    run = Number.isNaN(f) || f === 0 ? 0 : f === previous ? run + 1 : 1;
     previous = f;
     best = Math.max(best, run);
   }
@@ -100,8 +104,11 @@ interface ArcComputation {
   failureReasons: FailingSensor['raisons'];
 }
 
-function computeArc(a: ArcDay, day: string, env: ComptagesEnv): ArcComputation {
+function computeArc(c: ArcDayColumns, i: number, day: string, env: ComptagesEnv): ArcComputation {
   const slots = existingHourSlots(day);
+  const base = i * 24;
+  const arcId = c.arcId[i]!;
+  const rowLength = c.rowLengthM[i]!; // NaN = none
   let hours = 0;
   let total = 0;
   let max: number | null = null;
@@ -110,19 +117,21 @@ function computeArc(a: ArcDay, day: string, env: ComptagesEnv): ArcComputation {
   let occCount = 0;
   let occMax: number | null = null;
 
-  const fromReferentiel = env.lengthOf(a.arc_id);
+  const fromReferentiel = env.lengthOf(arcId);
   const [length, source] =
     fromReferentiel !== undefined && fromReferentiel > 0
       ? [fromReferentiel, 'referentiel' as const]
-      : a.row_length_m !== null && a.row_length_m > 0
-        ? [a.row_length_m, 'geo_shape' as const]
+      : rowLength > 0 // false for NaN
+        ? [rowLength, 'geo_shape' as const]
         : [DEFAULT_ARC_LENGTH_M, 'defaut' as const];
   const lengthKm = length / 1000;
   let lostMinutes = 0;
 
   for (let h = 0; h < 24; h++) {
-    const f = a.flow[h] ?? null;
-    const o = a.occupancy[h] ?? null;
+    const fv = c.flow[base + h]!;
+    const ov = c.occupancy[base + h]!;
+    const f = Number.isNaN(fv) ? null : fv;
+    const o = Number.isNaN(ov) ? null : ov;
     if (f !== null) {
       hours++;
       total += f;
@@ -140,16 +149,17 @@ function computeArc(a: ArcDay, day: string, env: ComptagesEnv): ArcComputation {
     if (f !== null && o !== null) lostMinutes += f * lengthKm * lostMinutesPerVehicleKm(o);
   }
 
-  const congestedRun = longestRun(slots, (h) => (a.occupancy[h] ?? -1) >= CONGESTION_OCCUPANCY);
-  const constantRun = longestConstantFlowRun(slots, a.flow);
+  const congestedRun = longestRun(slots, (h) => c.occupancy[base + h]! >= CONGESTION_OCCUPANCY); // NaN: false
+  const constantRun = longestConstantFlowRun(slots, c.flow, base);
   const failureReasons: FailingSensor['raisons'] = [];
   if (hours < MIN_MEASURED_HOURS) failureReasons.push('heures_insuffisantes');
   if (constantRun >= CONSTANT_FLOW_HOURS) failureReasons.push('debit_constant');
 
-  const point = a.geo_point;
+  const lat = c.geoPoint[2 * i]!;
+  const lon = c.geoPoint[2 * i + 1]!;
   const metric: ArcMetrics = {
-    arc_id: a.arc_id,
-    libelle: a.libelle,
+    arc_id: arcId,
+    libelle: c.libelle[i]!,
     date: day,
     heures_mesurees: hours,
     debit_journalier_total: total,
@@ -157,10 +167,10 @@ function computeArc(a: ArcDay, day: string, env: ComptagesEnv): ArcComputation {
     debit_max: max,
     taux_occupation_moyen: occCount > 0 ? occSum / occCount : null,
     heure_pic: peak,
-    etat_trafic_dominant: dominantEtat(a.etat),
+    etat_trafic_dominant: dominantEtat(c, i),
     longueur_metres: length,
     source_longueur: source,
-    arrondissement: point ? env.arrondissementOf(point[1], point[0]) : null,
+    arrondissement: Number.isNaN(lat) ? null : env.arrondissementOf(lon, lat),
     temps_perdu_total_minutes: lostMinutes,
     heures_congestion_max: congestedRun,
     congestion_alerte: congestedRun >= CONGESTION_MIN_HOURS,
@@ -174,9 +184,12 @@ const severityOf = (hours: number): CongestionAlert['severite'] =>
 
 const byArc = (a: { arc_id: string }, b: { arc_id: string }): number => compareArcIds(a.arc_id, b.arc_id);
 
-/** Builds the day's metrics document from the arc-days of `day` (arc-days of other days are ignored). */
+/**
+ * Builds the day's metrics document from the arc-days of `day` (arc-days of other days are ignored):
+ * the stored table (its columns are read, no per-row object is built) or `ArcDay` records.
+ */
 export function computeComptagesMetrics(
-  arcDays: readonly ArcDay[],
+  arcDays: ArcDayTable | readonly ArcDay[],
   day: string,
   env: Partial<ComptagesEnv> = {},
 ): ComptagesMetrics {
@@ -184,10 +197,10 @@ export function computeComptagesMetrics(
     lengthOf: env.lengthOf ?? (() => undefined),
     arrondissementOf: env.arrondissementOf ?? officialArrondissementOf,
   };
-  const computed = arcDays
-    .filter((a) => a.day === day)
-    .map((a) => computeArc(a, day, fullEnv))
-    .sort((x, y) => byArc(x.metric, y.metric));
+  const c = arcDayColumns(Array.isArray(arcDays) ? arcDaysToTable(arcDays) : (arcDays as ArcDayTable));
+  const computed: ArcComputation[] = [];
+  for (let i = 0; i < c.length; i++) if (c.day[i] === day) computed.push(computeArc(c, i, day, fullEnv));
+  computed.sort((x, y) => byArc(x.metric, y.metric));
   const metrics = computed.map((c) => c.metric);
 
   const total = metrics.reduce((s, m) => s + m.debit_journalier_total, 0);

@@ -1,8 +1,9 @@
+import { Table } from 'apache-arrow';
 import type { AnyAsset, CheckResult } from '../asset.ts';
 import { ioFor, type Definitions } from '../definitions.ts';
 import type { MaterializedMetadata } from '../events.ts';
 import type { UnitHooks, UnitJob, UnitReport } from '../executor.ts';
-import { dataVersionOf } from '../hash.ts';
+import { encodeValue, formatOf } from '../encode.ts';
 import type { QuarantineCollector } from '../quarantine.ts';
 import { maskSecrets } from '../redact.ts';
 import type { StoredCheckResult } from '../state.ts';
@@ -48,8 +49,15 @@ export async function finish(
   const parsed = asset.schema ? asset.schema.safeParse(value) : { success: true as const, data: value };
   if (!parsed.success)
     throw new Error(`Output of ${asset.key} does not match its schema: ${summarizeZod(parsed.error)}`);
-  const dataVersion = dataVersionOf(parsed.data);
-  const stored = await ioFor(defs, asset).store(ioContext(asset, partition), parsed.data, dataVersion);
+  // One serialisation: the bytes stored by file IO managers, their hash the data version.
+  const encoded = await encodeValue(parsed.data, formatOf(asset.storage), asset.key);
+  const dataVersion = encoded.dataVersion;
+  const stored = await ioFor(defs, asset).store(
+    ioContext(asset, partition),
+    parsed.data,
+    dataVersion,
+    encoded,
+  );
   const quarantineLocation = await writeQuarantine(job.quarantineDir, asset.key, partition, extra.quarantine);
   const at = new Date().toISOString();
   const checks: StoredCheckResult[] = [];
@@ -78,6 +86,7 @@ export async function finish(
   }
   const metadata: MaterializedMetadata = {
     ...(Array.isArray(parsed.data) ? { rows: parsed.data.length } : {}),
+    ...(parsed.data instanceof Table ? { rows: parsed.data.numRows } : {}),
     ...extra.meta,
     bytes: stored.bytes,
     durationMs: Date.now() - extra.t0,

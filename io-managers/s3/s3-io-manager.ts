@@ -1,6 +1,7 @@
 /**
  * IOManager storing JSON values at `s3://<bucket>/<prefix>/<assetKey>/<partition>.json` (text assets,
- * `storage: { file: { format: 'text', extension } }`, as their text under their extension), with the
+ * `storage: { file: { format: 'text', extension } }`, as their text under their extension; table assets
+ * as an Arrow IPC stream, `.arrows`): the bytes the engine encoded (engine/encode.ts), with the
  * engine's data version in the object metadata so `stat` is one HEAD. A PUT is atomic on S3:
  * readers see the old object or the new one, never a mix.
  */
@@ -12,6 +13,14 @@ import {
   type StoreResult,
   type StoredStat,
 } from '../../engine/io.ts';
+import {
+  bytesOf,
+  decodeValue,
+  encodeValue,
+  FORMAT_FILES,
+  formatOf,
+  type EncodedValue,
+} from '../../engine/encode.ts';
 import { fileStorageSchema } from '../../engine/storage.ts';
 import { assertSafeKey } from './cache.ts';
 import { isNotFound } from './client.ts';
@@ -26,14 +35,14 @@ export interface S3IOManagerOptions {
   prefix: string;
 }
 
-const isText = (ctx: IOContext): boolean => ctx.storage?.file?.format === 'text';
 const extensionOf = (ctx: IOContext): string =>
-  ctx.storage?.file?.extension ?? (isText(ctx) ? 'txt' : 'json');
+  ctx.storage?.file?.extension ?? FORMAT_FILES[formatOf(ctx.storage)].extension;
 
 export class S3IOManager implements IOManager {
   readonly name = 's3';
   /** Reads `storage.file` (format, extension), as the local-files manager does. */
   readonly accepts = { section: 'file', schema: fileStorageSchema } as const;
+  readonly storesTables = true;
   private readonly root: string;
 
   constructor(private readonly opts: S3IOManagerOptions) {
@@ -59,27 +68,34 @@ export class S3IOManager implements IOManager {
     try {
       const res = await this.opts.client.send(new GetObjectCommand({ Bucket: this.opts.bucket, Key: key }));
       if (!res.Body) throw new Error(`Empty response body for ${this.url(key)}`);
-      const text = await res.Body.transformToString('utf-8');
-      return isText(ctx) ? text : (JSON.parse(text) as unknown);
+      return decodeValue(await res.Body.transformToByteArray(), formatOf(ctx.storage));
     } catch (err) {
       if (isNotFound(err)) throw new MissingValueError(ctx.assetKey, ctx.partitionKey, this.url(key));
       throw err;
     }
   }
 
-  async store(ctx: IOContext, value: unknown, dataVersion: string): Promise<StoreResult> {
+  /** PUTs the bytes the engine encoded (their hash is `dataVersion`), or the value encoded the same way. */
+  async store(
+    ctx: IOContext,
+    value: unknown,
+    dataVersion: string,
+    encoded?: EncodedValue,
+  ): Promise<StoreResult> {
     const key = this.keyFor(ctx);
-    if (isText(ctx) && typeof value !== 'string')
-      throw new TypeError(`${ctx.assetKey}: a text asset (storage.file.format 'text') must produce a string`);
-    const body = isText(ctx) ? (value as string) : JSON.stringify(value === undefined ? null : value);
-    const bytes = Buffer.byteLength(body);
+    const format = formatOf(ctx.storage);
+    if (encoded && encoded.format !== format)
+      throw new Error(`${ctx.assetKey}: value encoded as ${encoded.format}, stored as ${format}`);
+    const enc = encoded ?? (await encodeValue(value, format, ctx.assetKey));
+    const body = bytesOf(enc);
+    const bytes = enc.bytes;
     await this.opts.client.send(
       new PutObjectCommand({
         Bucket: this.opts.bucket,
         Key: key,
         Body: body,
         ContentLength: bytes,
-        ContentType: isText(ctx) ? 'text/plain; charset=utf-8' : 'application/json; charset=utf-8',
+        ContentType: FORMAT_FILES[format].contentType,
         // Metadata travels in HTTP headers: ASCII only, so the version is URI-encoded.
         Metadata: { [VERSION_META]: encodeURIComponent(dataVersion) },
       }),

@@ -2,7 +2,7 @@ import { existsSync } from 'node:fs';
 import { mkdir, readdir, readFile, rm, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { dataVersionOf } from '../../engine/hash.ts';
+import { encodeValue, formatOf } from '../../engine/encode.ts';
 import { LocalFsIOManager } from '../../io-managers/local-fs.ts';
 import { exists, scratchProject, seeded, snapshot, startPipeline } from './cli-process.ts';
 
@@ -135,17 +135,18 @@ async function assertVersionsMatchValues(outputDir: string): Promise<number> {
   for (const asset of await readdir(outputDir)) {
     if (asset.startsWith('_') || asset.startsWith('.')) continue;
     for (const name of await readdir(join(outputDir, asset)).catch(() => [] as string[])) {
-      const m = /^(.+)\.(json|csv)$/.exec(name);
+      const m = /^(.+)\.(json|csv|arrows)$/.exec(name);
       if (!m) continue;
       const ctx = {
         assetKey: asset,
         partitionKey: m[1]!,
         ...(m[2] === 'csv' && { storage: { file: { format: 'text', extension: 'csv' } } as const }),
+        ...(m[2] === 'arrows' && { storage: { file: { format: 'arrow' } } as const }),
       };
       const st = await io.stat(ctx);
       if (!st) continue;
       expect(
-        dataVersionOf(await io.load(ctx)),
+        (await encodeValue(await io.load(ctx), formatOf(ctx.storage))).dataVersion,
         `${asset}/${name} is not the value of version ${st.dataVersion}`,
       ).toBe(st.dataVersion);
       checked++;

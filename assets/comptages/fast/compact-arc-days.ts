@@ -20,6 +20,8 @@
  */
 import { closeSync, openSync, readSync, writeSync } from 'node:fs';
 import type { ArcDay } from '../arc-day.ts';
+// Types only: this module runs in the reader's workers, which need not load Arrow.
+import type { ArcDayRowSink } from '../arc-day-table.ts';
 import { compareArcIds } from '../aggregate.ts';
 import { ETATS_TRAFIC, ETAT_SEVERITY } from '../normalize.ts';
 import { Interner, type InternTables } from './intern.ts';
@@ -497,17 +499,8 @@ export class CompactArcDays {
     this.blocks.delete(dayNum);
     if (this.last === blk) this.last = null;
     blk.load(this.pool.pop());
-    if (!this.arcRank || this.arcRank.length !== this.arcIds.length) {
-      const order = this.arcIds
-        .map((_, a) => a)
-        .sort((a, b) => compareArcIds(this.arcIds[a]!, this.arcIds[b]!));
-      this.arcRank = new Int32Array(order.length);
-      order.forEach((a, r) => (this.arcRank![a] = r));
-    }
     // Slots in arc-rank order: ranks are distinct, so a direct placement replaces a comparison sort.
-    const rank = this.arcRank;
-    const byRank = new Int32Array(rank.length);
-    for (let s = 0; s < blk.size; s++) byRank[rank[blk.arc[s]!]!] = s + 1;
+    const byRank = this.slotsByRank(blk);
     const day = dayString(dayNum);
     const list: ArcDay[] = [];
     for (let r = 0; r < byRank.length; r++)
@@ -515,6 +508,91 @@ export class CompactArcDays {
     // This day's arrays serve the next day read back from disk.
     if (this.pool.length < 2) this.pool.push(blk.arraysForReuse());
     return list;
+  }
+
+  /**
+   * One day's arc-days (arcs in `compareArcIds` order) written into a sink made for their count (an
+   * `ArcDayTableBuilder`: straight into the table's columns, no object per arc): the same values as
+   * `takeArcDays` gives. Frees the day as `takeArcDays` does; null when the day has none.
+   */
+  takeArcDayRows<S extends ArcDayRowSink>(dayNum: number, make: (n: number) => S): S | null {
+    const blk = this.blocks.get(dayNum);
+    if (!blk) return null;
+    this.blocks.delete(dayNum);
+    if (this.last === blk) this.last = null;
+    blk.load(this.pool.pop());
+    const byRank = this.slotsByRank(blk);
+    const day = dayString(dayNum);
+    let n = 0;
+    for (let r = 0; r < byRank.length; r++) if (byRank[r]! !== 0) n++;
+    const b = make(n);
+    for (let r = 0, i = 0; r < byRank.length; r++)
+      if (byRank[r]! !== 0) this.arcDayRow(blk, byRank[r]! - 1, day, b, i++);
+    if (this.pool.length < 2) this.pool.push(blk.arraysForReuse());
+    return b;
+  }
+
+  /** Slot + 1 of each arc rank present in the block (0: absent). */
+  private slotsByRank(blk: DayBlock): Int32Array {
+    if (!this.arcRank || this.arcRank.length !== this.arcIds.length) {
+      const order = this.arcIds
+        .map((_, a) => a)
+        .sort((a, b) => compareArcIds(this.arcIds[a]!, this.arcIds[b]!));
+      this.arcRank = new Int32Array(order.length);
+      order.forEach((a, r) => (this.arcRank![a] = r));
+    }
+    const rank = this.arcRank;
+    const byRank = new Int32Array(rank.length);
+    for (let s = 0; s < blk.size; s++) byRank[rank[blk.arc[s]!]!] = s + 1;
+    return byRank;
+  }
+
+  /** Row i of the table: the values `arcDay` computes for slot s, written into the builder. */
+  private arcDayRow(blk: DayBlock, s: number, day: string, b: ArcDayRowSink, i: number): void {
+    let rows = 0;
+    const hasSecond = blk.second.size !== 0;
+    const cap = blk.cap;
+    const cells = blk.cell;
+    const flows = blk.flow;
+    for (let h = 0; h < HOURS; h++) {
+      const c = cells[h * cap + s]!;
+      if (c >>> OFF_SHIFT === 0) continue;
+      rows++;
+      const fr = flows[h * cap + s]!;
+      let f = flowValue(fr, fr === FLOW_SIDE ? blk.flowX[h * cap + s]! : 0);
+      let code = (c >>> ETAT_SHIFT) & 7;
+      let occSum = 0;
+      let occN = 0;
+      const qr = c & OCC_MASK;
+      if (qr !== OCC_NULL) {
+        occSum += occValue(qr, qr === OCC_SIDE ? blk.occX[h * cap + s]! : 0);
+        occN++;
+      }
+      const sec = hasSecond ? blk.second.get(s * HOURS + h) : undefined;
+      if (sec) {
+        rows++;
+        if (sec.flow === sec.flow) f = f === f ? f + sec.flow : sec.flow;
+        if (sec.occ === sec.occ) {
+          occSum += sec.occ;
+          occN++;
+        }
+        if (code === 0 || SEVERITY_OF_CODE[sec.etat]! > SEVERITY_OF_CODE[code]!) code = sec.etat;
+      }
+      b.hourCode(i, h, f, occN === 0 ? NaN : occN === 1 ? occSum : occSum / occN, code - 1);
+    }
+    const g = blk.geo[s]!;
+    const l = blk.len[s]!;
+    const lib = blk.lib[s]!;
+    b.row(
+      i,
+      this.arcIds[blk.arc[s]!]!,
+      day,
+      lib === 0 ? '' : this.names.libs[lib - 1]!,
+      g === 0 ? NaN : this.names.geos[2 * g - 2]!,
+      g === 0 ? NaN : this.names.geos[2 * g - 1]!,
+      l === 0 ? null : this.names.lens[l - 1]!,
+      rows,
+    );
   }
 
   private arcDay(blk: DayBlock, s: number, day: string): ArcDay {

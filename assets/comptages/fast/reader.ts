@@ -29,6 +29,7 @@ import { open } from 'node:fs/promises';
 import { availableParallelism } from 'node:os';
 import type { QuarantineRecord } from '../../../engine/quarantine.ts';
 import type { ArcDay } from '../arc-day.ts';
+import { ArcDayTableBuilder, arcDaysToTable, type ArcDayTable } from '../arc-day-table.ts';
 import { ArcDayAccumulator } from '../aggregate.ts';
 import { dayNumber } from '../paris-clock.ts';
 import type { ComptagesFile } from '../parse.ts';
@@ -70,6 +71,8 @@ export interface FastReadResult {
    * data is released once built: a second call for the same day returns [].
    */
   takeArcDays(day: string): ArcDay[];
+  /** The same records as one arc-day table (assets/comptages/arc-day-table.ts), no object per arc. */
+  takeArcDayTable(day: string): ArcDayTable;
   /**
    * The first `maxRejects` rejects by line, each with file key, 1-based line, reason, detail, raw.
    * (Past `maxRejects` rows of one range repeating earlier ranges, which of those are kept in detail
@@ -173,6 +176,7 @@ type ReplayPart = Omit<ReplayResult, 'acc'> & { state: CompactState };
 const emptyResult = (): FastReadResult => ({
   days: [],
   takeArcDays: () => [],
+  takeArcDayTable: () => arcDaysToTable([]),
   rejects: [],
   rejectCounts: {},
   rows: 0,
@@ -317,6 +321,14 @@ async function aggregate(
     removeScratchWhenDone();
     return list;
   };
+  out.takeArcDayTable = (day) => {
+    const n = dayNumber(day);
+    const rows = partOf.get(n)?.takeArcDayRows(n, (count) => new ArcDayTableBuilder(count));
+    const table = (rows ?? new ArcDayTableBuilder(0)).build();
+    partOf.delete(n);
+    removeScratchWhenDone();
+    return table;
+  };
   removeScratchWhenDone();
   return out;
 }
@@ -443,6 +455,7 @@ async function readWithCsvParse(
   out.unknownEtat = parsed.unknownEtat;
   out.days = acc.days();
   out.takeArcDays = (day) => acc.arcDays(day);
+  out.takeArcDayTable = (day) => arcDaysToTable(acc.arcDays(day));
   return out;
 }
 

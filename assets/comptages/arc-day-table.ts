@@ -1,0 +1,353 @@
+/**
+ * The columnar form of one day of `ArcDay` records: the value of `comptages_arc_days`, an Arrow table
+ * stored as an Arrow IPC stream (engine/table.ts). One row per arc, in arc order; every field of
+ * `ArcDay` is kept:
+ *
+ *   arc_id, day, libelle   Utf8, never null
+ *   flow, occupancy        FixedSizeList[24]<Float64>: hour h of row i is child value i·24+h (null = no value)
+ *   etat                   FixedSizeList[24]<Dictionary<Int8, Utf8>> (null = no row for the hour)
+ *   geo_point              FixedSizeList[2]<Float64> [lat, lon], null if absent
+ *   row_length_m           Float64, null if absent
+ *   rows                   Int32
+ *
+ * `arcDayColumns` reads a table back as flat typed arrays (NaN / -1 for nulls), without per-row objects.
+ */
+import {
+  Dictionary,
+  Field,
+  FixedSizeList,
+  Float64,
+  Int32,
+  Int8,
+  Table,
+  Utf8,
+  makeData,
+  makeVector,
+  vectorFromArray,
+  type Data,
+  type Vector,
+} from 'apache-arrow';
+import { tableSchema } from '../../engine/table.ts';
+import type { ArcDay } from './arc-day.ts';
+import { ETATS_TRAFIC } from './normalize.ts';
+
+const HOURS = 24;
+/** A fixed dictionary id: the same table always encodes to the same bytes (the data version). */
+const ETAT_DICTIONARY_ID = 0;
+
+const hourly = <T extends Float64 | Dictionary<Utf8, Int8>>(type: T) =>
+  new FixedSizeList(HOURS, new Field('hour', type, true));
+const etatType = () => new Dictionary(new Utf8(), new Int8(), ETAT_DICTIONARY_ID);
+
+export const ArcDayTableSchema = tableSchema({
+  arc_id: { type: new Utf8(), nullable: false },
+  day: { type: new Utf8(), nullable: false },
+  libelle: { type: new Utf8(), nullable: false },
+  flow: { type: hourly(new Float64()), nullable: false },
+  occupancy: { type: hourly(new Float64()), nullable: false },
+  etat: { type: hourly(etatType()), nullable: false },
+  geo_point: new FixedSizeList(2, new Field('coordinate', new Float64(), false)),
+  row_length_m: new Float64(),
+  rows: { type: new Int32(), nullable: false },
+});
+
+export type ArcDayTable = ReturnType<typeof ArcDayTableSchema.parse>;
+
+/** A validity bitmap of `n` bits, all unset. */
+const bitmap = (n: number): Uint8Array => new Uint8Array(Math.ceil(n / 8));
+const setBit = (b: Uint8Array, i: number): void => {
+  b[i >> 3]! |= 1 << (i & 7);
+};
+
+/**
+ * Column builder of nullable doubles: every slot null until set (each at most once), zeros under nulls,
+ * so equal values give equal bytes.
+ */
+function doubles(n: number) {
+  const values = new Float64Array(n);
+  const valid = bitmap(n);
+  let nulls = n;
+  return {
+    set(i: number, v: number | null | undefined) {
+      if (v !== null && v !== undefined) {
+        values[i] = v;
+        setBit(valid, i);
+        nulls--;
+      }
+    },
+    data: (): Data<Float64> =>
+      makeData({
+        type: new Float64(),
+        length: n,
+        nullCount: nulls,
+        nullBitmap: nulls ? valid : null,
+        data: values,
+      }),
+  };
+}
+
+/** Where the fast reader writes a day's arc-days (fast/compact-arc-days.ts `takeArcDayRows`). */
+export interface ArcDayRowSink {
+  row(
+    i: number,
+    arcId: string,
+    day: string,
+    libelle: string,
+    lat: number,
+    lon: number,
+    lengthM: number | null,
+    rows: number,
+  ): void;
+  hourCode(i: number, h: number, flow: number, occupancy: number, etatCode: number): void;
+}
+
+/**
+ * Builds an arc-day table row by row straight into its column buffers: what `arcDaysToTable` and the
+ * fast reader (`takeArcDayTable`, no `ArcDay` object per arc) both use, so both encode alike.
+ */
+export class ArcDayTableBuilder implements ArcDayRowSink {
+  private readonly arcIds: string[];
+  private readonly days: string[];
+  private readonly libelles: string[];
+  private readonly flow: ReturnType<typeof doubles>;
+  private readonly occ: ReturnType<typeof doubles>;
+  private readonly etatCodes: Int8Array;
+  private readonly etatValid: Uint8Array;
+  private etatNulls: number;
+  /** The dictionary: the known states in their fixed order, then any other string as first met. */
+  private readonly names: string[] = [...ETATS_TRAFIC];
+  private readonly codeOf = new Map<string, number>(ETATS_TRAFIC.map((e, i) => [e, i]));
+  private readonly geo: Float64Array;
+  private readonly geoValid: Uint8Array;
+  private geoNulls = 0;
+  private readonly length: ReturnType<typeof doubles>;
+  private readonly rows: Int32Array;
+
+  constructor(readonly n: number) {
+    this.arcIds = new Array<string>(n).fill('');
+    this.days = new Array<string>(n).fill('');
+    this.libelles = new Array<string>(n).fill('');
+    this.flow = doubles(n * HOURS);
+    this.occ = doubles(n * HOURS);
+    this.etatCodes = new Int8Array(n * HOURS);
+    this.etatValid = bitmap(n * HOURS);
+    this.etatNulls = n * HOURS;
+    this.geo = new Float64Array(n * 2);
+    this.geoValid = bitmap(n);
+    this.length = doubles(n);
+    this.rows = new Int32Array(n);
+  }
+
+  /** Row i's own fields; `lat`/`lon` NaN = no point, `lengthM` null = none. Call once per row. */
+  row(
+    i: number,
+    arcId: string,
+    day: string,
+    libelle: string,
+    lat: number,
+    lon: number,
+    lengthM: number | null,
+    rows: number,
+  ): void {
+    this.arcIds[i] = arcId;
+    this.days[i] = day;
+    this.libelles[i] = libelle;
+    if (Number.isNaN(lat)) this.geoNulls++;
+    else {
+      this.geo[2 * i] = lat;
+      this.geo[2 * i + 1] = lon;
+      setBit(this.geoValid, i);
+    }
+    this.length.set(i, lengthM);
+    this.rows[i] = rows;
+  }
+
+  /** Hour h of row i (call at most once per hour; hours not given are null). NaN = null. */
+  hour(i: number, h: number, flow: number, occupancy: number, etat: string | null): void {
+    this.hourCode(i, h, flow, occupancy, etat === null ? -1 : this.code(etat));
+  }
+
+  /** As `hour`, the state given by its index in ETATS_TRAFIC (-1 = null). */
+  hourCode(i: number, h: number, flow: number, occupancy: number, etatCode: number): void {
+    const k = i * HOURS + h;
+    this.flow.set(k, Number.isNaN(flow) ? null : flow);
+    this.occ.set(k, Number.isNaN(occupancy) ? null : occupancy);
+    if (etatCode >= 0) {
+      this.etatCodes[k] = etatCode;
+      setBit(this.etatValid, k);
+      this.etatNulls--;
+    }
+  }
+
+  private code(e: string): number {
+    let code = this.codeOf.get(e);
+    if (code === undefined) {
+      code = this.names.push(e) - 1;
+      if (code > 127) throw new Error(`More than 128 distinct Etat trafic values in a day (${e})`);
+      this.codeOf.set(e, code);
+    }
+    return code;
+  }
+
+  build(): ArcDayTable {
+    const n = this.n;
+    const list24 = <T extends Float64 | Dictionary<Utf8, Int8>>(type: T, child: Data<T>) =>
+      makeVector(makeData({ type: hourly(type), length: n, nullCount: 0, child }));
+    const etatChild = makeData({
+      type: etatType(),
+      length: n * HOURS,
+      nullCount: this.etatNulls,
+      nullBitmap: this.etatNulls ? this.etatValid : null,
+      data: this.etatCodes,
+      dictionary: vectorFromArray(this.names, new Utf8()),
+    });
+    const geoType = new FixedSizeList(2, new Field('coordinate', new Float64(), false));
+    const geoChild = makeData({ type: new Float64(), length: n * 2, nullCount: 0, data: this.geo });
+    return new Table({
+      arc_id: vectorFromArray(this.arcIds, new Utf8()),
+      day: vectorFromArray(this.days, new Utf8()),
+      libelle: vectorFromArray(this.libelles, new Utf8()),
+      flow: list24(new Float64(), this.flow.data()),
+      occupancy: list24(new Float64(), this.occ.data()),
+      etat: list24(etatType(), etatChild),
+      geo_point: makeVector(
+        makeData({
+          type: geoType,
+          length: n,
+          nullCount: this.geoNulls,
+          nullBitmap: this.geoNulls ? this.geoValid : null,
+          child: geoChild,
+        }),
+      ),
+      row_length_m: makeVector(this.length.data()),
+      rows: makeVector(makeData({ type: new Int32(), length: n, nullCount: 0, data: this.rows })),
+    }) as unknown as ArcDayTable;
+  }
+}
+
+/** The table of a day's arc-days (in the given order). */
+export function arcDaysToTable(list: readonly ArcDay[]): ArcDayTable {
+  const b = new ArcDayTableBuilder(list.length);
+  list.forEach((a, i) => {
+    const [lat, lon] = a.geo_point ?? [NaN, NaN];
+    b.row(i, a.arc_id, a.day, a.libelle, lat, lon, a.row_length_m, a.rows);
+    for (let h = 0; h < HOURS; h++) b.hour(i, h, a.flow[h] ?? NaN, a.occupancy[h] ?? NaN, a.etat[h] ?? null);
+  });
+  return b.build();
+}
+
+/** A day's arc-days as flat columns: row i's hour h at i·24+h. */
+export interface ArcDayColumns {
+  length: number;
+  arcId: readonly string[];
+  day: readonly string[];
+  libelle: readonly string[];
+  /** NaN = null. */
+  flow: Float64Array;
+  /** NaN = null. */
+  occupancy: Float64Array;
+  /** Index in `etatNames`; -1 = null. */
+  etat: Int8Array;
+  etatNames: readonly string[];
+  /** [lat, lon] of row i at 2i, 2i+1; NaN = no point. */
+  geoPoint: Float64Array;
+  /** NaN = null. */
+  rowLengthM: Float64Array;
+  rows: Int32Array;
+}
+
+/** Copies a vector of doubles (or the children of its fixed-size lists) into `out`, NaN for nulls. */
+function readDoubles(v: Vector, out: Float64Array, child: boolean): void {
+  let k = 0;
+  for (const chunk of v.data) {
+    const d = (child ? chunk.children[0]! : chunk) as Data<Float64>;
+    const values = d.values;
+    const n = child ? chunk.length * (out.length / v.length) : chunk.length;
+    const hasNulls = d.nullCount > 0;
+    for (let j = 0; j < n; j++) out[k++] = hasNulls && !d.getValid(j) ? NaN : values[j]!;
+  }
+}
+
+const strings = (v: Vector): string[] => v.toArray() as string[];
+
+/** The columns of an arc-day table (see the file comment): typed arrays, no per-row objects. */
+export function arcDayColumns(table: ArcDayTable): ArcDayColumns {
+  const n = table.numRows;
+  const col = (name: string): Vector => {
+    const v = table.getChild(name as never) as Vector | null;
+    if (!v) throw new Error(`Arc-day table without column ${name}`);
+    return v;
+  };
+  const flow = new Float64Array(n * HOURS);
+  const occupancy = new Float64Array(n * HOURS);
+  readDoubles(col('flow'), flow, true);
+  readDoubles(col('occupancy'), occupancy, true);
+  const geoPoint = new Float64Array(n * 2);
+  let k = 0;
+  for (const chunk of col('geo_point').data) {
+    const values = (chunk.children[0] as Data<Float64>).values;
+    for (let j = 0; j < chunk.length; j++, k++) {
+      const ok = chunk.getValid(j);
+      geoPoint[2 * k] = ok ? values[2 * j]! : NaN;
+      geoPoint[2 * k + 1] = ok ? values[2 * j + 1]! : NaN;
+    }
+  }
+  const rowLengthM = new Float64Array(n);
+  readDoubles(col('row_length_m'), rowLengthM, false);
+  // Etat codes, mapped into one list of names (a stream may carry a dictionary per batch).
+  const etat = new Int8Array(n * HOURS);
+  const etatNames: string[] = [];
+  const nameCode = new Map<string, number>();
+  k = 0;
+  for (const chunk of col('etat').data) {
+    const d = chunk.children[0] as Data<Dictionary<Utf8, Int8>>;
+    const dict = d.dictionary ? strings(d.dictionary) : [];
+    const remap = dict.map((name) => {
+      let c = nameCode.get(name);
+      if (c === undefined) nameCode.set(name, (c = etatNames.push(name) - 1));
+      return c;
+    });
+    const codes = d.values as Int8Array;
+    for (let j = 0; j < chunk.length * HOURS; j++) etat[k++] = d.getValid(j) ? remap[codes[j]!]! : -1;
+  }
+  const rows = new Int32Array(n);
+  let r = 0;
+  for (const chunk of col('rows').data) {
+    const values = (chunk as Data<Int32>).values;
+    for (let j = 0; j < chunk.length; j++) rows[r++] = values[j]!;
+  }
+  return {
+    length: n,
+    arcId: strings(col('arc_id')),
+    day: strings(col('day')),
+    libelle: strings(col('libelle')),
+    flow,
+    occupancy,
+    etat,
+    etatNames,
+    geoPoint,
+    rowLengthM,
+    rows,
+  };
+}
+
+/** Back to records (tests and tools; the pipeline reads the columns). */
+export function arcDaysOfColumns(c: ArcDayColumns): ArcDay[] {
+  const out: ArcDay[] = [];
+  const orNull = (x: number): number | null => (Number.isNaN(x) ? null : x);
+  for (let i = 0; i < c.length; i++) {
+    const hours = Array.from({ length: HOURS }, (_, h) => i * HOURS + h);
+    out.push({
+      arc_id: c.arcId[i]!,
+      day: c.day[i]!,
+      libelle: c.libelle[i]!,
+      flow: hours.map((k) => orNull(c.flow[k]!)),
+      occupancy: hours.map((k) => orNull(c.occupancy[k]!)),
+      etat: hours.map((k) => (c.etat[k]! < 0 ? null : c.etatNames[c.etat[k]!]!)),
+      geo_point: Number.isNaN(c.geoPoint[2 * i]!) ? null : [c.geoPoint[2 * i]!, c.geoPoint[2 * i + 1]!],
+      row_length_m: orNull(c.rowLengthM[i]!),
+      rows: c.rows[i]!,
+    });
+  }
+  return out;
+}

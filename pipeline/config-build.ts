@@ -7,7 +7,7 @@
  * Imports of CityFlow itself (`cityflow`, `cityflow/…`, or a relative path into a CityFlow checkout) are
  * linked to the very modules the running CLI loaded (config-link.ts). Other packages stay bare imports,
  * resolved from the project's node_modules; JSON imports are inlined; files read beside a module
- * (`new URL('./x', import.meta.url)`) are copied.
+ * (`new URL('./x', import.meta.url)`) are copied, and modules named so (worker threads) compiled.
  *
  * A build is reused while every file it was made from is unchanged (a small manifest per config lists
  * them with their hashes: checking costs one read and one hash per module, no esbuild).
@@ -126,10 +126,13 @@ export async function buildConfig(configFile: string, link: FrameworkLink): Prom
     if (sources.has(file)) continue;
     const bytes = readFileSync(file);
     sources.set(file, bytes);
-    // Files read at run time beside the module (`new URL('./stations.csv', import.meta.url)`) are copied.
+    // Files read at run time beside the module (`new URL('./stations.csv', import.meta.url)`) are copied;
+    // modules named that way (a worker thread's `new URL('./worker.js', import.meta.url)`) are compiled.
     for (const m of Buffer.from(bytes).toString('utf8').matchAll(URL_BESIDE)) {
-      const target = resolve(dirname(file), m[2]!);
-      if (!CODE_EXTENSIONS.includes(extname(target)) && isFile(target)) copied.push(target);
+      const target = resolveRelative(file, m[2]!);
+      if (!isFile(target)) continue;
+      if (!CODE_EXTENSIONS.includes(extname(target))) copied.push(target);
+      else if (!linker.runningCopy(target)) queue.push(target);
     }
     const found: string[] = [];
     const plugin: Plugin = {

@@ -127,6 +127,28 @@ describe('pipeline with a project config', () => {
     expect(JSON.parse(await readFile(join(dir, 'output/n/all.json'), 'utf8'))).toBe(3);
   });
 
+  it('a worker module named by new URL(…, import.meta.url) is compiled with the build and runs', async () => {
+    const dir = await project('worker', {
+      'cityflow.config.ts':
+        `${HEAD}import { fromWorker } from './src/asset.ts';\n` +
+        `export default defineConfig({ assets: [${ASSET('doubled', '').replace('() => 1', 'fromWorker')}] });\n`,
+      'src/asset.ts':
+        "import { Worker } from 'node:worker_threads';\n" +
+        "const url = import.meta.url.endsWith('.js') ? new URL('./double.js', import.meta.url) : new URL('./double.ts', import.meta.url);\n" +
+        'export const fromWorker = () => new Promise<number>((ok, fail) => {\n' +
+        '  const w = new Worker(url, { workerData: 21 });\n' +
+        "  w.once('message', ok);\n  w.once('error', fail);\n});\n",
+      'src/double.ts':
+        "import { parentPort, workerData } from 'node:worker_threads';\nimport { twice } from './twice.ts';\n" +
+        'parentPort!.postMessage(twice(workerData as number));\n',
+      'src/twice.ts': 'export const twice = (n: number): number => n * 2;\n',
+      'data/raw.txt': 'x\n',
+    });
+    const r = await pipeline(dir, ['materialize', '--all', '--json']);
+    expect(r.code, r.stderr).toBe(0);
+    expect(JSON.parse(await readFile(join(dir, 'output/doubled/all.json'), 'utf8'))).toBe(42);
+  });
+
   it('a syntax error: file, line, column and the line itself', async () => {
     const dir = await project('syntax', {
       'cityflow.config.ts': `${HEAD}export default defineConfig({ assets: [ });\n`,

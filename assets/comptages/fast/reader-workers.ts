@@ -19,14 +19,6 @@ const COMPILED = import.meta.url.endsWith('.js');
 const WORKER_URL = COMPILED
   ? new URL('./range-worker.js', import.meta.url)
   : new URL('./range-worker.ts', import.meta.url);
-/**
- * Never called: a static reference to the worker module, so that builds that follow imports (the
- * `pipeline` command's config build, pipeline/config-build.ts, which copies only non-code files named
- * by `new URL`) compile range-worker.js beside this module. Without it a compiled config build had no
- * range-worker.js and every multi-range read failed ("Cannot find module …/range-worker.js").
- */
-export const workerModuleForBuilds = (): Promise<unknown> => import('./range-worker.ts');
-
 /** Loader flags (`--import tsx`, `--loader …`) are not inherited by compiled workers: plain JS needs none. */
 const LOADER_FLAGS = new Set(['--import', '--require', '-r', '--loader', '--experimental-loader']);
 const compiledExecArgv = (): string[] => {

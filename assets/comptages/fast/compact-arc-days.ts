@@ -393,6 +393,8 @@ export class CompactArcDays {
   /** Arc ids, libelles, points and lengths the blocks refer to. */
   readonly names: Interner;
   private readonly blocks = new Map<number, DayBlock>();
+  /** Scratch of `decodeHour`. */
+  private readonly hour: HourValues = { flow: NaN, occupancy: NaN, code: 0 };
   private last: DayBlock | null = null;
   /** The block of the day last passed to `select`. */
   cur!: DayBlock;
@@ -547,38 +549,15 @@ export class CompactArcDays {
     return byRank;
   }
 
-  /** Row i of the table: the values `arcDay` computes for slot s, written into the builder. */
+  /** Row i of the table: the values `arcDay` gives for slot s, written into the builder. */
   private arcDayRow(blk: DayBlock, s: number, day: string, b: ArcDayRowSink, i: number): void {
     let rows = 0;
-    const hasSecond = blk.second.size !== 0;
-    const cap = blk.cap;
-    const cells = blk.cell;
-    const flows = blk.flow;
+    const v = this.hour;
     for (let h = 0; h < HOURS; h++) {
-      const c = cells[h * cap + s]!;
-      if (c >>> OFF_SHIFT === 0) continue;
-      rows++;
-      const fr = flows[h * cap + s]!;
-      let f = flowValue(fr, fr === FLOW_SIDE ? blk.flowX[h * cap + s]! : 0);
-      let code = (c >>> ETAT_SHIFT) & 7;
-      let occSum = 0;
-      let occN = 0;
-      const qr = c & OCC_MASK;
-      if (qr !== OCC_NULL) {
-        occSum += occValue(qr, qr === OCC_SIDE ? blk.occX[h * cap + s]! : 0);
-        occN++;
-      }
-      const sec = hasSecond ? blk.second.get(s * HOURS + h) : undefined;
-      if (sec) {
-        rows++;
-        if (sec.flow === sec.flow) f = f === f ? f + sec.flow : sec.flow;
-        if (sec.occ === sec.occ) {
-          occSum += sec.occ;
-          occN++;
-        }
-        if (code === 0 || SEVERITY_OF_CODE[sec.etat]! > SEVERITY_OF_CODE[code]!) code = sec.etat;
-      }
-      b.hourCode(i, h, f, occN === 0 ? NaN : occN === 1 ? occSum : occSum / occN, code - 1);
+      const n = decodeHour(blk, s, h, v);
+      if (n === 0) continue;
+      rows += n;
+      b.hourCode(i, h, v.flow, v.occupancy, v.code - 1);
     }
     const g = blk.geo[s]!;
     const l = blk.len[s]!;
@@ -601,38 +580,14 @@ export class CompactArcDays {
     const occupancy = nulls24() as (number | null)[];
     const etat = nulls24() as (string | null)[];
     let rows = 0;
-    const hasSecond = blk.second.size !== 0;
-    const cap = blk.cap;
-    const cells = blk.cell;
-    const flows = blk.flow;
+    const v = this.hour;
     for (let h = 0; h < HOURS; h++) {
-      const c = cells[h * cap + s]!;
-      if (c >>> OFF_SHIFT === 0) continue;
-      rows++;
-      const fr = flows[h * cap + s]!;
-      let f = flowValue(fr, fr === FLOW_SIDE ? blk.flowX[h * cap + s]! : 0);
-      let code = (c >>> ETAT_SHIFT) & 7;
-      // Occupancy as the accumulator computes it: 0 + each value, divided by the count when 2.
-      let occSum = 0;
-      let occN = 0;
-      const qr = c & OCC_MASK;
-      if (qr !== OCC_NULL) {
-        occSum += occValue(qr, qr === OCC_SIDE ? blk.occX[h * cap + s]! : 0);
-        occN++;
-      }
-      const sec = hasSecond ? blk.second.get(s * HOURS + h) : undefined;
-      if (sec) {
-        rows++;
-        if (sec.flow === sec.flow) f = f === f ? f + sec.flow : sec.flow;
-        if (sec.occ === sec.occ) {
-          occSum += sec.occ;
-          occN++;
-        }
-        if (code === 0 || SEVERITY_OF_CODE[sec.etat]! > SEVERITY_OF_CODE[code]!) code = sec.etat;
-      }
-      flow[h] = f === f ? f : null;
-      occupancy[h] = occN === 0 ? null : occN === 1 ? occSum : occSum / occN;
-      etat[h] = code === 0 ? null : ETATS_TRAFIC[code - 1]!;
+      const n = decodeHour(blk, s, h, v);
+      if (n === 0) continue;
+      rows += n;
+      flow[h] = v.flow === v.flow ? v.flow : null;
+      occupancy[h] = v.occupancy === v.occupancy ? v.occupancy : null;
+      etat[h] = v.code === 0 ? null : ETATS_TRAFIC[v.code - 1]!;
     }
     const g = blk.geo[s]!;
     const l = blk.len[s]!;
@@ -649,4 +604,47 @@ export class CompactArcDays {
       rows,
     };
   }
+}
+
+/** One hour of a slot as the accumulator gives it (NaN: none; code 0: no state). Reused, not allocated. */
+interface HourValues {
+  flow: number;
+  occupancy: number;
+  code: number;
+}
+
+/**
+ * Decodes hour h of slot s into `out`; returns how many rows made it (0: none, then `out` is untouched;
+ * 2: a second row at the same instant). Occupancy as the accumulator computes it: 0 + each value,
+ * divided by the count when 2.
+ */
+function decodeHour(blk: DayBlock, s: number, h: number, out: HourValues): number {
+  const at = h * blk.cap + s;
+  const c = blk.cell[at]!;
+  if (c >>> OFF_SHIFT === 0) return 0;
+  let rows = 1;
+  const fr = blk.flow[at]!;
+  let f = flowValue(fr, fr === FLOW_SIDE ? blk.flowX[at]! : 0);
+  let code = (c >>> ETAT_SHIFT) & 7;
+  let occSum = 0;
+  let occN = 0;
+  const qr = c & OCC_MASK;
+  if (qr !== OCC_NULL) {
+    occSum += occValue(qr, qr === OCC_SIDE ? blk.occX[at]! : 0);
+    occN++;
+  }
+  const sec = blk.second.size !== 0 ? blk.second.get(s * HOURS + h) : undefined;
+  if (sec) {
+    rows++;
+    if (sec.flow === sec.flow) f = f === f ? f + sec.flow : sec.flow;
+    if (sec.occ === sec.occ) {
+      occSum += sec.occ;
+      occN++;
+    }
+    if (code === 0 || SEVERITY_OF_CODE[sec.etat]! > SEVERITY_OF_CODE[code]!) code = sec.etat;
+  }
+  out.flow = f;
+  out.occupancy = occN === 0 ? NaN : occN === 1 ? occSum : occSum / occN;
+  out.code = code;
+  return rows;
 }

@@ -33,6 +33,11 @@ export class MirrorIOManager implements IOManager {
     return this.primary.stat(ctx);
   }
 
+  /** The primary's fast storage check (its `stat` is this manager's). */
+  isUnchanged(ctx: IOContext, stamp: string): boolean {
+    return this.primary.isUnchanged?.(ctx, stamp) ?? false;
+  }
+
   async store(
     ctx: IOContext,
     value: unknown,

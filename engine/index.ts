@@ -18,3 +18,4 @@ export * from './state.ts';
 export * from './storage.ts';
 export * from './staleness.ts';
 export * from './automation/index.ts';
+export * from './unit-locks.ts';

@@ -21,6 +21,7 @@ import { describeConcurrency, runConcurrency, s3ClientSettings, type LogLevel } 
 import { checkDatabaseReady, checkDataDir, checkRawInput } from './preflight.ts';
 import { describeReason } from './reasons.ts';
 import { exprOf, planSelection, planSummary, type SelectionOpts } from './plan-selection.ts';
+import { planAndLock } from './run-locks.ts';
 import { ConfigFileError } from './config-file.ts';
 import { createRuntime, type Runtime } from './runtime.ts';
 import { packageVersion } from './version.ts';
@@ -145,8 +146,10 @@ addSelectionOptions(
         // No raw input at all, or tables not set up: a configuration error (exit 2), nothing computed.
         await checkRawInput(rt.config, signal);
         await checkDatabaseReady(rt.config, process.env, signal);
-        release = await rt.lockForRun(runId, log.warn, signal);
-        const { p } = await planSelection(rt, o, signal);
+        // Plans, locks the units it builds (waiting for runs holding some), plans again if needed.
+        const locked = await planAndLock(rt, o, runId, log.warn, signal);
+        release = locked.release;
+        const { p, state } = locked;
         if (signal.aborted) return void (process.exitCode = interrupt.exitCode);
         running = true;
         interrupt.setMessage('\nCancelling: finishing in-flight writes (Ctrl-C again to quit now)…\n');
@@ -160,7 +163,7 @@ addSelectionOptions(
           `run ${runId}: concurrency ${describeConcurrency(runConcurrency(rt.config, o.concurrency))}, ` +
             `events in ${join(rt.config.stateDir, 'runs', `${runId}.jsonl`)}`,
         );
-        const result = await execute(rt.defs, rt.state, p, {
+        const result = await execute(rt.defs, state, p, {
           runId,
           command: process.argv.slice(2).join(' '),
           concurrency: runConcurrency(rt.config, o.concurrency).value,

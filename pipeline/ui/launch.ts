@@ -1,19 +1,19 @@
 /**
- * Runs started from the UI: the same path as `pipeline materialize` — preflight checks, the state and
- * output locks (`rt.lockForRun`), `planSelection`, `execute` with the run log — in this process, with
+ * Runs started from the UI: the same path as `pipeline materialize` — preflight checks, `planAndLock`
+ * (plan, lock the units it builds through `rt.lockForRun`, plan again if needed), `execute` with the run log — in this process, with
  * an AbortController for the cancel button (units in flight finish their writes; the run is recorded
  * as cancelled, as on Ctrl-C).
  */
-import { execute, newRunId, StateStore } from '../../engine/index.ts';
+import { execute, newRunId } from '../../engine/index.ts';
 import { runConcurrency } from '../config.ts';
-import { planSelection } from '../plan-selection.ts';
+import { planAndLock } from '../run-locks.ts';
 import { checkDatabaseReady, checkRawInput } from '../preflight.ts';
 import type { Runtime } from '../runtime.ts';
 import type { LaunchRequest } from './params.ts';
 
 export interface ActiveRun {
   runId: string;
-  /** `waiting`: for the locks (a CLI run holds them), `running`, then `done` or `error` (before any unit). */
+  /** `waiting`: planning and waiting for the unit locks (another run holds some), `running`, then `done` or `error` (before any unit). */
   phase: 'waiting' | 'planning' | 'running' | 'done' | 'error';
   error?: string;
   controller: AbortController;
@@ -69,16 +69,17 @@ export class Launcher {
     const signal = run.controller.signal;
     await checkRawInput(rt.config, signal);
     await checkDatabaseReady(rt.config, process.env, signal);
-    const release = await rt.lockForRun(run.runId, (m) => this.log(m), signal);
+    // Plans, locks the units it builds (waiting for runs holding some), plans again if needed — with
+    // the index as written by the other runs (of any process).
+    const { p, state, release } = await planAndLock(
+      rt,
+      { all: !req.select, select: req.select, exclude: req.exclude, ...range(req), force: req.force },
+      run.runId,
+      (m) => this.log(m),
+      signal,
+    );
     try {
       run.phase = 'planning';
-      // The index as written by the last run (of any process): read afresh under the lock.
-      const state = new StateStore(rt.config.stateDir);
-      const { p } = await planSelection(
-        { defs: rt.defs, state },
-        { all: !req.select, select: req.select, exclude: req.exclude, ...range(req), force: req.force },
-        signal,
-      );
       if (signal.aborted) throw new Error('cancelled');
       run.phase = 'running';
       const command = [this.origin, 'materialize', req.select ? `--select ${req.select}` : '--all']

@@ -192,12 +192,12 @@ describe('pipeline daemon: stopping and operator errors', () => {
     });
   }, 120_000);
 
-  it('waits for the run lock held by another run, then runs (it does not fail)', async () => {
-    const { acquireDirLock } = await import('../../engine/lock.ts');
+  it('waits for the unit locks held by another run, then runs (it does not fail)', async () => {
+    const { acquireUnitLocks } = await import('../../engine/unit-locks.ts');
     await rm(join(proj.root, 'state/automation'), { recursive: true, force: true });
     await rm(join(proj.root, 'output'), { recursive: true, force: true });
-    const release = await acquireDirLock(join(proj.root, 'state'), 'lock', 'held-by-test', {
-      what: 'state lock',
+    const release = await acquireUnitLocks(join(proj.root, 'state', 'locks'), 'held-by-test', 'all', {
+      what: 'unit locks',
       onWait: () => {},
     });
     const daemon = startPipeline(proj.env, ['--config', CONFIG, 'daemon', '--once']);
@@ -205,7 +205,9 @@ describe('pipeline daemon: stopping and operator errors', () => {
     daemon.child.stderr!.on('data', (d: Buffer) => (err += d.toString()));
     try {
       await until('the daemon to wait', async () =>
-        /automation: waiting for run held-by-test \(pid \d+\) to release the state lock/.test(err)
+        /automation: waiting for run held-by-test \(pid \d+\) to release the unit locks of all units/.test(
+          err,
+        )
           ? true
           : undefined,
       );

@@ -1,9 +1,10 @@
 /**
  * `pipeline daemon`: one long-running process that runs the automation evaluator (engine/automation) on
  * a timer and starts the runs it requests the way `pipeline materialize` does — through the UI's
- * `Launcher` (pipeline/ui/launch.ts: preflight checks, `rt.lockForRun`, `planSelection`, `execute` with
- * the run log), one run at a time. The run lock serialises them with any other run (a CLI or UI run):
- * the daemon waits for it. One daemon per state dir (`<STATE_DIR>/automation/daemon.lock`).
+ * `Launcher` (pipeline/ui/launch.ts: preflight checks, `planAndLock` — plan, lock the units it builds
+ * through `rt.lockForRun`, plan again if needed — and `execute` with the run log), one run at a time.
+ * Locks are per unit (engine/unit-locks.ts): its runs go on beside CLI or UI runs on other units, and
+ * wait (they do not fail) for runs holding some of theirs. One daemon per state dir (`<STATE_DIR>/automation/daemon.lock`).
  *
  * Each evaluation's decisions are printed (one line each) and appended to
  * `<STATE_DIR>/automation/decisions.jsonl`; the cursor is stored after the runs it led to ended (not

@@ -192,6 +192,27 @@ describe('pipeline daemon: stopping and operator errors', () => {
     });
   }, 120_000);
 
+  it('starts its run while another run holds other units, without waiting', async () => {
+    const { acquireUnitLocks } = await import('../../engine/unit-locks.ts');
+    await rm(join(proj.root, 'state/automation'), { recursive: true, force: true });
+    await rm(join(proj.root, 'output'), { recursive: true, force: true });
+    // Another live run (this test process) building a day the daemon does not touch.
+    const release = await acquireUnitLocks(
+      join(proj.root, 'state', 'locks'),
+      'other-units',
+      new Map([['bikes_metrics', new Set(['2025-10-01'])]]),
+      { what: 'unit locks', onWait: () => {} },
+    );
+    try {
+      const end = await startPipeline(proj.env, ['--config', CONFIG, 'daemon', '--once']).done;
+      expect(end.code, end.stderr).toBe(0);
+      expect(end.stderr).toMatch(/automation: run \S+ success: materialized=[1-9]\d*/);
+      expect(end.stderr).not.toMatch(/waiting for run/);
+    } finally {
+      await release();
+    }
+  }, 120_000);
+
   it('waits for the unit locks held by another run, then runs (it does not fail)', async () => {
     const { acquireUnitLocks } = await import('../../engine/unit-locks.ts');
     await rm(join(proj.root, 'state/automation'), { recursive: true, force: true });

@@ -192,6 +192,49 @@ describe('pipeline daemon: stopping and operator errors', () => {
     });
   }, 120_000);
 
+  it('AUTOMATION_MAX_RUNS=2: the runs of one evaluation on disjoint days go on side by side', async () => {
+    const p = await scratchProject('cityflow-daemon-runs-');
+    try {
+      // Without 2025-11-01 the days make two runs (consecutive days share one).
+      for (const source of await readdir(join(p.root, 'data', 'api')))
+        await rm(join(p.root, 'data', 'api', source, 'dt=2025-11-01'), { recursive: true, force: true });
+      const bad = await startPipeline({ ...p.env, AUTOMATION_MAX_RUNS: '0' }, [
+        '--config',
+        CONFIG,
+        'daemon',
+        '--once',
+      ]).done;
+      expect([bad.code, bad.stderr.trim()]).toEqual([
+        2,
+        'pipeline: AUTOMATION_MAX_RUNS=0: a whole number of runs from 1 to 16',
+      ]);
+      const end = await startPipeline({ ...p.env, AUTOMATION_MAX_RUNS: '2' }, [
+        '--config',
+        CONFIG,
+        'daemon',
+        '--once',
+      ]).done;
+      expect(end.code, end.stderr).toBe(0);
+      expect(end.stderr).toContain('up to 2 runs at once');
+      expect(end.stderr.match(/automation: run \S+ success: materialized=[1-9]/g)).toHaveLength(2);
+      expect(end.stderr).not.toMatch(/waiting for run/);
+      const spans: [number, number][] = [];
+      for (const f of await readdir(join(p.root, 'state', 'runs'))) {
+        const events = (await readFile(join(p.root, 'state', 'runs', f), 'utf8'))
+          .trim()
+          .split('\n')
+          .map((l) => JSON.parse(l) as RunEvent);
+        const at = (t: string) => Date.parse(events.find((e) => e.type === t)!.at);
+        spans.push([at('run_started'), at('run_finished')]);
+      }
+      expect(spans).toHaveLength(2);
+      const [a, b] = spans as [[number, number], [number, number]];
+      expect(a[0] < b[1] && b[0] < a[1], `daemon runs did not overlap: ${JSON.stringify(spans)}`).toBe(true);
+    } finally {
+      await rm(p.root, { recursive: true, force: true });
+    }
+  }, 120_000);
+
   it('starts its run while another run holds other units, without waiting', async () => {
     const { acquireUnitLocks } = await import('../../engine/unit-locks.ts');
     await rm(join(proj.root, 'state/automation'), { recursive: true, force: true });

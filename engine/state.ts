@@ -263,6 +263,8 @@ export class StateStore {
   // ---------- lock ----------
 
   /**
+   * The global lock of before unit locks, kept for callers written against it: runs no longer take it
+   * (they lock their units: engine/unit-locks.ts, `Runtime.lockForRun`), so it does not keep them out.
    * One writer per state dir (`<dir>/lock`). A second process waits (telling who holds it) until the
    * holder exits; a lock left by a process that is gone (kill -9, reboot, container restart: its pid may
    * now name another process) is taken over (engine/lock.ts).

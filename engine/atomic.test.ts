@@ -3,6 +3,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { sweepTempFiles, writeFileAtomic } from './atomic.ts';
+import { processStartMs } from './pid.ts';
 
 let dir: string;
 beforeEach(async () => {
@@ -16,11 +17,12 @@ const DEAD = 4_194_305;
 describe('sweepTempFiles', () => {
   it('removes the temp files of dead processes and old ones of reused pids, keeps everything else', async () => {
     await mkdir(join(dir, 'asset', 'deeper'), { recursive: true });
-    const old = new Date(Date.now() - 60_000);
+    // Before pid 1 started: its writer was another process of that pid (a container restarted since).
+    const old = new Date((processStartMs(1) ?? Date.now()) - 60_000);
     const files = {
       dead: join(dir, 'asset', `2025-11-04.json.tmp-${DEAD}-0123abcd`),
       deadVersion: join(dir, 'asset', `2025-11-04.json.version.tmp-${DEAD}-89abcdef`),
-      // pid 1 is alive (in a container: the pipeline itself, restarted): left before this process started.
+      // pid 1 is alive (in a container: the pipeline itself, restarted): left before it started.
       reusedOld: join(dir, 'asset', `2025-11-03.json.tmp-1-00000000`),
       // This process writing right now.
       mine: join(dir, 'asset', `2025-11-02.json.tmp-${process.pid}-ffffffff`),
@@ -42,6 +44,23 @@ describe('sweepTempFiles', () => {
     );
     expect(await readdir(join(dir, 'asset', 'deeper'))).toHaveLength(1); // below depth 2
   });
+
+  it.skipIf(processStartMs(process.ppid) === undefined)(
+    'keeps a live writer’s temp file however old, when another run started after it (concurrent runs)',
+    async () => {
+      // The parent process (alive, started before this file was written) writing a big value for 60 s;
+      // the sweeping run started after that write began. Before unit locks, such a file (older than the
+      // sweeping process) was removed.
+      const parentStart = processStartMs(process.ppid)!;
+      const written = new Date(Math.max(parentStart + 5_000, Date.now() - 60_000));
+      const live = join(dir, `2025-11-04.json.tmp-${process.ppid}-0123abcd`);
+      await writeFile(live, '{');
+      await utimes(live, written, written);
+      const removed = await sweepTempFiles([dir], { startedAtMs: Date.now() + 60_000 });
+      expect(removed).toEqual([]);
+      expect(await readdir(dir)).toEqual([`2025-11-04.json.tmp-${process.ppid}-0123abcd`]);
+    },
+  );
 
   it('a write leaves no temp file, and sets the time it is given', async () => {
     const path = join(dir, 'a', 'b.json');

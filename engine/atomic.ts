@@ -1,7 +1,7 @@
 import { randomBytes } from 'node:crypto';
 import { lstat, mkdir, open, readdir, rename, rm } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
-import { isAlive } from './pid.ts';
+import { isAlive, processStartMs } from './pid.ts';
 import { writeError } from './write-error.ts';
 
 export interface AtomicWriteOptions {
@@ -55,13 +55,17 @@ const PROCESS_START_MS = Math.floor(performance.timeOrigin);
  * started: a write of another live process never takes that long, and clocks of file systems are coarse.
  */
 const TEMP_GRACE_MS = 5_000;
+/** A process's start time is known to about a second (engine/pid.ts); file times may be coarser. */
+const START_SLACK_MS = 2_000;
 
 /**
  * Removes the temp files that killed writes left in the given folders and their sub-folders down to
- * `depth` (1: the folders themselves): those whose process is gone, and those older than this process
- * (their pid now names another process: a container's pipeline is pid 1 after every restart). Call it
- * with the store locked, so no other live process is writing there. Missing folders are skipped.
- * Returns the paths removed.
+ * `depth` (1: the folders themselves): those whose writer is gone. The writer is the pid in the name; it
+ * is gone when no such process runs, or when the process of that pid started after the file was last
+ * written (the pid was reused: a container's pipeline is pid 1 after every restart). Where a process's
+ * start time cannot be read (not Linux), a file older than this process (`startedAtMs`, less a grace)
+ * counts as gone. So it is safe while other runs write: a live writer's temp files are kept, however long
+ * its write takes. Missing folders are skipped. Returns the paths removed.
  */
 export async function sweepTempFiles(
   dirs: readonly string[],
@@ -88,7 +92,10 @@ export async function sweepTempFiles(
       let stale = !isAlive(pid);
       if (!stale) {
         const st = await lstat(path).catch(() => null);
-        stale = st !== null && st.mtimeMs < before;
+        const started = processStartMs(pid);
+        stale =
+          st !== null &&
+          (started !== undefined ? st.mtimeMs < started - START_SLACK_MS : st.mtimeMs < before);
       }
       if (stale) {
         await rm(path, { force: true });

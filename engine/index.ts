@@ -20,3 +20,4 @@ export * from './encode.ts';
 export * from './table.ts';
 export * from './staleness.ts';
 export * from './automation/index.ts';
+export * from './unit-locks.ts';

@@ -94,7 +94,15 @@ const EMPTY_LOCK_MS = 2_000;
  * is recorded before the next event, and before the process can exit.
  */
 export function withRunIndexLock<T>(stateDir: string, fn: () => T): T {
-  const path = lockPath(stateDir);
+  return withShortLock(lockPath(stateDir), fn);
+}
+
+/**
+ * Runs `fn` holding the short lock file `path` (created exclusively, holding the process identity; one
+ * left by a killed process, or older than LOCK_MAX_AGE_MS, is taken over). For read-modify-writes of a
+ * small shared file that take milliseconds: the run index, an asset's state index, the unit-lock table.
+ */
+export function withShortLock<T>(path: string, fn: () => T): T {
   const me = JSON.stringify({ ...selfIdentity(), at: new Date().toISOString() } satisfies LockHolder);
   let deadline = Date.now() + LOCK_MAX_AGE_MS;
   for (;;) {
@@ -335,9 +343,12 @@ function processGone(p: ProcessIdentity | undefined): boolean | undefined {
   return false;
 }
 
-/** Whether the state lock is held, by a live process, for this run (`pipeline materialize` and UI runs hold it). */
+/**
+ * Whether this run holds its entry in the state dir's unit-lock table (`locks/<run id>.units.json`,
+ * engine/unit-locks.ts), its process alive: `pipeline materialize`, UI and daemon runs hold one.
+ */
 function holdsStateLock(stateDir: string, runId: string): boolean {
-  const path = join(stateDir, 'lock');
+  const path = join(stateDir, 'locks', `${runId}.units.json`);
   try {
     const holder = JSON.parse(readFileSync(path, 'utf8')) as LockHolder;
     return holder.runId === runId && isLockHolderAlive(path, holder, Date.now() - statSync(path).mtimeMs);

@@ -1,14 +1,26 @@
-import { appendFileSync, mkdirSync, readFileSync } from 'node:fs';
+import { randomBytes } from 'node:crypto';
+import {
+  appendFileSync,
+  closeSync,
+  fsyncSync,
+  mkdirSync,
+  openSync,
+  readFileSync,
+  renameSync,
+  rmSync,
+  writeSync,
+} from 'node:fs';
 import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { writeFileAtomic } from './atomic.ts';
 import type { CheckStatus, MaterializedMetadata, RunEvent } from './events.ts';
 import { acquireDirLock } from './lock.ts';
+import { writeError } from './write-error.ts';
 import {
   listRunsIndexed,
   pruneRuns,
   RUN_ID,
   runIndexRecorder,
+  withShortLock,
   type PruneOptions,
   type PruneResult,
   type RunSummary,
@@ -66,7 +78,8 @@ type AssetIndex = Record<string, MaterializationRecord>;
  */
 export class StateStore {
   private readonly index = new Map<string, AssetIndex>();
-  private readonly dirty = new Set<string>();
+  /** asset → the partitions this process changed since the last flush (only those are written). */
+  private readonly dirty = new Map<string, Set<string>>();
 
   constructor(readonly dir: string) {}
 
@@ -107,7 +120,7 @@ export class StateStore {
     rec: Required<Omit<MaterializationRecord, 'lastFailure' | 'checks'>> & { checks?: StoredCheckResult[] },
   ): void {
     this.assetIndex(asset)[partition] = rec;
-    this.dirty.add(asset);
+    this.markDirty(asset, partition);
   }
 
   recordFailure(
@@ -117,16 +130,43 @@ export class StateStore {
   ): void {
     const idx = this.assetIndex(asset);
     idx[partition] = { ...idx[partition], lastFailure: failure };
-    this.dirty.add(asset);
+    this.markDirty(asset, partition);
   }
 
-  /** Writes changed asset indexes (atomically, one file each). */
+  private markDirty(asset: string, partition: string): void {
+    const set = this.dirty.get(asset);
+    if (set) set.add(partition);
+    else this.dirty.set(asset, new Set([partition]));
+  }
+
+  /**
+   * Writes the partitions this process changed into their asset indexes, merging: per asset, under a
+   * short lock (`index/<asset>.json.lock`), the file is read again, only this process's changed
+   * partitions are replaced, and the result is written to a temp file, fsynced and renamed. So runs of
+   * other processes recording other partitions of the same asset at the same time lose nothing (the unit
+   * locks make sure no two runs record the same partition at once). Synchronous inside the lock, which is
+   * held for the read and the write of one small file.
+   */
   async flush(): Promise<void> {
-    const assets = [...this.dirty];
+    if (this.dirty.size === 0) return;
+    const changes = [...this.dirty];
     this.dirty.clear();
-    await Promise.all(
-      assets.map((a) => writeFileAtomic(this.indexFile(a), JSON.stringify(this.assetIndex(a)))),
-    );
+    mkdirSync(join(this.dir, 'index'), { recursive: true });
+    for (const [asset, partitions] of changes) {
+      const idx = this.assetIndex(asset);
+      const path = this.indexFile(asset);
+      try {
+        withShortLock(`${path}.lock`, () => {
+          const merged = readIndexFile(path);
+          for (const p of partitions) if (idx[p]) merged[p] = idx[p];
+          writeSyncAtomic(path, JSON.stringify(merged));
+        });
+      } catch (err) {
+        // Written at the next flush (or the run's last one).
+        for (const p of partitions) this.markDirty(asset, p);
+        throw err;
+      }
+    }
   }
 
   // ---------- run logs ----------
@@ -223,6 +263,8 @@ export class StateStore {
   // ---------- lock ----------
 
   /**
+   * The global lock of before unit locks, kept for callers written against it: runs no longer take it
+   * (they lock their units: engine/unit-locks.ts, `Runtime.lockForRun`), so it does not keep them out.
    * One writer per state dir (`<dir>/lock`). A second process waits (telling who holds it) until the
    * holder exits; a lock left by a process that is gone (kill -9, reboot, container restart: its pid may
    * now name another process) is taken over (engine/lock.ts).
@@ -233,6 +275,42 @@ export class StateStore {
     signal?: AbortSignal,
   ): Promise<() => Promise<void>> {
     return acquireDirLock(this.dir, 'lock', runId, { what: 'state lock', onWait, signal });
+  }
+}
+
+/** An asset's index file as stored now ({} when there is none yet). */
+function readIndexFile(path: string): AssetIndex {
+  let text: string;
+  try {
+    text = readFileSync(path, 'utf8');
+  } catch (err) {
+    if ((err as NodeJS.ErrnoException).code === 'ENOENT') return {};
+    throw err;
+  }
+  try {
+    return JSON.parse(text) as AssetIndex;
+  } catch (err) {
+    throw new Error(`State index ${path} is unreadable (${(err as Error).message}); delete it to rebuild`, {
+      cause: err,
+    });
+  }
+}
+
+/** Temp file (`<path>.tmp-<pid>-<hex>`, as engine/atomic.ts names them) + fsync + rename, synchronously. */
+function writeSyncAtomic(path: string, data: string): void {
+  const tmp = `${path}.tmp-${process.pid}-${randomBytes(4).toString('hex')}`;
+  try {
+    const fd = openSync(tmp, 'w');
+    try {
+      writeSync(fd, data);
+      fsyncSync(fd);
+    } finally {
+      closeSync(fd);
+    }
+    renameSync(tmp, path);
+  } catch (err) {
+    rmSync(tmp, { force: true });
+    throw writeError(err, path, Buffer.byteLength(data));
   }
 }
 

@@ -21,6 +21,7 @@ import { runConcurrency, s3ClientSettings, type LogLevel } from './config.ts';
 import { checkDatabaseReady, checkDataDir, checkRawInput } from './preflight.ts';
 import { describeReason } from './reasons.ts';
 import { exprOf, planSelection, planSummary, type SelectionOpts } from './plan-selection.ts';
+import { planAndLock } from './run-locks.ts';
 import { ConfigFileError } from './config-file.ts';
 import { createRuntime, type Runtime } from './runtime.ts';
 import { packageVersion } from './version.ts';
@@ -153,8 +154,10 @@ addSelectionOptions(
         // No raw input at all, or tables not set up: a configuration error (exit 2), nothing computed.
         await checkRawInput(rt.config, signal);
         await checkDatabaseReady(rt.config, process.env, signal);
-        release = await rt.lockForRun(runId, log.warn, signal);
-        const { p } = await planSelection(rt, o, signal);
+        // Plans, locks the units it builds (waiting for runs holding some), plans again if needed.
+        const locked = await planAndLock(rt, o, runId, log.warn, signal);
+        release = locked.release;
+        const { p, state } = locked;
         if (signal.aborted) return void (process.exitCode = interrupt.exitCode);
         running = true;
         interrupt.setMessage('\nCancelling: finishing in-flight writes (Ctrl-C again to quit now)…\n');
@@ -168,7 +171,7 @@ addSelectionOptions(
           `run ${runId}: concurrency ${concurrency.value} (${concurrency.from}), ` +
             `events in ${join(rt.config.stateDir, 'runs', `${runId}.jsonl`)}`,
         );
-        const result = await execute(rt.defs, rt.state, p, {
+        const result = await execute(rt.defs, state, p, {
           runId,
           command: process.argv.slice(2).join(' '),
           concurrency: concurrency.value,

@@ -1,7 +1,8 @@
 import { dirname, join } from 'node:path';
 import {
-  acquireDirLock,
+  acquireUnitLocks,
   StateStore,
+  type UnitSet,
   type Definitions,
   type IOManager,
   type SourceIO,
@@ -38,20 +39,25 @@ export interface Runtime {
   /** The database IO manager when one is configured (for `pipeline setup`). */
   database?: DynamoDbIOManager | MongoDbIOManager;
   /**
-   * Locks what a run writes: the state dir, then the output dir (two configurations may share one
-   * OUTPUT_DIR with different STATE_DIRs), and then removes the temp files that killed writes left in
-   * them. Returns the release.
+   * Locks what a run writes: the units it builds (asset × partition) in the state dir's lock table, then
+   * in the output dir's (two configurations may share one OUTPUT_DIR with different STATE_DIRs), all of
+   * them at once in each table, waiting (saying for whom) while a live run holds one of them
+   * (engine/unit-locks.ts); then removes the temp files whose writer is gone. Without `units` the run
+   * locks every unit (`all`): it runs alone, as every run did before unit locks. Returns the release.
    */
   lockForRun(
     runId: string,
     onWait: (msg: string) => void,
     signal?: AbortSignal,
+    units?: UnitSet,
   ): Promise<() => Promise<void>>;
   close(): Promise<void>;
 }
 
-/** The output dir's lock file (the state dir's is `<STATE_DIR>/lock`). */
-export const OUTPUT_LOCK = '.cityflow-lock';
+/** The output dir's unit-lock table (the state dir's is `<STATE_DIR>/locks/`). */
+export const OUTPUT_LOCKS = '.cityflow-locks';
+/** The state dir's unit-lock table. */
+export const STATE_LOCKS = 'locks';
 
 /**
  * Environment → bindings, then the project's definitions. What is generic lives here: the settings
@@ -142,16 +148,21 @@ export async function createRuntime(opts: {
     degraded: () => s3?.sources.fallbackReason,
     rawInputStats: () => s3?.sources.stats(),
     database,
-    lockForRun: async (runId, onWait, signal) => {
-      const releaseState = await state.acquireLock(runId, onWait, signal);
+    lockForRun: async (runId, onWait, signal, units = 'all') => {
+      const releaseState = await acquireUnitLocks(join(config.stateDir, STATE_LOCKS), runId, units, {
+        what: 'unit locks',
+        onWait,
+        signal,
+      });
       let releaseOutput: () => Promise<void>;
       try {
-        releaseOutput = await acquireDirLock(config.outputDir, OUTPUT_LOCK, runId, {
-          what: 'output lock',
+        releaseOutput = await acquireUnitLocks(join(config.outputDir, OUTPUT_LOCKS), runId, units, {
+          what: 'output unit locks',
           onWait,
           signal,
-          note: `its STATE_DIR is ${config.stateDir}: configurations sharing an OUTPUT_DIR run one at a time`,
+          note: `its STATE_DIR is ${config.stateDir}: configurations sharing an OUTPUT_DIR do not build the same units at once`,
         });
+        // Only the temp files whose writer is gone: other runs may be writing.
         await sweepTempFiles([config.outputDir], { depth: 3 });
         await sweepTempFiles([config.stateDir], { depth: 2 });
       } catch (err) {

@@ -1,9 +1,11 @@
 /**
  * `pipeline daemon`: one long-running process that runs the automation evaluator (engine/automation) on
  * a timer and starts the runs it requests the way `pipeline materialize` does — through the UI's
- * `Launcher` (pipeline/ui/launch.ts: preflight checks, `rt.lockForRun`, `planSelection`, `execute` with
- * the run log), one run at a time. The run lock serialises them with any other run (a CLI or UI run):
- * the daemon waits for it. One daemon per state dir (`<STATE_DIR>/automation/daemon.lock`).
+ * `Launcher` (pipeline/ui/launch.ts: preflight checks, `planAndLock` — plan, lock the units it builds
+ * through `rt.lockForRun`, plan again if needed — and `execute` with the run log), up to AUTOMATION_MAX_RUNS
+ * runs at once (default 1).
+ * Locks are per unit (engine/unit-locks.ts): its runs go on beside CLI or UI runs on other units, and
+ * wait (they do not fail) for runs holding some of theirs. One daemon per state dir (`<STATE_DIR>/automation/daemon.lock`).
  *
  * Each evaluation's decisions are printed (one line each) and appended to
  * `<STATE_DIR>/automation/decisions.jsonl`; the cursor is stored after the runs it led to ended (not
@@ -98,7 +100,7 @@ export async function runDaemon(rt: Runtime, o: DaemonOptions): Promise<number> 
   process.on('SIGTERM', onSignal);
 
   log.info(
-    `automation: daemon ${process.pid} on ${stateDir}, every ${o.intervalFrom}${o.dryRun ? ', dry run (no run is started)' : ''}; ${rt.modeLine}`,
+    `automation: daemon ${process.pid} on ${stateDir}, every ${o.intervalFrom}${o.maxRuns > 1 ? `, up to ${o.maxRuns} runs at once` : ''}${o.dryRun ? ', dry run (no run is started)' : ''}; ${rt.modeLine}`,
   );
   const freshnessShown = new Map<string, string>();
   let tick = 0;
@@ -153,16 +155,22 @@ export async function runDaemon(rt: Runtime, o: DaemonOptions): Promise<number> 
         for (const r of ev.requests) log.info(`automation: would run ${describeRequest(r)} (${r.why})`);
       } else {
         let interrupted = false;
-        for (const r of ev.requests) {
-          if (stop.signal.aborted) {
-            interrupted = true;
-            break;
+        // Up to maxRuns runs at once (default 1: one after the other); their unit locks keep
+        // overlapping ones apart.
+        const queue = [...ev.requests];
+        const next = async (): Promise<void> => {
+          for (let r = queue.shift(); r; r = queue.shift()) {
+            if (stop.signal.aborted) {
+              interrupted = true;
+              return;
+            }
+            const rec = await startRun(rt, launcher, r, tick, clock, log);
+            await appendLog(stateDir, [rec]);
+            if (rec.status === 'cancelled' || (rec.status === 'error' && stop.signal.aborted))
+              interrupted = true;
           }
-          const rec = await startRun(rt, launcher, r, tick, clock, log);
-          await appendLog(stateDir, [rec]);
-          if (rec.status === 'cancelled' || (rec.status === 'error' && stop.signal.aborted))
-            interrupted = true;
-        }
+        };
+        await Promise.all(Array.from({ length: Math.min(o.maxRuns, queue.length) }, next));
         // Stored once the runs ended; a cancelled run's request is made again after a restart.
         if (!interrupted) await writeCursor(stateDir, ev.cursor);
       }

@@ -24,7 +24,15 @@ export interface DaemonSettings {
   intervalMs: number;
   /** Where it came from, for the start line. */
   intervalFrom: string;
+  /**
+   * How many of an evaluation's runs may go on at once (AUTOMATION_MAX_RUNS, 1–16, default 1). Runs on
+   * disjoint units (usually: one run per day) then go side by side; overlapping ones wait for each
+   * other's unit locks. Each computes PIPELINE_CONCURRENCY units at once.
+   */
+  maxRuns: number;
 }
+
+const MAX_RUNS = 16;
 
 /** One-line errors (exit 2): `--interval 3x: not a duration (e.g. 30s, …)`. */
 export function daemonSettings(env: NodeJS.ProcessEnv, flags: { interval?: string }): DaemonSettings {
@@ -39,5 +47,9 @@ export function daemonSettings(env: NodeJS.ProcessEnv, flags: { interval?: strin
     throw new UsageError(
       `${from === 'default' ? 'interval' : from}${from === '--interval' ? ' ' : '='}${value}: ${r.error.issues[0]?.message ?? 'invalid'}`,
     );
-  return { intervalMs: r.data, intervalFrom: `${value} (${from})` };
+  const runsText = env.AUTOMATION_MAX_RUNS ?? '';
+  const maxRuns = runsText === '' ? 1 : Number(runsText);
+  if (!/^\d+$/.test(runsText || '1') || maxRuns < 1 || maxRuns > MAX_RUNS)
+    throw new UsageError(`AUTOMATION_MAX_RUNS=${runsText}: a whole number of runs from 1 to ${MAX_RUNS}`);
+  return { intervalMs: r.data, intervalFrom: `${value} (${from})`, maxRuns };
 }

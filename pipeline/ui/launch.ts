@@ -1,11 +1,12 @@
 /**
- * Runs started from the UI: the same path as `pipeline materialize` — preflight checks, the state and
- * output locks (`rt.lockForRun`), `planSelection`, `execute` with the run log (units computed in this
- * process, or by BullMQ workers with EXECUTOR=queue) — with an AbortController for the cancel button
- * (units in flight finish their writes; the run is recorded as cancelled, as on Ctrl-C).
+ * Runs started from the UI: the same path as `pipeline materialize` — preflight checks, `planAndLock`
+ * (plan, lock the units it builds through `rt.lockForRun`, plan again if needed), `execute` with the run
+ * log (units computed in this process, or by BullMQ workers with EXECUTOR=queue) — with an
+ * AbortController for the cancel button (units in flight finish their writes; the run is recorded as
+ * cancelled, as on Ctrl-C).
  */
-import { execute, newRunId, StateStore } from '../../engine/index.ts';
-import { planSelection } from '../plan-selection.ts';
+import { execute, newRunId } from '../../engine/index.ts';
+import { planAndLock } from '../run-locks.ts';
 import { checkDatabaseReady, checkRawInput } from '../preflight.ts';
 import { runExecutor } from '../queue/run-executor.ts';
 import type { Runtime } from '../runtime.ts';
@@ -13,7 +14,7 @@ import type { LaunchRequest } from './params.ts';
 
 export interface ActiveRun {
   runId: string;
-  /** `waiting`: for the locks (a CLI run holds them), `running`, then `done` or `error` (before any unit). */
+  /** `waiting`: planning and waiting for the unit locks (another run holds some), `running`, then `done` or `error` (before any unit). */
   phase: 'waiting' | 'planning' | 'running' | 'done' | 'error';
   error?: string;
   controller: AbortController;
@@ -73,15 +74,18 @@ export class Launcher {
     const where = await runExecutor(rt, run.runId, req.concurrency);
     let release: (() => Promise<void>) | undefined;
     try {
-      release = await rt.lockForRun(run.runId, (m) => this.log(m), signal);
       run.phase = 'planning';
-      // The index as written by the last run (of any process): read afresh under the lock.
-      const state = new StateStore(rt.config.stateDir);
-      const { p } = await planSelection(
-        { defs: rt.defs, state },
+      // Plans, locks the units it builds (waiting for runs holding some), plans again if needed — with
+      // the index as written by the other runs (of any process).
+      const locked = await planAndLock(
+        rt,
         { all: !req.select, select: req.select, exclude: req.exclude, ...range(req), force: req.force },
+        run.runId,
+        (m) => this.log(m),
         signal,
       );
+      release = locked.release;
+      const { p, state } = locked;
       if (signal.aborted) throw new Error('cancelled');
       run.phase = 'running';
       const command = [this.origin, 'materialize', req.select ? `--select ${req.select}` : '--all']
@@ -98,7 +102,7 @@ export class Launcher {
         quarantineDir: rt.quarantineDir,
         ...(where.executor && { executor: where.executor }),
       });
-      if (where.executor?.lost) this.log(`ui run ${run.runId}: ${where.executor.lost}`);
+      if (where.executor?.lost) this.log(`${this.origin} run ${run.runId}: ${where.executor.lost}`);
       run.phase = 'done';
     } finally {
       await where.executor?.close();

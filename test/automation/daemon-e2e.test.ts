@@ -197,12 +197,76 @@ describe('pipeline daemon: stopping and operator errors', () => {
     });
   }, 120_000);
 
-  it('waits for the run lock held by another run, then runs (it does not fail)', async () => {
-    const { acquireDirLock } = await import('../../engine/lock.ts');
+  it('AUTOMATION_MAX_RUNS=2: the runs of one evaluation on disjoint days go on side by side', async () => {
+    const p = await scratchProject('cityflow-daemon-runs-');
+    try {
+      // Without 2025-11-01 the days make two runs (consecutive days share one).
+      for (const source of await readdir(join(p.root, 'data', 'api')))
+        await rm(join(p.root, 'data', 'api', source, 'dt=2025-11-01'), { recursive: true, force: true });
+      const bad = await startPipeline({ ...p.env, AUTOMATION_MAX_RUNS: '0' }, [
+        '--config',
+        CONFIG,
+        'daemon',
+        '--once',
+      ]).done;
+      expect([bad.code, bad.stderr.trim()]).toEqual([
+        2,
+        'pipeline: AUTOMATION_MAX_RUNS=0: a whole number of runs from 1 to 16',
+      ]);
+      const end = await startPipeline({ ...p.env, AUTOMATION_MAX_RUNS: '2' }, [
+        '--config',
+        CONFIG,
+        'daemon',
+        '--once',
+      ]).done;
+      expect(end.code, end.stderr).toBe(0);
+      expect(end.stderr).toContain('up to 2 runs at once');
+      expect(end.stderr.match(/automation: run \S+ success: materialized=[1-9]/g)).toHaveLength(2);
+      expect(end.stderr).not.toMatch(/waiting for run/);
+      const spans: [number, number][] = [];
+      for (const f of await readdir(join(p.root, 'state', 'runs'))) {
+        const events = (await readFile(join(p.root, 'state', 'runs', f), 'utf8'))
+          .trim()
+          .split('\n')
+          .map((l) => JSON.parse(l) as RunEvent);
+        const at = (t: string) => Date.parse(events.find((e) => e.type === t)!.at);
+        spans.push([at('run_started'), at('run_finished')]);
+      }
+      expect(spans).toHaveLength(2);
+      const [a, b] = spans as [[number, number], [number, number]];
+      expect(a[0] < b[1] && b[0] < a[1], `daemon runs did not overlap: ${JSON.stringify(spans)}`).toBe(true);
+    } finally {
+      await rm(p.root, { recursive: true, force: true });
+    }
+  }, 120_000);
+
+  it('starts its run while another run holds other units, without waiting', async () => {
+    const { acquireUnitLocks } = await import('../../engine/unit-locks.ts');
     await rm(join(proj.root, 'state/automation'), { recursive: true, force: true });
     await rm(join(proj.root, 'output'), { recursive: true, force: true });
-    const release = await acquireDirLock(join(proj.root, 'state'), 'lock', 'held-by-test', {
-      what: 'state lock',
+    // Another live run (this test process) building a day the daemon does not touch.
+    const release = await acquireUnitLocks(
+      join(proj.root, 'state', 'locks'),
+      'other-units',
+      new Map([['bikes_metrics', new Set(['2025-10-01'])]]),
+      { what: 'unit locks', onWait: () => {} },
+    );
+    try {
+      const end = await startPipeline(proj.env, ['--config', CONFIG, 'daemon', '--once']).done;
+      expect(end.code, end.stderr).toBe(0);
+      expect(end.stderr).toMatch(/automation: run \S+ success: materialized=[1-9]\d*/);
+      expect(end.stderr).not.toMatch(/waiting for run/);
+    } finally {
+      await release();
+    }
+  }, 120_000);
+
+  it('waits for the unit locks held by another run, then runs (it does not fail)', async () => {
+    const { acquireUnitLocks } = await import('../../engine/unit-locks.ts');
+    await rm(join(proj.root, 'state/automation'), { recursive: true, force: true });
+    await rm(join(proj.root, 'output'), { recursive: true, force: true });
+    const release = await acquireUnitLocks(join(proj.root, 'state', 'locks'), 'held-by-test', 'all', {
+      what: 'unit locks',
       onWait: () => {},
     });
     const daemon = startPipeline(proj.env, ['--config', CONFIG, 'daemon', '--once']);
@@ -210,7 +274,9 @@ describe('pipeline daemon: stopping and operator errors', () => {
     daemon.child.stderr!.on('data', (d: Buffer) => (err += d.toString()));
     try {
       await until('the daemon to wait', async () =>
-        /automation: waiting for run held-by-test \(pid \d+\) to release the state lock/.test(err)
+        /automation: waiting for run held-by-test \(pid \d+\) to release the unit locks of all units/.test(
+          err,
+        )
           ? true
           : undefined,
       );

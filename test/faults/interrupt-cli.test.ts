@@ -28,12 +28,17 @@ async function runs(stateDir: string): Promise<string[]> {
   return readdir(join(stateDir, 'runs')).catch(() => []);
 }
 
-/** The state lock held by a live process (this test's), as another run would hold it. */
+/** Every unit locked by a live process (this test's), as another run would hold them. */
 async function holdLock(stateDir: string): Promise<void> {
-  await mkdir(stateDir, { recursive: true });
+  await mkdir(join(stateDir, 'locks'), { recursive: true });
   await writeFile(
-    join(stateDir, 'lock'),
-    JSON.stringify({ pid: process.pid, runId: 'held-by-the-test', at: new Date().toISOString() }),
+    join(stateDir, 'locks', 'held-by-the-test.units.json'),
+    JSON.stringify({
+      pid: process.pid,
+      runId: 'held-by-the-test',
+      at: new Date().toISOString(),
+      units: 'all',
+    }),
   );
 }
 
@@ -49,7 +54,7 @@ describe('a signal before the units run', () => {
   it.each([
     ['SIGINT', 130],
     ['SIGTERM', 143],
-  ] as const)('%s while waiting for the state lock exits %i with one line', async (signal, code) => {
+  ] as const)('%s while waiting for the unit locks exits %i with one line', async (signal, code) => {
     const p = await scratchProject('cityflow-sig-lock-');
     roots.push(p.root);
     const stateDir = p.env.STATE_DIR!;

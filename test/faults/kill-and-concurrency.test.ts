@@ -4,7 +4,7 @@ import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { encodeValue, formatOf } from '../../engine/encode.ts';
 import { LocalFsIOManager } from '../../io-managers/local-fs.ts';
-import { exists, scratchProject, seeded, snapshot, startPipeline } from './cli-process.ts';
+import { scratchProject, seeded, snapshot, startPipeline } from './cli-process.ts';
 
 const KILLS = 30;
 const SEED = 20251104;
@@ -232,7 +232,7 @@ describe('kill -9 while the raw data changes between runs', () => {
 });
 
 describe('two materialize processes on one state dir', () => {
-  it('serialises them with a lock: the second waits, says for what, and rebuilds nothing twice', async () => {
+  it('the second waits for the units the first builds, says for whom, and rebuilds nothing twice', async () => {
     const p = await scratchProject('cityflow-lock-');
     roots.push(p.root);
     const a = startPipeline(p.env, ['materialize', '--all', '--no-tui', '--json']);
@@ -246,15 +246,17 @@ describe('two materialize processes on one state dir', () => {
     // Whichever got the lock first built everything; the other found it all up to date.
     expect(Math.min(sa.materialized, sb.materialized)).toBe(0);
     expect(Math.max(sa.materialized, sb.materialized)).toBe(sa.materialized + sa.skipped);
-    expect(ra.stderr + rb.stderr).toMatch(/waiting for run \S+ \(pid \d+\) to release the state lock/);
-    expect(await exists(join(p.root, 'state', 'lock'))).toBe(false);
+    expect(ra.stderr + rb.stderr).toMatch(
+      /waiting for run \S+ \(pid \d+\) to release the unit locks of \d+ unit\(s\) this run builds: /,
+    );
+    expect(await readdir(join(p.root, 'state', 'locks'))).toEqual([]);
     const out = await snapshot(join(p.root, 'output'));
     for (const [k, v] of clean) expect(out.get(k), k).toBe(v);
   }, 120_000);
 });
 
 describe('two configurations sharing one OUTPUT_DIR with different STATE_DIRs', () => {
-  it('run one at a time: the second waits for the output lock, says why, and the runs do not overlap', async () => {
+  it('do not build the same units at once: the second waits for the output unit locks, says why, and the runs do not overlap', async () => {
     const p = await scratchProject('cityflow-shared-out-');
     roots.push(p.root);
     const other = { ...p.env, STATE_DIR: join(p.root, 'state-b') };
@@ -265,7 +267,7 @@ describe('two configurations sharing one OUTPUT_DIR with different STATE_DIRs', 
     expect(ra.code, ra.stderr).toBe(0);
     expect(rb.code, rb.stderr).toBe(0);
     expect(ra.stderr + rb.stderr).toMatch(
-      /waiting for run \S+ \(pid \d+\) to release the output lock \S+\.cityflow-lock \(its STATE_DIR is \S+: configurations sharing an OUTPUT_DIR run one at a time\)/,
+      /waiting for run \S+ \(pid \d+\) to release the output unit locks of \d+ unit\(s\) this run builds: .* in \S+\.cityflow-locks \(its STATE_DIR is \S+: configurations sharing an OUTPUT_DIR do not build the same units at once\)/,
     );
     // The run logs say when each ran: one after the other.
     const span = async (stateDir: string): Promise<[number, number]> => {
@@ -279,7 +281,7 @@ describe('two configurations sharing one OUTPUT_DIR with different STATE_DIRs', 
     };
     const [sa, sb] = [await span(p.env.STATE_DIR!), await span(other.STATE_DIR)];
     expect(sa[1] <= sb[0] || sb[1] <= sa[0], `runs overlapped: ${JSON.stringify([sa, sb])}`).toBe(true);
-    expect(await exists(join(p.root, 'output', '.cityflow-lock'))).toBe(false);
+    expect(await readdir(join(p.root, 'output', '.cityflow-locks'))).toEqual([]);
     const out = await snapshot(join(p.root, 'output'));
     for (const [k, v] of clean) expect(out.get(k), k).toBe(v);
   }, 120_000);
@@ -291,11 +293,11 @@ describe('a stale lock whose pid is alive again', () => {
     async () => {
       const p = await scratchProject('cityflow-pid1-');
       roots.push(p.root);
-      await mkdir(join(p.root, 'state'), { recursive: true });
+      await mkdir(join(p.root, 'state', 'locks'), { recursive: true });
       // The lock a killed container run left: pid 1 of before. Pid 1 is alive now, with another start time.
       const bootId = (await readFile('/proc/sys/kernel/random/boot_id', 'utf8')).trim();
-      const lock = { pid: 1, runId: 'killed', startTime: '1', bootId, refreshMs: 2000 };
-      await writeFile(join(p.root, 'state', 'lock'), JSON.stringify(lock));
+      const lock = { pid: 1, runId: 'killed', startTime: '1', bootId, refreshMs: 2000, units: 'all' };
+      await writeFile(join(p.root, 'state', 'locks', 'killed.units.json'), JSON.stringify(lock));
       const run = startPipeline(p.env, ['materialize', '--all', '--no-tui', '--json']);
       const watchdog = setTimeout(() => run.child.kill('SIGKILL'), 60_000);
       const r = await run.done;
@@ -303,9 +305,9 @@ describe('a stale lock whose pid is alive again', () => {
       expect(r.signal, `the run waited on a lock nobody holds: ${r.stderr}`).toBe(null);
       expect(r.code, r.stderr).toBe(0);
       expect(r.stderr).toMatch(
-        /taking over the state lock \S+ of run killed \(pid 1\): that process is gone/,
+        /taking over the unit locks of run killed \(pid 1\) in \S+: that process is gone/,
       );
-      expect(await exists(join(p.root, 'state', 'lock'))).toBe(false);
+      expect(await readdir(join(p.root, 'state', 'locks'))).toEqual([]);
     },
     90_000,
   );

@@ -6,6 +6,7 @@
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { maskSecrets } from '../../engine/redact.ts';
+import { automationStatus, type AutomationStatus } from '../daemon/status.ts';
 import type { Runtime } from '../runtime.ts';
 import { packageVersion } from '../version.ts';
 import { maskLine, UiReader, type Range } from './api.ts';
@@ -101,6 +102,7 @@ export async function startUi(rt: Runtime, opts: UiOptions = {}): Promise<UiServ
         const active = launcher.list().map((r) => ({ runId: r.runId, phase: r.phase, error: r.error }));
         return sendJson(res, 200, { runs: await reader.runs(), active });
       }
+      if (path === '/api/automation') return sendJson(res, 200, maskAutomation(await automationStatus(rt)));
       let m = /^\/api\/assets\/([^/]+)$/.exec(path);
       if (m) {
         const key = parse(assetKeySchema, decodeURIComponent(m[1]!), 'asset key');
@@ -207,6 +209,24 @@ export async function startUi(rt: Runtime, opts: UiOptions = {}): Promise<UiServ
       server.closeAllConnections();
       await new Promise<void>((r) => server.close(() => r()));
     },
+  };
+}
+
+/** The automation status with every message (reasons, freshness messages, run commands and errors) masked. */
+function maskAutomation(s: AutomationStatus): AutomationStatus {
+  const decision = <D extends { reason: string }>(d: D): D => ({ ...d, reason: maskSecrets(d.reason) });
+  return {
+    ...s,
+    freshness: s.freshness.map((f) => ({ ...f, message: maskSecrets(f.message) })),
+    ...(s.lastEvaluation && {
+      lastEvaluation: { ...s.lastEvaluation, decisions: s.lastEvaluation.decisions.map(decision) },
+    }),
+    latestByAsset: s.latestByAsset.map(decision),
+    runs: s.runs.map((r) => ({
+      ...r,
+      command: maskSecrets(r.command),
+      ...(r.error !== undefined && { error: maskSecrets(r.error) }),
+    })),
   };
 }
 

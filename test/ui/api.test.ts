@@ -76,6 +76,39 @@ describe('pipeline ui: API', () => {
     expect(st.per_city).toMatchObject({ status: 'missing', partitions: 6 });
   });
 
+  it('automation: schedules, eager conditions and freshness of the config, read without a token', async () => {
+    const r = await api('/api/automation');
+    expect(r.status).toBe(200);
+    expect(r.headers.get('cache-control')).toBe('no-store');
+    const s = r.body as {
+      daemon: { running: boolean };
+      schedules: { asset: string; cron: string; timezone: string; partitions: string; nextTick?: string }[];
+      eager: { asset: string; require: string }[];
+      freshness: { asset: string; maxLag: string; ok: boolean; message: string }[];
+      latestByAsset: unknown[];
+    };
+    expect(s.daemon.running).toBe(false);
+    expect(s.schedules).toEqual([
+      {
+        asset: 'total_bikes',
+        cron: '0 6 * * *',
+        timezone: 'Europe/Paris',
+        partitions: 'latest',
+        nextTick: expect.stringMatching(/^\d{4}-\d\d-\d\dT(04|05):00:00\.000Z$/) as unknown as string,
+      },
+    ]);
+    expect(Date.parse(s.schedules[0]!.nextTick!)).toBeGreaterThan(Date.now());
+    expect(s.eager).toEqual([{ asset: 'total_bikes', require: 'all-inputs' }]);
+    expect(s.freshness).toHaveLength(1);
+    expect(s.freshness[0]).toMatchObject({ asset: 'total_bikes', maxLag: '26h' });
+    expect(typeof s.freshness[0]!.ok).toBe('boolean');
+    expect(s.freshness[0]!.message).toContain('total_bikes');
+    expect(s.latestByAsset).toEqual([]);
+    // A GET, no action: no token needed, but the same Origin and Host checks as every route.
+    const cross = await api('/api/automation', { headers: { 'sec-fetch-site': 'cross-site' } });
+    expect(cross.status).toBe(403);
+  });
+
   it('asset: why reasons per partition, as sentences too', async () => {
     const { body } = await api('/api/assets/per_city');
     const units = body.units as { partition: string; status: string; why: string[] }[];
@@ -215,6 +248,7 @@ describe('pipeline ui: API', () => {
       (await api('/api/session')).body,
       (await api('/api/graph')).body,
       (await api('/api/runs')).body,
+      (await api('/api/automation')).body,
     ]);
     expect(all).not.toMatch(/SECRET|password=|AKIA/i);
     expect(ui.stderr()).not.toMatch(/Error:/);

@@ -13,7 +13,7 @@ import { pathToFileURL } from 'node:url';
 import { promisify } from 'node:util';
 import type { BrowserContext, Frame, Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { launchBrowser, screenshot } from './browser.ts';
+import { ARTIFACTS, launchBrowser, screenshot } from './browser.ts';
 import { startUiProcess, type UiProject } from './fixture-project.ts';
 
 const ROOT = join(import.meta.dirname, '..', '..');
@@ -205,6 +205,47 @@ describe('pipeline ui in chromium', { timeout: 180_000 }, () => {
     const maps = await frame.$$eval('svg.map', (ms) => ms.map((m) => m.querySelectorAll('path.arr').length));
     expect(maps).toEqual([20, 20]);
     await screenshot(page, '6-report');
+  });
+
+  it('automation: the schedule of daily_report with its next tick, freshness per asset, eager conditions', async () => {
+    // One evaluation logged by the daemon (dry run: no run started, no cursor stored).
+    await promisify(execFile)(
+      process.execPath,
+      [join(ROOT, 'pipeline/bin.mjs'), 'daemon', '--once', '--dry-run'],
+      {
+        cwd: ROOT,
+        env: { PATH: process.env.PATH, HOME: tmp, ...env },
+      },
+    );
+    await page.goto(`${ui.url}#/automation`);
+    await page.waitForSelector('#auto-schedules');
+    expect(await page.textContent('main h2')).toBe('Automation');
+    expect(await page.getAttribute('nav a[href="#/automation"]', 'aria-current')).toBe('');
+    expect(await page.textContent('#daemon-status')).toContain('not running');
+    const schedule = page.locator('#auto-schedules tbody tr[data-asset="daily_report"]');
+    const cells = await schedule.locator('td').allTextContents();
+    expect(cells[1]).toBe('0 6 * * *');
+    expect(cells[2]).toBe('Europe/Paris');
+    // The next tick in the schedule's zone: 06:00 of a coming day, and how far it is.
+    expect(cells[4]).toMatch(/^\d{4}-\d\d-\d\d 06:00 \S+ \(in \d+ (h|min)/);
+    const fresh = page.locator('#auto-freshness tbody tr[data-asset="daily_report"]');
+    expect(await fresh.count()).toBe(1);
+    const freshCells = await fresh.locator('td').allTextContents();
+    expect(freshCells[4]).toBe('26h');
+    // The sample's days are long past: stale, said in words (not colour alone).
+    expect(await fresh.getAttribute('data-ok')).toBe('false');
+    expect(freshCells[1]).toContain('stale');
+    expect(await page.textContent('#auto-freshness ~ p, .automation .warning')).toMatch(
+      /older than the max lag/,
+    );
+    expect(await page.locator('#auto-eager tbody tr').count()).toBeGreaterThanOrEqual(2);
+    expect(await page.locator('#auto-schedules th[scope="col"]').count()).toBe(6);
+    // The evaluation's decisions, each with its outcome in words and its reason.
+    const decisions = await page.locator('#auto-decisions tbody tr').allTextContents();
+    expect(decisions.length).toBeGreaterThan(0);
+    expect(decisions.some((d) => /daily_report.*(run|wait|skip|warn)/.test(d))).toBe(true);
+    // The whole page (its tables run below the fold).
+    await page.screenshot({ path: join(ARTIFACTS, '8-automation.png'), fullPage: true });
   });
 
   it('pipeline report --html writes one file that opens offline: no request but the file itself', async () => {

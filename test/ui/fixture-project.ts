@@ -1,6 +1,6 @@
 /**
  * A small project for the UI tests, in a temp folder: a CSV source, an asset with a check and a
- * quarantined row, a statically partitioned asset whose units take SLOW_MS each (to watch and cancel
+ * quarantined row (with automation declared: eager, a cron schedule, freshness), a statically partitioned asset whose units take SLOW_MS each (to watch and cancel
  * runs), and one project page. `pipeline ui` runs on it as a real child process.
  */
 import { spawn, type ChildProcess } from 'node:child_process';
@@ -12,7 +12,7 @@ const BIN = join(import.meta.dirname, '..', '..', 'pipeline', 'bin.mjs');
 
 const CONFIG = `import { readFile } from 'node:fs/promises';
 import { z } from 'zod';
-import { defineAsset, defineSource, staticPartitions } from 'cityflow';
+import { defineAsset, defineSource, eager, freshness, onCron, staticPartitions } from 'cityflow';
 import { defineConfig } from 'cityflow/config';
 
 const rawCounts = defineSource({ key: 'raw_counts', locate: () => ({ prefix: 'counts', match: /\\.csv$/ }) });
@@ -22,6 +22,7 @@ const totalBikes = defineAsset({
   schema: z.object({ stations: z.number(), bikes: z.number() }),
   deps: { raw: rawCounts },
   checks: [{ name: 'some_bikes', fn: (v) => ({ status: v.bikes > 0 ? 'pass' : 'fail' }) }],
+  automation: [eager(), onCron('0 6 * * *', { partitions: 'latest' }), freshness({ maxLag: '26h' })],
   compute: async ({ raw }, ctx) => {
     let stations = 0;
     let bikes = 0;

@@ -1,6 +1,7 @@
 /// <reference lib="dom" />
-/** The web app of `pipeline ui`: a hash router over the pages (graph, matrix, runs, a run, project pages). */
+/** The web app of `pipeline ui`: a hash router over the pages (graph, matrix, runs, a run, automation, project pages). */
 import { get } from './api.ts';
+import { automationPage } from './automation.ts';
 import { h } from './dom.ts';
 import { graphPage } from './graph.ts';
 import { matrixPage } from './matrix.ts';
@@ -26,6 +27,7 @@ async function main(): Promise<void> {
     h('a', { href: '#/graph' }, 'Assets'),
     h('a', { href: '#/matrix' }, 'Partitions'),
     h('a', { href: '#/runs' }, 'Runs'),
+    h('a', { href: '#/automation' }, 'Automation'),
     session.pages.map((p) => h('a', { href: `#/pages/${p.id}` }, p.title)),
     h('span', { class: 'muted mode' }, session.mode),
   );
@@ -42,6 +44,7 @@ async function main(): Promise<void> {
       if (parts[0] === 'matrix') await matrixPage(content);
       else if (parts[0] === 'runs' && parts[1]) cleanup = await runPage(content, parts[1]);
       else if (parts[0] === 'runs') cleanup = await runsPage(content);
+      else if (parts[0] === 'automation') await automationPage(content);
       else if (parts[0] === 'pages' && parts[1]) await projectPage(content, parts[1], parts[2]);
       else await graphPage(content, parts[0] === 'graph' ? parts[1] : undefined);
     } catch (err) {

@@ -54,6 +54,19 @@ export function isLockHolderAlive(path: string, h: LockHolder, lockAgeMs: number
 }
 
 /**
+ * Touches a held lock file every LOCK_REFRESH_MS (its age tells waiters in another pid namespace or on
+ * another host that the holder is alive). Returns the function that stops it.
+ */
+export function keepFresh(path: string): () => void {
+  const refresh = setInterval(() => {
+    const now = new Date();
+    utimes(path, now, now).catch(() => {});
+  }, LOCK_REFRESH_MS);
+  refresh.unref();
+  return () => clearInterval(refresh);
+}
+
+/**
  * Takes the lock `<dir>/<name>` for a run: one holder at a time. A second process waits (saying once for
  * whom, through `onWait`) until the holder releases it; a lock whose holder is gone (kill -9, reboot,
  * container restart) is taken over. The lock appears with its content or not at all (written aside,
@@ -91,13 +104,9 @@ export async function acquireDirLock(
       await link(tmp, path);
       heldHere.set(path, runId);
       await removeStaleAttempts(dir, name);
-      const refresh = setInterval(() => {
-        const now = new Date();
-        utimes(path, now, now).catch(() => {});
-      }, LOCK_REFRESH_MS);
-      refresh.unref();
+      const stopRefresh = keepFresh(path);
       return async () => {
-        clearInterval(refresh);
+        stopRefresh();
         heldHere.delete(path);
         await rm(path, { force: true });
       };

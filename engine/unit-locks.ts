@@ -18,10 +18,9 @@
  * creations (and as many removals) per run and per table.
  */
 import { mkdirSync, readdirSync, readFileSync, renameSync, rmSync, statSync, writeFileSync } from 'node:fs';
-import { utimes } from 'node:fs/promises';
 import { join } from 'node:path';
 import { randomBytes } from 'node:crypto';
-import { isLockHolderAlive, LOCK_REFRESH_MS, type LockHolder } from './lock.ts';
+import { isLockHolderAlive, keepFresh, LOCK_REFRESH_MS, type LockHolder } from './lock.ts';
 import { selfIdentity } from './pid.ts';
 import { RUN_ID, withShortLock } from './run-index.ts';
 
@@ -173,13 +172,9 @@ export async function acquireUnitLocks(
       return true;
     });
     if (taken) {
-      const refresh = setInterval(() => {
-        const now = new Date();
-        utimes(mine, now, now).catch(() => {});
-      }, LOCK_REFRESH_MS);
-      refresh.unref();
+      const stopRefresh = keepFresh(mine);
       return async () => {
-        clearInterval(refresh);
+        stopRefresh();
         rmSync(mine, { force: true });
       };
     }

@@ -3,11 +3,11 @@
  * project with slow units (to kill things mid-unit), outputs and index read back for comparison.
  */
 import { spawn, type ChildProcess } from 'node:child_process';
-import { mkdir, mkdtemp, readdir, readFile, symlink, writeFile } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
+import { readdir, readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { RunEvent } from '../../engine/index.ts';
 import { BIN, type Finished } from '../faults/cli-process.ts';
+import { writeCountsProject } from '../ui/fixture-project.ts';
 
 /** Short lock / stall settings: a killed worker's job goes to another one within ~2 s. */
 export const FAST_STALL = { QUEUE_LOCK_MS: '1500', QUEUE_STALLED_INTERVAL_MS: '500', QUEUE_MAX_STALLED: '3' };
@@ -79,18 +79,8 @@ export async function stop(p: Proc): Promise<Finished> {
  * A project with a source, `total_bikes`, six `per_city` units taking SLOW_MS each and `country`
  * summing them. A second copy with `variant` differs in per_city's code (another code version).
  */
-export async function slowProject(variant = false): Promise<string> {
-  const dir = await mkdtemp(join(tmpdir(), 'cityflow-queue-'));
-  await mkdir(join(dir, 'data', 'counts'), { recursive: true });
-  await mkdir(join(dir, 'node_modules'));
-  await symlink(
-    join(import.meta.dirname, '..', '..', 'node_modules', 'zod'),
-    join(dir, 'node_modules', 'zod'),
-  );
-  await writeFile(join(dir, 'data', 'counts', 'today.csv'), 'station,bikes\nA,3\nB,5\nC,-1\n');
-  await writeFile(join(dir, 'cityflow.config.ts'), slowConfig(variant));
-  return dir;
-}
+export const slowProject = (variant = false): Promise<string> =>
+  writeCountsProject('cityflow-queue-', slowConfig(variant));
 
 const slowConfig = (variant: boolean): string => `import { readFile } from 'node:fs/promises';
 import { z } from 'zod';

@@ -72,8 +72,14 @@ export interface UiProject {
   stop(): Promise<void>;
 }
 
-export async function makeProject(): Promise<string> {
-  const dir = await mkdtemp(join(tmpdir(), 'cityflow-ui-'));
+export const makeProject = (): Promise<string> => writeCountsProject('cityflow-ui-', CONFIG);
+
+/**
+ * A temp project folder with `config` as its cityflow.config.ts, `zod` linked into its node_modules and
+ * the counts CSV (one bad row) under data/counts. Shared by the UI, lock and queue fixtures.
+ */
+export async function writeCountsProject(prefix: string, config: string): Promise<string> {
+  const dir = await mkdtemp(join(tmpdir(), prefix));
   await mkdir(join(dir, 'data', 'counts'), { recursive: true });
   await mkdir(join(dir, 'node_modules'));
   await symlink(
@@ -81,7 +87,7 @@ export async function makeProject(): Promise<string> {
     join(dir, 'node_modules', 'zod'),
   );
   await writeFile(join(dir, 'data', 'counts', 'today.csv'), 'station,bikes\nA,3\nB,5\nC,-1\n');
-  await writeFile(join(dir, 'cityflow.config.ts'), CONFIG);
+  await writeFile(join(dir, 'cityflow.config.ts'), config);
   return dir;
 }
 

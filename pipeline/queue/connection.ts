@@ -63,9 +63,14 @@ export async function connectRedis(redisUrl: string, timeoutMs = 3000): Promise<
     return client;
   } catch (err) {
     client.disconnect();
+    // The connection's own error says why (refused, a certificate not trusted...), where the rejected
+    // promise often says only "Connection is closed."
+    const why = lastError || (err as Error).message || String(err);
+    const fix = /certificate/i.test(why)
+      ? 'trust its CA (NODE_EXTRA_CA_CERTS=<CA file>) or fix REDIS_URL'
+      : 'start it or fix REDIS_URL';
     throw new QueueConnectError(
-      `Redis at ${shownRedisUrl(redisUrl)} is unreachable (${(err as Error).message || String(err)}): ` +
-        'start it or fix REDIS_URL; nothing was run',
+      `Redis at ${shownRedisUrl(redisUrl)} is unreachable (${why}): ${fix}; nothing was run`,
     );
   } finally {
     clearTimeout(timer);

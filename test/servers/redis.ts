@@ -2,8 +2,8 @@
  * Starts Debian's `redis-server` on a free 127.0.0.1 port, without persistence (`--save ''
  * --appendonly no`), in a temp dir. Used by the queue tests and bench. Stopped by the PID it spawned.
  */
-import { spawn, type ChildProcess } from 'node:child_process';
-import { mkdtempSync, rmSync } from 'node:fs';
+import { execFileSync, spawn, type ChildProcess } from 'node:child_process';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { connect } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -13,6 +13,8 @@ export const REDIS_SERVER = process.env.REDIS_SERVER ?? '/usr/bin/redis-server';
 
 export interface RunningRedis {
   url: string;
+  /** With `tls`: the CA that signed the server's certificate (PEM file), for NODE_EXTRA_CA_CERTS. */
+  caFile?: string;
   port: number;
   pid: number | undefined;
   /** Stops the server (SIGTERM by PID, SIGKILL after 5 s). */
@@ -40,10 +42,70 @@ function waitForPort(port: number, ms: number): Promise<void> {
   });
 }
 
-/** `password`: the server requires it (`--requirepass`) and the URL carries it. */
-export async function startRedis(opts: { password?: string } = {}): Promise<RunningRedis> {
+/**
+ * A throw-away CA and a server certificate for 127.0.0.1 signed by it (openssl, P-256 keys), in `dir`.
+ * Returns redis-server's TLS arguments and the CA file.
+ */
+function makeTlsFiles(dir: string): { args: string[]; caFile: string } {
+  const f = (name: string): string => join(dir, name);
+  const ssl = (...args: string[]): void => void execFileSync('openssl', args, { stdio: 'ignore' });
+  const key = ['-newkey', 'ec', '-pkeyopt', 'ec_paramgen_curve:prime256v1', '-nodes'];
+  ssl(
+    'req',
+    '-x509',
+    ...key,
+    '-keyout',
+    f('ca.key'),
+    '-out',
+    f('ca.pem'),
+    '-days',
+    '2',
+    '-subj',
+    '/CN=cityflow test CA',
+  );
+  ssl('req', ...key, '-keyout', f('server.key'), '-out', f('server.csr'), '-subj', '/CN=127.0.0.1');
+  writeFileSync(f('san.cnf'), 'subjectAltName=IP:127.0.0.1\n');
+  ssl(
+    'x509',
+    '-req',
+    '-in',
+    f('server.csr'),
+    '-CA',
+    f('ca.pem'),
+    '-CAkey',
+    f('ca.key'),
+    '-CAcreateserial',
+    '-out',
+    f('server.pem'),
+    '-days',
+    '2',
+    '-extfile',
+    f('san.cnf'),
+  );
+  return {
+    caFile: f('ca.pem'),
+    args: [
+      '--tls-cert-file',
+      f('server.pem'),
+      '--tls-key-file',
+      f('server.key'),
+      '--tls-ca-cert-file',
+      f('ca.pem'),
+      '--tls-auth-clients',
+      'no',
+    ],
+  };
+}
+
+/**
+ * `password`: the server requires it (`--requirepass`) and the URL carries it. `tls`: the server speaks
+ * TLS only (`--tls-port`, plain port off), with a certificate signed by a CA of its own (`caFile`); the URL
+ * is `rediss://`.
+ */
+export async function startRedis(opts: { password?: string; tls?: boolean } = {}): Promise<RunningRedis> {
   const port = await freePort();
   const dir = mkdtempSync(join(tmpdir(), 'cityflow-redis-'));
+  const tls = opts.tls ? makeTlsFiles(dir) : undefined;
   let child: ChildProcess | undefined;
   const start = async (): Promise<void> => {
     child = spawn(
@@ -51,8 +113,7 @@ export async function startRedis(opts: { password?: string } = {}): Promise<Runn
       [
         '--bind',
         '127.0.0.1',
-        '--port',
-        String(port),
+        ...(tls ? ['--port', '0', '--tls-port', String(port), ...tls.args] : ['--port', String(port)]),
         '--save',
         '',
         '--appendonly',
@@ -76,9 +137,8 @@ export async function startRedis(opts: { password?: string } = {}): Promise<Runn
   };
   await start();
   return {
-    url: opts.password
-      ? `redis://:${encodeURIComponent(opts.password)}@127.0.0.1:${port}`
-      : `redis://127.0.0.1:${port}`,
+    url: `${tls ? 'rediss' : 'redis'}://${opts.password ? `:${encodeURIComponent(opts.password)}@` : ''}127.0.0.1:${port}`,
+    ...(tls && { caFile: tls.caFile }),
     port,
     get pid() {
       return child?.pid;

@@ -1,10 +1,10 @@
-import { mkdir, mkdtemp, readdir, readFile, rm, writeFile } from 'node:fs/promises';
+import { mkdtemp, readdir, readFile, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join, relative } from 'node:path';
 import { threadId } from 'node:worker_threads';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { execute, plan, StateStore, type Executor, type RunEvent } from '../engine/index.ts';
-import definitions, { type FixtureConfig } from './executor/fixture-defs.ts';
+import definitions, { writeFixtureData, type FixtureConfig } from './executor/fixture-defs.ts';
 import { WorkerExecutor } from './executor/worker-executor.ts';
 
 // The seam: the same plan run by the in-process executor and by a worker-thread executor written as one
@@ -23,15 +23,7 @@ afterAll(() => rm(root, { recursive: true, force: true }));
 async function project(name: string, extra: Partial<FixtureConfig> = {}) {
   const dir = join(root, name);
   const data = join(dir, 'data');
-  const counts = { '2025-11-03/hour=05': [3], '2025-11-04/hour=00': [1, -2], '2025-11-04/hour=01': [4, 8] };
-  for (const [hour, ns] of Object.entries(counts)) {
-    await mkdir(join(data, `counts/dt=${hour}`), { recursive: true });
-    for (const [i, n] of ns.entries())
-      await writeFile(join(data, `counts/dt=${hour}`, `${i}.json`), `{"n":${n}}`);
-  }
-  await mkdir(join(data, 'lines'), { recursive: true });
-  await writeFile(join(data, 'lines/l.csv'), '2025-11-04,2\n2025-11-04,5\n');
-  await writeFile(join(data, 'blip-2025-11-04'), ''); // daily_total fails once there (transient)
+  await writeFixtureData(data);
   const config: FixtureConfig = { dataDir: data, outDir: join(dir, 'out'), failDay: '2025-11-03', ...extra };
   const defs = definitions(config);
   const state = new StateStore(join(dir, 'state'));

@@ -1,5 +1,5 @@
 import { existsSync, rmSync } from 'node:fs';
-import { readFile } from 'node:fs/promises';
+import { mkdir, readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { threadId } from 'node:worker_threads';
 import { z } from 'zod';
@@ -21,6 +21,22 @@ import { LocalFsIOManager } from '../../io-managers/local-fs.ts';
 import { LocalSourceIO } from '../../io-managers/local-source.ts';
 
 /** Settings that cross to the worker (plain data). */
+/**
+ * The fixture's raw data under `data`: counts for three hours (one with a bad file), lines for one of the
+ * two days, and the marker that makes daily_total fail once (transient) on 2025-11-04.
+ */
+export async function writeFixtureData(data: string): Promise<void> {
+  const counts = { '2025-11-03/hour=05': [3], '2025-11-04/hour=00': [1, -2], '2025-11-04/hour=01': [4, 8] };
+  for (const [hour, ns] of Object.entries(counts)) {
+    await mkdir(join(data, `counts/dt=${hour}`), { recursive: true });
+    for (const [i, n] of ns.entries())
+      await writeFile(join(data, `counts/dt=${hour}`, `${i}.json`), `{"n":${n}}`);
+  }
+  await mkdir(join(data, 'lines'), { recursive: true });
+  await writeFile(join(data, 'lines/l.csv'), '2025-11-04,2\n2025-11-04,5\n');
+  await writeFile(join(data, 'blip-2025-11-04'), '');
+}
+
 export interface FixtureConfig {
   dataDir: string;
   outDir: string;

@@ -5,7 +5,7 @@
  * when every report is delivered twice (fault injection: what a stalled job run again by a second
  * worker does), each partition is recorded once. Plus job ids: no ':' and a re-enqueue is a no-op.
  */
-import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Queue, Worker } from 'bullmq';
@@ -24,7 +24,7 @@ import { bullConnection } from '../../pipeline/queue/connection.ts';
 import { QueueExecutor } from '../../pipeline/queue/executor.ts';
 import { queueJobId, type QueueJobData, type QueueMessage } from '../../pipeline/queue/protocol.ts';
 import { loadQueueSettings } from '../../pipeline/queue/settings.ts';
-import definitions from '../executor/fixture-defs.ts';
+import definitions, { writeFixtureData } from '../executor/fixture-defs.ts';
 import { startRedis, type RunningRedis } from '../servers/redis.ts';
 
 const DAYS = { from: '2025-11-03', to: '2025-11-04' };
@@ -44,15 +44,7 @@ afterAll(async () => {
 async function project(name: string) {
   const dir = join(root, name);
   const data = join(dir, 'data');
-  const counts = { '2025-11-03/hour=05': [3], '2025-11-04/hour=00': [1, -2], '2025-11-04/hour=01': [4, 8] };
-  for (const [hour, ns] of Object.entries(counts)) {
-    await mkdir(join(data, `counts/dt=${hour}`), { recursive: true });
-    for (const [i, n] of ns.entries())
-      await writeFile(join(data, `counts/dt=${hour}`, `${i}.json`), `{"n":${n}}`);
-  }
-  await mkdir(join(data, 'lines'), { recursive: true });
-  await writeFile(join(data, 'lines/l.csv'), '2025-11-04,2\n2025-11-04,5\n');
-  await writeFile(join(data, 'blip-2025-11-04'), ''); // daily_total fails once there (transient)
+  await writeFixtureData(data);
   const defs = definitions({ dataDir: data, outDir: join(dir, 'out'), failDay: '2025-11-03' });
   const state = new StateStore(join(dir, 'state'));
   const run = async (runId: string, executor?: Executor) => {

@@ -53,6 +53,42 @@ export const ArcDayTableSchema = tableSchema({
 
 export type ArcDayTable = ReturnType<typeof ArcDayTableSchema.parse>;
 
+const utf8 = new TextEncoder();
+/**
+ * UTF-8 bytes of the strings met in earlier tables: the arc ids and labels of the ~3,400 arcs come back
+ * every day, so each is encoded once (a day's table spent a third of its time in TextEncoder). Bounded:
+ * cleared when it reaches CACHE_MAX strings.
+ */
+const encoded = new Map<string, Uint8Array>();
+const CACHE_MAX = 100_000;
+
+/**
+ * A non-null Utf8 column from its strings, written straight into its offsets and bytes: the same buffers
+ * (so the same IPC bytes) as `vectorFromArray(values, new Utf8())`.
+ */
+function utf8Vector(values: readonly string[]): Vector<Utf8> {
+  const n = values.length;
+  const parts = new Array<Uint8Array>(n);
+  let total = 0;
+  for (let i = 0; i < n; i++) {
+    const s = values[i]!;
+    let b = encoded.get(s);
+    if (b === undefined) {
+      if (encoded.size >= CACHE_MAX) encoded.clear();
+      encoded.set(s, (b = utf8.encode(s)));
+    }
+    parts[i] = b;
+    total += b.length;
+  }
+  const offsets = new Int32Array(n + 1);
+  const data = new Uint8Array(total);
+  for (let i = 0, at = 0; i < n; i++) {
+    data.set(parts[i]!, at);
+    offsets[i + 1] = at += parts[i]!.length;
+  }
+  return makeVector(makeData({ type: new Utf8(), length: n, nullCount: 0, valueOffsets: offsets, data }));
+}
+
 /** A validity bitmap of `n` bits, all unset. */
 const bitmap = (n: number): Uint8Array => new Uint8Array(Math.ceil(n / 8));
 const setBit = (b: Uint8Array, i: number): void => {
@@ -204,9 +240,9 @@ export class ArcDayTableBuilder implements ArcDayRowSink {
     const geoType = new FixedSizeList(2, new Field('coordinate', new Float64(), false));
     const geoChild = makeData({ type: new Float64(), length: n * 2, nullCount: 0, data: this.geo });
     return new Table({
-      arc_id: vectorFromArray(this.arcIds, new Utf8()),
-      day: vectorFromArray(this.days, new Utf8()),
-      libelle: vectorFromArray(this.libelles, new Utf8()),
+      arc_id: utf8Vector(this.arcIds),
+      day: utf8Vector(this.days),
+      libelle: utf8Vector(this.libelles),
       flow: list24(new Float64(), this.flow.data()),
       occupancy: list24(new Float64(), this.occ.data()),
       etat: list24(etatType(), etatChild),

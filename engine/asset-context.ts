@@ -44,7 +44,10 @@ export const isNoData = (value: unknown): value is NoData => value instanceof No
 /** Batch assets compute many partitions in one call (e.g. one pass over a 6 GB file for every day). */
 export interface BatchContext<T> extends Omit<AssetContext, 'partitionKey'> {
   readonly partitionKeys: readonly string[];
-  /** Store one partition's value as soon as it is ready (keeps memory flat); `ctx.noData(…)` for none. */
+  /**
+   * Store one partition's value as soon as it is ready (keeps memory flat); `ctx.noData(…)` for none.
+   * Calls for different partitions may overlap (a few in flight hide the storage's write latency).
+   */
   emit(partitionKey: string, value: T | NoData, meta?: Record<string, unknown>): Promise<void>;
   /** Reject scoped to a partition, so quarantine outputs stay per partition. */
   rejectFor(partitionKey: string): Reject;

@@ -12,6 +12,9 @@ import { SeenInstants } from './seen-instants.ts';
  */
 const PARIS_LOCAL_DATE = /[;,]"?(\d{4}-\d{2}-\d{2})[T ]\d{2}:\d{2}(?::\d{2})?(?:[+-]\d{2}:\d{2})?"?[;,]/;
 
+/** Days being stored at once (each holds its table, ≈ 2 MB for 3,400 arcs). */
+const DAYS_IN_FLIGHT = 4;
+
 /** Bad road-count rows kept with full detail (counts stay exact beyond it). */
 const MAX_KEPT_REJECTS = 100_000;
 
@@ -43,14 +46,29 @@ export const comptagesArcDays = defineBatchAsset({
             `a 0-4 code; e.g. a Latin-1 export): kept and counted as Inconnu`,
         );
     };
-    // After the read, progress counts the days written (each is encoded, hashed and stored).
+    // After the read, progress counts the days written (each is encoded, hashed and stored). A few days
+    // are stored at once: a day's write waits mostly on the disk (fsync of the value and its version),
+    // during which the next day's table is built.
     const emitDays = async (arcDaysOf: (day: string) => ArcDayTable) => {
       const keys = ctx.partitionKeys;
-      for (const [i, day] of keys.entries()) {
+      const inFlight = new Set<Promise<void>>();
+      let written = 0;
+      let failed: { err: unknown } | undefined;
+      for (const day of keys) {
+        if (failed) break;
         const arcDays = arcDaysOf(day);
-        await ctx.emit(day, arcDays, { rows: arcDays.numRows });
-        ctx.progress(i + 1, keys.length, 'days written');
+        const p: Promise<void> = ctx
+          .emit(day, arcDays, { rows: arcDays.numRows })
+          .then(
+            () => ctx.progress(++written, keys.length, 'days written'),
+            (err: unknown) => void (failed ??= { err }),
+          )
+          .finally(() => inFlight.delete(p));
+        inFlight.add(p);
+        if (inFlight.size >= DAYS_IN_FLIGHT) await Promise.race(inFlight);
       }
+      await Promise.all(inFlight);
+      if (failed) throw failed.err;
     };
     if (raw.files.length === 1) {
       // The real case (one 6.2 GB file): byte-range workers, results identical to the csv-parse path

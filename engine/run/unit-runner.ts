@@ -90,12 +90,12 @@ async function runBatch(env: InputEnv, job: UnitJob, hooks: UnitHooks, asset: An
       if (!quarantine)
         throw new Error(`Batch asset ${asset.key} emitted partition ${p} that was not requested`);
       if (done.has(p)) throw new Error(`Batch asset ${asset.key} emitted partition ${p} twice`);
+      done.add(p); // before any await: emits may overlap
       if (isNoData(value)) await reportNoData(job, hooks, asset, p, value.reason, t0, quarantine);
       else {
         const extra = { meta: { ...m }, quarantine, shared, sources, t0 };
         await hooks.report(await finish(env.defs, job, hooks, asset, p, value, extra));
       }
-      done.add(p);
     },
   };
   await asset.computeBatch!(inputs, ctx);

@@ -5,7 +5,9 @@
  * Asset code names a binding; what stands behind each depends on the environment:
  * - metrics and reports: the database the environment chose (DynamoDB, MongoDB), else local JSON files;
  * - report files (the CSV): local files;
- * - intermediates (per-arc-per-day road counts): always local files in OUTPUT_DIR (large, rebuildable);
+ * - intermediates (per-arc-per-day road counts, Arrow tables): local files in OUTPUT_DIR (large,
+ *   rebuildable); with SHARED_STATE=dynamodb (coordinators and workers on several machines) objects in
+ *   s3://S3_INTERMEDIATES_BUCKET/S3_INTERMEDIATES_PREFIX/, which every machine reads;
  * - in S3 mode the report JSON and CSV are also published to
  *   s3://S3_REPORTS_BUCKET/S3_REPORTS_PREFIX/<date>/daily_report.{json,csv}, and next to them the report
  *   page (the HTML of `pipeline report --html DAY`) as daily_report.html.
@@ -79,7 +81,20 @@ function reportHtmlToS3(
   };
 }
 
-export default defineConfig((ctx) => {
+/** Intermediates shared by every machine (SHARED_STATE=dynamodb): S3 objects, Arrow tables as `.arrows`. */
+async function sharedIntermediates(ctx: ConfigContext): Promise<IOManager | undefined> {
+  const { sharedState, s3IntermediatesBucket: bucket, s3IntermediatesPrefix: prefix } = ctx.settings;
+  if (sharedState !== 'dynamodb') return undefined;
+  if (!ctx.s3 || !bucket)
+    throw new Error(
+      'SHARED_STATE=dynamodb: the intermediates go to S3: set S3_INTERMEDIATES_BUCKET (or S3_REPORTS_BUCKET)',
+    );
+  // Loaded in S3 mode only: local runs never load the S3 client.
+  const { S3IOManager } = await import('./io-managers/s3/s3-io-manager.ts');
+  return new S3IOManager({ client: ctx.s3.client, bucket, prefix });
+}
+
+export default defineConfig(async (ctx) => {
   /** A stored value through its asset's binding (what the report page reads), undefined when none. */
   const load = async (key: string, partition: string): Promise<unknown> => {
     const asset = cityflowAssets.find((a) => a.key === key);
@@ -104,7 +119,7 @@ export default defineConfig((ctx) => {
   const csv = join(outputDir, 'daily_report_csv');
   const io = {
     default: ctx.local,
-    intermediate: ctx.local,
+    intermediate: (await sharedIntermediates(ctx)) ?? ctx.local,
     metrics: ctx.store,
     reports: published(ctx.store, 'json'),
     report_files: published(ctx.local, 'csv'),
@@ -114,7 +129,10 @@ export default defineConfig((ctx) => {
     // The daily report as a page of `pipeline ui` and of `pipeline report --html DAY`.
     pages: [reportPage],
     describe: ctx.s3
-      ? `report JSON + CSV + HTML page also to ${s3Url(s3ReportsBucket, s3ReportsPrefix)}/<date>/`
+      ? `report JSON + CSV + HTML page also to ${s3Url(s3ReportsBucket, s3ReportsPrefix)}/<date>/` +
+        (io.intermediate === ctx.local
+          ? ''
+          : `, intermediates to ${s3Url(ctx.settings.s3IntermediatesBucket, ctx.settings.s3IntermediatesPrefix)}`)
       : ctx.store === ctx.local
         ? `reports in ${join(outputDir, 'daily_report')} and ${csv}`
         : `report CSV in ${csv}`,

@@ -3,12 +3,16 @@ import {
   acquireUnitLocks,
   StateStore,
   type UnitSet,
+  type UnitLockRelease,
+  type IndexBackend,
+  LocalIndexBackend,
   type Definitions,
   type IOManager,
   type SourceIO,
   sweepTempFiles,
 } from '../engine/index.ts';
 import type { DynamoDbIOManager } from '../io-managers/dynamodb/dynamodb-io-manager.ts';
+import type { SharedState } from '../io-managers/dynamodb/shared-state.ts';
 import { LocalFsIOManager } from '../io-managers/local-fs.ts';
 import { LocalSourceIO } from '../io-managers/local-source.ts';
 import type { MongoDbIOManager } from '../io-managers/mongodb/mongodb-io-manager.ts';
@@ -26,7 +30,12 @@ export interface Runtime {
   /** The project's config module (`cityflow.config.ts`) and how it was found. */
   project: FoundConfig;
   defs: Definitions;
+  /** The index as this process first read it (every asset of `defs` loaded); see `openState` for a fresh one. */
   state: StateStore;
+  /** Where the index lives: the state dir's files, or DynamoDB (SHARED_STATE=dynamodb). */
+  indexBackend: IndexBackend;
+  /** The index as written now by any process, every asset of `defs` loaded. */
+  openState(): Promise<StateStore>;
   quarantineDir: string;
   modeLine: string;
   printableConfig: Record<string, string>;
@@ -36,6 +45,8 @@ export interface Runtime {
   degraded(): string | undefined;
   /** In S3 mode: LIST requests, objects listed, bodies downloaded, files served from the cache. */
   rawInputStats(): SourceStats | undefined;
+  /** The shared index and unit locks (SHARED_STATE=dynamodb), for `pipeline setup`. */
+  sharedState?: SharedState;
   /** The database IO manager when one is configured (for `pipeline setup`). */
   database?: DynamoDbIOManager | MongoDbIOManager;
   /**
@@ -50,7 +61,7 @@ export interface Runtime {
     onWait: (msg: string) => void,
     signal?: AbortSignal,
     units?: UnitSet,
-  ): Promise<() => Promise<void>>;
+  ): Promise<UnitLockRelease>;
   close(): Promise<void>;
 }
 
@@ -107,6 +118,22 @@ export async function createRuntime(opts: {
   if (database?.close) closers.push(() => database.close!());
   const store: IOManager = database ?? local;
 
+  // The index and the unit locks shared by coordinators on several machines (SHARED_STATE=dynamodb).
+  let shared: SharedState | undefined;
+  if (config.sharedState === 'dynamodb') {
+    const { createSharedState } = await import('../io-managers/dynamodb/shared-state.ts');
+    const s = createSharedState({
+      region: config.awsRegion,
+      endpoint: env.AWS_ENDPOINT_URL_DYNAMODB,
+      indexTable: config.dynamodbIndexTable,
+      locksTable: config.dynamodbLocksTable,
+      leaseMs: config.unitLockLeaseMs,
+    });
+    shared = s;
+    closers.push(async () => s.close());
+  }
+  const indexBackend: IndexBackend = shared?.index ?? new LocalIndexBackend(config.stateDir);
+
   const localSources = new LocalSourceIO({
     dataDir: config.dataDir,
     hashCacheFile: join(config.stateDir, 'source-hashes.json'),
@@ -135,7 +162,20 @@ export async function createRuntime(opts: {
     throw err;
   }
   const modeLine = describe ? `${describeMode(config)}, ${describe}` : describeMode(config);
-  const state = new StateStore(config.stateDir);
+  const state = new StateStore(config.stateDir, indexBackend);
+  const lockStateUnits = async (
+    runId: string,
+    onWait: (msg: string) => void,
+    signal: AbortSignal | undefined,
+    units: UnitSet,
+  ): Promise<UnitLockRelease> =>
+    shared
+      ? shared.locks.acquire(runId, units, { onWait, onLost: onWait, signal })
+      : acquireUnitLocks(join(config.stateDir, STATE_LOCKS), runId, units, {
+          what: 'unit locks',
+          onWait,
+          signal,
+        });
   return {
     config,
     project,
@@ -148,12 +188,15 @@ export async function createRuntime(opts: {
     degraded: () => s3?.sources.fallbackReason,
     rawInputStats: () => s3?.sources.stats(),
     database,
+    sharedState: shared,
+    indexBackend,
+    openState: async () => {
+      const s = new StateStore(config.stateDir, indexBackend);
+      await s.load(defs.graph.order);
+      return s;
+    },
     lockForRun: async (runId, onWait, signal, units = 'all') => {
-      const releaseState = await acquireUnitLocks(join(config.stateDir, STATE_LOCKS), runId, units, {
-        what: 'unit locks',
-        onWait,
-        signal,
-      });
+      const releaseState = await lockStateUnits(runId, onWait, signal, units);
       let releaseOutput: () => Promise<void>;
       try {
         releaseOutput = await acquireUnitLocks(join(config.outputDir, OUTPUT_LOCKS), runId, units, {
@@ -169,10 +212,13 @@ export async function createRuntime(opts: {
         await releaseState();
         throw err;
       }
-      return async () => {
-        await releaseOutput();
-        await releaseState();
-      };
+      return Object.assign(
+        async () => {
+          await releaseOutput();
+          await releaseState();
+        },
+        { fence: releaseState.fence },
+      );
     },
     close,
   };

@@ -16,6 +16,12 @@ export interface IamPolicyInput {
   awsRegion: string;
   /** `dynamodb` (default) adds the DynamoDB statements; other backends need none. */
   database?: string;
+  /** `dynamodb`: the shared index and unit-lock tables, and the intermediates in S3. */
+  sharedState?: string;
+  dynamodbIndexTable?: string;
+  dynamodbLocksTable?: string;
+  s3IntermediatesBucket?: string;
+  s3IntermediatesPrefix?: string;
 }
 
 export interface IamPolicyOptions {
@@ -73,6 +79,47 @@ export function iamPolicy(config: IamPolicyInput, opts: IamPolicyOptions = {}): 
       Resource: [objects(config.s3ReportsBucket, reports)],
     },
   ];
+  const shared = config.sharedState === 'dynamodb';
+  if (shared) {
+    if (!config.s3IntermediatesBucket || !config.dynamodbIndexTable || !config.dynamodbLocksTable)
+      throw new Error('SHARED_STATE=dynamodb needs the intermediates bucket and the index and locks tables');
+    const stateTables = [config.dynamodbIndexTable, config.dynamodbLocksTable].map(
+      (t) => `arn:aws:dynamodb:${config.awsRegion}:${account}:table/${t}`,
+    );
+    statements.push(
+      {
+        Sid: 'ReadWriteIntermediates',
+        Effect: 'Allow',
+        Action: ['s3:GetObject', 's3:PutObject'],
+        Resource: [
+          objects(config.s3IntermediatesBucket, trim(config.s3IntermediatesPrefix ?? 'intermediates')),
+        ],
+      },
+      {
+        // The index (Query, TransactWriteItems with a ConditionCheck on the lock entry, the stamp item) and
+        // the unit locks (version item, entries: Put/Update/Delete in transactions).
+        Sid: 'SharedIndexAndUnitLocks',
+        Effect: 'Allow',
+        Action: [
+          'dynamodb:DescribeTable',
+          'dynamodb:GetItem',
+          'dynamodb:Query',
+          'dynamodb:PutItem',
+          'dynamodb:UpdateItem',
+          'dynamodb:DeleteItem',
+          'dynamodb:ConditionCheckItem',
+        ],
+        Resource: stateTables,
+      },
+    );
+    if (!opts.withoutSetup)
+      statements.push({
+        Sid: 'SetupOnlyCreateStateTables',
+        Effect: 'Allow',
+        Action: ['dynamodb:CreateTable'],
+        Resource: stateTables,
+      });
+  }
   if ((config.database ?? 'dynamodb') === 'dynamodb') {
     const tables = [config.dynamodbMetricsTable, config.dynamodbReportsTable].map(
       (t) => `arn:aws:dynamodb:${config.awsRegion}:${account}:table/${t}`,

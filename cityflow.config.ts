@@ -81,20 +81,7 @@ function reportHtmlToS3(
   };
 }
 
-/** Intermediates shared by every machine (SHARED_STATE=dynamodb): S3 objects, Arrow tables as `.arrows`. */
-async function sharedIntermediates(ctx: ConfigContext): Promise<IOManager | undefined> {
-  const { sharedState, s3IntermediatesBucket: bucket, s3IntermediatesPrefix: prefix } = ctx.settings;
-  if (sharedState !== 'dynamodb') return undefined;
-  if (!ctx.s3 || !bucket)
-    throw new Error(
-      'SHARED_STATE=dynamodb: the intermediates go to S3: set S3_INTERMEDIATES_BUCKET (or S3_REPORTS_BUCKET)',
-    );
-  // Loaded in S3 mode only: local runs never load the S3 client.
-  const { S3IOManager } = await import('./io-managers/s3/s3-io-manager.ts');
-  return new S3IOManager({ client: ctx.s3.client, bucket, prefix });
-}
-
-export default defineConfig(async (ctx) => {
+export default defineConfig((ctx) => {
   /** A stored value through its asset's binding (what the report page reads), undefined when none. */
   const load = async (key: string, partition: string): Promise<unknown> => {
     const asset = cityflowAssets.find((a) => a.key === key);
@@ -119,7 +106,7 @@ export default defineConfig(async (ctx) => {
   const csv = join(outputDir, 'daily_report_csv');
   const io = {
     default: ctx.local,
-    intermediate: (await sharedIntermediates(ctx)) ?? ctx.local,
+    intermediate: ctx.shared ?? ctx.local,
     metrics: ctx.store,
     reports: published(ctx.store, 'json'),
     report_files: published(ctx.local, 'csv'),

@@ -17,7 +17,7 @@ import { LocalFsIOManager } from '../io-managers/local-fs.ts';
 import { LocalSourceIO } from '../io-managers/local-source.ts';
 import type { MongoDbIOManager } from '../io-managers/mongodb/mongodb-io-manager.ts';
 import type { SourceStats } from '../io-managers/s3/s3-source.ts';
-import { describeMode, loadConfig, printableConfig, type Config } from './config.ts';
+import { ConfigError, describeMode, loadConfig, printableConfig, type Config } from './config.ts';
 import { findConfig, type FoundConfig } from './config-file.ts';
 import { frameworkLink, importConfig } from './config-load.ts';
 import { resolveDefinitions } from './config-resolve.ts';
@@ -55,6 +55,8 @@ export interface Runtime {
    * them at once in each table, waiting (saying for whom) while a live run holds one of them
    * (engine/unit-locks.ts); then removes the temp files whose writer is gone. Without `units` the run
    * locks every unit (`all`): it runs alone, as every run did before unit locks. Returns the release.
+   * With SHARED_STATE=dynamodb the one lock table is DynamoDB's (io-managers/dynamodb/unit-locks.ts),
+   * with a lease, and the release carries the fencing token the run's index writes must carry.
    */
   lockForRun(
     runId: string,
@@ -142,6 +144,21 @@ export async function createRuntime(opts: {
   const s3 = config.rawFromS3 ? await createS3Bindings(config, localSources, opts.log) : undefined;
   if (s3) closers.push(s3.close);
 
+  // Shared by every machine: what the project keeps on one machine's disk otherwise (intermediates).
+  let sharedFiles: IOManager | undefined;
+  if (shared && s3) {
+    if (!config.s3IntermediatesBucket)
+      throw new ConfigError([
+        'S3_INTERMEDIATES_BUCKET: required with SHARED_STATE=dynamodb (or S3_REPORTS_BUCKET, its default)',
+      ]);
+    const { S3IOManager } = await import('../io-managers/s3/s3-io-manager.ts');
+    sharedFiles = new S3IOManager({
+      client: s3.client,
+      bucket: config.s3IntermediatesBucket,
+      prefix: config.s3IntermediatesPrefix,
+    });
+  }
+
   const ctx: ConfigContext = {
     settings: config,
     env,
@@ -149,6 +166,7 @@ export async function createRuntime(opts: {
     store,
     sources: s3?.sources ?? localSources,
     ...(s3 && { s3: { client: s3.client } }),
+    ...(sharedFiles && { shared: sharedFiles }),
     log: opts.log,
     onClose: (fn) => void closers.push(async () => void (await fn())),
   };
@@ -199,12 +217,15 @@ export async function createRuntime(opts: {
       const releaseState = await lockStateUnits(runId, onWait, signal, units);
       let releaseOutput: () => Promise<void>;
       try {
-        releaseOutput = await acquireUnitLocks(join(config.outputDir, OUTPUT_LOCKS), runId, units, {
-          what: 'output unit locks',
-          onWait,
-          signal,
-          note: `its STATE_DIR is ${config.stateDir}: configurations sharing an OUTPUT_DIR do not build the same units at once`,
-        });
+        // The shared lock table is every coordinator's (whatever its OUTPUT_DIR): no second table.
+        releaseOutput = shared
+          ? async () => {}
+          : await acquireUnitLocks(join(config.outputDir, OUTPUT_LOCKS), runId, units, {
+              what: 'output unit locks',
+              onWait,
+              signal,
+              note: `its STATE_DIR is ${config.stateDir}: configurations sharing an OUTPUT_DIR do not build the same units at once`,
+            });
         // Only the temp files whose writer is gone: other runs may be writing.
         await sweepTempFiles([config.outputDir], { depth: 3 });
         await sweepTempFiles([config.stateDir], { depth: 2 });

@@ -26,7 +26,7 @@ import {
 } from '../../engine/index-backend.ts';
 import type { MaterializationRecord } from '../../engine/state.ts';
 import { backoffDelay, sleep } from './backoff.ts';
-import { cancellationCodes } from './state-tables.ts';
+import { cancellationCodes, stateTableError } from './state-tables.ts';
 import { lockEntryKey } from './unit-locks.ts';
 
 /** DynamoDB's item size limit. */
@@ -55,6 +55,14 @@ export class DynamoIndexBackend implements IndexBackend {
   }
 
   async load(assets: readonly string[]): Promise<Map<string, AssetIndex>> {
+    try {
+      return await this.loadAll(assets);
+    } catch (err) {
+      throw stateTableError(err, this.opts.table, 'reading the index');
+    }
+  }
+
+  private async loadAll(assets: readonly string[]): Promise<Map<string, AssetIndex>> {
     const limit = pLimit(this.opts.concurrency ?? 16);
     const entries = await Promise.all(
       assets.map((a) => limit(async () => [a, await this.loadAsset(a)] as const)),
@@ -171,18 +179,24 @@ export class DynamoIndexBackend implements IndexBackend {
               `that run's records stay intact; run materialize again to build what is missing`,
           );
         // Another write on one of these items at the same moment (e.g. the lock entry's lease refresh).
+        if (err instanceof FencedWriteError) throw err;
         const conflict =
           codes?.includes('TransactionConflict') || (err as Error).name === 'TransactionConflictException';
-        if (!conflict || attempt >= CONFLICT_RETRIES) throw err;
+        if (!conflict || attempt >= CONFLICT_RETRIES)
+          throw stateTableError(err, this.opts.table, 'writing the index');
         await sleep(backoffDelay(attempt, 20, 500));
       }
     }
   }
 
   async stamp(): Promise<string> {
-    const { Item } = await this.opts.doc.send(
-      new GetCommand({ TableName: this.opts.table, Key: STAMP_KEY, ConsistentRead: true }),
-    );
-    return String(Item?.n ?? 0);
+    try {
+      const { Item } = await this.opts.doc.send(
+        new GetCommand({ TableName: this.opts.table, Key: STAMP_KEY, ConsistentRead: true }),
+      );
+      return String(Item?.n ?? 0);
+    } catch (err) {
+      throw stateTableError(err, this.opts.table, 'reading the index stamp');
+    }
   }
 }

@@ -9,6 +9,7 @@ import {
   type DynamoDBClient,
   type KeySchemaElement,
 } from '@aws-sdk/client-dynamodb';
+import { maskSecrets } from '../../engine/redact.ts';
 
 export const STATE_KEY_SCHEMA: KeySchemaElement[] = [
   { AttributeName: 'pk', KeyType: 'HASH' },
@@ -60,4 +61,24 @@ export function cancellationCodes(err: unknown): string[] | undefined {
   const e = err as { name?: string; CancellationReasons?: { Code?: string }[] };
   if (e.name !== 'TransactionCanceledException') return undefined;
   return (e.CancellationReasons ?? []).map((r) => r.Code ?? 'None');
+}
+
+/** A failed call on a shared-state table, said in one line naming the table (never credentials). */
+export function stateTableError(err: unknown, table: string, op: string): Error {
+  const e = err as Error & { code?: string };
+  if (e.name === 'ResourceNotFoundException')
+    return new Error(`DynamoDB table ${table} does not exist: run \`pipeline setup\` first (it creates it)`, {
+      cause: err,
+    });
+  const unreachable =
+    ['ECONNREFUSED', 'ENOTFOUND', 'EAI_AGAIN', 'ETIMEDOUT', 'ECONNRESET'].includes(e.code ?? '') ||
+    /ECONNREFUSED|ENOTFOUND|timed? ?out|socket hang up/i.test(String(err));
+  return new Error(
+    maskSecrets(
+      unreachable
+        ? `DynamoDB unreachable during ${op} on table ${table}: ${e.message || e.name}`
+        : `DynamoDB ${op} on table ${table} failed: ${e.name}: ${e.message}`,
+    ),
+    { cause: err },
+  );
 }

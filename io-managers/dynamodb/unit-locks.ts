@@ -40,7 +40,7 @@ import {
   type UnitLockRelease,
   type UnitSet,
 } from '../../engine/unit-locks.ts';
-import { cancellationCodes } from './state-tables.ts';
+import { cancellationCodes, stateTableError } from './state-tables.ts';
 
 const VERSION_KEY = { pk: '#version', sk: '#' } as const;
 const ENTRY_PK = 'entry';
@@ -144,6 +144,28 @@ export class DynamoUnitLocks {
    * over while held (the run's index writes then fail).
    */
   async acquire(
+    runId: string,
+    units: UnitSet,
+    opts: {
+      onWait: (msg: string) => void;
+      onLost?: (msg: string) => void;
+      signal?: AbortSignal;
+      note?: string;
+    },
+  ): Promise<UnitLockRelease> {
+    try {
+      return await this.take(runId, units, opts);
+    } catch (err) {
+      if (
+        (err as Error).message.startsWith('Cancelled while waiting') ||
+        (err as Error).message.includes('too many units')
+      )
+        throw err;
+      throw stateTableError(err, this.opts.table, 'taking the unit locks');
+    }
+  }
+
+  private async take(
     runId: string,
     units: UnitSet,
     opts: {

@@ -83,9 +83,8 @@ export function iamPolicy(config: IamPolicyInput, opts: IamPolicyOptions = {}): 
   if (shared) {
     if (!config.s3IntermediatesBucket || !config.dynamodbIndexTable || !config.dynamodbLocksTable)
       throw new Error('SHARED_STATE=dynamodb needs the intermediates bucket and the index and locks tables');
-    const stateTables = [config.dynamodbIndexTable, config.dynamodbLocksTable].map(
-      (t) => `arn:aws:dynamodb:${config.awsRegion}:${account}:table/${t}`,
-    );
+    const arn = (t: string) => `arn:aws:dynamodb:${config.awsRegion}:${account}:table/${t}`;
+    const stateTables = [arn(config.dynamodbIndexTable), arn(config.dynamodbLocksTable)];
     statements.push(
       {
         Sid: 'ReadWriteIntermediates',
@@ -96,9 +95,22 @@ export function iamPolicy(config: IamPolicyInput, opts: IamPolicyOptions = {}): 
         ],
       },
       {
-        // The index (Query, TransactWriteItems with a ConditionCheck on the lock entry, the stamp item) and
-        // the unit locks (version item, entries: Put/Update/Delete in transactions).
-        Sid: 'SharedIndexAndUnitLocks',
+        // Records read by Query, written by TransactWriteItems (Put) with the stamp item's UpdateItem.
+        Sid: 'SharedIndex',
+        Effect: 'Allow',
+        Action: [
+          'dynamodb:DescribeTable',
+          'dynamodb:GetItem',
+          'dynamodb:Query',
+          'dynamodb:PutItem',
+          'dynamodb:UpdateItem',
+        ],
+        Resource: [arn(config.dynamodbIndexTable)],
+      },
+      {
+        // Entries put and deleted (release, takeover of an expired lease) in transactions, leases
+        // refreshed by UpdateItem, and checked by the index writes (ConditionCheck: the fencing token).
+        Sid: 'SharedUnitLocks',
         Effect: 'Allow',
         Action: [
           'dynamodb:DescribeTable',
@@ -109,7 +121,7 @@ export function iamPolicy(config: IamPolicyInput, opts: IamPolicyOptions = {}): 
           'dynamodb:DeleteItem',
           'dynamodb:ConditionCheckItem',
         ],
-        Resource: stateTables,
+        Resource: [arn(config.dynamodbLocksTable)],
       },
     );
     if (!opts.withoutSetup)

@@ -5,7 +5,9 @@
  * Asset code names a binding; what stands behind each depends on the environment:
  * - metrics and reports: the database the environment chose (DynamoDB, MongoDB), else local JSON files;
  * - report files (the CSV): local files;
- * - intermediates (per-arc-per-day road counts): always local files in OUTPUT_DIR (large, rebuildable);
+ * - intermediates (per-arc-per-day road counts, Arrow tables): local files in OUTPUT_DIR (large,
+ *   rebuildable); with SHARED_STATE=dynamodb (coordinators and workers on several machines) objects in
+ *   s3://S3_INTERMEDIATES_BUCKET/S3_INTERMEDIATES_PREFIX/, which every machine reads;
  * - in S3 mode the report JSON and CSV are also published to
  *   s3://S3_REPORTS_BUCKET/S3_REPORTS_PREFIX/<date>/daily_report.{json,csv}, and next to them the report
  *   page (the HTML of `pipeline report --html DAY`) as daily_report.html.
@@ -104,7 +106,7 @@ export default defineConfig((ctx) => {
   const csv = join(outputDir, 'daily_report_csv');
   const io = {
     default: ctx.local,
-    intermediate: ctx.local,
+    intermediate: ctx.shared ?? ctx.local,
     metrics: ctx.store,
     reports: published(ctx.store, 'json'),
     report_files: published(ctx.local, 'csv'),
@@ -114,7 +116,10 @@ export default defineConfig((ctx) => {
     // The daily report as a page of `pipeline ui` and of `pipeline report --html DAY`.
     pages: [reportPage],
     describe: ctx.s3
-      ? `report JSON + CSV + HTML page also to ${s3Url(s3ReportsBucket, s3ReportsPrefix)}/<date>/`
+      ? `report JSON + CSV + HTML page also to ${s3Url(s3ReportsBucket, s3ReportsPrefix)}/<date>/` +
+        (io.intermediate === ctx.local
+          ? ''
+          : `, intermediates to ${s3Url(ctx.settings.s3IntermediatesBucket, ctx.settings.s3IntermediatesPrefix)}`)
       : ctx.store === ctx.local
         ? `reports in ${join(outputDir, 'daily_report')} and ${csv}`
         : `report CSV in ${csv}`,

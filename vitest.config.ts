@@ -18,6 +18,7 @@ const SERVER_TESTS = [
   'test/security/s3-escaping-keys.test.ts',
   'test/automation/s3-sensor.test.ts',
   'test/queue/aws-mode.test.ts',
+  'test/locks/shared-state.test.ts',
 ];
 
 /** The queue executor's tests: each file starts its own redis-server (test/servers/redis.ts). */

@@ -15,6 +15,7 @@ export * from './executor.ts';
 export * from './run/index.ts';
 export * from './selection.ts';
 export * from './state.ts';
+export * from './index-backend.ts';
 export * from './storage.ts';
 export * from './encode.ts';
 export * from './table.ts';

@@ -82,6 +82,7 @@ class Unit implements PlannedUnit {
  */
 export async function plan(defs: Definitions, state: StateStore, opts: PlanOptions): Promise<Plan> {
   const { graph } = defs;
+  await state.load(graph.order);
   const keyCache = new Map<string, { keys: string[]; set: Set<string> }>();
   const rangeOf = (a: AnyAsset): { keys: string[]; set: Set<string> } => {
     const k = a.partitions?.id ?? 'none';

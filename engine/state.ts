@@ -1,26 +1,14 @@
-import { randomBytes } from 'node:crypto';
-import {
-  appendFileSync,
-  closeSync,
-  fsyncSync,
-  mkdirSync,
-  openSync,
-  readFileSync,
-  renameSync,
-  rmSync,
-  writeSync,
-} from 'node:fs';
+import { appendFileSync, mkdirSync } from 'node:fs';
 import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { CheckStatus, MaterializedMetadata, RunEvent } from './events.ts';
 import { acquireDirLock } from './lock.ts';
-import { writeError } from './write-error.ts';
+import { LocalIndexBackend, type AssetIndex, type IndexBackend, type IndexFence } from './index-backend.ts';
 import {
   listRunsIndexed,
   pruneRuns,
   RUN_ID,
   runIndexRecorder,
-  withShortLock,
   type PruneOptions,
   type PruneResult,
   type RunSummary,
@@ -70,37 +58,44 @@ export interface MaterializationRecord {
   lastFailure?: { runId: string; at: string; error: string };
 }
 
-type AssetIndex = Record<string, MaterializationRecord>;
-
 /**
- * The state dir (`.cityflow/` by default): `index/<asset>.json` (latest version per partition, one small
- * file per asset, rewritten atomically), `runs/<run id>.jsonl` (append-only event log), `lock`.
+ * The state dir (`.cityflow/` by default): the index (latest version per partition: by default
+ * `index/<asset>.json`, one small file per asset, rewritten atomically; or a shared backend, see
+ * engine/index-backend.ts), `runs/<run id>.jsonl` (append-only event log), `checks/`, `lock`.
  */
 export class StateStore {
   private readonly index = new Map<string, AssetIndex>();
   /** asset → the partitions this process changed since the last flush (only those are written). */
   private readonly dirty = new Map<string, Set<string>>();
+  readonly backend: IndexBackend;
+  /** The unit lock's fencing token the index writes carry (set once the run holds its units). */
+  fence: IndexFence | undefined;
+  private flushing: Promise<void> = Promise.resolve();
 
-  constructor(readonly dir: string) {}
+  constructor(
+    readonly dir: string,
+    backend?: IndexBackend,
+  ) {
+    this.backend = backend ?? new LocalIndexBackend(dir);
+  }
 
-  private indexFile(asset: string): string {
-    return join(this.dir, 'index', `${asset}.json`);
+  /** Reads these assets' records now (required before use with a backend that has no synchronous read). */
+  async load(assets: Iterable<string>): Promise<void> {
+    if (this.backend.readSync) return; // read lazily, asset by asset
+    const want = [...new Set(assets)].filter((a) => !this.index.has(a));
+    if (!want.length) return;
+    for (const [asset, idx] of await this.backend.load(want))
+      if (!this.index.has(asset)) this.index.set(asset, idx);
   }
 
   private assetIndex(asset: string): AssetIndex {
     let idx = this.index.get(asset);
     if (!idx) {
-      try {
-        idx = JSON.parse(readFileSync(this.indexFile(asset), 'utf8')) as AssetIndex;
-      } catch (err) {
-        if ((err as NodeJS.ErrnoException).code !== 'ENOENT') {
-          throw new Error(
-            `State index ${this.indexFile(asset)} is unreadable (${(err as Error).message}); delete it to rebuild`,
-            { cause: err },
-          );
-        }
-        idx = {};
-      }
+      if (!this.backend.readSync)
+        throw new Error(
+          `The index of asset "${asset}" was not loaded from ${this.backend.where} (StateStore.load)`,
+        );
+      idx = this.backend.readSync(asset);
       this.index.set(asset, idx);
     }
     return idx;
@@ -140,32 +135,34 @@ export class StateStore {
   }
 
   /**
-   * Writes the partitions this process changed into their asset indexes, merging: per asset, under a
-   * short lock (`index/<asset>.json.lock`), the file is read again, only this process's changed
-   * partitions are replaced, and the result is written to a temp file, fsynced and renamed. So runs of
-   * other processes recording other partitions of the same asset at the same time lose nothing (the unit
-   * locks make sure no two runs record the same partition at once). Synchronous inside the lock, which is
-   * held for the read and the write of one small file.
+   * Writes the partitions this process changed into the index, merging: only this process's changed
+   * partitions are replaced (engine/index-backend.ts), so runs of other processes recording other
+   * partitions of the same asset at the same time lose nothing (the unit locks make sure no two runs
+   * record the same partition at once). On failure the changes stay to write at the next flush.
    */
-  async flush(): Promise<void> {
+  flush(): Promise<void> {
+    // One write at a time: a flush called while another writes returns once its own changes are written.
+    const next = this.flushing.catch(() => {}).then(() => this.writeDirty());
+    this.flushing = next;
+    return next;
+  }
+
+  private async writeDirty(): Promise<void> {
     if (this.dirty.size === 0) return;
     const changes = [...this.dirty];
     this.dirty.clear();
-    mkdirSync(join(this.dir, 'index'), { recursive: true });
+    const records = new Map<string, AssetIndex>();
     for (const [asset, partitions] of changes) {
       const idx = this.assetIndex(asset);
-      const path = this.indexFile(asset);
-      try {
-        withShortLock(`${path}.lock`, () => {
-          const merged = readIndexFile(path);
-          for (const p of partitions) if (idx[p]) merged[p] = idx[p];
-          writeSyncAtomic(path, JSON.stringify(merged));
-        });
-      } catch (err) {
-        // Written at the next flush (or the run's last one).
-        for (const p of partitions) this.markDirty(asset, p);
-        throw err;
-      }
+      const out: AssetIndex = {};
+      for (const p of partitions) if (idx[p]) out[p] = idx[p];
+      records.set(asset, out);
+    }
+    try {
+      await this.backend.write(records, this.fence);
+    } catch (err) {
+      for (const [asset, partitions] of changes) for (const p of partitions) this.markDirty(asset, p);
+      throw err;
     }
   }
 
@@ -275,42 +272,6 @@ export class StateStore {
     signal?: AbortSignal,
   ): Promise<() => Promise<void>> {
     return acquireDirLock(this.dir, 'lock', runId, { what: 'state lock', onWait, signal });
-  }
-}
-
-/** An asset's index file as stored now ({} when there is none yet). */
-function readIndexFile(path: string): AssetIndex {
-  let text: string;
-  try {
-    text = readFileSync(path, 'utf8');
-  } catch (err) {
-    if ((err as NodeJS.ErrnoException).code === 'ENOENT') return {};
-    throw err;
-  }
-  try {
-    return JSON.parse(text) as AssetIndex;
-  } catch (err) {
-    throw new Error(`State index ${path} is unreadable (${(err as Error).message}); delete it to rebuild`, {
-      cause: err,
-    });
-  }
-}
-
-/** Temp file (`<path>.tmp-<pid>-<hex>`, as engine/atomic.ts names them) + fsync + rename, synchronously. */
-function writeSyncAtomic(path: string, data: string): void {
-  const tmp = `${path}.tmp-${process.pid}-${randomBytes(4).toString('hex')}`;
-  try {
-    const fd = openSync(tmp, 'w');
-    try {
-      writeSync(fd, data);
-      fsyncSync(fd);
-    } finally {
-      closeSync(fd);
-    }
-    renameSync(tmp, path);
-  } catch (err) {
-    rmSync(tmp, { force: true });
-    throw writeError(err, path, Buffer.byteLength(data));
   }
 }
 

@@ -21,8 +21,15 @@ import { mkdirSync, readdirSync, readFileSync, renameSync, rmSync, statSync, wri
 import { join } from 'node:path';
 import { randomBytes } from 'node:crypto';
 import { isLockHolderAlive, keepFresh, LOCK_REFRESH_MS, type LockHolder } from './lock.ts';
+import type { IndexFence } from './index-backend.ts';
 import { selfIdentity } from './pid.ts';
 import { RUN_ID, withShortLock } from './run-index.ts';
+
+/**
+ * What taking unit locks returns: the release, and with a lock shared across machines (a lease that can
+ * be lost) the fencing token the run's index writes carry.
+ */
+export type UnitLockRelease = (() => Promise<void>) & { fence?: IndexFence };
 
 /** The units a run locks: asset → partitions (`''` for an unpartitioned asset), or `all`. */
 export type UnitSet = ReadonlyMap<string, ReadonlySet<string>> | 'all';
@@ -51,7 +58,7 @@ export function unitSet(units: Iterable<{ asset: string; partition: string }>): 
   return out;
 }
 
-const sizeOf = (s: UnitSet): number => {
+export const sizeOf = (s: UnitSet): number => {
   if (s === 'all') return Infinity;
   let n = 0;
   for (const p of s.values()) n += p.size;
@@ -74,7 +81,11 @@ export function covers(held: UnitSet, need: UnitSet): boolean {
 }
 
 /** The units of `mine` that `entry` holds (up to `limit` of them, as `asset[partition]`), and how many. */
-function overlap(mine: UnitSet, entry: UnitLockEntry, limit = 3): { count: number; sample: string[] } | null {
+export function overlap(
+  mine: UnitSet,
+  entry: Pick<UnitLockEntry, 'units'>,
+  limit = 3,
+): { count: number; sample: string[] } | null {
   if (mine === 'all' || entry.units === 'all') return { count: Infinity, sample: [] };
   let count = 0;
   const sample: string[] = [];
@@ -89,6 +100,10 @@ function overlap(mine: UnitSet, entry: UnitLockEntry, limit = 3): { count: numbe
   }
   return count ? { count, sample } : null;
 }
+
+/** A unit set as stored in a lock entry: asset → sorted partitions, or `all`. */
+export const unitsRecord = (units: UnitSet): UnitLockEntry['units'] =>
+  units === 'all' ? 'all' : Object.fromEntries([...units].map(([a, ps]) => [a, [...ps].sort()]));
 
 interface Blocker {
   runId: string;
@@ -125,7 +140,7 @@ export async function acquireUnitLocks(
     at: new Date().toISOString(),
     refreshMs: LOCK_REFRESH_MS,
     ...(opts.note ? { note: opts.note } : {}),
-    units: units === 'all' ? 'all' : Object.fromEntries([...units].map(([a, ps]) => [a, [...ps].sort()])),
+    units: unitsRecord(units),
     count: units === 'all' ? -1 : sizeOf(units),
   };
   const text = JSON.stringify(entry);

@@ -515,7 +515,7 @@ program
       const reader = new UiReader(rt);
       if ((await reader.load(page.asset, o.html)) === undefined)
         throw new UsageError(
-          `${page.asset} has no stored value for ${o.html} (stored: ${reader.pagePartitions(page).slice(0, 5).join(', ') || 'none'}; materialize it first)`,
+          `${page.asset} has no stored value for ${o.html} (stored: ${(await reader.pagePartitions(page)).slice(0, 5).join(', ') || 'none'}; materialize it first)`,
         );
       const html = await reader.renderPage(page, o.html);
       if (!o.out) return void process.stdout.write(html);
@@ -542,7 +542,18 @@ program
   .action(async () =>
     withRuntime(async (rt) => {
       const db = rt.database;
-      if (!db) return void console.log('Local mode: nothing to set up (outputs are files under OUTPUT_DIR).');
+      if (rt.sharedState) {
+        const created = await rt.sharedState.ensureTables();
+        console.log(
+          created.length
+            ? `Created the shared-state DynamoDB tables: ${created.join(', ')}`
+            : 'Shared-state DynamoDB tables already exist.',
+        );
+      }
+      if (!db)
+        return void (
+          rt.sharedState || console.log('Local mode: nothing to set up (outputs are files under OUTPUT_DIR).')
+        );
       if ('ensureTables' in db) {
         const { created } = await db.ensureTables();
         console.log(

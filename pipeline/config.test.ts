@@ -226,7 +226,28 @@ describe('describeMode', () => {
     });
     expect(describeMode(c)).toBe(
       'AWS mode: AWS_EXECUTION_ENV=AWS_EC2 → raw from s3://bucket-cityflow-paris-s3-raw/cityflow-raw/raw ' +
-        '(cache /srv/cityflow/.cache/s3), metrics to DynamoDB cityflow-metrics (eu-west-3)',
+        '(cache /srv/cityflow/.cache/s3), metrics to DynamoDB cityflow-metrics (eu-west-3), ' +
+        'index and unit locks in DynamoDB cityflow-index / cityflow-locks',
+    );
+  });
+
+  it('shares the state in DynamoDB in AWS mode only, and refuses it without S3', () => {
+    expect(load({}).sharedState).toBe('local');
+    const aws = load({ AWS_EXECUTION_ENV: 'AWS_EC2', S3_RAW_BUCKET: 'raw-b', S3_REPORTS_BUCKET: 'rep-b' });
+    expect(aws).toMatchObject({
+      sharedState: 'dynamodb',
+      dynamodbIndexTable: 'cityflow-index',
+      dynamodbLocksTable: 'cityflow-locks',
+      unitLockLeaseMs: 30_000,
+      s3IntermediatesBucket: 'rep-b',
+      s3IntermediatesPrefix: 'intermediates',
+    });
+    expect(() => load({ SHARED_STATE: 'dynamodb' })).toThrow(/SHARED_STATE=dynamodb: needs S3 mode/);
+    expect(() => load({ SHARED_STATE: 'redis' })).toThrow(
+      /SHARED_STATE \(got "redis"\): must be local or dynamodb/,
+    );
+    expect(() => load({ UNIT_LOCK_LEASE_SECONDS: '0' })).toThrow(
+      /UNIT_LOCK_LEASE_SECONDS \(got "0"\): must be at least 1/,
     );
   });
 

@@ -43,6 +43,19 @@ export interface Config {
   mongodbDatabase: string;
   dynamodbMetricsTable: string;
   dynamodbReportsTable: string;
+  /**
+   * Where the index and the unit locks live: `local` (the state dir) or `dynamodb` (shared by
+   * coordinators on several machines, with the intermediates in S3). SHARED_STATE; default `dynamodb`
+   * in AWS mode (AWS_EXECUTION_ENV), else `local`.
+   */
+  sharedState: 'local' | 'dynamodb';
+  dynamodbIndexTable: string;
+  dynamodbLocksTable: string;
+  /** A unit-lock entry without a refresh for this long is taken to be its holder's that is gone. */
+  unitLockLeaseMs: number;
+  /** Where the intermediates go with SHARED_STATE=dynamodb (default: the reports bucket, `intermediates`). */
+  s3IntermediatesBucket?: string;
+  s3IntermediatesPrefix: string;
   s3RawBucket?: string;
   s3RawPrefix: string;
   s3CacheDir: string;
@@ -142,6 +155,20 @@ const envSchema = z.object({
     .default('cityflow'),
   DYNAMODB_METRICS_TABLE: tableName.default('cityflow-metrics'),
   DYNAMODB_REPORTS_TABLE: tableName.default('cityflow-reports'),
+  SHARED_STATE: z
+    .string()
+    .transform((s) => s.toLowerCase())
+    .pipe(z.enum(['local', 'dynamodb'], { message: 'must be local or dynamodb' }))
+    .optional(),
+  DYNAMODB_INDEX_TABLE: tableName.default('cityflow-index'),
+  DYNAMODB_LOCKS_TABLE: tableName.default('cityflow-locks'),
+  UNIT_LOCK_LEASE_SECONDS: z.coerce
+    .number({ message: 'must be a number of seconds' })
+    .min(1, 'must be at least 1 (second)')
+    .max(3600, 'must be at most 3600 (seconds)')
+    .default(30),
+  S3_INTERMEDIATES_BUCKET: bucketName.optional(),
+  S3_INTERMEDIATES_PREFIX: prefix.default('intermediates'),
   S3_RAW_BUCKET: bucketName.optional(),
   S3_RAW_PREFIX: prefix.default('raw'),
   S3_CACHE_DIR: z.string().default('./.cache/s3'),
@@ -229,6 +256,12 @@ export function loadConfig(env: Env = process.env, options: LoadConfigOptions = 
     if (!e.S3_REPORTS_BUCKET)
       problems.push(`S3_REPORTS_BUCKET: required because ${why} (the report CSV is written to S3)`);
   }
+  const sharedState = e.SHARED_STATE ?? (e.AWS_EXECUTION_ENV !== undefined ? 'dynamodb' : 'local');
+  if (sharedState === 'dynamodb' && !rawFromS3)
+    problems.push(
+      'SHARED_STATE=dynamodb: needs S3 mode (AWS_EXECUTION_ENV or USE_S3=true), where the intermediates ' +
+        'are shared; set USE_S3=true with S3_RAW_BUCKET and S3_REPORTS_BUCKET, or SHARED_STATE=local',
+    );
   if (e.AWS_SECRET_ACCESS_KEY && !e.AWS_ACCESS_KEY_ID)
     problems.push('AWS_ACCESS_KEY_ID: required when AWS_SECRET_ACCESS_KEY is set');
   if (e.AWS_ACCESS_KEY_ID && !e.AWS_SECRET_ACCESS_KEY)
@@ -263,6 +296,14 @@ export function loadConfig(env: Env = process.env, options: LoadConfigOptions = 
     mongodbDatabase: e.MONGODB_DATABASE,
     dynamodbMetricsTable: e.DYNAMODB_METRICS_TABLE,
     dynamodbReportsTable: e.DYNAMODB_REPORTS_TABLE,
+    sharedState,
+    dynamodbIndexTable: e.DYNAMODB_INDEX_TABLE,
+    dynamodbLocksTable: e.DYNAMODB_LOCKS_TABLE,
+    unitLockLeaseMs: Math.round(e.UNIT_LOCK_LEASE_SECONDS * 1000),
+    ...((e.S3_INTERMEDIATES_BUCKET ?? e.S3_REPORTS_BUCKET) !== undefined && {
+      s3IntermediatesBucket: e.S3_INTERMEDIATES_BUCKET ?? e.S3_REPORTS_BUCKET,
+    }),
+    s3IntermediatesPrefix: e.S3_INTERMEDIATES_PREFIX,
     ...(e.S3_RAW_BUCKET !== undefined && { s3RawBucket: e.S3_RAW_BUCKET }),
     s3RawPrefix: e.S3_RAW_PREFIX,
     s3CacheDir: abs(e.S3_CACHE_DIR),
@@ -302,7 +343,11 @@ export function describeMode(config: Config): string {
       : config.database === 'mongodb'
         ? `metrics to MongoDB ${config.mongodbDatabase} at ${maskSecrets(config.mongodbUrl)}`
         : `metrics to local JSON files in ${config.outputDir}`;
-  return `${why} → ${raw}, ${metrics}`;
+  const shared =
+    config.sharedState === 'dynamodb'
+      ? `, index and unit locks in DynamoDB ${config.dynamodbIndexTable} / ${config.dynamodbLocksTable}`
+      : '';
+  return `${why} → ${raw}, ${metrics}${shared}`;
 }
 
 /** `s3://bucket/prefix` (for messages). */
@@ -349,6 +394,12 @@ export function printableConfig(config: Config): Record<string, string> {
     MONGODB_DATABASE: config.mongodbDatabase,
     DYNAMODB_METRICS_TABLE: config.dynamodbMetricsTable,
     DYNAMODB_REPORTS_TABLE: config.dynamodbReportsTable,
+    SHARED_STATE: config.sharedState,
+    DYNAMODB_INDEX_TABLE: config.dynamodbIndexTable,
+    DYNAMODB_LOCKS_TABLE: config.dynamodbLocksTable,
+    UNIT_LOCK_LEASE_SECONDS: String(config.unitLockLeaseMs / 1000),
+    S3_INTERMEDIATES_BUCKET: config.s3IntermediatesBucket ?? '(unset)',
+    S3_INTERMEDIATES_PREFIX: config.s3IntermediatesPrefix,
     S3_RAW_BUCKET: config.s3RawBucket ?? '(unset)',
     S3_RAW_PREFIX: config.s3RawPrefix,
     S3_CACHE_DIR: config.s3CacheDir,

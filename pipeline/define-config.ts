@@ -28,6 +28,12 @@ export interface ConfigContext {
   sources: SourceIO;
   /** S3 mode only (`USE_S3=true` or AWS): the client, e.g. to publish copies with a MirrorIOManager. */
   s3?: { client: S3Client };
+  /**
+   * With SHARED_STATE=dynamodb only (coordinators and workers on several machines): objects under
+   * s3://S3_INTERMEDIATES_BUCKET/S3_INTERMEDIATES_PREFIX/ (Arrow tables as `.arrows`), which every
+   * machine reads. Bind to it what `local` would keep on one machine's disk, e.g. intermediates.
+   */
+  shared?: IOManager;
   /** A line on stderr (`warn` shows at LOG_LEVEL=warn, `info` at info). */
   log(message: string, level?: 'info' | 'warn'): void;
   /** Runs when the command ends (close clients the config opened). */

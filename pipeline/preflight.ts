@@ -117,19 +117,26 @@ async function checkS3RawPrefix(config: Config, signal?: AbortSignal): Promise<v
   }
 }
 
-/** DynamoDB mode: both tables exist. Throws UsageError (exit 2) naming the missing ones. */
+/**
+ * DynamoDB mode: the metrics and reports tables exist, and with SHARED_STATE=dynamodb the index and
+ * unit-lock tables. Throws UsageError (exit 2) naming the missing ones.
+ */
 export async function checkDatabaseReady(
   config: Config,
   env: NodeJS.ProcessEnv,
   signal?: AbortSignal,
 ): Promise<void> {
-  if (config.database !== 'dynamodb') return;
+  const tables = [
+    ...(config.database === 'dynamodb' ? [config.dynamodbMetricsTable, config.dynamodbReportsTable] : []),
+    ...(config.sharedState === 'dynamodb' ? [config.dynamodbIndexTable, config.dynamodbLocksTable] : []),
+  ];
+  if (!tables.length) return;
   const { missingTables } = await import('../io-managers/dynamodb/tables-check.ts');
   const endpoint = env.AWS_ENDPOINT_URL_DYNAMODB;
   const missing = await missingTables({
     region: config.awsRegion,
     ...(endpoint && { endpoint }),
-    tables: [config.dynamodbMetricsTable, config.dynamodbReportsTable],
+    tables,
     signal,
   });
   if (!missing?.length) return;

@@ -51,7 +51,9 @@ async function dirNames(dir: string): Promise<string[]> {
 
 export async function readQuarantine(q: QuarantineQuery): Promise<QuarantineUnit[]> {
   const out: QuarantineUnit[] = [];
-  for (const asset of await dirNames(q.dir)) {
+  const assets = await dirNames(q.dir);
+  await q.state.load(assets.filter((a) => !q.assets || q.assets.has(a)));
+  for (const asset of assets) {
     if (q.assets && !q.assets.has(asset)) continue;
     for (const name of await dirNames(join(q.dir, asset))) {
       const m = PARTITION_FILE.exec(name);

@@ -4,33 +4,13 @@
  * index meanwhile — units it built are then up to date and skipped. Runs on disjoint units go on at the
  * same time; a run on units another one holds waits for them.
  */
-import { readdirSync, statSync } from 'node:fs';
-import { join } from 'node:path';
-import { covers, StateStore, unitSet, type Plan, type UnitSet } from '../engine/index.ts';
+import { covers, unitSet, type Plan, type StateStore, type UnitSet } from '../engine/index.ts';
 import { planSelection, type SelectionOpts } from './plan-selection.ts';
 import type { Runtime } from './runtime.ts';
 
 /** The units a plan builds (its `run` units): what a run locks. */
 export const unitsToBuild = (p: Plan): Map<string, Set<string>> =>
   unitSet(p.units.filter((u) => u.decision === 'run'));
-
-/** What changes when any run records anything: the index files' names, sizes and modification times. */
-function indexStamp(stateDir: string): string {
-  const dir = join(stateDir, 'index');
-  let names: string[];
-  try {
-    names = readdirSync(dir).filter((n) => n.endsWith('.json'));
-  } catch {
-    return '';
-  }
-  return names
-    .sort()
-    .map((n) => {
-      const st = statSync(join(dir, n), { throwIfNoEntry: false });
-      return st ? `${n}:${st.size}:${st.mtimeMs}` : n;
-    })
-    .join('|');
-}
 
 const count = (s: UnitSet): number =>
   s === 'all' ? Infinity : [...s.values()].reduce((n, p) => n + p.size, 0);
@@ -41,25 +21,28 @@ const count = (s: UnitSet): number =>
  * the release of the locks.
  */
 export async function planAndLock(
-  rt: Pick<Runtime, 'defs' | 'config' | 'lockForRun'>,
+  rt: Pick<Runtime, 'defs' | 'indexBackend' | 'openState' | 'lockForRun'>,
   o: SelectionOpts,
   runId: string,
   onWait: (msg: string) => void,
   signal?: AbortSignal,
 ): Promise<{ p: Plan; state: StateStore; release: () => Promise<void> }> {
-  const stateDir = rt.config.stateDir;
-  let stamp = indexStamp(stateDir);
-  let state = new StateStore(stateDir);
+  // Taken before the index is read: a change made meanwhile shows as a new stamp.
+  let stamp = await rt.indexBackend.stamp();
+  let state = await rt.openState();
   let { p } = await planSelection({ defs: rt.defs, state }, o, signal);
   let held = unitsToBuild(p);
   let release = await rt.lockForRun(runId, onWait, signal, held);
   try {
     for (;;) {
-      const now = indexStamp(stateDir);
-      if (now === stamp) return { p, state, release };
+      const now = await rt.indexBackend.stamp();
+      if (now === stamp) {
+        state.fence = release.fence;
+        return { p, state, release };
+      }
       // Another run recorded units since this plan was made: plan again with what it recorded.
       stamp = now;
-      state = new StateStore(stateDir);
+      state = await rt.openState();
       ({ p } = await planSelection({ defs: rt.defs, state }, o, signal));
       const need = unitsToBuild(p);
       if (count(need) < count(held))

@@ -3,17 +3,21 @@ import {
   acquireUnitLocks,
   StateStore,
   type UnitSet,
+  type UnitLockRelease,
+  type IndexBackend,
+  LocalIndexBackend,
   type Definitions,
   type IOManager,
   type SourceIO,
   sweepTempFiles,
 } from '../engine/index.ts';
 import type { DynamoDbIOManager } from '../io-managers/dynamodb/dynamodb-io-manager.ts';
+import type { SharedState } from '../io-managers/dynamodb/shared-state.ts';
 import { LocalFsIOManager } from '../io-managers/local-fs.ts';
 import { LocalSourceIO } from '../io-managers/local-source.ts';
 import type { MongoDbIOManager } from '../io-managers/mongodb/mongodb-io-manager.ts';
 import type { SourceStats } from '../io-managers/s3/s3-source.ts';
-import { describeMode, loadConfig, printableConfig, type Config } from './config.ts';
+import { ConfigError, describeMode, loadConfig, printableConfig, type Config } from './config.ts';
 import { findConfig, type FoundConfig } from './config-file.ts';
 import { frameworkLink, importConfig } from './config-load.ts';
 import { resolveDefinitions } from './config-resolve.ts';
@@ -26,7 +30,12 @@ export interface Runtime {
   /** The project's config module (`cityflow.config.ts`) and how it was found. */
   project: FoundConfig;
   defs: Definitions;
+  /** The index as this process first read it (every asset of `defs` loaded); see `openState` for a fresh one. */
   state: StateStore;
+  /** Where the index lives: the state dir's files, or DynamoDB (SHARED_STATE=dynamodb). */
+  indexBackend: IndexBackend;
+  /** The index as written now by any process, every asset of `defs` loaded. */
+  openState(): Promise<StateStore>;
   quarantineDir: string;
   modeLine: string;
   printableConfig: Record<string, string>;
@@ -36,6 +45,8 @@ export interface Runtime {
   degraded(): string | undefined;
   /** In S3 mode: LIST requests, objects listed, bodies downloaded, files served from the cache. */
   rawInputStats(): SourceStats | undefined;
+  /** The shared index and unit locks (SHARED_STATE=dynamodb), for `pipeline setup`. */
+  sharedState?: SharedState;
   /** The database IO manager when one is configured (for `pipeline setup`). */
   database?: DynamoDbIOManager | MongoDbIOManager;
   /**
@@ -44,13 +55,15 @@ export interface Runtime {
    * them at once in each table, waiting (saying for whom) while a live run holds one of them
    * (engine/unit-locks.ts); then removes the temp files whose writer is gone. Without `units` the run
    * locks every unit (`all`): it runs alone, as every run did before unit locks. Returns the release.
+   * With SHARED_STATE=dynamodb the one lock table is DynamoDB's (io-managers/dynamodb/unit-locks.ts),
+   * with a lease, and the release carries the fencing token the run's index writes must carry.
    */
   lockForRun(
     runId: string,
     onWait: (msg: string) => void,
     signal?: AbortSignal,
     units?: UnitSet,
-  ): Promise<() => Promise<void>>;
+  ): Promise<UnitLockRelease>;
   close(): Promise<void>;
 }
 
@@ -107,6 +120,22 @@ export async function createRuntime(opts: {
   if (database?.close) closers.push(() => database.close!());
   const store: IOManager = database ?? local;
 
+  // The index and the unit locks shared by coordinators on several machines (SHARED_STATE=dynamodb).
+  let shared: SharedState | undefined;
+  if (config.sharedState === 'dynamodb') {
+    const { createSharedState } = await import('../io-managers/dynamodb/shared-state.ts');
+    const s = createSharedState({
+      region: config.awsRegion,
+      endpoint: env.AWS_ENDPOINT_URL_DYNAMODB,
+      indexTable: config.dynamodbIndexTable,
+      locksTable: config.dynamodbLocksTable,
+      leaseMs: config.unitLockLeaseMs,
+    });
+    shared = s;
+    closers.push(async () => s.close());
+  }
+  const indexBackend: IndexBackend = shared?.index ?? new LocalIndexBackend(config.stateDir);
+
   const localSources = new LocalSourceIO({
     dataDir: config.dataDir,
     hashCacheFile: join(config.stateDir, 'source-hashes.json'),
@@ -115,6 +144,21 @@ export async function createRuntime(opts: {
   const s3 = config.rawFromS3 ? await createS3Bindings(config, localSources, opts.log) : undefined;
   if (s3) closers.push(s3.close);
 
+  // Shared by every machine: what the project keeps on one machine's disk otherwise (intermediates).
+  let sharedFiles: IOManager | undefined;
+  if (shared && s3) {
+    if (!config.s3IntermediatesBucket)
+      throw new ConfigError([
+        'S3_INTERMEDIATES_BUCKET: required with SHARED_STATE=dynamodb (or S3_REPORTS_BUCKET, its default)',
+      ]);
+    const { S3IOManager } = await import('../io-managers/s3/s3-io-manager.ts');
+    sharedFiles = new S3IOManager({
+      client: s3.client,
+      bucket: config.s3IntermediatesBucket,
+      prefix: config.s3IntermediatesPrefix,
+    });
+  }
+
   const ctx: ConfigContext = {
     settings: config,
     env,
@@ -122,6 +166,7 @@ export async function createRuntime(opts: {
     store,
     sources: s3?.sources ?? localSources,
     ...(s3 && { s3: { client: s3.client } }),
+    ...(sharedFiles && { shared: sharedFiles }),
     log: opts.log,
     onClose: (fn) => void closers.push(async () => void (await fn())),
   };
@@ -135,7 +180,20 @@ export async function createRuntime(opts: {
     throw err;
   }
   const modeLine = describe ? `${describeMode(config)}, ${describe}` : describeMode(config);
-  const state = new StateStore(config.stateDir);
+  const state = new StateStore(config.stateDir, indexBackend);
+  const lockStateUnits = async (
+    runId: string,
+    onWait: (msg: string) => void,
+    signal: AbortSignal | undefined,
+    units: UnitSet,
+  ): Promise<UnitLockRelease> =>
+    shared
+      ? shared.locks.acquire(runId, units, { onWait, onLost: onWait, signal })
+      : acquireUnitLocks(join(config.stateDir, STATE_LOCKS), runId, units, {
+          what: 'unit locks',
+          onWait,
+          signal,
+        });
   return {
     config,
     project,
@@ -148,20 +206,26 @@ export async function createRuntime(opts: {
     degraded: () => s3?.sources.fallbackReason,
     rawInputStats: () => s3?.sources.stats(),
     database,
+    sharedState: shared,
+    indexBackend,
+    openState: async () => {
+      const s = new StateStore(config.stateDir, indexBackend);
+      await s.load(defs.graph.order);
+      return s;
+    },
     lockForRun: async (runId, onWait, signal, units = 'all') => {
-      const releaseState = await acquireUnitLocks(join(config.stateDir, STATE_LOCKS), runId, units, {
-        what: 'unit locks',
-        onWait,
-        signal,
-      });
+      const releaseState = await lockStateUnits(runId, onWait, signal, units);
       let releaseOutput: () => Promise<void>;
       try {
-        releaseOutput = await acquireUnitLocks(join(config.outputDir, OUTPUT_LOCKS), runId, units, {
-          what: 'output unit locks',
-          onWait,
-          signal,
-          note: `its STATE_DIR is ${config.stateDir}: configurations sharing an OUTPUT_DIR do not build the same units at once`,
-        });
+        // The shared lock table is every coordinator's (whatever its OUTPUT_DIR): no second table.
+        releaseOutput = shared
+          ? async () => {}
+          : await acquireUnitLocks(join(config.outputDir, OUTPUT_LOCKS), runId, units, {
+              what: 'output unit locks',
+              onWait,
+              signal,
+              note: `its STATE_DIR is ${config.stateDir}: configurations sharing an OUTPUT_DIR do not build the same units at once`,
+            });
         // Only the temp files whose writer is gone: other runs may be writing.
         await sweepTempFiles([config.outputDir], { depth: 3 });
         await sweepTempFiles([config.stateDir], { depth: 2 });
@@ -169,10 +233,13 @@ export async function createRuntime(opts: {
         await releaseState();
         throw err;
       }
-      return async () => {
-        await releaseOutput();
-        await releaseState();
-      };
+      return Object.assign(
+        async () => {
+          await releaseOutput();
+          await releaseState();
+        },
+        { fence: releaseState.fence },
+      );
     },
     close,
   };

@@ -81,6 +81,8 @@ describe.skipIf(!!s3SkipReason())('AWS mode: raw from S3, metrics in DynamoDB, r
       S3_CACHE_DIR: join(root, 's3-cache'),
       AWS_ENDPOINT_URL_DYNAMODB: inject('dynamoEndpoint'),
       DYNAMODB_METRICS_TABLE: `cf-metrics-${suffix}`,
+      DYNAMODB_INDEX_TABLE: `cf-index-${suffix}`,
+      DYNAMODB_LOCKS_TABLE: `cf-locks-${suffix}`,
       DYNAMODB_REPORTS_TABLE: `cf-reports-${suffix}`,
     };
     await mkdir(aws.DATA_DIR!, { recursive: true });

@@ -89,6 +89,7 @@ function listed(units: readonly string[], max = 6): string {
 export async function evaluateAutomation(o: EvaluateOptions): Promise<Evaluation> {
   const { defs, state, now } = o;
   const { graph } = defs;
+  await state.load(graph.order);
   const at = iso(now);
   const decisions: DecisionRecord[] = [];
   const record = (d: Omit<DecisionRecord, 'type' | 'at' | 'tick'>) =>

@@ -220,7 +220,8 @@ export class RunRecorder {
   private scheduleFlush(): void {
     this.flushTimer ??= setTimeout(() => {
       this.flushTimer = null;
-      void this.state.flush();
+      // On failure the changes stay pending: the run's last flush writes them or reports the error.
+      this.state.flush().catch(() => {});
     }, 200);
   }
 

@@ -16,6 +16,12 @@ export interface IamPolicyInput {
   awsRegion: string;
   /** `dynamodb` (default) adds the DynamoDB statements; other backends need none. */
   database?: string;
+  /** `dynamodb`: the shared index and unit-lock tables, and the intermediates in S3. */
+  sharedState?: string;
+  dynamodbIndexTable?: string;
+  dynamodbLocksTable?: string;
+  s3IntermediatesBucket?: string;
+  s3IntermediatesPrefix?: string;
 }
 
 export interface IamPolicyOptions {
@@ -73,6 +79,59 @@ export function iamPolicy(config: IamPolicyInput, opts: IamPolicyOptions = {}): 
       Resource: [objects(config.s3ReportsBucket, reports)],
     },
   ];
+  const shared = config.sharedState === 'dynamodb';
+  if (shared) {
+    if (!config.s3IntermediatesBucket || !config.dynamodbIndexTable || !config.dynamodbLocksTable)
+      throw new Error('SHARED_STATE=dynamodb needs the intermediates bucket and the index and locks tables');
+    const arn = (t: string) => `arn:aws:dynamodb:${config.awsRegion}:${account}:table/${t}`;
+    const stateTables = [arn(config.dynamodbIndexTable), arn(config.dynamodbLocksTable)];
+    statements.push(
+      {
+        Sid: 'ReadWriteIntermediates',
+        Effect: 'Allow',
+        Action: ['s3:GetObject', 's3:PutObject'],
+        Resource: [
+          objects(config.s3IntermediatesBucket, trim(config.s3IntermediatesPrefix ?? 'intermediates')),
+        ],
+      },
+      {
+        // Records read by Query, written by TransactWriteItems (Put) with the stamp item's UpdateItem.
+        Sid: 'SharedIndex',
+        Effect: 'Allow',
+        Action: [
+          'dynamodb:DescribeTable',
+          'dynamodb:GetItem',
+          'dynamodb:Query',
+          'dynamodb:PutItem',
+          'dynamodb:UpdateItem',
+        ],
+        Resource: [arn(config.dynamodbIndexTable)],
+      },
+      {
+        // Entries put and deleted (release, takeover of an expired lease) in transactions, leases
+        // refreshed by UpdateItem, and checked by the index writes (ConditionCheck: the fencing token).
+        Sid: 'SharedUnitLocks',
+        Effect: 'Allow',
+        Action: [
+          'dynamodb:DescribeTable',
+          'dynamodb:GetItem',
+          'dynamodb:Query',
+          'dynamodb:PutItem',
+          'dynamodb:UpdateItem',
+          'dynamodb:DeleteItem',
+          'dynamodb:ConditionCheckItem',
+        ],
+        Resource: [arn(config.dynamodbLocksTable)],
+      },
+    );
+    if (!opts.withoutSetup)
+      statements.push({
+        Sid: 'SetupOnlyCreateStateTables',
+        Effect: 'Allow',
+        Action: ['dynamodb:CreateTable'],
+        Resource: stateTables,
+      });
+  }
   if ((config.database ?? 'dynamodb') === 'dynamodb') {
     const tables = [config.dynamodbMetricsTable, config.dynamodbReportsTable].map(
       (t) => `arn:aws:dynamodb:${config.awsRegion}:${account}:table/${t}`,

@@ -115,7 +115,7 @@ export async function runDaemon(rt: Runtime, o: DaemonOptions): Promise<number> 
         ev = await evaluateAutomation({
           defs: rt.defs,
           // The index as written by the last run (of any process): read afresh each time.
-          state: new StateStore(stateDir),
+          state: new StateStore(stateDir, rt.indexBackend),
           cursor,
           now: clock(),
           tick,

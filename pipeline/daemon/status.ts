@@ -14,7 +14,6 @@ import {
   readLog,
   scheduleId,
   scheduleZone,
-  StateStore,
   type DecisionRecord,
   type FreshnessStatus,
   type LockHolder,
@@ -45,7 +44,7 @@ export interface AutomationStatus {
 export async function automationStatus(rt: Runtime, now = Date.now()): Promise<AutomationStatus> {
   const { graph } = rt.defs;
   const stateDir = rt.config.stateDir;
-  const state = new StateStore(stateDir);
+  const state = await rt.openState();
   const cursor = await readCursor(stateDir);
   const log = await readLog(stateDir, 2000);
   const eager: AutomationStatus['eager'] = [];

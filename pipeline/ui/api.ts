@@ -63,7 +63,14 @@ export class UiReader {
 
   /** The index as last written by any process (the runtime's own store caches what it read). */
   state(): StateStore {
-    return new StateStore(this.rt.config.stateDir);
+    return new StateStore(this.rt.config.stateDir, this.rt.indexBackend);
+  }
+
+  /** The index as last written, with these assets' records read (a shared index has no lazy read). */
+  async indexOf(assets: string[]): Promise<StateStore> {
+    const state = this.state();
+    await state.load(assets);
+    return state;
   }
 
   assetOrThrow(key: string) {
@@ -79,7 +86,9 @@ export class UiReader {
         return '-';
       }
     };
-    return `${await m('index')}/${await m('runs')}`;
+    // A shared index (DynamoDB) changes without touching the state dir: its stamp says when.
+    const shared = this.rt.indexBackend.readSync ? '' : `/${await this.rt.indexBackend.stamp()}`;
+    return `${await m('index')}/${await m('runs')}${shared}`;
   }
 
   /** `plan --all` over the range (default: every day of the raw data), with the units by asset. */
@@ -142,7 +151,7 @@ export class UiReader {
     const a = this.assetOrThrow(key);
     const { byAsset, days } = await this.snapshot(range);
     const rows = byAsset.get(key) ?? [];
-    const state = this.state();
+    const state = await this.indexOf([key]);
     const units = rows.slice(-limit).map((r) => ({
       ...r,
       why: r.reasons.map(describeReason),
@@ -235,8 +244,8 @@ export class UiReader {
   }
 
   /** The partitions a page can show: those of its asset with a stored value, newest first. */
-  pagePartitions(page: ProjectPage): string[] {
-    const idx = this.state().partitionsOf(page.asset);
+  async pagePartitions(page: ProjectPage): Promise<string[]> {
+    const idx = (await this.indexOf([page.asset])).partitionsOf(page.asset);
     return Object.entries(idx)
       .filter(([, r]) => r.dataVersion && r.dataVersion !== NO_DATA)
       .map(([k]) => k)
@@ -255,7 +264,7 @@ export class UiReader {
   async load(asset: string, partition: string): Promise<unknown> {
     const a = this.assetOrThrow(asset);
     if (a.kind !== 'asset') return undefined;
-    const rec = this.state().get(asset, partition);
+    const rec = (await this.indexOf([asset])).get(asset, partition);
     if (!rec?.dataVersion || rec.dataVersion === NO_DATA) return undefined;
     try {
       return await ioFor(this.rt.defs, a).load(ioContext(a, partition));

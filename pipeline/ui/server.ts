@@ -124,7 +124,7 @@ export async function startUi(rt: Runtime, opts: UiOptions = {}): Promise<UiServ
         return sendJson(res, 200, {
           id: page.id,
           title: page.title,
-          partitions: reader.pagePartitions(page),
+          partitions: await reader.pagePartitions(page),
         });
       }
       m = /^\/pages\/([^/]+)\/([^/]+)$/.exec(path);

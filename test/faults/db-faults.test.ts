@@ -297,6 +297,7 @@ describe('unreachable databases through the CLI', () => {
         {
           ...env,
           AWS_EXECUTION_ENV: 'x',
+          SHARED_STATE: 'local', // the metrics store down mid-run, not the shared index
           AWS_REGION: 'eu-west-3',
           AWS_ACCESS_KEY_ID: inject('s3AccessKeyId'),
           AWS_SECRET_ACCESS_KEY: inject('s3SecretAccessKey'),

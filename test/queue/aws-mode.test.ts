@@ -55,6 +55,8 @@ describe.skipIf(!!s3SkipReason())('AWS mode through the queue', () => {
       S3_CACHE_DIR: join(root, 's3-cache'),
       AWS_ENDPOINT_URL_DYNAMODB: inject('dynamoEndpoint'),
       DYNAMODB_METRICS_TABLE: `cf-metrics-${suffix}`,
+      DYNAMODB_INDEX_TABLE: `cf-index-${suffix}`,
+      DYNAMODB_LOCKS_TABLE: `cf-locks-${suffix}`,
       DYNAMODB_REPORTS_TABLE: `cf-reports-${suffix}`,
       REDIS_URL: redis.url,
       CITYFLOW_QUEUE: 'aws',

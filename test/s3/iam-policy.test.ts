@@ -9,6 +9,7 @@ const config = loadConfig(
     S3_RAW_BUCKET: 'bucket-cityflow-paris-s3-raw',
     S3_RAW_PREFIX: 'cityflow-raw/raw',
     S3_REPORTS_BUCKET: 'cityflow-reports-paris',
+    SHARED_STATE: 'local',
   },
   { envFile: false },
 );
@@ -81,6 +82,35 @@ describe('iamPolicy', () => {
       'ReadRawObjects',
       'WriteReports',
     ]);
+  });
+
+  it('with the shared state (AWS mode default): the intermediates prefix, the index, and deletes on the lock table only', () => {
+    const shared = loadConfig(
+      {
+        AWS_EXECUTION_ENV: 'AWS_EC2',
+        S3_RAW_BUCKET: 'bucket-cityflow-paris-s3-raw',
+        S3_REPORTS_BUCKET: 'cityflow-reports-paris',
+        DYNAMODB_LOCKS_TABLE: 'cf-locks',
+      },
+      { envFile: false },
+    );
+    const policy = iamPolicy(shared, { accountId: '123456789012' });
+    const by = Object.fromEntries(policy.Statement.map((s) => [s.Sid, s]));
+    expect(by.ReadWriteIntermediates).toMatchObject({
+      Action: ['s3:GetObject', 's3:PutObject'],
+      Resource: ['arn:aws:s3:::cityflow-reports-paris/intermediates/*'],
+    });
+    expect(by.SharedIndex?.Resource).toEqual([
+      'arn:aws:dynamodb:eu-west-3:123456789012:table/cityflow-index',
+    ]);
+    expect(by.SharedUnitLocks?.Resource).toEqual(['arn:aws:dynamodb:eu-west-3:123456789012:table/cf-locks']);
+    expect(by.SharedUnitLocks?.Action).toContain('dynamodb:ConditionCheckItem');
+    const deletes = policy.Statement.filter((s) => s.Action.some((a) => /Delete/.test(a))).map((s) => s.Sid);
+    expect(deletes).toEqual(['SharedUnitLocks']);
+    expect(by.SetupOnlyCreateStateTables?.Resource).toHaveLength(2);
+    expect(iamPolicy(shared, { withoutSetup: true }).Statement.map((s) => s.Sid)).not.toContain(
+      'SetupOnlyCreateStateTables',
+    );
   });
 
   it('needs both buckets and a valid account id', () => {

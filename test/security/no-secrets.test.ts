@@ -103,6 +103,8 @@ describe('credentials never appear in any output', () => {
         AWS_ENDPOINT_URL_DYNAMODB: inject('dynamoEndpoint'),
         DYNAMODB_METRICS_TABLE: `sec-metrics-${suffix}`,
         DYNAMODB_REPORTS_TABLE: `sec-reports-${suffix}`,
+        DYNAMODB_INDEX_TABLE: `sec-index-${suffix}`,
+        DYNAMODB_LOCKS_TABLE: `sec-locks-${suffix}`,
       };
       // Two days of the sample keep it short; every asset runs.
       const runs = await runAll(env, [

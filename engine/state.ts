@@ -13,6 +13,7 @@ import {
 import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { CheckStatus, MaterializedMetadata, RunEvent } from './events.ts';
+import { readIndexCached } from './index-file-cache.ts';
 import { acquireDirLock } from './lock.ts';
 import { writeError } from './write-error.ts';
 import {
@@ -91,18 +92,22 @@ export class StateStore {
     let idx = this.index.get(asset);
     if (!idx) {
       try {
-        idx = JSON.parse(readFileSync(this.indexFile(asset), 'utf8')) as AssetIndex;
+        // Shared with the process's other stores and frozen: `writableIndex` copies it before a record.
+        idx = (readIndexCached(this.indexFile(asset), JSON.parse) as AssetIndex | undefined) ?? {};
       } catch (err) {
-        if ((err as NodeJS.ErrnoException).code !== 'ENOENT') {
-          throw new Error(
-            `State index ${this.indexFile(asset)} is unreadable (${(err as Error).message}); delete it to rebuild`,
-            { cause: err },
-          );
-        }
-        idx = {};
+        throw new Error(
+          `State index ${this.indexFile(asset)} is unreadable (${(err as Error).message}); delete it to rebuild`,
+          { cause: err },
+        );
       }
       this.index.set(asset, idx);
     }
+    return idx;
+  }
+
+  private writableIndex(asset: string): AssetIndex {
+    let idx = this.assetIndex(asset);
+    if (Object.isFrozen(idx)) this.index.set(asset, (idx = { ...idx }));
     return idx;
   }
 
@@ -119,7 +124,7 @@ export class StateStore {
     partition: string,
     rec: Required<Omit<MaterializationRecord, 'lastFailure' | 'checks'>> & { checks?: StoredCheckResult[] },
   ): void {
-    this.assetIndex(asset)[partition] = rec;
+    this.writableIndex(asset)[partition] = rec;
     this.markDirty(asset, partition);
   }
 
@@ -128,7 +133,7 @@ export class StateStore {
     partition: string,
     failure: NonNullable<MaterializationRecord['lastFailure']>,
   ): void {
-    const idx = this.assetIndex(asset);
+    const idx = this.writableIndex(asset);
     idx[partition] = { ...idx[partition], lastFailure: failure };
     this.markDirty(asset, partition);
   }

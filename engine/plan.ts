@@ -4,7 +4,8 @@ import { ioFor, type Definitions } from './definitions.ts';
 import type { RunReason } from './events.ts';
 import { isIdentity, partitionKeys } from './partitions.ts';
 import { forEachLimited } from './pool.ts';
-import type { StateStore } from './state.ts';
+import type { MaterializationRecord, StateStore } from './state.ts';
+import type { ResolvedDep } from './graph.ts';
 import { decide, inputReasons, ownReasons, viewOf, type Decision, type UpstreamView } from './staleness.ts';
 
 export type { Decision } from './staleness.ts';
@@ -50,7 +51,38 @@ export interface PlanOptions {
   /** Check with the IO manager that recorded outputs still exist (default true). */
   verifyStorage?: boolean;
   signal?: AbortSignal;
+  /**
+   * An earlier plan of the same definitions, state dir, selection, range and options (not forced):
+   * only the units whose index record differs from the one that plan read, and those that read a unit
+   * whose assessment changed (transitively), are assessed again; the others are that plan's units.
+   * That plan's source observations, and its storage checks of the records that did not change, are
+   * reused, not done again: the caller decides how old they may be. Ignored when it does not match or
+   * was not made with `keepBasis`.
+   */
+  since?: Plan;
+  /**
+   * Keep what a later plan `since` this one needs (the index read and the units, for as long as this
+   * plan is referenced). Units are then shared between such plans: do not execute them (the executor
+   * updates a unit's reasons as upstream units are rebuilt).
+   */
+  keepBasis?: boolean;
 }
+
+/** What a plan was made from, kept for a later plan `since` it. */
+interface PlanBasis {
+  defs: Definitions;
+  stateDir: string;
+  days: { from: string; to: string };
+  selected: ReadonlySet<string>;
+  verify: boolean;
+  needed: ReadonlyArray<readonly [string, readonly string[]]>;
+  /** The index of each asset as read (the same object again when its file did not change). */
+  records: Map<string, Readonly<Record<string, MaterializationRecord>>>;
+  index: UnitIndex<Unit>;
+  observations: ReadonlyMap<string, string>;
+  notStored: ReadonlySet<string>;
+}
+const bases = new WeakMap<Plan, PlanBasis>();
 
 export const unitId = (asset: string, partition: string): string => `${asset}[${partition}]`;
 
@@ -122,35 +154,47 @@ export async function plan(defs: Definitions, state: StateStore, opts: PlanOptio
     return ps.length ? [[k, ps] as const] : [];
   });
 
-  const observations = new Map<string, string>();
-  const sourceUnits = needed.flatMap(([k, ps]) =>
-    graph.get(k).kind === 'source' ? ps.map((p) => [k, p] as const) : [],
-  );
+  const verify = opts.verifyStorage !== false;
+  const prev = opts.since && reusable(bases.get(opts.since), defs, state, opts, verify, needed);
+  const records: PlanBasis['records'] = new Map();
+  for (const [k] of needed) if (graph.get(k).kind !== 'source') records.set(k, state.partitionsOf(k));
+  const changedRecords = prev ? recordChanges(prev.records, records) : undefined;
+
+  const observed = new Map<string, string>();
+  const observations: ReadonlyMap<string, string> = prev ? prev.observations : observed;
+  const sourceUnits = prev
+    ? []
+    : needed.flatMap(([k, ps]) => (graph.get(k).kind === 'source' ? ps.map((p) => [k, p] as const) : []));
   await forEachLimited(sourceUnits, 16, async ([k, p]) => {
     opts.signal?.throwIfAborted();
     const src = graph.get(k);
     try {
       const obs = await defs.sources.observe(src.locate!(p), opts.signal);
       // A partition without any file has no data: not an empty file set (dependents see it as missing).
-      observations.set(unitId(k, p), obs.fileCount === 0 ? NO_DATA : obs.dataVersion);
+      observed.set(unitId(k, p), obs.fileCount === 0 ? NO_DATA : obs.dataVersion);
     } catch (err) {
       // A configuration error (marked `fatal`, e.g. access denied) stops the plan: every unit would fail.
       if (opts.signal?.aborted || (err as { fatal?: unknown } | null)?.fatal === true) throw err;
       // An unreadable source must fail only its dependents, when they read it, not the whole plan.
-      observations.set(unitId(k, p), `unobservable:${(err as Error).message}`);
+      observed.set(unitId(k, p), `unobservable:${(err as Error).message}`);
     }
   });
 
   // A recorded value that storage no longer holds (deleted or replaced behind the engine's back) is missing.
-  const notStored = new Set<string>();
-  if (opts.verifyStorage !== false) {
+  const notStored = new Set<string>(prev?.notStored);
+  if (verify) {
     const toVerify = needed.flatMap(([k, ps]) => {
       const a = graph.get(k);
       if (a.kind === 'source') return [];
-      const recorded = state.partitionsOf(k);
+      const recorded = records.get(k)!;
       // A unit recorded as having no data has nothing stored to check.
       const has = (p: string) => recorded[p]?.dataVersion && recorded[p].dataVersion !== NO_DATA;
-      return ps.filter(has).map((p) => [a, p] as const);
+      if (!changedRecords) return ps.filter(has).map((p) => [a, p] as const);
+      // Since an earlier plan: only the records that changed.
+      const changed = changedRecords.get(k);
+      if (!changed) return [];
+      for (const p of changed) notStored.delete(unitId(k, p));
+      return ps.filter((p) => changed.has(p) && has(p)).map((p) => [a, p] as const);
     });
     // The IO manager's fast path first (one synchronous file stat against the stamp its store recorded);
     // the full `stat` for the rest.
@@ -176,9 +220,27 @@ export async function plan(defs: Definitions, state: StateStore, opts: PlanOptio
       version: state.get(asset, partition)?.dataVersion ?? null,
     };
 
+  // Since an earlier plan: units whose assessment may differ from that plan's (their record changed, or
+  // a unit they read was assessed differently), by asset.
+  const changedView = new Map<string, Set<string>>();
+  for (const [k, ps] of changedRecords ?? []) changedView.set(k, new Set(ps));
+
   for (const [key, ps] of needed) {
     const a = graph.get(key);
     const slots = index.add(key, ps);
+    const old = prev?.index.slotsOf(key);
+    const deps = graph.depsOf(key);
+    if (old && (a.kind === 'source' || !deps.some((d) => changedView.has(d.assetKey)))) {
+      const own = changedRecords!.get(key);
+      if (!own) {
+        for (let i = 0; i < ps.length; i++) {
+          const u = old[i]!;
+          if (u.selected) units.push(u);
+          slots[i] = u;
+        }
+        continue;
+      }
+    }
     if (a.kind === 'source') {
       for (let i = 0; i < ps.length; i++) {
         const p = ps[i]!;
@@ -188,19 +250,29 @@ export async function plan(defs: Definitions, state: StateStore, opts: PlanOptio
       }
       continue;
     }
-    const deps = graph.depsOf(key);
-    const records = state.partitionsOf(key);
+    const recorded = records.get(key)!;
+    const ownChanged = changedRecords?.get(key);
     // Without partitions from outside the range, every one is selected or none is (no set lookup each).
     const allSelected = !extra.has(key) && opts.selected.has(key);
     // Partitions in order: a self dependency reads an earlier one.
     for (let i = 0; i < ps.length; i++) {
       const p = ps[i]!;
-      const rec = records[p];
+      const was = old?.[i];
+      if (was && !ownChanged?.has(p) && !readsChanged(deps, p, changedView)) {
+        if (was.selected) units.push(was);
+        slots[i] = was;
+        continue;
+      }
+      const rec = recorded[p];
       const selected = allSelected || inRange(key, p);
       const stored = !notStored.size || !notStored.has(unitId(key, p));
       const own = ownReasons(a, rec, { force: opts.force && selected, stored, codeChanges: explainCode });
       const reasons = inputReasons(deps, p, rec, view, own);
-      const u = new Unit(key, p, decide(reasons, selected), reasons, rec?.dataVersion ?? null, selected);
+      let u = new Unit(key, p, decide(reasons, selected), reasons, rec?.dataVersion ?? null, selected);
+      if (was) {
+        if (sameAssessment(was, u)) u = was;
+        else addTo(changedView, key, p);
+      }
       if (selected) units.push(u);
       slots[i] = u;
     }
@@ -208,11 +280,23 @@ export async function plan(defs: Definitions, state: StateStore, opts: PlanOptio
 
   const present = new Set(units.map((u) => u.asset));
   let byIdCache: Map<string, PlannedUnit> | undefined;
+  const basis: PlanBasis = {
+    defs,
+    stateDir: state.dir,
+    days: opts.days,
+    selected: new Set(opts.selected),
+    verify,
+    needed,
+    records,
+    index,
+    observations,
+    notStored,
+  };
   const selectedUnit = (a: string, p: string) => {
     const u = index.get(a, p);
     return u?.selected ? u : undefined;
   };
-  return {
+  const result: Plan = {
     units,
     unit: selectedUnit,
     context: (a, p) => {
@@ -225,6 +309,74 @@ export async function plan(defs: Definitions, state: StateStore, opts: PlanOptio
     assets: graph.order.filter((k) => present.has(k)),
     selected: opts.selected,
   };
+  if (opts.keepBasis && !opts.force) bases.set(result, basis);
+  return result;
+}
+
+/** The earlier plan's basis when a plan `since` it may reuse its units. */
+function reusable(
+  b: PlanBasis | undefined,
+  defs: Definitions,
+  state: StateStore,
+  opts: PlanOptions,
+  verify: boolean,
+  needed: ReadonlyArray<readonly [string, readonly string[]]>,
+): PlanBasis | undefined {
+  if (!b || opts.force || b.defs !== defs || b.stateDir !== state.dir || b.verify !== verify)
+    return undefined;
+  if (b.days.from !== opts.days.from || b.days.to !== opts.days.to) return undefined;
+  if (b.selected.size !== opts.selected.size || [...opts.selected].some((k) => !b.selected.has(k)))
+    return undefined;
+  // The same units in the same order (the range's keys can grow with the clock).
+  if (b.needed.length !== needed.length) return undefined;
+  for (let i = 0; i < needed.length; i++) {
+    const [k, ps] = needed[i]!;
+    const [bk, bps] = b.needed[i]!;
+    if (k !== bk || ps.length !== bps.length) return undefined;
+    for (let j = 0; j < ps.length; j++) if (ps[j] !== bps[j]) return undefined;
+  }
+  return b;
+}
+
+/** Per asset, the partitions whose record differs between two reads of the index. */
+function recordChanges(before: PlanBasis['records'], now: PlanBasis['records']): Map<string, Set<string>> {
+  const out = new Map<string, Set<string>>();
+  for (const [k, cur] of now) {
+    const old = before.get(k);
+    if (old === cur) continue;
+    const keys = new Set([...Object.keys(old ?? {}), ...Object.keys(cur)]);
+    for (const p of keys) {
+      const x = old?.[p];
+      const y = cur[p];
+      if (x !== y && JSON.stringify(x) !== JSON.stringify(y)) addTo(out, k, p);
+    }
+  }
+  return out;
+}
+
+/** Whether partition `p` of an asset reads a unit in `changed` through one of its deps. */
+function readsChanged(
+  deps: readonly ResolvedDep[],
+  p: string,
+  changed: ReadonlyMap<string, ReadonlySet<string>>,
+): boolean {
+  for (const d of deps) {
+    const set = changed.get(d.assetKey);
+    if (!set) continue;
+    if (isIdentity(d.mapping)) {
+      if (!d.self && set.has(p)) return true;
+    } else for (const q of d.mapping.upstream(p)) if (!(d.self && q === p) && set.has(q)) return true;
+  }
+  return false;
+}
+
+function sameAssessment(a: Unit, b: Unit): boolean {
+  return (
+    a.decision === b.decision &&
+    a.dataVersion === b.dataVersion &&
+    (a.reasons === b.reasons ||
+      (a.reasons.length === b.reasons.length && JSON.stringify(a.reasons) === JSON.stringify(b.reasons)))
+  );
 }
 
 /**
@@ -241,6 +393,10 @@ class UnitIndex<T> {
     if (!e) return undefined;
     const i = e.pos.get(partition);
     return i === undefined ? undefined : e.slots[i];
+  }
+
+  slotsOf(asset: string): readonly T[] | undefined {
+    return this.byAsset.get(asset)?.slots;
   }
 
   /** The asset's slots, to fill in the order of `keys`. */

@@ -57,7 +57,8 @@ export interface PlanOptions {
    * whose assessment changed (transitively), are assessed again; the others are that plan's units.
    * That plan's source observations, and its storage checks of the records that did not change, are
    * reused, not done again: the caller decides how old they may be. Ignored when it does not match or
-   * was not made with `keepBasis`.
+   * was not made with `keepBasis`. An earlier plan serves as `since` once (the later plan takes over
+   * what it kept); a second plan since it is made from scratch.
    */
   since?: Plan;
   /**
@@ -80,7 +81,8 @@ interface PlanBasis {
   records: Map<string, Readonly<Record<string, MaterializationRecord>>>;
   index: UnitIndex<Unit>;
   observations: ReadonlyMap<string, string>;
-  notStored: ReadonlySet<string>;
+  /** Handed over to the plan made since this one (not copied: 365,000 entries when storage is gone). */
+  notStored: Set<string>;
 }
 const bases = new WeakMap<Plan, PlanBasis>();
 
@@ -156,6 +158,8 @@ export async function plan(defs: Definitions, state: StateStore, opts: PlanOptio
 
   const verify = opts.verifyStorage !== false;
   const prev = opts.since && reusable(bases.get(opts.since), defs, state, opts, verify, needed);
+  // A basis serves one later plan: this one takes it over (its storage checks are updated in place).
+  if (prev) bases.delete(opts.since!);
   const records: PlanBasis['records'] = new Map();
   for (const [k] of needed) if (graph.get(k).kind !== 'source') records.set(k, state.partitionsOf(k));
   const changedRecords = prev ? recordChanges(prev.records, records) : undefined;
@@ -181,7 +185,7 @@ export async function plan(defs: Definitions, state: StateStore, opts: PlanOptio
   });
 
   // A recorded value that storage no longer holds (deleted or replaced behind the engine's back) is missing.
-  const notStored = new Set<string>(prev?.notStored);
+  const notStored = prev ? prev.notStored : new Set<string>();
   if (verify) {
     const toVerify = needed.flatMap(([k, ps]) => {
       const a = graph.get(k);
@@ -225,7 +229,9 @@ export async function plan(defs: Definitions, state: StateStore, opts: PlanOptio
   const changedView = new Map<string, Set<string>>();
   for (const [k, ps] of changedRecords ?? []) changedView.set(k, new Set(ps));
 
+  const present = new Set<string>();
   for (const [key, ps] of needed) {
+    if (units.length) present.add(units[units.length - 1]!.asset);
     const a = graph.get(key);
     const slots = index.add(key, ps);
     const old = prev?.index.slotsOf(key);
@@ -278,7 +284,7 @@ export async function plan(defs: Definitions, state: StateStore, opts: PlanOptio
     }
   }
 
-  const present = new Set(units.map((u) => u.asset));
+  if (units.length) present.add(units[units.length - 1]!.asset);
   let byIdCache: Map<string, PlannedUnit> | undefined;
   const basis: PlanBasis = {
     defs,

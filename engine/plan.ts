@@ -55,8 +55,9 @@ export interface PlanOptions {
    * An earlier plan of the same definitions, state dir, selection, range and options (not forced):
    * only the units whose index record differs from the one that plan read, and those that read a unit
    * whose assessment changed (transitively), are assessed again; the others are that plan's units.
-   * That plan's source observations, and its storage checks of the records that did not change, are
-   * reused, not done again: the caller decides how old they may be. Ignored when it does not match or
+   * That plan's source observations (but those of the source units the changed records read: observed
+   * again) and its storage checks of the records that did not change are reused, not done again: the
+   * caller decides how old they may be. Ignored when it does not match or
    * was not made with `keepBasis`. An earlier plan serves as `since` once (the later plan takes over
    * what it kept); a second plan since it is made from scratch.
    */
@@ -80,7 +81,8 @@ interface PlanBasis {
   /** The index of each asset as read (the same object again when its file did not change). */
   records: Map<string, Readonly<Record<string, MaterializationRecord>>>;
   index: UnitIndex<Unit>;
-  observations: ReadonlyMap<string, string>;
+  /** Handed over to the plan made since this one, as `notStored`. */
+  observations: Map<string, string>;
   /** Handed over to the plan made since this one (not copied: 365,000 entries when storage is gone). */
   notStored: Set<string>;
 }
@@ -164,24 +166,30 @@ export async function plan(defs: Definitions, state: StateStore, opts: PlanOptio
   for (const [k] of needed) if (graph.get(k).kind !== 'source') records.set(k, state.partitionsOf(k));
   const changedRecords = prev ? recordChanges(prev.records, records) : undefined;
 
-  const observed = new Map<string, string>();
-  const observations: ReadonlyMap<string, string> = prev ? prev.observations : observed;
+  const observations = prev ? prev.observations : new Map<string, string>();
+  // Since an earlier plan, the source units that the changed records read are observed again (a run
+  // recorded what it read: its units must be judged against the same files); the others are reused.
   const sourceUnits = prev
-    ? []
+    ? sourcesReadBy(changedRecords!, graph, prev.index)
     : needed.flatMap(([k, ps]) => (graph.get(k).kind === 'source' ? ps.map((p) => [k, p] as const) : []));
+  const changedSources = new Map<string, Set<string>>();
   await forEachLimited(sourceUnits, 16, async ([k, p]) => {
     opts.signal?.throwIfAborted();
     const src = graph.get(k);
+    let version: string;
     try {
       const obs = await defs.sources.observe(src.locate!(p), opts.signal);
       // A partition without any file has no data: not an empty file set (dependents see it as missing).
-      observed.set(unitId(k, p), obs.fileCount === 0 ? NO_DATA : obs.dataVersion);
+      version = obs.fileCount === 0 ? NO_DATA : obs.dataVersion;
     } catch (err) {
       // A configuration error (marked `fatal`, e.g. access denied) stops the plan: every unit would fail.
       if (opts.signal?.aborted || (err as { fatal?: unknown } | null)?.fatal === true) throw err;
       // An unreadable source must fail only its dependents, when they read it, not the whole plan.
-      observed.set(unitId(k, p), `unobservable:${(err as Error).message}`);
+      version = `unobservable:${(err as Error).message}`;
     }
+    const id = unitId(k, p);
+    if (prev && observations.get(id) !== version) addTo(changedSources, k, p);
+    observations.set(id, version);
   });
 
   // A recorded value that storage no longer holds (deleted or replaced behind the engine's back) is missing.
@@ -227,7 +235,7 @@ export async function plan(defs: Definitions, state: StateStore, opts: PlanOptio
   // Since an earlier plan: units whose assessment may differ from that plan's (their record changed, or
   // a unit they read was assessed differently), by asset.
   const changedView = new Map<string, Set<string>>();
-  for (const [k, ps] of changedRecords ?? []) changedView.set(k, new Set(ps));
+  for (const [k, ps] of [...(changedRecords ?? []), ...changedSources]) changedView.set(k, new Set(ps));
 
   const present = new Set<string>();
   for (const [key, ps] of needed) {
@@ -237,8 +245,7 @@ export async function plan(defs: Definitions, state: StateStore, opts: PlanOptio
     const old = prev?.index.slotsOf(key);
     const deps = graph.depsOf(key);
     if (old && (a.kind === 'source' || !deps.some((d) => changedView.has(d.assetKey)))) {
-      const own = changedRecords!.get(key);
-      if (!own) {
+      if (!changedRecords!.has(key) && !changedSources.has(key)) {
         for (let i = 0; i < ps.length; i++) {
           const u = old[i]!;
           if (u.selected) units.push(u);
@@ -248,9 +255,14 @@ export async function plan(defs: Definitions, state: StateStore, opts: PlanOptio
       }
     }
     if (a.kind === 'source') {
+      const seen = changedSources.get(key);
       for (let i = 0; i < ps.length; i++) {
         const p = ps[i]!;
-        const u = new Unit(key, p, 'observe', [], observations.get(unitId(key, p)) ?? null, true);
+        const was = old?.[i];
+        const u =
+          was && !seen?.has(p)
+            ? was
+            : new Unit(key, p, 'observe', [], observations.get(unitId(key, p)) ?? null, true);
         units.push(u);
         slots[i] = u;
       }
@@ -342,6 +354,23 @@ function reusable(
     for (let j = 0; j < ps.length; j++) if (ps[j] !== bps[j]) return undefined;
   }
   return b;
+}
+
+/** The source units (in the earlier plan) that the changed records' units read. */
+function sourcesReadBy(
+  changed: ReadonlyMap<string, ReadonlySet<string>>,
+  graph: Definitions['graph'],
+  index: UnitIndex<Unit>,
+): (readonly [string, string])[] {
+  const out = new Map<string, readonly [string, string]>();
+  for (const [k, ps] of changed)
+    for (const d of graph.depsOf(k)) {
+      if (graph.get(d.assetKey).kind !== 'source') continue;
+      for (const p of ps)
+        for (const q of d.mapping.upstream(p))
+          if (index.get(d.assetKey, q)) out.set(unitId(d.assetKey, q), [d.assetKey, q]);
+    }
+  return [...out.values()];
 }
 
 /** Per asset, the partitions whose record differs between two reads of the index. */

@@ -75,19 +75,25 @@ const io: IOManager = {
     return v ? { dataVersion: v, bytes: 1 } : null;
   },
 };
+/** The raw files' versions by day (r1 when not set); the 7th has no file. */
+const rawVersions = new Map<string, string>();
 const sources: SourceIO = {
   name: 'test',
-  // Every day has data except the 7th.
   observe: async ({ prefix }) =>
     prefix.endsWith('06-07')
       ? { dataVersion: 'none', fileCount: 0, bytes: 0 }
-      : { dataVersion: 'r1', fileCount: 1, bytes: 1 },
+      : { dataVersion: rawVersions.get(prefix.slice(2)) ?? 'r1', fileCount: 1, bytes: 1 },
   resolve: async () => ({ files: [], origin: 'test' }),
   listFolders: async () => [],
 };
 const defs = defineDefinitions({ assets: [raw, ...ASSETS], io: { default: io }, sources });
 
-type Mutation = { asset: number; key: number; kind: 'ok' | 'fail' | 'check' | 'oldCode' | 'lost'; v: number };
+type Mutation = {
+  asset: number;
+  key: number;
+  kind: 'ok' | 'fail' | 'check' | 'oldCode' | 'lost' | 'raw';
+  v: number;
+};
 // Outputs are lost (deleted behind the engine's back) only before the earlier plan: a plan since it
 // reuses its storage checks of unchanged records, by contract.
 const mutation = (lost: boolean): fc.Arbitrary<Mutation> =>
@@ -123,7 +129,8 @@ async function apply(stateDir: string, ms: Mutation[]): Promise<void> {
   const st = new StateStore(stateDir);
   const n = runs++;
   for (const m of ms) {
-    const a = ASSETS[m.asset]!;
+    // New raw files for a day, read by a run of `day` that records it (a run records what it read).
+    const a = m.kind === 'raw' ? day : ASSETS[m.asset]!;
     const keys = keysOf(a);
     const p = keys[m.key % keys.length]!;
     const id = unitId(a.key, p);
@@ -131,6 +138,7 @@ async function apply(stateDir: string, ms: Mutation[]): Promise<void> {
       st.recordFailure(a.key, p, { runId: `r${n}`, at: 't', error: 'boom' });
       continue;
     }
+    if (m.kind === 'raw') rawVersions.set(p, `r${n}`);
     if (m.kind === 'lost') {
       storage.delete(id);
       continue;
@@ -141,7 +149,11 @@ async function apply(stateDir: string, ms: Mutation[]): Promise<void> {
     for (const d of defs.graph.depsOf(a.key))
       for (const q of d.self ? [] : d.mapping.upstream(p))
         inputVersions[`${d.name}@${q}`] =
-          m.v === 2 ? 'other' : (new StateStore(stateDir).get(d.assetKey, q)?.dataVersion ?? 'r1');
+          m.v === 2
+            ? 'other'
+            : d.assetKey === raw.key
+              ? (rawVersions.get(q) ?? 'r1')
+              : (new StateStore(stateDir).get(d.assetKey, q)?.dataVersion ?? 'r1');
     st.recordSuccess(a.key, p, {
       dataVersion,
       codeVersion: m.kind === 'oldCode' ? 'c1' : 'c2',
@@ -185,6 +197,7 @@ describe('plan since an earlier plan', () => {
           async (setup, steps) => {
             const stateDir = join(dir, `s${run++}`);
             storage.clear();
+            rawVersions.clear();
             await apply(stateDir, setup);
             const selections = [
               { selected: new Set(defs.graph.order), days: RANGE },
@@ -216,6 +229,7 @@ describe('plan since an earlier plan', () => {
   it('reuses the earlier units that nothing changed, and is ignored for another range', async () => {
     const stateDir = join(dir, 'reuse');
     storage.clear();
+    rawVersions.clear();
     await apply(stateDir, [{ asset: 0, key: 3, kind: 'ok', v: 0 }]);
     const o = { selected: new Set(defs.graph.order), days: RANGE, keepBasis: true };
     const first = await plan(defs, new StateStore(stateDir), o);

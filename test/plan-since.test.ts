@@ -107,6 +107,7 @@ const mutation = (lost: boolean): fc.Arbitrary<Mutation> =>
       'fail',
       'check',
       'oldCode',
+      'raw',
       ...(lost ? ['lost' as const] : []),
     ),
     v: fc.nat(2),

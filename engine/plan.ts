@@ -57,7 +57,8 @@ export interface PlanOptions {
    * whose assessment changed (transitively), are assessed again; the others are that plan's units.
    * That plan's source observations (but those of the source units the changed records read: observed
    * again) and its storage checks of the records that did not change are reused, not done again: the
-   * caller decides how old they may be. Ignored when it does not match or
+   * caller decides how old they may be. When nothing changed, the earlier plan itself is returned.
+   * Ignored when it does not match or
    * was not made with `keepBasis`. An earlier plan serves as `since` once (the later plan takes over
    * what it kept); a second plan since it is made from scratch.
    */
@@ -231,6 +232,12 @@ export async function plan(defs: Definitions, state: StateStore, opts: PlanOptio
       state: 'fresh',
       version: state.get(asset, partition)?.dataVersion ?? null,
     };
+
+  // Nothing changed since the earlier plan: it is still this plan.
+  if (prev && !changedRecords!.size && !changedSources.size) {
+    if (opts.keepBasis) bases.set(opts.since!, { ...prev, records });
+    return opts.since!;
+  }
 
   // Since an earlier plan: units whose assessment may differ from that plan's (their record changed, or
   // a unit they read was assessed differently), by asset.

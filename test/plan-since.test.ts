@@ -234,6 +234,8 @@ describe('plan since an earlier plan', () => {
     await apply(stateDir, [{ asset: 0, key: 3, kind: 'ok', v: 0 }]);
     const o = { selected: new Set(defs.graph.order), days: RANGE, keepBasis: true };
     const first = await plan(defs, new StateStore(stateDir), o);
+    const unchanged = await plan(defs, new StateStore(stateDir), { ...o, since: first });
+    expect(unchanged).toBe(first); // nothing changed: the same plan
     await apply(stateDir, [{ asset: 1, key: 5, kind: 'fail', v: 0 }]);
     const next = await plan(defs, new StateStore(stateDir), { ...o, since: first });
     const same = next.units.filter((u, i) => u === first.units[i]);

@@ -98,6 +98,7 @@ export class UiReader {
         undefined,
         { since: prev?.p, keepBasis: true },
       );
+      if (prev && p === prev.p) return prev; // nothing changed: the same answers, already encoded
       return buildSnapshot(p, days, prev ? checkedAt : now, prev);
     })();
     const entry = { key, signature, checkedAt, value };

@@ -1,11 +1,11 @@
-import { closeSync, fstatSync, openSync, readFileSync, type Stats } from 'node:fs';
+import { closeSync, fstatSync, openSync, readFileSync, statSync, type Stats } from 'node:fs';
 
 /**
  * Parsed state index files shared by every StateStore of the process, so a re-plan parses only the
  * files that changed. An entry is served again only while the file's stamp (device, inode, size,
  * mtime, ctime) is the one it was read with: index files are replaced by a rename, so a new version is
- * a new inode, and an edit in place moves mtime and ctime. The stamp is taken from the open file before
- * its bytes are read, so the bytes are never older than their stamp. A file modified less than
+ * a new inode, and an edit in place moves mtime and ctime. A file is read after its stamp is taken from
+ * the open file, so the bytes kept are never older than their stamp. A file modified less than
  * 2 s before it was read is not kept (timestamps are coarse: another write in the same clock tick,
  * on an inode number reused since, could leave the stamp unchanged); it is parsed again until it is
  * older. The values are frozen (the index object and its records): a StateStore copies an index before
@@ -29,6 +29,12 @@ const stampOf = (s: Stats): string => `${s.dev}:${s.ino}:${s.size}:${s.mtimeMs}:
  * `parse` turns the text into the value (it throws for a corrupt file, which is not kept).
  */
 export function readIndexCached(path: string, parse: (text: string) => object): IndexValue | undefined {
+  // One stat for the common case, the file unchanged (the entry holds what that stamp's file held).
+  const hit = entries.get(path);
+  if (hit) {
+    const st = statSync(path, { throwIfNoEntry: false });
+    if (st && stampOf(st) === hit.stamp) return hit.value;
+  }
   let fd: number;
   try {
     fd = openSync(path, 'r');
@@ -42,14 +48,14 @@ export function readIndexCached(path: string, parse: (text: string) => object): 
   try {
     const st = fstatSync(fd);
     const stamp = stampOf(st);
-    const hit = entries.get(path);
-    if (hit?.stamp === stamp) return hit.value;
+    const again = entries.get(path);
+    if (again?.stamp === stamp) return again.value;
     const value = freezeIndex(parse(readFileSync(fd, 'utf8')) as Record<string, unknown>);
+    entries.delete(path);
     if (Date.now() - Math.max(st.mtimeMs, st.ctimeMs) >= racyMs) {
-      entries.delete(path);
       if (entries.size >= MAX_FILES) entries.delete(entries.keys().next().value!);
       entries.set(path, { stamp, value });
-    } else entries.delete(path);
+    }
     return value;
   } finally {
     closeSync(fd);

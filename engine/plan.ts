@@ -64,6 +64,12 @@ export interface PlanOptions {
    */
   since?: Plan;
   /**
+   * With `since`: observe every source unit and check every stored output again (as a plan from
+   * scratch does), and assess again only the units whose observation or storage check changed, with
+   * those of changed records and what reads them.
+   */
+  recheck?: boolean;
+  /**
    * Keep what a later plan `since` this one needs (the index read and the units, for as long as this
    * plan is referenced). Units are then shared between such plans: do not execute them (the executor
    * updates a unit's reasons as upstream units are rebuilt).
@@ -166,13 +172,15 @@ export async function plan(defs: Definitions, state: StateStore, opts: PlanOptio
   const records: PlanBasis['records'] = new Map();
   for (const [k] of needed) if (graph.get(k).kind !== 'source') records.set(k, state.partitionsOf(k));
   const changedRecords = prev ? recordChanges(prev.records, records) : undefined;
+  const recheck = !!prev && opts.recheck === true;
 
   const observations = prev ? prev.observations : new Map<string, string>();
   // Since an earlier plan, the source units that the changed records read are observed again (a run
   // recorded what it read: its units must be judged against the same files); the others are reused.
-  const sourceUnits = prev
-    ? sourcesReadBy(changedRecords!, graph, prev.index)
-    : needed.flatMap(([k, ps]) => (graph.get(k).kind === 'source' ? ps.map((p) => [k, p] as const) : []));
+  const sourceUnits =
+    prev && !recheck
+      ? sourcesReadBy(changedRecords!, graph, prev.index)
+      : needed.flatMap(([k, ps]) => (graph.get(k).kind === 'source' ? ps.map((p) => [k, p] as const) : []));
   const changedSources = new Map<string, Set<string>>();
   await forEachLimited(sourceUnits, 16, async ([k, p]) => {
     opts.signal?.throwIfAborted();
@@ -194,7 +202,10 @@ export async function plan(defs: Definitions, state: StateStore, opts: PlanOptio
   });
 
   // A recorded value that storage no longer holds (deleted or replaced behind the engine's back) is missing.
-  const notStored = prev ? prev.notStored : new Set<string>();
+  const notStored = prev && !recheck ? prev.notStored : new Set<string>();
+  /** Since an earlier plan: units whose record or storage check changed. */
+  const changedOwn = new Map<string, Set<string>>();
+  for (const [k, ps] of changedRecords ?? []) changedOwn.set(k, new Set(ps));
   if (verify) {
     const toVerify = needed.flatMap(([k, ps]) => {
       const a = graph.get(k);
@@ -202,7 +213,7 @@ export async function plan(defs: Definitions, state: StateStore, opts: PlanOptio
       const recorded = records.get(k)!;
       // A unit recorded as having no data has nothing stored to check.
       const has = (p: string) => recorded[p]?.dataVersion && recorded[p].dataVersion !== NO_DATA;
-      if (!changedRecords) return ps.filter(has).map((p) => [a, p] as const);
+      if (!changedRecords || recheck) return ps.filter(has).map((p) => [a, p] as const);
       // Since an earlier plan: only the records that changed.
       const changed = changedRecords.get(k);
       if (!changed) return [];
@@ -222,6 +233,11 @@ export async function plan(defs: Definitions, state: StateStore, opts: PlanOptio
       const st = await ioFor(defs, a).stat({ assetKey: a.key, partitionKey: p, storage: a.storage });
       if (!st || st.dataVersion !== state.get(a.key, p)?.dataVersion) notStored.add(unitId(a.key, p));
     });
+    if (recheck)
+      for (const [a, p] of toVerify) {
+        const id = unitId(a.key, p);
+        if (notStored.has(id) !== prev.notStored.has(id)) addTo(changedOwn, a.key, p);
+      }
   }
 
   const explainCode = (a: AnyAsset, from: string) => codeChanges(state.dir, a, from);
@@ -234,7 +250,8 @@ export async function plan(defs: Definitions, state: StateStore, opts: PlanOptio
     };
 
   // Nothing changed since the earlier plan: it is still this plan.
-  if (prev && !changedRecords!.size && !changedSources.size) {
+  if (prev && !changedOwn.size && !changedSources.size) {
+    if (recheck) prev.notStored = notStored;
     if (opts.keepBasis) bases.set(opts.since!, { ...prev, records });
     return opts.since!;
   }
@@ -242,7 +259,7 @@ export async function plan(defs: Definitions, state: StateStore, opts: PlanOptio
   // Since an earlier plan: units whose assessment may differ from that plan's (their record changed, or
   // a unit they read was assessed differently), by asset.
   const changedView = new Map<string, Set<string>>();
-  for (const [k, ps] of [...(changedRecords ?? []), ...changedSources]) changedView.set(k, new Set(ps));
+  for (const [k, ps] of [...changedOwn, ...changedSources]) changedView.set(k, new Set(ps));
 
   const present = new Set<string>();
   for (const [key, ps] of needed) {
@@ -252,7 +269,7 @@ export async function plan(defs: Definitions, state: StateStore, opts: PlanOptio
     const old = prev?.index.slotsOf(key);
     const deps = graph.depsOf(key);
     if (old && (a.kind === 'source' || !deps.some((d) => changedView.has(d.assetKey)))) {
-      if (!changedRecords!.has(key) && !changedSources.has(key)) {
+      if (!changedOwn.has(key) && !changedSources.has(key)) {
         for (let i = 0; i < ps.length; i++) {
           const u = old[i]!;
           if (u.selected) units.push(u);
@@ -276,7 +293,7 @@ export async function plan(defs: Definitions, state: StateStore, opts: PlanOptio
       continue;
     }
     const recorded = records.get(key)!;
-    const ownChanged = changedRecords?.get(key);
+    const ownChanged = changedOwn.get(key);
     // Without partitions from outside the range, every one is selected or none is (no set lookup each).
     const allSelected = !extra.has(key) && opts.selected.has(key);
     // Partitions in order: a self dependency reads an earlier one.

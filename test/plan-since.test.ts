@@ -91,11 +91,12 @@ const defs = defineDefinitions({ assets: [raw, ...ASSETS], io: { default: io }, 
 type Mutation = {
   asset: number;
   key: number;
-  kind: 'ok' | 'fail' | 'check' | 'oldCode' | 'lost' | 'raw';
+  kind: 'ok' | 'fail' | 'check' | 'oldCode' | 'lost' | 'raw' | 'rawOnly';
   v: number;
 };
-// Outputs are lost (deleted behind the engine's back) only before the earlier plan: a plan since it
-// reuses its storage checks of unchanged records, by contract.
+// Outputs lost (deleted behind the engine's back) and raw files changed without a run: only before the
+// earlier plan, or when the plan since it checks again (`recheck`); otherwise it reuses its observations
+// and storage checks of unchanged records, by contract.
 const mutation = (lost: boolean): fc.Arbitrary<Mutation> =>
   fc.record({
     asset: fc.nat(ASSETS.length - 1),
@@ -108,7 +109,7 @@ const mutation = (lost: boolean): fc.Arbitrary<Mutation> =>
       'check',
       'oldCode',
       'raw',
-      ...(lost ? ['lost' as const] : []),
+      ...(lost ? ['lost' as const, 'rawOnly' as const] : []),
     ),
     v: fc.nat(2),
   });
@@ -139,7 +140,8 @@ async function apply(stateDir: string, ms: Mutation[]): Promise<void> {
       st.recordFailure(a.key, p, { runId: `r${n}`, at: 't', error: 'boom' });
       continue;
     }
-    if (m.kind === 'raw') rawVersions.set(p, `r${n}`);
+    if (m.kind === 'raw' || m.kind === 'rawOnly') rawVersions.set(p, `r${n}`);
+    if (m.kind === 'rawOnly') continue;
     if (m.kind === 'lost') {
       storage.delete(id);
       continue;
@@ -188,13 +190,20 @@ function summary(p: Plan) {
 }
 
 describe('plan since an earlier plan', () => {
-  for (const racy of [0, 2_000])
-    it(`equals a plan from scratch after any change to the index (index cache window ${racy} ms)`, async () => {
+  for (const [racy, recheck] of [
+    [0, false],
+    [2_000, false],
+    [0, true],
+  ] as const)
+    it(`equals a plan from scratch after any change to the index (index cache window ${racy} ms${recheck ? ', rechecked: outputs lost and raw files changed without a run too' : ''})`, async () => {
       racyWas = resetIndexCache(racy);
       await fc.assert(
         fc.asyncProperty(
           fc.array(mutation(true), { maxLength: 30 }),
-          fc.array(fc.array(mutation(false), { minLength: 1, maxLength: 6 }), { minLength: 1, maxLength: 5 }),
+          fc.array(fc.array(mutation(recheck), { minLength: 1, maxLength: 6 }), {
+            minLength: 1,
+            maxLength: 5,
+          }),
           async (setup, steps) => {
             const stateDir = join(dir, `s${run++}`);
             storage.clear();
@@ -213,6 +222,7 @@ describe('plan since an earlier plan', () => {
                 const since = await plan(defs, new StateStore(stateDir), {
                   ...o,
                   since: earlier[i],
+                  recheck,
                   keepBasis: true,
                 });
                 const full = await plan(defs, new StateStore(stateDir), o);

@@ -19,6 +19,7 @@ import {
   writeSync,
 } from 'node:fs';
 import { join } from 'node:path';
+import { readIndexCached } from './index-file-cache.ts';
 import { withShortLock } from './run-index.ts';
 import type { MaterializationRecord } from './state.ts';
 import { writeError } from './write-error.ts';
@@ -66,8 +67,19 @@ export class LocalIndexBackend implements IndexBackend {
     return join(this.where, `${asset}.json`);
   }
 
+  /**
+   * Parsed once per file version and shared by the process's stores (engine/index-file-cache.ts): the
+   * value is frozen, and a StateStore copies it before it records into it.
+   */
   readSync(asset: string): AssetIndex {
-    return readIndexFile(this.file(asset));
+    const path = this.file(asset);
+    try {
+      return (readIndexCached(path, JSON.parse) as AssetIndex | undefined) ?? {};
+    } catch (err) {
+      throw new Error(`State index ${path} is unreadable (${(err as Error).message}); delete it to rebuild`, {
+        cause: err,
+      });
+    }
   }
 
   async load(assets: readonly string[]): Promise<Map<string, AssetIndex>> {

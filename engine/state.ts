@@ -101,6 +101,12 @@ export class StateStore {
     return idx;
   }
 
+  private writableIndex(asset: string): AssetIndex {
+    let idx = this.assetIndex(asset);
+    if (Object.isFrozen(idx)) this.index.set(asset, (idx = { ...idx }));
+    return idx;
+  }
+
   get(asset: string, partition: string): MaterializationRecord | undefined {
     return this.assetIndex(asset)[partition];
   }
@@ -114,7 +120,7 @@ export class StateStore {
     partition: string,
     rec: Required<Omit<MaterializationRecord, 'lastFailure' | 'checks'>> & { checks?: StoredCheckResult[] },
   ): void {
-    this.assetIndex(asset)[partition] = rec;
+    this.writableIndex(asset)[partition] = rec;
     this.markDirty(asset, partition);
   }
 
@@ -123,7 +129,7 @@ export class StateStore {
     partition: string,
     failure: NonNullable<MaterializationRecord['lastFailure']>,
   ): void {
-    const idx = this.assetIndex(asset);
+    const idx = this.writableIndex(asset);
     idx[partition] = { ...idx[partition], lastFailure: failure };
     this.markDirty(asset, partition);
   }

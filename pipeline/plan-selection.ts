@@ -8,6 +8,7 @@ import {
   resolveSelection,
   type Definitions,
   type Plan,
+  type PlanOptions,
   type StateStore,
   type StatusOf,
 } from '../engine/index.ts';
@@ -32,6 +33,8 @@ export async function planSelection(
   rt: { defs: Definitions; state: StateStore },
   o: SelectionOpts,
   signal?: AbortSignal,
+  /** For the selection's plan (the UI's plans since its previous one). */
+  reuse: Pick<PlanOptions, 'since' | 'keepBasis'> = {},
 ): Promise<{ p: Plan; days: { from: string; to: string; origin: string } }> {
   const { graph } = rt.defs;
   const days = await resolveDays(o, rt.defs.sources);
@@ -70,7 +73,7 @@ export async function planSelection(
   }
   // An explicit range before an asset's first partition (or after its last) is an error, not empty work.
   checkRange(graph, selected, days);
-  const p = await plan(rt.defs, rt.state, { selected, days, force: o.force, signal });
+  const p = await plan(rt.defs, rt.state, { selected, days, force: o.force, signal, ...reuse });
   return { p, days };
 }
 

@@ -11,7 +11,6 @@ import {
   resolveSelection,
   StateStore,
   type MaterializationRecord,
-  type Plan,
 } from '../../engine/index.ts';
 import { maskSecrets } from '../../engine/redact.ts';
 import { ioContext } from '../../engine/run/storage.ts';
@@ -22,17 +21,15 @@ import { describeReason } from '../reasons.ts';
 import type { Runtime } from '../runtime.ts';
 import type { PageReader, ProjectPage } from '../define-config.ts';
 import { BadRequest } from './params.ts';
-import {
-  assetStatuses,
-  unitsByAsset,
-  worstStatus,
-  STATUS_ORDER,
-  STATUS_CODE,
-  type UnitRow,
-  type UnitStatus,
-} from './status.ts';
+import { buildSnapshot, type Snapshot } from './snapshot.ts';
+import { worstStatus, STATUS_ORDER, STATUS_CODE } from './status.ts';
 import { stat } from 'node:fs/promises';
 import { join } from 'node:path';
+
+interface Signature {
+  at: string;
+  settled: boolean;
+}
 
 export interface Range {
   partition?: string;
@@ -40,21 +37,18 @@ export interface Range {
   to?: string;
 }
 
-/** Reads for the API; the plan of the whole graph is cached briefly (one plan serves a page's requests). */
-interface Snapshot {
-  p: Plan;
-  days: unknown;
-  byAsset: Map<string, UnitRow[]>;
-}
-
 /**
- * Reads for the API. One plan of the whole graph (a snapshot) serves every request until the state
- * changes (a run writes the index or a run log: the folders' mtimes change) or `maxAgeMs` passes (raw
- * files may change without a run); requests arriving while it is computed share it. The server warms it
- * when it starts.
+ * Reads for the API. One plan of the whole graph (a snapshot) serves every request until the state index
+ * changes; requests arriving while it is computed share it. A change of the index (a run recorded units,
+ * in this process or another) is planned `since` the snapshot: only the units whose record changed, and
+ * those downstream whose assessment changes, are assessed again. The raw files' observations and the
+ * storage checks of unchanged records are reused for at most `maxAgeMs` (files may change without a
+ * run); then a plan from scratch. The server warms the first plan when it starts.
  */
 export class UiReader {
-  private cache: { key: string; signature: string; at: number; value: Promise<Snapshot> } | undefined;
+  private cache:
+    { key: string; signature: Signature; checkedAt: number; value: Promise<Snapshot> } | undefined;
+  private defsJson: ReturnType<UiReader['computeDefinitions']> | undefined;
 
   constructor(
     readonly rt: Runtime,
@@ -78,45 +72,58 @@ export class UiReader {
     return this.rt.defs.graph.get(key);
   }
 
-  private async signature(): Promise<string> {
-    const m = async (dir: string) => {
-      try {
-        return String((await stat(join(this.rt.config.stateDir, dir))).mtimeMs);
-      } catch {
-        return '-';
-      }
-    };
-    // A shared index (DynamoDB) changes without touching the state dir: its stamp says when.
-    const shared = this.rt.indexBackend.readSync ? '' : `/${await this.rt.indexBackend.stamp()}`;
-    return `${await m('index')}/${await m('runs')}${shared}`;
+  /**
+   * The index folder's mtime: every record written is a file renamed into it. Trusted only when it is
+   * older than the file system's timestamp tick could hide (`settled`): a rename in the same tick as the
+   * one read would leave it unchanged.
+   */
+  private async signature(): Promise<Signature> {
+    // A shared index (DynamoDB) changes without touching the state dir: its stamp (a counter) says when.
+    if (!this.rt.indexBackend.readSync) return { at: await this.rt.indexBackend.stamp(), settled: true };
+    try {
+      const { mtimeMs, ctimeMs } = await stat(join(this.rt.config.stateDir, 'index'));
+      return { at: `${mtimeMs}/${ctimeMs}`, settled: Date.now() - Math.max(mtimeMs, ctimeMs) >= 2_000 };
+    } catch {
+      return { at: '-', settled: true };
+    }
   }
 
-  /** `plan --all` over the range (default: every day of the raw data), with the units by asset. */
+  /** `plan --all` over the range (default: every day of the raw data), with what the pages show of it. */
   async snapshot(range: Range = {}): Promise<Snapshot> {
     const key = JSON.stringify(range);
     const signature = await this.signature();
     const c = this.cache;
-    if (c && c.key === key && c.signature === signature && Date.now() - c.at < this.maxAgeMs) return c.value;
+    const now = Date.now();
+    const young = !!c && c.key === key && now - c.checkedAt < this.maxAgeMs;
+    if (young && c.signature.settled && c.signature.at === signature.at) return c.value;
+    const before = young ? c.value : undefined;
+    const checkedAt = young ? c.checkedAt : now;
     const value = (async () => {
+      const prev = await before?.catch(() => undefined);
       await checkRawInput(this.rt.config);
       const { p, days } = await planSelection(
         { defs: this.rt.defs, state: this.state() },
         { all: true, ...range },
+        undefined,
+        { since: prev?.p, keepBasis: true },
       );
-      return { p, days, byAsset: unitsByAsset(p) };
+      if (prev && p === prev.p) return prev; // nothing changed: the same answers, already encoded
+      return buildSnapshot(p, days, prev ? checkedAt : now, prev);
     })();
-    const entry = { key, signature, at: Date.now(), value };
+    const entry = { key, signature, checkedAt, value };
     this.cache = entry;
-    value.then(
-      () => (entry.at = Date.now()),
-      () => {
-        if (this.cache === entry) this.cache = undefined;
-      },
-    );
+    value.catch(() => {
+      if (this.cache === entry) this.cache = undefined;
+    });
     return value;
   }
 
+  /** The assets' definitions as the pages show them (the config is loaded once: computed once). */
   definitions() {
+    return (this.defsJson ??= this.computeDefinitions());
+  }
+
+  private computeDefinitions() {
     const { graph } = this.rt.defs;
     return graph.order.map((k) => {
       const a = graph.get(k);
@@ -141,16 +148,21 @@ export class UiReader {
     return [...resolveSelection(terms, this.rt.defs.graph)];
   }
 
-  async graph(range: Range) {
-    const { byAsset, days } = await this.snapshot(range);
-    return { days, assets: this.definitions(), statuses: assetStatuses(byAsset) };
+  /** `/api/graph`'s JSON: the definitions with every asset's status (encoded once per snapshot). */
+  async graphJson(range: Range): Promise<string> {
+    const s = await this.snapshot(range);
+    return (s.json.graph ??= JSON.stringify({
+      days: s.days,
+      assets: this.definitions(),
+      statuses: Object.fromEntries([...s.views].map(([k, v]) => [k, v.status])),
+    }));
   }
 
   /** `why KEY` as data: every unit with its status, reasons (as sentences too) and index record. */
   async asset(key: string, range: Range, limit = 500) {
     const a = this.assetOrThrow(key);
-    const { byAsset, days } = await this.snapshot(range);
-    const rows = byAsset.get(key) ?? [];
+    const { views, days } = await this.snapshot(range);
+    const rows = views.get(key)?.rows ?? [];
     const state = await this.indexOf([key]);
     const units = rows.slice(-limit).map((r) => ({
       ...r,
@@ -183,38 +195,18 @@ export class UiReader {
   }
 
   /**
-   * Assets × days: one character per cell (STATUS_CODE of the worst status of the asset's units in
-   * that day, `.` none), so 2,000 × 365 cells are ~750 kB of JSON. Unpartitioned and static assets get
-   * `whole`: the worst status of all their units.
+   * `/api/matrix`'s JSON, assets × days: one character per cell (STATUS_CODE of the worst status of the
+   * asset's units in that day, `.` none), so 2,000 × 365 cells are ~800 kB; unpartitioned and static
+   * assets get `whole`, the worst status of all their units. Encoded once per snapshot.
    */
-  async matrix(range: Range) {
-    const { byAsset, days } = await this.snapshot(range);
-    const daySet = new Set<string>();
-    const isTime = (k: string) => /^\d{4}-\d{2}-\d{2}/.test(k);
-    for (const rows of byAsset.values())
-      for (const r of rows) if (isTime(r.partition)) daySet.add(r.partition.slice(0, 10));
-    const columns = [...daySet].sort();
-    const col = new Map(columns.map((d, i) => [d, i]));
-    const rank = (s: UnitStatus) => STATUS_ORDER.indexOf(s);
-    const rows = [...byAsset].map(([asset, units]) => {
-      const cells: (UnitStatus | undefined)[] = new Array(columns.length);
-      let whole: UnitStatus | undefined;
-      for (const u of units) {
-        if (!isTime(u.partition)) {
-          whole = whole && rank(whole) <= rank(u.status) ? whole : u.status;
-          continue;
-        }
-        const i = col.get(u.partition.slice(0, 10))!;
-        const c = cells[i];
-        cells[i] = c && rank(c) <= rank(u.status) ? c : u.status;
-      }
-      return {
-        asset,
-        whole: whole ? STATUS_CODE[whole] : null,
-        cells: Array.from(cells, (c) => (c ? STATUS_CODE[c] : '.')).join(''),
-      };
-    });
-    return { days, columns, rows, legend: Object.fromEntries(STATUS_ORDER.map((s) => [STATUS_CODE[s], s])) };
+  async matrixJson(range: Range): Promise<string> {
+    const s = await this.snapshot(range);
+    return (s.json.matrix ??= JSON.stringify({
+      days: s.days,
+      columns: s.columns,
+      rows: s.matrixRows,
+      legend: Object.fromEntries(STATUS_ORDER.map((x) => [STATUS_CODE[x], x])),
+    }));
   }
 
   async runs() {

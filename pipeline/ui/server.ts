@@ -90,14 +90,14 @@ export async function startUi(rt: Runtime, opts: UiOptions = {}): Promise<UiServ
           mode: maskSecrets(rt.modeLine),
           pages: rt.pages.map((p) => ({ id: p.id, title: p.title, asset: p.asset })),
         });
-      if (path === '/api/graph') return sendJson(res, 200, await reader.graph(rangeOf(url)));
+      if (path === '/api/graph') return sendJsonText(res, 200, await reader.graphJson(rangeOf(url)));
       if (path === '/api/select') {
         const expr = url.searchParams.get('expr') ?? '';
         if (!expr || expr.length > 2000)
           throw new BadRequest('expr: a selection expression (1–2000 characters)');
         return sendJson(res, 200, { keys: reader.select(expr) });
       }
-      if (path === '/api/matrix') return sendJson(res, 200, await reader.matrix(rangeOf(url)));
+      if (path === '/api/matrix') return sendJsonText(res, 200, await reader.matrixJson(rangeOf(url)));
       if (path === '/api/runs') {
         const active = launcher.list().map((r) => ({ runId: r.runId, phase: r.phase, error: r.error }));
         return sendJson(res, 200, { runs: await reader.runs(), active });
@@ -272,7 +272,11 @@ function send(
 }
 
 function sendJson(res: ServerResponse, status: number, value: unknown): void {
-  send(res, status, 'application/json; charset=utf-8', JSON.stringify(value));
+  sendJsonText(res, status, JSON.stringify(value));
+}
+
+function sendJsonText(res: ServerResponse, status: number, json: string): void {
+  send(res, status, 'application/json; charset=utf-8', json);
 }
 
 const escapeHtml = (s: string): string =>

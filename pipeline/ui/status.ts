@@ -4,7 +4,7 @@
  * (never materialized or its output is gone), failed (last attempt failed or a blocking check failed on
  * the stored value) or blocked (an upstream blocking check failed). Sources are `source`.
  */
-import { NO_DATA, type Plan, type PlannedUnit, type RunReason } from '../../engine/index.ts';
+import { NO_DATA, type PlannedUnit, type RunReason } from '../../engine/index.ts';
 
 export type UnitStatus = 'fresh' | 'stale' | 'missing' | 'failed' | 'blocked' | 'source';
 
@@ -30,11 +30,16 @@ export const STATUS_ORDER: readonly UnitStatus[] = [
 export function unitStatus(u: Pick<PlannedUnit, 'decision' | 'reasons'>): UnitStatus {
   if (u.decision === 'observe') return 'source';
   if (u.decision === 'blocked') return 'blocked';
-  const has = (...kinds: RunReason['kind'][]) => u.reasons.some((r) => kinds.includes(r.kind));
-  if (has('last_failed', 'check_failed')) return 'failed';
-  if (has('blocked_by_check')) return 'blocked';
-  if (has('missing')) return 'missing';
-  return u.reasons.length ? 'stale' : 'fresh';
+  if (!u.reasons.length) return 'fresh';
+  let failed = false;
+  let blocked = false;
+  let missing = false;
+  for (const r of u.reasons) {
+    if (r.kind === 'last_failed' || r.kind === 'check_failed') failed = true;
+    else if (r.kind === 'blocked_by_check') blocked = true;
+    else if (r.kind === 'missing') missing = true;
+  }
+  return failed ? 'failed' : blocked ? 'blocked' : missing ? 'missing' : 'stale';
 }
 
 /** The worst status of an asset's units (failed first), `fresh` when it has none. */
@@ -64,34 +69,24 @@ export interface UnitRow {
   noData: boolean;
 }
 
-/** Per asset: its units in plan order, with statuses. */
-export function unitsByAsset(p: Plan): Map<string, UnitRow[]> {
-  const out = new Map<string, UnitRow[]>();
-  for (const u of p.units) {
-    const row: UnitRow = {
-      partition: u.partition,
-      status: unitStatus(u),
-      reasons: u.reasons,
-      noData: u.decision !== 'observe' && u.dataVersion === NO_DATA,
-    };
-    const list = out.get(u.asset);
-    if (list) list.push(row);
-    else out.set(u.asset, [row]);
-  }
-  return out;
+/** A planned unit as the UI shows it. */
+export function unitRow(u: PlannedUnit): UnitRow {
+  return {
+    partition: u.partition,
+    status: unitStatus(u),
+    reasons: u.reasons,
+    noData: u.decision !== 'observe' && u.dataVersion === NO_DATA,
+  };
 }
 
-export function assetStatuses(byAsset: Map<string, UnitRow[]>): Record<string, AssetStatus> {
-  const out: Record<string, AssetStatus> = {};
-  for (const [asset, rows] of byAsset) {
-    const counts: AssetStatus['counts'] = {};
-    for (const r of rows) counts[r.status] = (counts[r.status] ?? 0) + 1;
-    out[asset] = {
-      status: worstStatus(rows.map((r) => r.status)),
-      counts,
-      noData: rows.filter((r) => r.noData).length,
-      partitions: rows.length,
-    };
-  }
-  return out;
+/** An asset's status from its units' rows. */
+export function assetStatus(rows: readonly UnitRow[]): AssetStatus {
+  const counts: AssetStatus['counts'] = {};
+  for (const r of rows) counts[r.status] = (counts[r.status] ?? 0) + 1;
+  return {
+    status: worstStatus(rows.map((r) => r.status)),
+    counts,
+    noData: rows.filter((r) => r.noData).length,
+    partitions: rows.length,
+  };
 }

@@ -10,6 +10,7 @@ import { get as httpGet } from 'node:http';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { StateStore } from '../../engine/index.ts';
 import { makeProject, removeProject, startUiProcess, type UiProject } from './fixture-project.ts';
 
 const BIN = join(import.meta.dirname, '..', '..', 'pipeline', 'bin.mjs');
@@ -211,6 +212,45 @@ describe('pipeline ui: API', () => {
     expect(end.materialized as number).toBeLessThan(6);
     // A run not in progress here cannot be cancelled.
     expect((await post(`/api/runs/${runId}/cancel`, {})).status).toBe(409);
+  });
+
+  it('answers follow the state at once when another process records units (no stale plan served)', async () => {
+    type Units = { partition: string; status: string; why: string[] }[];
+    type Matrix = { rows: { asset: string; whole: string | null }[] };
+    const paris = async () =>
+      ((await api('/api/assets/per_city')).body.units as Units).find((u) => u.partition === 'paris')!;
+    const graphStatus = async () =>
+      ((await api('/api/graph')).body.statuses as Record<string, { status: string }>).per_city!.status;
+    const matrixCell = async () =>
+      ((await api('/api/matrix')).body as unknown as Matrix).rows.find((r) => r.asset === 'per_city')!.whole;
+    // Every answer computed and cached first.
+    expect((await paris()).status).toBe('fresh');
+    const before = await graphStatus();
+    expect(before).not.toBe('failed');
+    await matrixCell();
+    // Another process records a failed attempt of per_city[paris] (as a run of the CLI would).
+    const other = new StateStore(join(ui.dir, '.cityflow'));
+    other.recordFailure('per_city', 'paris', {
+      runId: 'other-process',
+      at: new Date().toISOString(),
+      error: 'boom',
+    });
+    await other.flush();
+    const failed = await paris();
+    expect(failed.status).toBe('failed');
+    expect(failed.why.join(' ')).toContain('other-process');
+    expect(await graphStatus()).toBe('failed');
+    expect(await matrixCell()).toBe('x');
+    // The CLI (another process) builds it again: fresh at once, everywhere.
+    const cli = await promisify(execFile)(
+      process.execPath,
+      [BIN, 'materialize', '--select', 'per_city', '--partition', 'paris'],
+      { cwd: ui.dir, env: { PATH: process.env.PATH, HOME: ui.dir, CI: 'true' } },
+    );
+    expect(cli.stdout).toMatch(/1 materialized|materialized 1|✓/);
+    expect((await paris()).status).toBe('fresh');
+    expect(await graphStatus()).toBe(before);
+    expect(await matrixCell()).not.toBe('x');
   });
 
   it('asset: check results over time, across runs of the UI and of the CLI; pruned runs leave the history', async () => {

@@ -17,7 +17,8 @@ interface Entry {
  */
 export class FileHashCache {
   private entries = new Map<string, Entry>();
-  private loaded = false;
+  /** One read for all callers: the first observations of a plan run 16 at a time. */
+  private loading: Promise<void> | undefined;
   private dirty = false;
   private lastWrite = -Infinity;
 
@@ -26,16 +27,16 @@ export class FileHashCache {
     private readonly flushIntervalMs = FLUSH_INTERVAL_MS,
   ) {}
 
-  private async load(): Promise<void> {
-    if (this.loaded) return;
-    this.loaded = true;
-    if (!this.file) return;
-    try {
-      const obj = JSON.parse(await readFile(this.file, 'utf8')) as Record<string, Entry>;
-      this.entries = new Map(Object.entries(obj));
-    } catch {
-      // Missing or unreadable cache: start empty, it is only a cache.
-    }
+  private load(): Promise<void> {
+    return (this.loading ??= (async () => {
+      if (!this.file) return;
+      try {
+        const obj = JSON.parse(await readFile(this.file, 'utf8')) as Record<string, Entry>;
+        this.entries = new Map(Object.entries(obj));
+      } catch {
+        // Missing or unreadable cache: start empty, it is only a cache.
+      }
+    })());
   }
 
   async hash(path: string, size: number, mtimeMs: number, signal?: AbortSignal): Promise<string> {

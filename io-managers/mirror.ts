@@ -58,7 +58,12 @@ export class MirrorIOManager implements IOManager {
         );
       }
     }
-    return { bytes: stored.bytes, location: [stored.location, ...copies].join(' + ') };
+    // The primary's stamp: its fast storage check is this manager's (the copies are not checked).
+    return {
+      bytes: stored.bytes,
+      location: [stored.location, ...copies].join(' + '),
+      ...(stored.stamp !== undefined && { stamp: stored.stamp }),
+    };
   }
 
   async close(): Promise<void> {

@@ -15,6 +15,7 @@ import {
 } from '../engine/index.ts';
 import { LocalFsIOManager } from '../io-managers/local-fs.ts';
 import { LocalSourceIO } from '../io-managers/local-source.ts';
+import { MirrorIOManager } from '../io-managers/mirror.ts';
 
 /** The real local store, counting the full `stat` calls a plan makes. */
 class CountingLocalFs extends LocalFsIOManager {
@@ -33,8 +34,15 @@ afterEach(() => rm(dir, { recursive: true, force: true }));
 
 const days = { from: '2025-11-01', to: '2025-11-10' };
 
-function setup() {
+function setup(opts: { mirrored?: boolean } = {}) {
   const io = new CountingLocalFs({ rootDir: join(dir, 'out') });
+  const copies: string[] = [];
+  const mirror = new MirrorIOManager(io, [
+    async (ctx) => {
+      copies.push(ctx.partitionKey);
+      return `copy:${ctx.partitionKey}`;
+    },
+  ]);
   const numbers = defineAsset({
     key: 'numbers',
     partitions: daily(),
@@ -44,12 +52,12 @@ function setup() {
   });
   const defs = defineDefinitions({
     assets: [numbers],
-    io: { default: io },
+    io: { default: opts.mirrored ? mirror : io },
     sources: new LocalSourceIO({ dataDir: join(dir, 'data') }),
   });
   const state = new StateStore(join(dir, 'state'));
   const planAll = () => plan(defs, state, { selected: new Set(['numbers']), days });
-  return { io, state, planAll, run: async () => execute(defs, state, await planAll(), {}) };
+  return { io, copies, state, planAll, run: async () => execute(defs, state, await planAll(), {}) };
 }
 
 describe('storage check of a plan: the IO manager’s stamp first, the full stat only when it differs', () => {
@@ -78,5 +86,19 @@ describe('storage check of a plan: the IO manager’s stamp first, the full stat
     // Only the three changed files went to the full stat; 2025-11-05 (touched, same bytes) is still stored.
     expect(io.fullStats).toBe(3);
     expect(after.unit('numbers', '2025-11-05')?.decision).toBe('skip');
+  });
+
+  it('a mirrored store (primary + copies) records the primary’s stamp: its no-op plan makes no full stat either', async () => {
+    const { io, copies, state, planAll, run } = setup({ mirrored: true });
+    expect((await run()).status).toBe('success');
+    expect(copies).toHaveLength(10);
+    expect(state.get('numbers', '2025-11-04')?.metadata?.storageStamp).toMatch(/^\d+:\d+(\.\d+)?$/);
+    io.fullStats = 0;
+    expect((await planAll()).units.filter((u) => u.decision === 'run')).toEqual([]);
+    expect(io.fullStats).toBe(0);
+    await rm(join(dir, 'out', 'numbers', '2025-11-06.json'));
+    const after = await planAll();
+    expect(after.units.filter((u) => u.decision === 'run').map((u) => u.partition)).toEqual(['2025-11-06']);
+    expect(io.fullStats).toBe(1);
   });
 });

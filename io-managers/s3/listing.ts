@@ -8,7 +8,8 @@
  * (`api/bikes/dt=2025-11-04/hour=02` → `api/bikes/`), the usual layout of partitioned data on S3; a
  * folder without one is its own root. A root below one already listed is answered by that listing.
  */
-import { ListObjectsV2Command, paginateListObjectsV2, type S3Client } from '@aws-sdk/client-s3';
+import type { S3Client } from '@aws-sdk/client-s3';
+import { listPage } from './list-page.ts';
 import { folderPrefix, type ListedObject, type ListingCounts } from './objects.ts';
 
 /** Where the listing that answers for `folder` starts: before its first `name=value` segment. */
@@ -80,7 +81,19 @@ export class PrefixListing {
 export const LISTING_RANGES = 8;
 
 /** `a < b` in S3's key order (UTF-8 bytes), which JS string order matches except around surrogates. */
-const before = (a: string, b: string): boolean => Buffer.compare(Buffer.from(a), Buffer.from(b)) < 0;
+export function before(a: string, b: string): boolean {
+  const n = Math.min(a.length, b.length);
+  let i = 0;
+  while (i < n && a.charCodeAt(i) === b.charCodeAt(i)) i++;
+  if (i === n) return a.length < b.length;
+  // UTF-8 byte order is code point order; UTF-16 units differ from it only when one is a surrogate
+  // (a code point above U+FFFF) and the other a unit from U+E000 up.
+  const x = a.charCodeAt(i);
+  const y = b.charCodeAt(i);
+  if (x >= 0xd800 && y >= 0xd800) return fixup(x) < fixup(y);
+  return x < y;
+}
+const fixup = (u: number): number => (u >= 0xe000 ? u - 0x800 : u + 0x2000);
 
 /**
  * Lists everything under `root` (placeholders kept). The first request asks for `root`'s direct
@@ -98,21 +111,14 @@ export async function listPrefix(
   counts: ListingCounts,
   signal?: AbortSignal,
 ): Promise<PrefixListing> {
-  const first = await client.send(
-    new ListObjectsV2Command({ Bucket: bucket, Prefix: root, Delimiter: '/' }),
-    {
-      abortSignal: signal,
-    },
-  );
+  const first = await listPage(client, { Bucket: bucket, Prefix: root, Delimiter: '/' }, signal);
   counts.requests++;
   const objects: ListedObject[] = [];
-  if (first.IsTruncated) {
+  if (first.isTruncated) {
     await listRange(client, bucket, root, counts, objects, { signal });
   } else {
-    collect(first.Contents, counts, objects);
-    const folders = (first.CommonPrefixes ?? [])
-      .flatMap((p) => (p.Prefix ? [p.Prefix] : []))
-      .sort((a, b) => (before(a, b) ? -1 : 1));
+    collect(first.contents, counts, objects);
+    const folders = first.commonPrefixes.sort((a, b) => (before(a, b) ? -1 : 1));
     const size = Math.ceil(folders.length / LISTING_RANGES);
     const starts = folders.filter((_, i) => i % size === 0);
     await Promise.all(
@@ -126,20 +132,19 @@ export async function listPrefix(
 }
 
 function collect(
-  contents: readonly { Key?: string; Size?: number; ETag?: string }[] | undefined,
+  contents: readonly { Key: string; Size: number; ETag: string }[],
   counts: ListingCounts,
   into: ListedObject[],
   keep: (key: string) => boolean = () => true,
 ): boolean {
   let past = false;
-  for (const o of contents ?? []) {
-    if (o.Key === undefined) continue;
+  for (const o of contents) {
     if (!keep(o.Key)) {
       past = true;
       continue;
     }
     counts.objects++;
-    into.push({ key: o.Key, size: o.Size ?? 0, etag: o.ETag ?? '' });
+    into.push({ key: o.Key, size: o.Size, etag: o.ETag });
   }
   return past;
 }
@@ -163,13 +168,19 @@ async function listRange(
   const keep = (key: string) =>
     from === undefined ||
     (key.indexOf('/', root.length) !== -1 && !before(key, from) && (to === undefined || before(key, to)));
-  for await (const page of paginateListObjectsV2({ client }, input, { abortSignal: range.signal })) {
+  let token: string | undefined;
+  do {
+    const page = await listPage(
+      client,
+      { ...input, ...(token !== undefined && { ContinuationToken: token }) },
+      range.signal,
+    );
     counts.requests++;
-    const past = collect(page.Contents, counts, into, keep);
+    const past = collect(page.contents, counts, into, keep);
     // Sorted pages: once a key of the range's end shows up, the rest of the listing is not ours.
-    if (past && to !== undefined && page.Contents?.some((o) => o.Key !== undefined && !before(o.Key, to)))
-      return;
-  }
+    if (past && to !== undefined && page.contents.some((o) => !before(o.Key, to))) return;
+    token = page.isTruncated ? page.nextContinuationToken : undefined;
+  } while (token !== undefined);
 }
 
 /**

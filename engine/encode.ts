@@ -86,6 +86,22 @@ export async function encodeValue(
   return { format, chunks, bytes, sha256, dataVersion: versionOfHash(sha256) };
 }
 
+/**
+ * What a file-storing IO manager writes for an asset: the bytes the engine encoded (`encoded`, checked to
+ * be in the asset's format), or, when called without them, the value encoded the same way.
+ */
+export async function encodedForStorage(
+  storage: StorageMeta | undefined,
+  assetKey: string,
+  value: unknown,
+  encoded?: EncodedValue,
+): Promise<EncodedValue> {
+  const format = formatOf(storage);
+  if (encoded && encoded.format !== format)
+    throw new Error(`${assetKey}: value encoded as ${encoded.format}, stored as ${format}`);
+  return encoded ?? (await encodeValue(value, format, assetKey));
+}
+
 /** The encoded bytes as one buffer (no copy when there is one chunk). */
 export const bytesOf = (e: EncodedValue): Uint8Array =>
   e.chunks.length === 1 ? e.chunks[0]! : Buffer.concat(e.chunks as Uint8Array[], e.bytes);

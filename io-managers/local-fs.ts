@@ -6,7 +6,7 @@ import { writeFileAtomic } from '../engine/atomic.ts';
 import {
   bytesOf,
   decodeValue,
-  encodeValue,
+  encodedForStorage,
   FORMAT_FILES,
   formatOf,
   type EncodedValue,
@@ -125,10 +125,7 @@ export class LocalFsIOManager implements IOManager {
     encoded?: EncodedValue,
   ): Promise<StoreResult> {
     const path = this.pathOf(ctx);
-    const format = formatOf(ctx.storage);
-    if (encoded && encoded.format !== format)
-      throw new Error(`${ctx.assetKey}: value encoded as ${encoded.format}, stored as ${format}`);
-    const enc = encoded ?? (await encodeValue(value, format, ctx.assetKey));
+    const enc = await encodedForStorage(ctx.storage, ctx.assetKey, value, encoded);
     const body = bytesOf(enc);
     const record: VersionRecord = { dataVersion, bytes: enc.bytes, sha256: enc.sha256 };
     // Now, less a random fraction of a millisecond: no two stores give the same time, so a value and

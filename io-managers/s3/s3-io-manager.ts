@@ -16,7 +16,7 @@ import {
 import {
   bytesOf,
   decodeValue,
-  encodeValue,
+  encodedForStorage,
   FORMAT_FILES,
   formatOf,
   type EncodedValue,
@@ -83,10 +83,8 @@ export class S3IOManager implements IOManager {
     encoded?: EncodedValue,
   ): Promise<StoreResult> {
     const key = this.keyFor(ctx);
-    const format = formatOf(ctx.storage);
-    if (encoded && encoded.format !== format)
-      throw new Error(`${ctx.assetKey}: value encoded as ${encoded.format}, stored as ${format}`);
-    const enc = encoded ?? (await encodeValue(value, format, ctx.assetKey));
+    const enc = await encodedForStorage(ctx.storage, ctx.assetKey, value, encoded);
+    const format = enc.format;
     const body = bytesOf(enc);
     const bytes = enc.bytes;
     await this.opts.client.send(

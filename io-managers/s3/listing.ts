@@ -98,7 +98,7 @@ const fixup = (u: number): number => (u >= 0xe000 ? u - 0x800 : u + 0x2000);
 /**
  * Lists everything under `root` (placeholders kept). The first request asks for `root`'s direct
  * children (`Delimiter: '/'`): its files and sub-folders. The sub-folders, in key order, are then cut
- * into up to LISTING_RANGES contiguous groups, each listed in parallel with the SDK's paginator from
+ * into up to LISTING_RANGES contiguous groups, each listed in parallel, page after page, from
  * its first folder (`StartAfter`) up to the next group's: the pages of one listing are sequential
  * (each needs the previous one's continuation token), ranges are not. `api/` of a year of hourly
  * data (3 sources × 8,760 keys): 1 + 3 × 9 requests, three at a time. A first answer of more than

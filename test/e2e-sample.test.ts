@@ -30,6 +30,8 @@ beforeAll(async () => {
   root = p.root;
   const r = await startPipeline(p.env, ['materialize', '--all', '--json', '--no-tui']).done;
   expect(r.code, r.stderr).toBe(0);
+  // What a person sees on `npm start`: no runtime warning (e.g. an AbortSignal with too many listeners).
+  expect(r.stderr).not.toMatch(/Warning/);
   report = JSON.parse(await readFile(join(root, 'output', 'daily_report', `${DAY}.json`), 'utf8'));
 }, 120_000);
 afterAll(() => rm(root, { recursive: true, force: true }));

@@ -27,9 +27,9 @@ import { RUN_ID, withShortLock } from './run-index.ts';
 
 /**
  * What taking unit locks returns: the release, and with a lock shared across machines (a lease that can
- * be lost) the fencing token the run's index writes carry.
+ * be lost) the fencing token the run's index writes carry and a signal aborted when the lease is found lost.
  */
-export type UnitLockRelease = (() => Promise<void>) & { fence?: IndexFence };
+export type UnitLockRelease = (() => Promise<void>) & { fence?: IndexFence; lost?: AbortSignal };
 
 /** The units a run locks: asset → partitions (`''` for an unpartitioned asset), or `all`. */
 export type UnitSet = ReadonlyMap<string, ReadonlySet<string>> | 'all';

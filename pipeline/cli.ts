@@ -10,6 +10,7 @@ import {
   DefinitionError,
   describePartitions,
   UNPARTITIONED,
+  type UnitLockRelease,
 } from '../engine/index.ts';
 import { maskSecrets } from '../engine/redact.ts';
 import { writeFileAtomic } from '../engine/atomic.ts';
@@ -142,7 +143,7 @@ addSelectionOptions(
       const { signal } = interrupt;
       log.info(rt.modeLine);
       const runId = newRunId();
-      let release: (() => Promise<void>) | undefined;
+      let release: UnitLockRelease | undefined;
       let running = false;
       let executor: RunExecutor['executor'];
       try {
@@ -171,11 +172,13 @@ addSelectionOptions(
           `run ${runId}: concurrency ${concurrency.value} (${concurrency.from}), ` +
             `events in ${join(rt.config.stateDir, 'runs', `${runId}.jsonl`)}`,
         );
+        // A shared lock's lease found lost (another coordinator took the units over): stop the run.
+        const lost = locked.release.lost;
         const result = await execute(rt.defs, state, p, {
           runId,
           command: process.argv.slice(2).join(' '),
           concurrency: concurrency.value,
-          signal,
+          signal: lost ? AbortSignal.any([signal, lost]) : signal,
           onEvent: renderer.onEvent,
           quarantineDir: rt.quarantineDir,
           ...(executor && { executor }),
@@ -209,9 +212,12 @@ addSelectionOptions(
         process.exitCode =
           result.status === 'success'
             ? 0
-            : result.status === 'cancelled'
-              ? (interrupt.exitCode ?? INTERRUPTED_EXIT_CODE)
-              : 1;
+            : lost?.aborted
+              ? 1
+              : result.status === 'cancelled'
+                ? (interrupt.exitCode ?? INTERRUPTED_EXIT_CODE)
+                : 1;
+        if (lost?.aborted) log.error(`pipeline: the run stopped: ${(lost.reason as Error).message}`);
       } catch (err) {
         // The abort surfaces from the lock wait or the planning as an error: it is the cancellation.
         if (signal.aborted && !running) return void (process.exitCode = interrupt.exitCode);

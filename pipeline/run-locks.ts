@@ -4,7 +4,14 @@
  * index meanwhile — units it built are then up to date and skipped. Runs on disjoint units go on at the
  * same time; a run on units another one holds waits for them.
  */
-import { covers, unitSet, type Plan, type StateStore, type UnitSet } from '../engine/index.ts';
+import {
+  covers,
+  unitSet,
+  type Plan,
+  type StateStore,
+  type UnitLockRelease,
+  type UnitSet,
+} from '../engine/index.ts';
 import { planSelection, type SelectionOpts } from './plan-selection.ts';
 import type { Runtime } from './runtime.ts';
 
@@ -26,7 +33,7 @@ export async function planAndLock(
   runId: string,
   onWait: (msg: string) => void,
   signal?: AbortSignal,
-): Promise<{ p: Plan; state: StateStore; release: () => Promise<void> }> {
+): Promise<{ p: Plan; state: StateStore; release: UnitLockRelease }> {
   // Taken before the index is read: a change made meanwhile shows as a new stamp.
   let stamp = await rt.indexBackend.stamp();
   let state = await rt.openState();

@@ -238,7 +238,7 @@ export async function createRuntime(opts: {
           await releaseOutput();
           await releaseState();
         },
-        { fence: releaseState.fence },
+        { fence: releaseState.fence, lost: releaseState.lost },
       );
     },
     close,

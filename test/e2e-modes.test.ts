@@ -112,6 +112,22 @@ describe.skipIf(!!s3SkipReason())('AWS mode: raw from S3, metrics in DynamoDB, r
     } finally {
       dynamo.client.destroy();
     }
+    // Shared state (the AWS-mode default): the road-count intermediates are Arrow streams in S3, byte for
+    // byte the local run's files, and not in OUTPUT_DIR.
+    for (const day of days) {
+      const arrow = await s3.send(
+        new GetObjectCommand({
+          Bucket: reportsBucket,
+          Key: `intermediates/comptages_arc_days/${day}.arrows`,
+        }),
+      );
+      const bytes = Buffer.from(await arrow.Body!.transformToByteArray());
+      expect(
+        bytes.equals(await readFile(join(root, 'output', 'comptages_arc_days', `${day}.arrows`))),
+        day,
+      ).toBe(true);
+    }
+    expect(await readdir(join(aws.OUTPUT_DIR!, 'comptages_arc_days')).catch(() => [])).toEqual([]);
     const last = days.at(-1)!;
     const body = async (key: string) =>
       (await s3.send(new GetObjectCommand({ Bucket: reportsBucket, Key: key }))).Body!.transformToString();

@@ -298,6 +298,7 @@ export class DynamoUnitLocks {
   private held(runId: string, token: number, onLost?: (msg: string) => void): UnitLockRelease {
     const head = lockEntryKey(runId);
     let lost = false;
+    const lostSignal = new AbortController();
     const refresh = async (): Promise<void> => {
       try {
         await this.opts.doc.send(
@@ -314,10 +315,11 @@ export class DynamoUnitLocks {
         if ((err as Error).name !== 'ConditionalCheckFailedException') return; // tried again next time
         lost = true;
         clearInterval(timer);
-        onLost?.(
+        const msg =
           `run ${runId} lost its unit locks in ${this.where}: its lease ran out and another run took its ` +
-            `units over; what it records now is refused`,
-        );
+          `units over; what it records now is refused`;
+        onLost?.(msg);
+        lostSignal.abort(new Error(msg));
       }
     };
     const timer = setInterval(() => void refresh(), Math.max(200, Math.floor(this.opts.leaseMs / 3)));
@@ -346,7 +348,7 @@ export class DynamoUnitLocks {
           if (err.name !== 'ConditionalCheckFailedException') throw err;
         });
     };
-    return Object.assign(release, { fence: { runId, token } });
+    return Object.assign(release, { fence: { runId, token }, lost: lostSignal.signal });
   }
 }
 

@@ -85,14 +85,21 @@ export function iamPolicy(config: IamPolicyInput, opts: IamPolicyOptions = {}): 
       throw new Error('SHARED_STATE=dynamodb needs the intermediates bucket and the index and locks tables');
     const arn = (t: string) => `arn:aws:dynamodb:${config.awsRegion}:${account}:table/${t}`;
     const stateTables = [arn(config.dynamodbIndexTable), arn(config.dynamodbLocksTable)];
+    const inter = trim(config.s3IntermediatesPrefix ?? 'intermediates');
     statements.push(
+      {
+        // Without ListBucket, S3 answers a HEAD of a missing object 403 instead of 404.
+        Sid: 'ListIntermediates',
+        Effect: 'Allow',
+        Action: ['s3:ListBucket'],
+        Resource: [`arn:aws:s3:::${config.s3IntermediatesBucket}`],
+        ...(inter && { Condition: { StringLike: { 's3:prefix': [inter, `${inter}/*`] } } }),
+      },
       {
         Sid: 'ReadWriteIntermediates',
         Effect: 'Allow',
         Action: ['s3:GetObject', 's3:PutObject'],
-        Resource: [
-          objects(config.s3IntermediatesBucket, trim(config.s3IntermediatesPrefix ?? 'intermediates')),
-        ],
+        Resource: [objects(config.s3IntermediatesBucket, inter)],
       },
       {
         // Records read by Query, written by TransactWriteItems (Put) with the stamp item's UpdateItem.

@@ -260,6 +260,12 @@ describe.skipIf(!!skip)('two coordinators on two machines, SHARED_STATE=dynamodb
         ),
       );
       expect(ra.stderr).not.toMatch(/^\s+at /m); // one line, no stack
+      console.log(
+        `paused coordinator after SIGCONT:\n${ra.stderr
+          .split('\n')
+          .filter((l) => /lock/.test(l))
+          .join('\n')}`,
+      );
       const idx = await perCity();
       expect(idx.nice?.runId).toBe(sb.runId);
     } finally {

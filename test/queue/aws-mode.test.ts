@@ -1,7 +1,7 @@
 /**
  * AWS mode through the queue: raw input from S3 (Ceph RGW), metrics and reports in DynamoDB Local,
- * reports mirrored to S3, units computed by two `pipeline worker` processes (OUTPUT_DIR shared for the
- * intermediates, as on EFS), Redis with a password. Same metric values as the local in-process run; the
+ * reports mirrored to S3, units computed by two `pipeline worker` processes (the shared state of AWS
+ * mode: index and unit locks in DynamoDB, intermediates in S3), Redis with a password. Same metric values as the local in-process run; the
  * Redis password and the S3 secret appear in nothing printed or recorded.
  */
 import { mkdir, readdir, readFile, rm } from 'node:fs/promises';

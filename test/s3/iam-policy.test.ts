@@ -96,6 +96,11 @@ describe('iamPolicy', () => {
     );
     const policy = iamPolicy(shared, { accountId: '123456789012' });
     const by = Object.fromEntries(policy.Statement.map((s) => [s.Sid, s]));
+    expect(by.ListIntermediates).toMatchObject({
+      Action: ['s3:ListBucket'],
+      Resource: ['arn:aws:s3:::cityflow-reports-paris'],
+      Condition: { StringLike: { 's3:prefix': ['intermediates', 'intermediates/*'] } },
+    });
     expect(by.ReadWriteIntermediates).toMatchObject({
       Action: ['s3:GetObject', 's3:PutObject'],
       Resource: ['arn:aws:s3:::cityflow-reports-paris/intermediates/*'],

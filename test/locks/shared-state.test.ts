@@ -193,7 +193,7 @@ describe.skipIf(!!skip)('two coordinators on two machines, SHARED_STATE=dynamodb
 
   it('the same units: the second waits, saying for whom, then plans again from the shared index and skips them', async () => {
     // Long enough for the second process to start and plan while the first holds the units.
-    const a = materialize('a', ['--select', 'per_city'], { SLOW_MS: '5000', PIPELINE_CONCURRENCY: '4' });
+    const a = materialize('a', ['--select', 'per_city'], { SLOW_MS: '8000', PIPELINE_CONCURRENCY: '4' });
     const holder = await lockTaken();
     const b = materialize('b', ['--select', 'per_city'], { SLOW_MS: '0' });
     const [ra, rb] = await Promise.all([a.done, b.done]);

@@ -84,8 +84,13 @@ export interface Finished {
 export function startPipeline(
   env: NodeJS.ProcessEnv,
   args: string[],
+  cwd?: string,
 ): { child: ChildProcess; done: Promise<Finished> } {
-  const child = spawn(process.execPath, [BIN, ...args], { env, stdio: ['ignore', 'pipe', 'pipe'] });
+  const child = spawn(process.execPath, [BIN, ...args], {
+    env,
+    ...(cwd && { cwd }),
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
   let stdout = '';
   let stderr = '';
   child.stdout!.on('data', (d: Buffer) => (stdout += d.toString()));

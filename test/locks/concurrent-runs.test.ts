@@ -4,43 +4,28 @@
  * time; a run on units another holds waits and skips what that one built; the locks of a run killed with
  * SIGKILL are taken over.
  */
-import { spawn, type ChildProcess } from 'node:child_process';
+import type { ChildProcess } from 'node:child_process';
 import { readdir, readFile } from 'node:fs/promises';
 import { join } from 'node:path';
+import { startPipeline, type Finished } from '../faults/cli-process.ts';
 import { afterAll, describe, expect, it } from 'vitest';
 import { makeProject, removeProject } from '../ui/fixture-project.ts';
 
-const BIN = join(import.meta.dirname, '..', '..', 'pipeline', 'bin.mjs');
 const dirs: string[] = [];
 afterAll(async () => {
   for (const d of dirs) await removeProject(d);
 });
-
-interface Finished {
-  code: number | null;
-  signal: NodeJS.Signals | null;
-  stdout: string;
-  stderr: string;
-}
 
 function materialize(
   dir: string,
   args: string[],
   env: NodeJS.ProcessEnv = {},
 ): { child: ChildProcess; done: Promise<Finished> } {
-  const child = spawn(process.execPath, [BIN, 'materialize', '--no-tui', '--json', ...args], {
-    cwd: dir,
-    env: { PATH: process.env.PATH, HOME: dir, CI: 'true', ...env },
-    stdio: ['ignore', 'pipe', 'pipe'],
-  });
-  let stdout = '';
-  let stderr = '';
-  child.stdout!.on('data', (d: Buffer) => (stdout += d.toString()));
-  child.stderr!.on('data', (d: Buffer) => (stderr += d.toString()));
-  const done = new Promise<Finished>((resolve) =>
-    child.on('close', (code, signal) => resolve({ code, signal, stdout, stderr })),
+  return startPipeline(
+    { PATH: process.env.PATH, HOME: dir, CI: 'true', ...env },
+    ['materialize', '--no-tui', '--json', ...args],
+    dir,
   );
-  return { child, done };
 }
 
 const summary = (r: Finished) =>

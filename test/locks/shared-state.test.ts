@@ -4,19 +4,18 @@
  * the stored values in S3 (Ceph RGW, through `ctx.shared`). Real `pipeline materialize` processes on
  * the counts fixture (`per_city`: six partitions whose units take SLOW_MS each), a 2 s lease.
  */
-import { spawn, type ChildProcess } from 'node:child_process';
 import { mkdir, readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { PutObjectCommand } from '@aws-sdk/client-s3';
 import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
+import { startPipeline, type Finished } from '../faults/cli-process.ts';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 import { DynamoIndexBackend } from '../../io-managers/dynamodb/index-backend.ts';
 import { DynamoUnitLocks } from '../../io-managers/dynamodb/unit-locks.ts';
 import { freshBucket, s3ModeEnv, s3SkipReason, testClient } from '../s3/helpers.ts';
 import { removeProject, writeCountsProject } from '../ui/fixture-project.ts';
 
-const BIN = join(import.meta.dirname, '..', '..', 'pipeline', 'bin.mjs');
 const LEASE_S = 2;
 
 const CONFIG = `import { readFile } from 'node:fs/promises';
@@ -51,13 +50,6 @@ export default defineConfig((ctx) => ({
 }));
 `;
 
-interface Finished {
-  code: number | null;
-  signal: NodeJS.Signals | null;
-  stdout: string;
-  stderr: string;
-}
-
 let dir: string;
 let env: NodeJS.ProcessEnv;
 let client: DynamoDBClient;
@@ -66,25 +58,17 @@ let index: DynamoIndexBackend;
 
 /** `pipeline <args>` as machine `m` (its own state dir, output dir and cache). */
 function pipeline(m: 'a' | 'b', args: string[], extra: NodeJS.ProcessEnv = {}) {
-  const child: ChildProcess = spawn(process.execPath, [BIN, ...args], {
-    cwd: dir,
-    env: {
+  return startPipeline(
+    {
       ...env,
       STATE_DIR: join(dir, `state-${m}`),
       OUTPUT_DIR: join(dir, `output-${m}`),
       S3_CACHE_DIR: join(dir, `cache-${m}`),
       ...extra,
     },
-    stdio: ['ignore', 'pipe', 'pipe'],
-  });
-  let stdout = '';
-  let stderr = '';
-  child.stdout!.on('data', (d: Buffer) => (stdout += d.toString()));
-  child.stderr!.on('data', (d: Buffer) => (stderr += d.toString()));
-  const done = new Promise<Finished>((resolve) =>
-    child.on('close', (code, signal) => resolve({ code, signal, stdout, stderr })),
+    args,
+    dir,
   );
-  return { child, done };
 }
 const materialize = (m: 'a' | 'b', args: string[], extra?: NodeJS.ProcessEnv) =>
   pipeline(m, ['materialize', '--no-tui', '--json', ...args], extra);

@@ -34,8 +34,6 @@ export interface MatrixRow {
 export interface Snapshot {
   p: Plan;
   days: unknown;
-  /** When the plan's sources were observed and its stored outputs checked (epoch ms). */
-  checkedAt: number;
   views: Map<string, AssetView>;
   /** Every day with a time partition, sorted: the matrix's columns. */
   columns: string[];
@@ -46,7 +44,7 @@ export interface Snapshot {
 
 const isTime = (k: string) => /^\d{4}-\d{2}-\d{2}/.test(k);
 
-export function buildSnapshot(p: Plan, days: unknown, checkedAt: number, prev?: Snapshot): Snapshot {
+export function buildSnapshot(p: Plan, days: unknown, prev?: Snapshot): Snapshot {
   const views = new Map<string, AssetView>();
   let daysChanged = !prev;
   const changed = new Set<string>();
@@ -83,7 +81,7 @@ export function buildSnapshot(p: Plan, days: unknown, checkedAt: number, prev?: 
     const old = !daysChanged && !changed.has(asset) ? oldRows.get(asset) : undefined;
     return old ?? matrixRow(asset, v.rows, columns.length, col);
   });
-  return { p, days, checkedAt, views, columns, matrixRows, json: {} };
+  return { p, days, views, columns, matrixRows, json: {} };
 }
 
 /** The worst status per day of the asset's units (hours folded into their day). */

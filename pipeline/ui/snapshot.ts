@@ -53,14 +53,15 @@ export function buildSnapshot(p: Plan, days: unknown, prev?: Snapshot): Snapshot
     const asset = units[i]!.asset;
     let j = i;
     while (j < units.length && units[j]!.asset === asset) j++;
-    // Units come asset by asset (the plan's order); should an asset come again, its units are joined.
-    const own = views.has(asset) ? [...views.get(asset)!.units, ...units.slice(i, j)] : units.slice(i, j);
-    i = j;
     const old = prev?.views.get(asset);
-    if (old && sameUnits(old.units, own)) {
+    // Units come asset by asset (the plan's order); should an asset come again, its units are joined.
+    if (old && !views.has(asset) && sameRange(old.units, units, i, j)) {
       views.set(asset, old);
+      i = j;
       continue;
     }
+    const own = views.has(asset) ? [...views.get(asset)!.units, ...units.slice(i, j)] : units.slice(i, j);
+    i = j;
     const rows = own.map(unitRow);
     const v: AssetView = { units: own, rows, status: assetStatus(rows), days: daysOf(rows) };
     views.set(asset, v);
@@ -111,9 +112,10 @@ function daysOf(rows: UnitRow[]): string[] {
   return [...s].sort();
 }
 
-function sameUnits(a: readonly PlannedUnit[], b: readonly PlannedUnit[]): boolean {
-  if (a.length !== b.length) return false;
-  for (let i = 0; i < a.length; i++) if (a[i] !== b[i]) return false;
+/** Whether `a` holds the very units of `b` from `i` to `j`. */
+function sameRange(a: readonly PlannedUnit[], b: readonly PlannedUnit[], i: number, j: number): boolean {
+  if (a.length !== j - i) return false;
+  for (let k = 0; k < a.length; k++) if (a[k] !== b[i + k]) return false;
   return true;
 }
 

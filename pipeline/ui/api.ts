@@ -115,7 +115,15 @@ export class UiReader {
     const entry = { key, signature, checkedAt, value };
     this.cache = entry;
     value.then(
-      () => this.scheduleRefresh(entry, range),
+      (snap) => {
+        this.scheduleRefresh(entry, range);
+        // Both pages' answers encoded off the request path, for the requests to come.
+        setImmediate(() => {
+          if (this.cache !== entry) return;
+          this.encodeGraph(snap);
+          this.encodeMatrix(snap);
+        });
+      },
       () => {
         if (this.cache === entry) this.cache = undefined;
       },
@@ -175,7 +183,10 @@ export class UiReader {
 
   /** `/api/graph`'s JSON: the definitions with every asset's status (encoded once per snapshot). */
   async graphJson(range: Range): Promise<string> {
-    const s = await this.snapshot(range);
+    return this.encodeGraph(await this.snapshot(range));
+  }
+
+  private encodeGraph(s: Snapshot): string {
     return (s.json.graph ??= JSON.stringify({
       days: s.days,
       assets: this.definitions(),
@@ -225,7 +236,10 @@ export class UiReader {
    * assets get `whole`, the worst status of all their units. Encoded once per snapshot.
    */
   async matrixJson(range: Range): Promise<string> {
-    const s = await this.snapshot(range);
+    return this.encodeMatrix(await this.snapshot(range));
+  }
+
+  private encodeMatrix(s: Snapshot): string {
     return (s.json.matrix ??= JSON.stringify({
       days: s.days,
       columns: s.columns,

@@ -266,19 +266,20 @@ export async function plan(defs: Definitions, state: StateStore, opts: PlanOptio
   for (const [key, ps] of needed) {
     if (units.length) present.add(units[units.length - 1]!.asset);
     const a = graph.get(key);
-    const slots = index.add(key, ps);
     const old = prev?.index.slotsOf(key);
     const deps = graph.depsOf(key);
-    if (old && (a.kind === 'source' || !deps.some((d) => changedView.has(d.assetKey)))) {
-      if (!changedOwn.has(key) && !changedSources.has(key)) {
-        for (let i = 0; i < ps.length; i++) {
-          const u = old[i]!;
-          if (u.selected) units.push(u);
-          slots[i] = u;
-        }
-        continue;
-      }
+    if (
+      old &&
+      !changedOwn.has(key) &&
+      !changedSources.has(key) &&
+      (a.kind === 'source' || !deps.some((d) => changedView.has(d.assetKey)))
+    ) {
+      // Nothing it reads or holds changed: the earlier plan's units of this asset, its very array.
+      index.adopt(key, prev!.index, key);
+      for (let i = 0; i < ps.length; i++) if (old[i]!.selected) units.push(old[i]!);
+      continue;
     }
+    const slots = index.add(key, ps);
     if (a.kind === 'source') {
       const seen = changedSources.get(key);
       for (let i = 0; i < ps.length; i++) {
@@ -457,6 +458,11 @@ class UnitIndex<T> {
 
   slotsOf(asset: string): readonly T[] | undefined {
     return this.byAsset.get(asset)?.slots;
+  }
+
+  /** Shares another index's entry of an asset (never written again once built). */
+  adopt(asset: string, other: UnitIndex<T>, from: string): void {
+    this.byAsset.set(asset, other.byAsset.get(from)!);
   }
 
   /** The asset's slots, to fill in the order of `keys`. */

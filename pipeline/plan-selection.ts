@@ -34,7 +34,7 @@ export async function planSelection(
   o: SelectionOpts,
   signal?: AbortSignal,
   /** For the selection's plan (the UI's plans since its previous one). */
-  reuse: Pick<PlanOptions, 'since' | 'keepBasis'> = {},
+  reuse: Pick<PlanOptions, 'since' | 'recheck' | 'keepBasis'> = {},
 ): Promise<{ p: Plan; days: { from: string; to: string; origin: string } }> {
   const { graph } = rt.defs;
   const days = await resolveDays(o, rt.defs.sources);

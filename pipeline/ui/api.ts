@@ -43,12 +43,16 @@ export interface Range {
  * in this process or another) is planned `since` the snapshot: only the units whose record changed, and
  * those downstream whose assessment changes, are assessed again. The raw files' observations and the
  * storage checks of unchanged records are reused for at most `maxAgeMs` (files may change without a
- * run); then a plan from scratch. The server warms the first plan when it starts.
+ * run); then every source is observed and every stored output checked again (`recheck`), in the
+ * background while pages are being asked for. The server warms the first plan when it starts.
  */
 export class UiReader {
   private cache:
     { key: string; signature: Signature; checkedAt: number; value: Promise<Snapshot> } | undefined;
   private defsJson: ReturnType<UiReader['computeDefinitions']> | undefined;
+  private askedAt = 0;
+  private refreshTimer: NodeJS.Timeout | undefined;
+  private closed = false;
 
   constructor(
     readonly rt: Runtime,
@@ -88,15 +92,22 @@ export class UiReader {
     }
   }
 
-  /** `plan --all` over the range (default: every day of the raw data), with what the pages show of it. */
-  async snapshot(range: Range = {}): Promise<Snapshot> {
+  /**
+   * `plan --all` over the range (default: every day of the raw data), with what the pages show of it.
+   * `refresh`: the server's own re-check, not a page's request.
+   */
+  async snapshot(range: Range = {}, refresh = false): Promise<Snapshot> {
     const key = JSON.stringify(range);
     const signature = await this.signature();
     const c = this.cache;
     const now = Date.now();
-    const young = !!c && c.key === key && now - c.checkedAt < this.maxAgeMs;
+    if (!refresh) this.askedAt = now;
+    const same = !!c && c.key === key;
+    const young = same && now - c.checkedAt < this.maxAgeMs;
     if (young && c.signature.settled && c.signature.at === signature.at) return c.value;
-    const before = young ? c.value : undefined;
+    // Since the previous snapshot: only what changed is assessed again; when its observations and
+    // storage checks are too old, they are all done again (recheck) but the assessment stays incremental.
+    const before = same ? c.value : undefined;
     const checkedAt = young ? c.checkedAt : now;
     const value = (async () => {
       const prev = await before?.catch(() => undefined);
@@ -105,17 +116,48 @@ export class UiReader {
         { defs: this.rt.defs, state: this.state() },
         { all: true, ...range },
         undefined,
-        { since: prev?.p, keepBasis: true },
+        { since: prev?.p, recheck: !young, keepBasis: true },
       );
       if (prev && p === prev.p) return prev; // nothing changed: the same answers, already encoded
-      return buildSnapshot(p, days, prev ? checkedAt : now, prev);
+      return buildSnapshot(p, days, prev);
     })();
     const entry = { key, signature, checkedAt, value };
     this.cache = entry;
-    value.catch(() => {
-      if (this.cache === entry) this.cache = undefined;
-    });
+    value.then(
+      (snap) => {
+        this.scheduleRefresh(entry, range);
+        // Both pages' answers encoded off the request path, for the requests to come.
+        setImmediate(() => {
+          if (this.cache !== entry) return;
+          this.encodeGraph(snap);
+          this.encodeMatrix(snap);
+        });
+      },
+      () => {
+        if (this.cache === entry) this.cache = undefined;
+      },
+    );
     return value;
+  }
+
+  /**
+   * While pages were asked for in the last 5 minutes, the snapshot is checked again when it reaches its
+   * maximum age, off the request path: the next page finds it ready.
+   */
+  private scheduleRefresh(entry: NonNullable<UiReader['cache']>, range: Range): void {
+    clearTimeout(this.refreshTimer);
+    if (this.closed || Date.now() - this.askedAt > 5 * 60_000) return;
+    const wait = Math.max(0, entry.checkedAt + this.maxAgeMs - Date.now());
+    this.refreshTimer = setTimeout(() => {
+      if (this.cache === entry) this.snapshot(range, true).catch(() => {});
+    }, wait);
+    this.refreshTimer.unref();
+  }
+
+  /** Stops the background re-checks. */
+  close(): void {
+    this.closed = true;
+    clearTimeout(this.refreshTimer);
   }
 
   /** The assets' definitions as the pages show them (the config is loaded once: computed once). */
@@ -150,7 +192,10 @@ export class UiReader {
 
   /** `/api/graph`'s JSON: the definitions with every asset's status (encoded once per snapshot). */
   async graphJson(range: Range): Promise<string> {
-    const s = await this.snapshot(range);
+    return this.encodeGraph(await this.snapshot(range));
+  }
+
+  private encodeGraph(s: Snapshot): string {
     return (s.json.graph ??= JSON.stringify({
       days: s.days,
       assets: this.definitions(),
@@ -200,7 +245,10 @@ export class UiReader {
    * assets get `whole`, the worst status of all their units. Encoded once per snapshot.
    */
   async matrixJson(range: Range): Promise<string> {
-    const s = await this.snapshot(range);
+    return this.encodeMatrix(await this.snapshot(range));
+  }
+
+  private encodeMatrix(s: Snapshot): string {
     return (s.json.matrix ??= JSON.stringify({
       days: s.days,
       columns: s.columns,

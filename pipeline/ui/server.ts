@@ -205,6 +205,7 @@ export async function startUi(rt: Runtime, opts: UiOptions = {}): Promise<UiServ
     server,
     async close() {
       for (const s of streams) s.end();
+      reader.close();
       await launcher.close();
       server.closeAllConnections();
       await new Promise<void>((r) => server.close(() => r()));

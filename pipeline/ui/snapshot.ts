@@ -34,8 +34,6 @@ export interface MatrixRow {
 export interface Snapshot {
   p: Plan;
   days: unknown;
-  /** When the plan's sources were observed and its stored outputs checked (epoch ms). */
-  checkedAt: number;
   views: Map<string, AssetView>;
   /** Every day with a time partition, sorted: the matrix's columns. */
   columns: string[];
@@ -46,7 +44,7 @@ export interface Snapshot {
 
 const isTime = (k: string) => /^\d{4}-\d{2}-\d{2}/.test(k);
 
-export function buildSnapshot(p: Plan, days: unknown, checkedAt: number, prev?: Snapshot): Snapshot {
+export function buildSnapshot(p: Plan, days: unknown, prev?: Snapshot): Snapshot {
   const views = new Map<string, AssetView>();
   let daysChanged = !prev;
   const changed = new Set<string>();
@@ -55,14 +53,15 @@ export function buildSnapshot(p: Plan, days: unknown, checkedAt: number, prev?: 
     const asset = units[i]!.asset;
     let j = i;
     while (j < units.length && units[j]!.asset === asset) j++;
-    // Units come asset by asset (the plan's order); should an asset come again, its units are joined.
-    const own = views.has(asset) ? [...views.get(asset)!.units, ...units.slice(i, j)] : units.slice(i, j);
-    i = j;
     const old = prev?.views.get(asset);
-    if (old && sameUnits(old.units, own)) {
+    // Units come asset by asset (the plan's order); should an asset come again, its units are joined.
+    if (old && !views.has(asset) && sameRange(old.units, units, i, j)) {
       views.set(asset, old);
+      i = j;
       continue;
     }
+    const own = views.has(asset) ? [...views.get(asset)!.units, ...units.slice(i, j)] : units.slice(i, j);
+    i = j;
     const rows = own.map(unitRow);
     const v: AssetView = { units: own, rows, status: assetStatus(rows), days: daysOf(rows) };
     views.set(asset, v);
@@ -83,7 +82,7 @@ export function buildSnapshot(p: Plan, days: unknown, checkedAt: number, prev?: 
     const old = !daysChanged && !changed.has(asset) ? oldRows.get(asset) : undefined;
     return old ?? matrixRow(asset, v.rows, columns.length, col);
   });
-  return { p, days, checkedAt, views, columns, matrixRows, json: {} };
+  return { p, days, views, columns, matrixRows, json: {} };
 }
 
 /** The worst status per day of the asset's units (hours folded into their day). */
@@ -113,9 +112,10 @@ function daysOf(rows: UnitRow[]): string[] {
   return [...s].sort();
 }
 
-function sameUnits(a: readonly PlannedUnit[], b: readonly PlannedUnit[]): boolean {
-  if (a.length !== b.length) return false;
-  for (let i = 0; i < a.length; i++) if (a[i] !== b[i]) return false;
+/** Whether `a` holds the very units of `b` from `i` to `j`. */
+function sameRange(a: readonly PlannedUnit[], b: readonly PlannedUnit[], i: number, j: number): boolean {
+  if (a.length !== j - i) return false;
+  for (let k = 0; k < a.length; k++) if (a[k] !== b[i + k]) return false;
   return true;
 }
 

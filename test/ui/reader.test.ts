@@ -96,6 +96,7 @@ beforeAll(async () => {
     config: { dataDir: dir, rawFromS3: false, stateDir: join(dir, 'state'), outputDir: join(dir, 'out') },
     defs,
     state,
+    indexBackend: state.backend,
     pages: [],
     quarantineDir: join(dir, 'out', '_quarantine'),
   } as unknown as Runtime;

@@ -105,6 +105,13 @@ export function overlap(
 export const unitsRecord = (units: UnitSet): UnitLockEntry['units'] =>
   units === 'all' ? 'all' : Object.fromEntries([...units].map(([a, ps]) => [a, [...ps].sort()]));
 
+/** `3 unit(s) this run builds: a[1], a[2], …` (or `all units`): what a waiting run says it waits for. */
+export function describeOverlap(o: { count: number; sample: readonly string[] }): string {
+  return o.count === Infinity
+    ? 'all units'
+    : `${o.count} unit(s) this run builds: ${o.sample.join(', ')}${o.count > o.sample.length ? ', …' : ''}`;
+}
+
 interface Blocker {
   runId: string;
   pid?: number;
@@ -197,12 +204,8 @@ export async function acquireUnitLocks(
     if (key !== told) {
       told = key;
       for (const b of blockers) {
-        const which =
-          b.count === Infinity
-            ? 'all units'
-            : `${b.count} unit(s) this run builds: ${b.sample.join(', ')}${b.count > b.sample.length ? ', …' : ''}`;
         opts.onWait(
-          `waiting for run ${b.runId}${b.pid ? ` (pid ${b.pid})` : ''} to release the ${opts.what} of ${which} in ${dir}` +
+          `waiting for run ${b.runId}${b.pid ? ` (pid ${b.pid})` : ''} to release the ${opts.what} of ${describeOverlap(b)} in ${dir}` +
             (b.note ? ` (${b.note})` : ''),
         );
       }

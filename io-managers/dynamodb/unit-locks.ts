@@ -33,6 +33,7 @@ import {
   type DynamoDBDocumentClient,
 } from '@aws-sdk/lib-dynamodb';
 import {
+  describeOverlap,
   overlap,
   sizeOf,
   unitsRecord,
@@ -278,12 +279,8 @@ export class DynamoUnitLocks {
       if (key !== told) {
         told = key;
         for (const b of blockers) {
-          const which =
-            b.count === Infinity
-              ? 'all units'
-              : `${b.count} unit(s) this run builds: ${b.sample.join(', ')}${b.count > b.sample.length ? ', …' : ''}`;
           opts.onWait(
-            `waiting for run ${b.runId}${holderOf(b)} to release the unit locks of ${which} in ${this.where}; ` +
+            `waiting for run ${b.runId}${holderOf(b)} to release the unit locks of ${describeOverlap(b)} in ${this.where}; ` +
               `it is taken to be gone if its lease (${b.leaseMs / 1000} s) runs out` +
               (b.note ? ` (${b.note})` : ''),
           );

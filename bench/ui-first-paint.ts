@@ -60,6 +60,7 @@ const rt = {
   project: { file: join(dir, 'cityflow.config.ts'), from: 'bench' },
   defs,
   state,
+  indexBackend: state.backend,
   pages: [],
   quarantineDir: join(dir, 'out', '_quarantine'),
   modeLine: 'bench',

@@ -75,6 +75,14 @@ export interface DynamoUnitLocksOptions {
   leaseMs: number;
 }
 
+/** How a run waits for its units: told for whom it waits, and (once held) when it lost them. */
+export interface AcquireOptions {
+  onWait: (msg: string) => void;
+  onLost?: (msg: string) => void;
+  signal?: AbortSignal;
+  note?: string;
+}
+
 export class DynamoUnitLocks {
   readonly where: string;
 
@@ -144,16 +152,7 @@ export class DynamoUnitLocks {
    * Returns the release, which carries the fencing token; `onLost` is told if the entry is found taken
    * over while held (the run's index writes then fail).
    */
-  async acquire(
-    runId: string,
-    units: UnitSet,
-    opts: {
-      onWait: (msg: string) => void;
-      onLost?: (msg: string) => void;
-      signal?: AbortSignal;
-      note?: string;
-    },
-  ): Promise<UnitLockRelease> {
+  async acquire(runId: string, units: UnitSet, opts: AcquireOptions): Promise<UnitLockRelease> {
     try {
       return await this.take(runId, units, opts);
     } catch (err) {
@@ -166,16 +165,7 @@ export class DynamoUnitLocks {
     }
   }
 
-  private async take(
-    runId: string,
-    units: UnitSet,
-    opts: {
-      onWait: (msg: string) => void;
-      onLost?: (msg: string) => void;
-      signal?: AbortSignal;
-      note?: string;
-    },
-  ): Promise<UnitLockRelease> {
+  private async take(runId: string, units: UnitSet, opts: AcquireOptions): Promise<UnitLockRelease> {
     const packed = gzipSync(JSON.stringify(unitsRecord(units)));
     const chunks: Buffer[] = [];
     for (let i = 0; i < packed.length || i === 0; i += CHUNK_BYTES)

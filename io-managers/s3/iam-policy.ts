@@ -56,16 +56,17 @@ export function iamPolicy(config: IamPolicyInput, opts: IamPolicyOptions = {}): 
   const reports = trim(config.s3ReportsPrefix);
   const objects = (bucket: string, prefix: string): string =>
     `arn:aws:s3:::${bucket}/${prefix ? `${prefix}/` : ''}*`;
+  /** Listings of a bucket under a prefix only (the prefix itself for folder discovery, and below it). */
+  const listUnder = (Sid: string, bucket: string, prefix: string): PolicyStatement => ({
+    Sid,
+    Effect: 'Allow',
+    Action: ['s3:ListBucket'],
+    Resource: [`arn:aws:s3:::${bucket}`],
+    ...(prefix && { Condition: { StringLike: { 's3:prefix': [prefix, `${prefix}/*`] } } }),
+  });
 
   const statements: PolicyStatement[] = [
-    {
-      Sid: 'ListRawPrefix',
-      Effect: 'Allow',
-      Action: ['s3:ListBucket'],
-      Resource: [`arn:aws:s3:::${config.s3RawBucket}`],
-      // Only listings under the raw prefix (the prefix itself for folder discovery, and below it).
-      ...(raw && { Condition: { StringLike: { 's3:prefix': [raw, `${raw}/*`] } } }),
-    },
+    listUnder('ListRawPrefix', config.s3RawBucket, raw),
     {
       Sid: 'ReadRawObjects',
       Effect: 'Allow',
@@ -87,14 +88,8 @@ export function iamPolicy(config: IamPolicyInput, opts: IamPolicyOptions = {}): 
     const stateTables = [arn(config.dynamodbIndexTable), arn(config.dynamodbLocksTable)];
     const inter = trim(config.s3IntermediatesPrefix ?? 'intermediates');
     statements.push(
-      {
-        // Without ListBucket, S3 answers a HEAD of a missing object 403 instead of 404.
-        Sid: 'ListIntermediates',
-        Effect: 'Allow',
-        Action: ['s3:ListBucket'],
-        Resource: [`arn:aws:s3:::${config.s3IntermediatesBucket}`],
-        ...(inter && { Condition: { StringLike: { 's3:prefix': [inter, `${inter}/*`] } } }),
-      },
+      // Without ListBucket, S3 answers a HEAD of a missing object 403 instead of 404.
+      listUnder('ListIntermediates', config.s3IntermediatesBucket, inter),
       {
         Sid: 'ReadWriteIntermediates',
         Effect: 'Allow',

@@ -10,6 +10,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import fc from 'fast-check';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { mapStorageIO } from './map-storage.ts';
 import { z } from 'zod';
 import {
   daily,
@@ -28,7 +29,6 @@ import {
   unitId,
   weekly,
   type AnyAsset,
-  type IOManager,
   type Plan,
   type SourceIO,
 } from '../engine/index.ts';
@@ -66,15 +66,7 @@ const keysOf = (a: AnyAsset) => partitionKeys(a.partitions, '2025-05-25', '2025-
 
 /** What storage holds (unit id → data version): lost outputs are absent. */
 const storage = new Map<string, string>();
-const io: IOManager = {
-  name: 'test',
-  load: async () => undefined,
-  store: async () => ({ bytes: 0, location: 'x' }),
-  stat: async ({ assetKey, partitionKey }) => {
-    const v = storage.get(unitId(assetKey, partitionKey));
-    return v ? { dataVersion: v, bytes: 1 } : null;
-  },
-};
+const io = mapStorageIO(storage);
 /** The raw files' versions by day (r1 when not set); the 7th has no file. */
 const rawVersions = new Map<string, string>();
 const sources: SourceIO = {

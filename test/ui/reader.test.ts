@@ -8,6 +8,7 @@ import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { mapStorageIO } from '../map-storage.ts';
 import { z } from 'zod';
 import {
   daily,
@@ -18,7 +19,6 @@ import {
   identity,
   StateStore,
   unitId,
-  type IOManager,
   type SourceIO,
 } from '../../engine/index.ts';
 import type { Runtime } from '../../pipeline/runtime.ts';
@@ -48,15 +48,7 @@ const b = defineAsset({
 });
 const storage = new Map<string, string>();
 const rawVersions = new Map<string, string>();
-const io: IOManager = {
-  name: 'test',
-  load: async () => undefined,
-  store: async () => ({ bytes: 0, location: 'x' }),
-  stat: async ({ assetKey, partitionKey }) => {
-    const v = storage.get(unitId(assetKey, partitionKey));
-    return v ? { dataVersion: v, bytes: 1 } : null;
-  },
-};
+const io = mapStorageIO(storage);
 const sources: SourceIO = {
   name: 'test',
   observe: async ({ prefix }) => ({

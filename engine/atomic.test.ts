@@ -1,4 +1,4 @@
-import { mkdir, mkdtemp, readdir, rm, stat, utimes, writeFile } from 'node:fs/promises';
+import { mkdir, mkdtemp, readdir, readFile, rm, stat, utimes, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
@@ -67,5 +67,12 @@ describe('sweepTempFiles', () => {
     await writeFileAtomic(path, '{}', { mtime: 1_700_000_000.123456 });
     expect(await readdir(join(dir, 'a'))).toEqual(['b.json']);
     expect((await stat(path)).mtimeMs).toBeCloseTo(1_700_000_000_123.456, 2);
+  });
+
+  it('a value given in pieces is written as their concatenation, in order', async () => {
+    const path = join(dir, 'pieces.arrows');
+    const pieces = [Buffer.from('ab'), new Uint8Array(0), Buffer.alloc(300_000, 7), Buffer.from('z')];
+    await writeFileAtomic(path, pieces);
+    expect((await readFile(path)).equals(Buffer.concat(pieces))).toBe(true);
   });
 });

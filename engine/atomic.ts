@@ -23,7 +23,7 @@ const TEMP_FILE = /\.tmp-(\d+)-[0-9a-f]{8}$/;
  */
 export async function writeFileAtomic(
   path: string,
-  data: string | Uint8Array,
+  data: string | Uint8Array | readonly Uint8Array[],
   opts: AtomicWriteOptions = {},
 ): Promise<void> {
   await mkdir(dirname(path), { recursive: true }).catch((err: unknown) => {
@@ -33,7 +33,11 @@ export async function writeFileAtomic(
   try {
     const fh = await open(tmp, 'w');
     try {
-      await fh.writeFile(data);
+      // Pieces are written one after the other (no concatenated copy of a value made of many chunks).
+      if (!Array.isArray(data)) await fh.writeFile(data as string | Uint8Array);
+      else
+        for (const piece of data as readonly Uint8Array[])
+          for (let at = 0; at < piece.length;) at += (await fh.write(piece, at)).bytesWritten;
       if (opts.mtime !== undefined) await fh.utimes(opts.mtime, opts.mtime);
       // fsync guards against power loss; a killed process never leaves a torn file either way.
       if (opts.fsync !== false) await fh.sync();
@@ -44,9 +48,16 @@ export async function writeFileAtomic(
     await rename(tmp, path);
   } catch (err) {
     await rm(tmp, { force: true });
-    throw writeError(err, path, typeof data === 'string' ? Buffer.byteLength(data) : data.length); // names the file
+    throw writeError(err, path, byteLength(data)); // names the file
   }
 }
+
+const byteLength = (data: string | Uint8Array | readonly Uint8Array[]): number =>
+  typeof data === 'string'
+    ? Buffer.byteLength(data)
+    : Array.isArray(data)
+      ? data.reduce((n: number, c: Uint8Array) => n + c.length, 0)
+      : (data as Uint8Array).length;
 
 /** When this process started (ms since the epoch). */
 const PROCESS_START_MS = Math.floor(performance.timeOrigin);

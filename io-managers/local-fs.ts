@@ -4,7 +4,6 @@ import { open, readFile, rm, stat } from 'node:fs/promises';
 import { join } from 'node:path';
 import { writeFileAtomic } from '../engine/atomic.ts';
 import {
-  bytesOf,
   decodeValue,
   encodedForStorage,
   FORMAT_FILES,
@@ -126,14 +125,13 @@ export class LocalFsIOManager implements IOManager {
   ): Promise<StoreResult> {
     const path = this.pathOf(ctx);
     const enc = await encodedForStorage(ctx.storage, ctx.assetKey, value, encoded);
-    const body = bytesOf(enc);
     const record: VersionRecord = { dataVersion, bytes: enc.bytes, sha256: enc.sha256 };
     // Now, less a random fraction of a millisecond: no two stores give the same time, so a value and
     // a `.version` of different stores never pair up by chance.
     const mtime = (Date.now() - randomInt(1, 1000) / 1000) / 1000;
     const step = this.opts.onStoreStep ?? (() => {});
     await step('write-value', path);
-    await writeFileAtomic(path, body, { mtime, beforeRename: () => step('rename-value', path) });
+    await writeFileAtomic(path, enc.chunks, { mtime, beforeRename: () => step('rename-value', path) });
     await step('write-version', path);
     await writeFileAtomic(`${path}.version`, JSON.stringify(record) + '\n', {
       mtime,

@@ -155,7 +155,7 @@ export async function readComptagesFast(
     handedOver = true;
     return res;
   } finally {
-    workers.close();
+    await workers.close();
     if (!handedOver) scratch.remove();
   }
 }

@@ -104,8 +104,14 @@ interface ArcComputation {
   failureReasons: FailingSensor['raisons'];
 }
 
-function computeArc(c: ArcDayColumns, i: number, day: string, env: ComptagesEnv): ArcComputation {
-  const slots = existingHourSlots(day);
+function computeArc(
+  c: ArcDayColumns,
+  i: number,
+  day: string,
+  /** existingHourSlots(day), computed once for the day's arcs. */
+  slots: readonly number[],
+  env: ComptagesEnv,
+): ArcComputation {
   const base = i * 24;
   const arcId = c.arcId[i]!;
   const rowLength = c.rowLengthM[i]!; // NaN = none
@@ -199,7 +205,9 @@ export function computeComptagesMetrics(
   };
   const c = arcDayColumns(Array.isArray(arcDays) ? arcDaysToTable(arcDays) : (arcDays as ArcDayTable));
   const computed: ArcComputation[] = [];
-  for (let i = 0; i < c.length; i++) if (c.day[i] === day) computed.push(computeArc(c, i, day, fullEnv));
+  const slots = existingHourSlots(day);
+  for (let i = 0; i < c.length; i++)
+    if (c.day[i] === day) computed.push(computeArc(c, i, day, slots, fullEnv));
   computed.sort((x, y) => byArc(x.metric, y.metric));
   const metrics = computed.map((c) => c.metric);
 

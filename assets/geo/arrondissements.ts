@@ -69,9 +69,26 @@ const inPolygon = (lon: number, lat: number, rings: LonLat[][]): boolean =>
 const inBox = (lon: number, lat: number, b: ArrondissementPolygon['bbox']): boolean =>
   lon >= b[0] && lon <= b[2] && lat >= b[1] && lat <= b[3];
 
+/**
+ * Answers by point: the same sensors and arcs come back every day (3,400 road arcs a day: the ray casting
+ * was ≈ 14 % of the road-count metrics' CPU). Bounded: emptied when full.
+ */
+const memo = new Map<string, string | null>();
+const MEMO_MAX = 100_000;
+
 /** Postal code ('75001'…'75020') of the arrondissement containing (lon, lat), or null outside Paris. */
 export function arrondissementOf(lon: number, lat: number): string | null {
   if (!Number.isFinite(lon) || !Number.isFinite(lat)) return null;
+  const key = `${lon},${lat}`;
+  const known = memo.get(key);
+  if (known !== undefined) return known;
+  if (memo.size >= MEMO_MAX) memo.clear();
+  const code = locate(lon, lat);
+  memo.set(key, code);
+  return code;
+}
+
+function locate(lon: number, lat: number): string | null {
   const { polygons, bbox } = load();
   if (!inBox(lon, lat, bbox)) return null;
   for (const p of polygons) {

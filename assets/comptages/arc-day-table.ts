@@ -89,19 +89,78 @@ function utf8Vector(values: readonly string[]): Vector<Utf8> {
   return makeVector(makeData({ type: new Utf8(), length: n, nullCount: 0, valueOffsets: offsets, data }));
 }
 
-/** A validity bitmap of `n` bits, all unset. */
-const bitmap = (n: number): Uint8Array => new Uint8Array(Math.ceil(n / 8));
+/**
+ * One zeroed buffer cut into a table's fixed-size columns (values and validity bitmaps), each view
+ * aligned on 8 bytes as Arrow IPC pads its buffers.
+ */
+class Carver {
+  private at = 0;
+  constructor(readonly buffer: ArrayBuffer) {}
+  static bytes(sizes: readonly number[]): number {
+    return sizes.reduce((a, b) => a + align8(b), 0);
+  }
+  private take(bytes: number): number {
+    const at = this.at;
+    this.at += align8(bytes);
+    return at;
+  }
+  f64 = (n: number): Float64Array => new Float64Array(this.buffer, this.take(n * 8), n);
+  i32 = (n: number): Int32Array => new Int32Array(this.buffer, this.take(n * 4), n);
+  i8 = (n: number): Int8Array => new Int8Array(this.buffer, this.take(n), n);
+  /** A validity bitmap of `n` bits, all unset. */
+  bits = (n: number): Uint8Array =>
+    new Uint8Array(this.buffer, this.take(Math.ceil(n / 8)), Math.ceil(n / 8));
+}
+const align8 = (b: number): number => (b + 7) & ~7;
+
+/** Bytes of the fixed-size columns of an n-row table, in the order ArcDayTableBuilder cuts them. */
+const columnBytes = (n: number): number =>
+  Carver.bytes([
+    ...[n * HOURS * 8, Math.ceil((n * HOURS) / 8)], // flow
+    ...[n * HOURS * 8, Math.ceil((n * HOURS) / 8)], // occupancy
+    ...[n * HOURS, Math.ceil((n * HOURS) / 8)], // etat codes
+    ...[n * 2 * 8, Math.ceil(n / 8)], // geo point
+    ...[n * 8, Math.ceil(n / 8)], // row length
+    n * 4, // rows
+  ]);
+
+/** The buffer a built table's columns live in (see `ColumnBuffers`). */
+const bufferOfTable = new WeakMap<object, ArrayBuffer>();
+
+/**
+ * Buffers for the fixed-size columns of day tables, handed back once a table is stored and reused for
+ * a later day. Without them a 6 GB read made ≈ 1.5 MB of dead buffers a day, which V8 lets pile up to
+ * 64 MB between full collections: the emission's peak RSS. Give a table back only when nothing reads
+ * it any more (its columns are overwritten by the next day's).
+ */
+export class ColumnBuffers {
+  private readonly free: ArrayBuffer[] = [];
+
+  /** A zeroed buffer of at least `bytes`. */
+  take(bytes: number): ArrayBuffer {
+    const i = this.free.findIndex((b) => b.byteLength >= bytes);
+    if (i < 0) return new ArrayBuffer(bytes);
+    const b = this.free.splice(i, 1)[0]!;
+    new Uint8Array(b, 0, bytes).fill(0);
+    return b;
+  }
+
+  giveBack(table: ArcDayTable): void {
+    const b = bufferOfTable.get(table);
+    if (b) this.free.push(b);
+    bufferOfTable.delete(table);
+  }
+}
 const setBit = (b: Uint8Array, i: number): void => {
   b[i >> 3]! |= 1 << (i & 7);
 };
 
 /**
- * Column builder of nullable doubles: every slot null until set (each at most once), zeros under nulls,
- * so equal values give equal bytes.
+ * Column builder of nullable doubles over zeroed buffers: every slot null until set (each at most once),
+ * zeros under nulls, so equal values give equal bytes.
  */
-function doubles(n: number) {
-  const values = new Float64Array(n);
-  const valid = bitmap(n);
+function doubles(values: Float64Array, valid: Uint8Array) {
+  const n = values.length;
   let nulls = n;
   return {
     set(i: number, v: number | null | undefined) {
@@ -159,19 +218,28 @@ export class ArcDayTableBuilder implements ArcDayRowSink {
   private readonly length: ReturnType<typeof doubles>;
   private readonly rows: Int32Array;
 
-  constructor(readonly n: number) {
+  private readonly buffer: ArrayBuffer;
+
+  /** `buffers`: where the fixed-size columns' buffer comes from (default: a new one). */
+  constructor(
+    readonly n: number,
+    buffers?: ColumnBuffers,
+  ) {
     this.arcIds = new Array<string>(n).fill('');
     this.days = new Array<string>(n).fill('');
     this.libelles = new Array<string>(n).fill('');
-    this.flow = doubles(n * HOURS);
-    this.occ = doubles(n * HOURS);
-    this.etatCodes = new Int8Array(n * HOURS);
-    this.etatValid = bitmap(n * HOURS);
+    const bytes = columnBytes(n);
+    this.buffer = buffers ? buffers.take(bytes) : new ArrayBuffer(bytes);
+    const c = new Carver(this.buffer);
+    this.flow = doubles(c.f64(n * HOURS), c.bits(n * HOURS));
+    this.occ = doubles(c.f64(n * HOURS), c.bits(n * HOURS));
+    this.etatCodes = c.i8(n * HOURS);
+    this.etatValid = c.bits(n * HOURS);
     this.etatNulls = n * HOURS;
-    this.geo = new Float64Array(n * 2);
-    this.geoValid = bitmap(n);
-    this.length = doubles(n);
-    this.rows = new Int32Array(n);
+    this.geo = c.f64(n * 2);
+    this.geoValid = c.bits(n);
+    this.length = doubles(c.f64(n), c.bits(n));
+    this.rows = c.i32(n);
   }
 
   /** Row i's own fields; `lat`/`lon` NaN = no point, `lengthM` null = none. Call once per row. */
@@ -239,7 +307,7 @@ export class ArcDayTableBuilder implements ArcDayRowSink {
     });
     const geoType = new FixedSizeList(2, new Field('coordinate', new Float64(), false));
     const geoChild = makeData({ type: new Float64(), length: n * 2, nullCount: 0, data: this.geo });
-    return new Table({
+    const table = new Table({
       arc_id: utf8Vector(this.arcIds),
       day: utf8Vector(this.days),
       libelle: utf8Vector(this.libelles),
@@ -258,12 +326,14 @@ export class ArcDayTableBuilder implements ArcDayRowSink {
       row_length_m: makeVector(this.length.data()),
       rows: makeVector(makeData({ type: new Int32(), length: n, nullCount: 0, data: this.rows })),
     }) as unknown as ArcDayTable;
+    bufferOfTable.set(table, this.buffer);
+    return table;
   }
 }
 
 /** The table of a day's arc-days (in the given order). */
-export function arcDaysToTable(list: readonly ArcDay[]): ArcDayTable {
-  const b = new ArcDayTableBuilder(list.length);
+export function arcDaysToTable(list: readonly ArcDay[], buffers?: ColumnBuffers): ArcDayTable {
+  const b = new ArcDayTableBuilder(list.length, buffers);
   list.forEach((a, i) => {
     const [lat, lon] = a.geo_point ?? [NaN, NaN];
     b.row(i, a.arc_id, a.day, a.libelle, lat, lon, a.row_length_m, a.rows);

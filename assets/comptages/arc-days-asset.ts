@@ -1,7 +1,7 @@
 import { daily, defineBatchAsset, dep, fromUnpartitioned, type Reject } from '../../engine/index.ts';
 import { rawComptages } from '../sources.ts';
 import { ArcDayAccumulator } from './aggregate.ts';
-import { ArcDayTableSchema, arcDaysToTable, type ArcDayTable } from './arc-day-table.ts';
+import { ArcDayTableSchema, ColumnBuffers, arcDaysToTable, type ArcDayTable } from './arc-day-table.ts';
 import { readComptagesFast } from './fast/reader.ts';
 import { parseComptagesFile } from './parse.ts';
 import { SeenInstants } from './seen-instants.ts';
@@ -49,18 +49,23 @@ export const comptagesArcDays = defineBatchAsset({
     // After the read, progress counts the days written (each is encoded, hashed and stored). A few days
     // are stored at once: a day's write waits mostly on the disk (fsync of the value and its version),
     // during which the next day's table is built.
-    const emitDays = async (arcDaysOf: (day: string) => ArcDayTable) => {
+    // The tables' column buffers are reused once a day is stored (nothing reads its table after that).
+    const buffers = new ColumnBuffers();
+    const emitDays = async (arcDaysOf: (day: string, buffers: ColumnBuffers) => ArcDayTable) => {
       const keys = ctx.partitionKeys;
       const inFlight = new Set<Promise<void>>();
       let written = 0;
       let failed: { err: unknown } | undefined;
       for (const day of keys) {
         if (failed) break;
-        const arcDays = arcDaysOf(day);
+        const arcDays = arcDaysOf(day, buffers);
         const p: Promise<void> = ctx
           .emit(day, arcDays, { rows: arcDays.numRows })
           .then(
-            () => ctx.progress(++written, keys.length, 'days written'),
+            () => {
+              buffers.giveBack(arcDays);
+              ctx.progress(++written, keys.length, 'days written');
+            },
             (err: unknown) => void (failed ??= { err }),
           )
           .finally(() => inFlight.delete(p));
@@ -91,7 +96,7 @@ export const comptagesArcDays = defineBatchAsset({
       );
       warnUnknownEtat(r.unknownEtat);
       // One day's table at a time, written from the compact state into its columns (no object per arc).
-      return emitDays((day) => r.takeArcDayTable(day));
+      return emitDays((day, buffers) => r.takeArcDayTable(day, buffers));
     }
     // Several files share one accumulator (and one set of rules) through the streaming csv-parse reader.
     const acc = new ArcDayAccumulator();
@@ -105,6 +110,6 @@ export const comptagesArcDays = defineBatchAsset({
       ctx.progress(done, total, 'bytes');
     }
     warnUnknownEtat(unknownEtat);
-    return emitDays((day) => arcDaysToTable(acc.arcDays(day)));
+    return emitDays((day, buffers) => arcDaysToTable(acc.arcDays(day), buffers));
   },
 });

@@ -29,7 +29,12 @@ import { open } from 'node:fs/promises';
 import { availableParallelism } from 'node:os';
 import type { QuarantineRecord } from '../../../engine/quarantine.ts';
 import type { ArcDay } from '../arc-day.ts';
-import { ArcDayTableBuilder, arcDaysToTable, type ArcDayTable } from '../arc-day-table.ts';
+import {
+  ArcDayTableBuilder,
+  arcDaysToTable,
+  type ArcDayTable,
+  type ColumnBuffers,
+} from '../arc-day-table.ts';
 import { ArcDayAccumulator } from '../aggregate.ts';
 import { dayNumber } from '../paris-clock.ts';
 import type { ComptagesFile } from '../parse.ts';
@@ -71,8 +76,11 @@ export interface FastReadResult {
    * data is released once built: a second call for the same day returns [].
    */
   takeArcDays(day: string): ArcDay[];
-  /** The same records as one arc-day table (assets/comptages/arc-day-table.ts), no object per arc. */
-  takeArcDayTable(day: string): ArcDayTable;
+  /**
+   * The same records as one arc-day table (assets/comptages/arc-day-table.ts), no object per arc; its
+   * fixed-size columns in a buffer from `buffers` when given.
+   */
+  takeArcDayTable(day: string, buffers?: ColumnBuffers): ArcDayTable;
   /**
    * The first `maxRejects` rejects by line, each with file key, 1-based line, reason, detail, raw.
    * (Past `maxRejects` rows of one range repeating earlier ranges, which of those are kept in detail
@@ -321,10 +329,10 @@ async function aggregate(
     removeScratchWhenDone();
     return list;
   };
-  out.takeArcDayTable = (day) => {
+  out.takeArcDayTable = (day, buffers) => {
     const n = dayNumber(day);
-    const rows = partOf.get(n)?.takeArcDayRows(n, (count) => new ArcDayTableBuilder(count));
-    const table = (rows ?? new ArcDayTableBuilder(0)).build();
+    const rows = partOf.get(n)?.takeArcDayRows(n, (count) => new ArcDayTableBuilder(count, buffers));
+    const table = (rows ?? new ArcDayTableBuilder(0, buffers)).build();
     partOf.delete(n);
     removeScratchWhenDone();
     return table;
@@ -455,7 +463,7 @@ async function readWithCsvParse(
   out.unknownEtat = parsed.unknownEtat;
   out.days = acc.days();
   out.takeArcDays = (day) => acc.arcDays(day);
-  out.takeArcDayTable = (day) => arcDaysToTable(acc.arcDays(day));
+  out.takeArcDayTable = (day, buffers) => arcDaysToTable(acc.arcDays(day), buffers);
   return out;
 }
 

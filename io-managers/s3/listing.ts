@@ -22,6 +22,8 @@ export function listingRootOf(folder: string): string {
 /** Every key under one root, sorted (JS string order, so lookups can binary-search). */
 export class PrefixListing {
   private readonly keys: string[];
+  /** The files directly in each folder (`a/b/` → its objects, key order), built on first use. */
+  private byFolder: Map<string, ListedObject[]> | undefined;
 
   constructor(
     readonly root: string,
@@ -29,6 +31,25 @@ export class PrefixListing {
     private readonly objects: readonly ListedObject[],
   ) {
     this.keys = objects.map((o) => o.key);
+  }
+
+  /** One pass over the listing, so that each of the thousands of folder questions is a map lookup. */
+  private folders(): Map<string, ListedObject[]> {
+    if (this.byFolder) return this.byFolder;
+    const m = new Map<string, ListedObject[]>();
+    let folder = '';
+    let list: ListedObject[] = [];
+    for (const o of this.objects) {
+      const slash = o.key.lastIndexOf('/');
+      if (slash === o.key.length - 1) continue; // a placeholder
+      if (slash !== folder.length - 1 || !o.key.startsWith(folder)) {
+        folder = o.key.slice(0, slash + 1);
+        list = m.get(folder) ?? [];
+        if (!list.length) m.set(folder, list);
+      }
+      list.push(o);
+    }
+    return (this.byFolder = m);
   }
 
   covers(folder: string): boolean {
@@ -56,6 +77,7 @@ export class PrefixListing {
   /** The objects in `folder` (only its direct children unless `recursive`), placeholders left out. */
   objectsIn(folder: string, recursive: boolean): ListedObject[] {
     const base = folderPrefix(folder);
+    if (!recursive) return [...(this.folders().get(base) ?? [])];
     const out: ListedObject[] = [];
     for (const o of this.under(base)) {
       if (o.key.endsWith('/')) continue;

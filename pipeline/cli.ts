@@ -68,10 +68,14 @@ let logLevel: LogLevel = 'info';
 /** stderr lines besides a command's own output, filtered by LOG_LEVEL. */
 const log = stderrLog(() => logLevel);
 
-async function withRuntime<T>(fn: (rt: Runtime) => Promise<T>): Promise<T> {
+async function withRuntime<T>(
+  fn: (rt: Runtime) => Promise<T>,
+  opts: { prefetchSources?: boolean } = {},
+): Promise<T> {
   const rt = await createRuntime({
     log: (m, level = 'info') => log[level](m),
     configFile: program.opts<{ config?: string }>().config,
+    ...opts,
   });
   logLevel = rt.config.logLevel;
   try {
@@ -80,6 +84,9 @@ async function withRuntime<T>(fn: (rt: Runtime) => Promise<T>): Promise<T> {
     await rt.close();
   }
 }
+
+/** Commands that plan over every source: S3 listings start while the project loads. */
+const PREFETCH = { prefetchSources: true };
 
 const program = new Command('pipeline')
   .description("CityFlow: typed data assets — runs the project's cityflow.config.ts")
@@ -227,7 +234,7 @@ addSelectionOptions(
         await release?.();
         interrupt.dispose();
       }
-    }),
+    }, PREFETCH),
   );
 
 program
@@ -285,7 +292,7 @@ addSelectionOptions(
         console.log(`${head} ${u.asset}[${u.partition}]${why}`);
       }
       console.log(planSummary(units));
-    }),
+    }, PREFETCH),
   );
 
 program

@@ -220,13 +220,25 @@ export class RunListings {
     private readonly counts: ListingCounts = { requests: 0, objects: 0 },
   ) {}
 
+  /** The listings done (a folder below one of them is answered without awaiting anything). */
+  private readonly listed = new Map<string, PrefixListing>();
+  /** The roots of the listings that answered a question (`for`), in the order first asked. */
+  readonly used = new Set<string>();
+
   /** The listing answering for `folder` (a full key prefix), listing its root if no listing covers it. */
   async for(folder: string, signal?: AbortSignal): Promise<PrefixListing> {
     const base = folderPrefix(folder);
+    for (const [root, listing] of this.listed)
+      if (base.startsWith(root)) {
+        this.used.add(root);
+        return listing;
+      }
     for (;;) {
       const pending = this.covering(base) ?? this.start(listingRootOf(base), signal);
       try {
-        return await pending;
+        const listing = await (signal ? abortable(pending, signal) : pending);
+        this.used.add(listing.root);
+        return listing;
       } catch (err) {
         if ((err as { name?: string } | null)?.name === 'AbortError' && !signal?.aborted) continue;
         throw err;
@@ -242,14 +254,41 @@ export class RunListings {
   private start(root: string, signal?: AbortSignal): Promise<PrefixListing> {
     const p = listPrefix(this.client, this.bucket, root, this.counts, signal);
     this.listings.set(root, p);
-    p.catch(() => {
-      if (this.listings.get(root) === p) this.listings.delete(root);
-    });
+    p.then(
+      (listing) => {
+        if (this.listings.get(root) === p) this.listed.set(root, listing);
+      },
+      () => {
+        if (this.listings.get(root) === p) this.listings.delete(root);
+      },
+    );
     return p;
+  }
+
+  /**
+   * Starts listing `root` in the background (no signal), unless a listing covers it already: a later
+   * question below it waits for that listing instead of sending its own. A failed prefetch is
+   * forgotten, and the first question lists again (and gets the error).
+   */
+  prefetch(root: string): void {
+    const base = folderPrefix(root);
+    if (!this.covering(base)) this.start(base);
   }
 
   /** Forgets every listing: the next questions list again (a new run). */
   clear(): void {
     this.listings.clear();
+    this.listed.clear();
+    this.used.clear();
   }
+}
+
+/** `p`, or its rejection with the signal's reason as soon as `signal` aborts (`p` goes on). */
+function abortable<T>(p: Promise<T>, signal: AbortSignal): Promise<T> {
+  if (signal.aborted) return Promise.reject(signal.reason as Error);
+  return new Promise<T>((resolve, reject) => {
+    const onAbort = () => reject(signal.reason as Error);
+    signal.addEventListener('abort', onAbort, { once: true });
+    p.then(resolve, reject).finally(() => signal.removeEventListener('abort', onAbort));
+  });
 }

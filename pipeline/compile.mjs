@@ -153,6 +153,11 @@ export async function compiledRoot() {
   }
 }
 
+/** Where Node 22+ keeps V8's compile cache of the CLI's modules (`module.enableCompileCache`). */
+export function compileCacheDir() {
+  return join(ROOT, 'node_modules/.cache/cityflow/v8');
+}
+
 /** The URL of the compiled CLI entry (see compiledRoot), or null: the caller then runs tsx. */
 export async function compiledCli() {
   const root = await compiledRoot();

@@ -85,6 +85,14 @@ async function withRuntime<T>(
   }
 }
 
+/**
+ * No raw input at all: a configuration error (exit 2). In S3 mode, listings started early that found
+ * objects already say there is some: no request of its own then.
+ */
+async function checkRawInputOf(rt: Runtime, signal?: AbortSignal): Promise<void> {
+  if (!(await rt.rawInputListed(signal))) await checkRawInput(rt.config, signal);
+}
+
 /** Commands that plan over every source: S3 listings start while the project loads. */
 const PREFETCH = { prefetchSources: true };
 
@@ -160,7 +168,7 @@ addSelectionOptions(
         const { concurrency } = where;
         if (where.describe) log.info(where.describe);
         // No raw input at all, or tables not set up: a configuration error (exit 2), nothing computed.
-        await checkRawInput(rt.config, signal);
+        await checkRawInputOf(rt, signal);
         await checkDatabaseReady(rt.config, process.env, signal);
         // Plans, locks the units it builds (waiting for runs holding some), plans again if needed.
         const locked = await planAndLock(rt, o, runId, log.warn, signal);
@@ -263,7 +271,7 @@ addSelectionOptions(
   .option('--json', 'machine-readable output')
   .action(async (o: SelectionOpts & { json?: boolean }) =>
     withRuntime(async (rt) => {
-      await checkRawInput(rt.config);
+      await checkRawInputOf(rt);
       const { p, days } = await planSelection(rt, o);
       const units = p.units.filter((u) => u.decision !== 'observe');
       if (o.json) {

@@ -45,6 +45,8 @@ export interface Runtime {
   degraded(): string | undefined;
   /** In S3 mode: LIST requests, objects listed, bodies downloaded, files served from the cache. */
   rawInputStats(): SourceStats | undefined;
+  /** In S3 mode: whether this run's listings so far (prefetched) found raw objects, once done. */
+  rawInputListed(signal?: AbortSignal): Promise<boolean>;
   /** The shared index and unit locks (SHARED_STATE=dynamodb), for `pipeline setup`. */
   sharedState?: SharedState;
   /** The database IO manager when one is configured (for `pipeline setup`). */
@@ -218,6 +220,7 @@ export async function createRuntime(opts: {
     printableConfig: { CITYFLOW_CONFIG: `${project.file} (${project.from})`, ...printableConfig(config) },
     degraded: () => s3?.sources.fallbackReason,
     rawInputStats: () => s3?.sources.stats(),
+    rawInputListed: (signal) => s3?.sources.listedObjects(signal) ?? Promise.resolve(false),
     database,
     sharedState: shared,
     indexBackend,

@@ -13,7 +13,12 @@ import { s3ClientSettings, type Config } from './config.ts';
 type Log = (msg: string, level?: 'info' | 'warn') => void;
 
 export interface S3Bindings {
-  sources: SourceIO & { readonly fallbackReason?: string; stats(): SourceStats; prefetch(): void };
+  sources: SourceIO & {
+    readonly fallbackReason?: string;
+    stats(): SourceStats;
+    prefetch(): void;
+    listedObjects(signal?: AbortSignal): Promise<boolean>;
+  };
   client: S3Client;
   close(): Promise<void>;
 }

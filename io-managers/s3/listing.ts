@@ -52,6 +52,11 @@ export class PrefixListing {
     return (this.byFolder = m);
   }
 
+  /** Whether the listing holds an object (folder placeholders do not count). */
+  hasObjects(): boolean {
+    return this.objects.some((o) => !o.key.endsWith('/'));
+  }
+
   covers(folder: string): boolean {
     return folderPrefix(folder).startsWith(this.root);
   }
@@ -273,6 +278,16 @@ export class RunListings {
   prefetch(root: string): void {
     const base = folderPrefix(root);
     if (!this.covering(base)) this.start(base);
+  }
+
+  /**
+   * Whether a listing started so far (e.g. prefetched) holds an object, once they are done (a failed
+   * one counts as none): what a preflight "is there any raw input" check would learn with a request.
+   */
+  async found(signal?: AbortSignal): Promise<boolean> {
+    const done = Promise.all([...this.listings.values()].map((p) => p.catch(() => undefined)));
+    const listings = await (signal ? abortable(done, signal).catch(() => []) : done);
+    return listings.some((l) => l?.hasObjects());
   }
 
   /** Forgets every listing: the next questions list again (a new run). */

@@ -88,6 +88,14 @@ export class S3SourceIO implements SourceIO {
       if (root.startsWith(inside)) this.listings.prefetch(root);
   }
 
+  /**
+   * With `listOncePerRun`: whether the listings started so far (see `prefetch`) found an object under
+   * the prefix, once they are done. False without them, or when they failed.
+   */
+  listedObjects(signal?: AbortSignal): Promise<boolean> {
+    return this.listings ? this.listings.found(signal) : Promise.resolve(false);
+  }
+
   /** Records the roots this run's questions were answered from, for the next run's `prefetch`. */
   async saveListingRoots(): Promise<void> {
     if (!this.listings?.used.size) return;

@@ -36,7 +36,8 @@ export function checkTimeZone(timezone: string): string | null {
 const MINUTE = 60_000;
 const QUARTER = 15 * MINUTE;
 const DAY = 86_400_000;
-const cache = new Map<string, number>();
+/** Offsets from Intl by instant, per zone (numeric keys: no string built per question). */
+const offsets = new Map<string, Map<number, number>>();
 
 /** The offset at instant `t` straight from Intl (offsets change on whole quarter hours in zones in use). */
 function intlOffset(timezone: string, t: number): number {
@@ -47,25 +48,27 @@ function intlOffset(timezone: string, t: number): number {
   return Math.round((local - t) / MINUTE);
 }
 
-function cached(key: string, compute: () => number): number {
-  let v = cache.get(key);
+/** The offset at instant `t` (a day's first or last quarter hour, or any quarter hour), remembered. */
+function cachedOffset(zone: Map<number, number>, timezone: string, t: number): number {
+  let v = zone.get(t);
   if (v === undefined) {
-    if (cache.size > 500_000) cache.clear();
-    cache.set(key, (v = compute()));
+    if (zone.size > 500_000) zone.clear();
+    zone.set(t, (v = intlOffset(timezone, t)));
   }
   return v;
 }
 
 /** Minutes to add to UTC to get the local time of `timezone` at instant `ms` (e.g. 60 for Paris in winter). */
 export function offsetAt(timezone: string, ms: number): number {
+  let zone = offsets.get(timezone);
+  if (!zone) offsets.set(timezone, (zone = new Map()));
   // One Intl call per UTC day when the offset is the same at both ends (offsets change at most once a
   // day), else per quarter hour.
   const day = Math.floor(ms / DAY);
-  const first = cached(`${timezone}@d${day}`, () => intlOffset(timezone, day * DAY));
-  const last = cached(`${timezone}@e${day}`, () => intlOffset(timezone, (day + 1) * DAY - QUARTER));
+  const first = cachedOffset(zone, timezone, day * DAY);
+  const last = cachedOffset(zone, timezone, (day + 1) * DAY - QUARTER);
   if (first === last) return first;
-  const slot = Math.floor(ms / QUARTER);
-  return cached(`${timezone}@q${slot}`, () => intlOffset(timezone, slot * QUARTER));
+  return cachedOffset(zone, timezone, Math.floor(ms / QUARTER) * QUARTER);
 }
 
 /** Local wall-clock fields of an instant (month 1-12). */

@@ -68,10 +68,14 @@ let logLevel: LogLevel = 'info';
 /** stderr lines besides a command's own output, filtered by LOG_LEVEL. */
 const log = stderrLog(() => logLevel);
 
-async function withRuntime<T>(fn: (rt: Runtime) => Promise<T>): Promise<T> {
+async function withRuntime<T>(
+  fn: (rt: Runtime) => Promise<T>,
+  opts: { prefetchSources?: boolean } = {},
+): Promise<T> {
   const rt = await createRuntime({
     log: (m, level = 'info') => log[level](m),
     configFile: program.opts<{ config?: string }>().config,
+    ...opts,
   });
   logLevel = rt.config.logLevel;
   try {
@@ -80,6 +84,17 @@ async function withRuntime<T>(fn: (rt: Runtime) => Promise<T>): Promise<T> {
     await rt.close();
   }
 }
+
+/**
+ * No raw input at all: a configuration error (exit 2). In S3 mode, listings started early that found
+ * objects already say there is some: no request of its own then.
+ */
+async function checkRawInputOf(rt: Runtime, signal?: AbortSignal): Promise<void> {
+  if (!(await rt.rawInputListed(signal))) await checkRawInput(rt.config, signal);
+}
+
+/** Commands that plan over every source: S3 listings start while the project loads. */
+const PREFETCH = { prefetchSources: true };
 
 const program = new Command('pipeline')
   .description("CityFlow: typed data assets — runs the project's cityflow.config.ts")
@@ -153,7 +168,7 @@ addSelectionOptions(
         const { concurrency } = where;
         if (where.describe) log.info(where.describe);
         // No raw input at all, or tables not set up: a configuration error (exit 2), nothing computed.
-        await checkRawInput(rt.config, signal);
+        await checkRawInputOf(rt, signal);
         await checkDatabaseReady(rt.config, process.env, signal);
         // Plans, locks the units it builds (waiting for runs holding some), plans again if needed.
         const locked = await planAndLock(rt, o, runId, log.warn, signal);
@@ -227,7 +242,7 @@ addSelectionOptions(
         await release?.();
         interrupt.dispose();
       }
-    }),
+    }, PREFETCH),
   );
 
 program
@@ -256,7 +271,7 @@ addSelectionOptions(
   .option('--json', 'machine-readable output')
   .action(async (o: SelectionOpts & { json?: boolean }) =>
     withRuntime(async (rt) => {
-      await checkRawInput(rt.config);
+      await checkRawInputOf(rt);
       const { p, days } = await planSelection(rt, o);
       const units = p.units.filter((u) => u.decision !== 'observe');
       if (o.json) {
@@ -285,7 +300,7 @@ addSelectionOptions(
         console.log(`${head} ${u.asset}[${u.partition}]${why}`);
       }
       console.log(planSummary(units));
-    }),
+    }, PREFETCH),
   );
 
 program

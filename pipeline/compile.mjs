@@ -24,6 +24,7 @@ import {
   renameSync,
   rmSync,
   statSync,
+  writeFileSync,
 } from 'node:fs';
 import { createRequire } from 'node:module';
 import { dirname, join, sep } from 'node:path';
@@ -34,7 +35,7 @@ const SOURCE_DIRS = ['engine', 'io-managers', 'assets', 'pipeline'];
 /** The project's own config at the root (this repository's: the Paris pipeline), compiled with the CLI. */
 const ROOT_FILES = ['cityflow.config.ts'];
 /** Bump when the compile options change, so older caches are not reused. */
-const FORMAT = 1;
+const FORMAT = 2;
 /** Builds not used for this long are removed (a long run may still import from its own build). */
 const PRUNE_AFTER_MS = 24 * 3600 * 1000;
 
@@ -101,6 +102,8 @@ async function compile(files, outDir) {
       : { tsconfigRaw: { compilerOptions: { verbatimModuleSyntax: true, jsx: 'react-jsx' } } }),
     logLevel: 'silent',
   });
+  // The build is ES modules: said once, so that Node does not parse each `.js` to find out.
+  writeFileSync(join(outDir, 'package.json'), '{ "type": "module" }\n');
   for (const f of files.filter((name) => isRuntimeData(name))) {
     mkdirSync(dirname(join(outDir, f)), { recursive: true });
     copyFileSync(join(ROOT, f), join(outDir, f));
@@ -151,6 +154,11 @@ export async function compiledRoot() {
   } catch {
     return null;
   }
+}
+
+/** Where Node 22+ keeps V8's compile cache of the CLI's modules (`module.enableCompileCache`). */
+export function compileCacheDir() {
+  return join(ROOT, 'node_modules/.cache/cityflow/v8');
 }
 
 /** The URL of the compiled CLI entry (see compiledRoot), or null: the caller then runs tsx. */

@@ -45,6 +45,8 @@ export interface Runtime {
   degraded(): string | undefined;
   /** In S3 mode: LIST requests, objects listed, bodies downloaded, files served from the cache. */
   rawInputStats(): SourceStats | undefined;
+  /** In S3 mode: whether this run's listings so far (prefetched) found raw objects, once done. */
+  rawInputListed(signal?: AbortSignal): Promise<boolean>;
   /** The shared index and unit locks (SHARED_STATE=dynamodb), for `pipeline setup`. */
   sharedState?: SharedState;
   /** The database IO manager when one is configured (for `pipeline setup`). */
@@ -85,6 +87,11 @@ export async function createRuntime(opts: {
   env?: NodeJS.ProcessEnv;
   /** `--config` as given. */
   configFile?: string;
+  /**
+   * For a command that plans over every source (`materialize`, `plan`): in S3 mode, start listing what
+   * the last run listed while the project's modules load (S3SourceIO.prefetch).
+   */
+  prefetchSources?: boolean;
 }): Promise<Runtime> {
   const env = opts.env ?? process.env;
   const project = findConfig({ flag: opts.configFile, env, packageRoot: frameworkLink().sourceRoot });
@@ -94,13 +101,29 @@ export async function createRuntime(opts: {
     env,
     project.from === 'CityFlow package' ? {} : { cwd: dirname(project.file), base: 'the project folder' },
   );
-  const loaded = await importConfig(project);
-
-  const local = new LocalFsIOManager({ rootDir: config.outputDir });
   const closers: (() => Promise<void>)[] = [];
   const close = async () => {
     for (const c of closers.reverse()) await c();
   };
+
+  const localSources = new LocalSourceIO({
+    dataDir: config.dataDir,
+    hashCacheFile: join(config.stateDir, 'source-hashes.json'),
+  });
+  closers.push(() => localSources.close());
+  // Before the project's modules: a prefetched listing goes on while they load.
+  const s3 = config.rawFromS3 ? await createS3Bindings(config, localSources, opts.log) : undefined;
+  if (s3) closers.push(s3.close);
+  if (s3 && opts.prefetchSources) s3.sources.prefetch();
+  let loaded: Awaited<ReturnType<typeof importConfig>>;
+  try {
+    loaded = await importConfig(project);
+  } catch (err) {
+    await close();
+    throw err;
+  }
+
+  const local = new LocalFsIOManager({ rootDir: config.outputDir });
 
   // Database drivers are imported only when configured: local runs never load them.
   let database: DynamoDbIOManager | MongoDbIOManager | undefined;
@@ -135,14 +158,6 @@ export async function createRuntime(opts: {
     closers.push(async () => s.close());
   }
   const indexBackend: IndexBackend = shared?.index ?? new LocalIndexBackend(config.stateDir);
-
-  const localSources = new LocalSourceIO({
-    dataDir: config.dataDir,
-    hashCacheFile: join(config.stateDir, 'source-hashes.json'),
-  });
-  closers.push(() => localSources.close());
-  const s3 = config.rawFromS3 ? await createS3Bindings(config, localSources, opts.log) : undefined;
-  if (s3) closers.push(s3.close);
 
   // Shared by every machine: what the project keeps on one machine's disk otherwise (intermediates).
   let sharedFiles: IOManager | undefined;
@@ -205,6 +220,7 @@ export async function createRuntime(opts: {
     printableConfig: { CITYFLOW_CONFIG: `${project.file} (${project.from})`, ...printableConfig(config) },
     degraded: () => s3?.sources.fallbackReason,
     rawInputStats: () => s3?.sources.stats(),
+    rawInputListed: (signal) => s3?.sources.listedObjects(signal) ?? Promise.resolve(false),
     database,
     sharedState: shared,
     indexBackend,

@@ -13,7 +13,12 @@ import { s3ClientSettings, type Config } from './config.ts';
 type Log = (msg: string, level?: 'info' | 'warn') => void;
 
 export interface S3Bindings {
-  sources: SourceIO & { readonly fallbackReason?: string; stats(): SourceStats };
+  sources: SourceIO & {
+    readonly fallbackReason?: string;
+    stats(): SourceStats;
+    prefetch(): void;
+    listedObjects(signal?: AbortSignal): Promise<boolean>;
+  };
   client: S3Client;
   close(): Promise<void>;
 }
@@ -34,6 +39,12 @@ export function createS3Bindings(config: Config, localSources: SourceIO, log: Lo
     sources,
     client,
     close: async () => {
+      await sources.saveListingRoots().catch((err: unknown) => {
+        log(
+          `warning: could not record the S3 listings in ${config.s3CacheDir}: ${(err as Error).message}`,
+          'warn',
+        );
+      });
       client.destroy();
       await pruneCache(config, startedAt, log, sources.stats().downloaded > 0);
     },

@@ -19,7 +19,7 @@
  * `<cacheDir>/usage.json` (`pruneNeeded`: a process that downloaded nothing need not walk the cache).
  */
 import { createHash, randomUUID } from 'node:crypto';
-import { createReadStream } from 'node:fs';
+import { createReadStream, readFileSync } from 'node:fs';
 import { mkdir, open, readdir, readFile, rename, rm, stat, utimes } from 'node:fs/promises';
 import path from 'node:path';
 import type { Readable } from 'node:stream';
@@ -218,6 +218,37 @@ export class ObjectCache {
     await mkdir(path.join(this.root, 'tmp'), { recursive: true });
     await writeFileAtomic(this.usagePath, JSON.stringify(usage) + '\n', path.join(this.root, 'tmp'));
     return result;
+  }
+
+  /**
+   * The listing roots the last run of `bucket` used (`<cacheDir>/listings.json`), for the next run to
+   * start listing them early (RunListings.prefetch); empty when none are on record.
+   */
+  listingRoots(bucket: string): string[] {
+    try {
+      const all = JSON.parse(readFileSync(this.listingsPath, 'utf8')) as Record<string, unknown>;
+      const roots = all[bucket];
+      return Array.isArray(roots) ? roots.filter((r): r is string => typeof r === 'string') : [];
+    } catch {
+      return [];
+    }
+  }
+
+  /** Records the listing roots a run of `bucket` used (see listingRoots). */
+  async saveListingRoots(bucket: string, roots: readonly string[]): Promise<void> {
+    let all: Record<string, unknown> = {};
+    try {
+      all = JSON.parse(await readFile(this.listingsPath, 'utf8')) as Record<string, unknown>;
+    } catch {
+      // None yet, or unreadable: rewritten.
+    }
+    all[bucket] = [...roots].sort();
+    await mkdir(path.join(this.root, 'tmp'), { recursive: true });
+    await writeFileAtomic(this.listingsPath, JSON.stringify(all) + '\n', path.join(this.root, 'tmp'));
+  }
+
+  private get listingsPath(): string {
+    return path.join(this.root, 'listings.json');
   }
 
   private get usagePath(): string {

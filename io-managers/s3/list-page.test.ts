@@ -26,6 +26,23 @@ describe('parseListPage', () => {
     });
   });
 
+  it('ETags: the usual quoted form, an empty one, and one with other references inside', () => {
+    const etags = [
+      '&quot;&quot;',
+      '&quot;a&amp;b&quot;',
+      '&quot;x&quot;y&quot;',
+      '&quot;',
+      'W/&quot;z&quot;',
+    ];
+    const xml = page(
+      `<IsTruncated>false</IsTruncated>${etags.map((e, i) => object(`r/${i}`, 1, e)).join('')}`,
+    );
+    expect(parseListPage(xml)?.contents.map((o) => o.ETag)).toEqual(['""', '"a&b"', '"x"y"', '"', 'W/"z"']);
+    expect(
+      parseListPage(page(`<IsTruncated>false</IsTruncated>${object('r/a', 1, '&quot;a&bad;&quot;')}`)),
+    ).toBeNull();
+  });
+
   it('an empty, untruncated page', () => {
     expect(parseListPage(page('<IsTruncated>false</IsTruncated>'))).toEqual({
       contents: [],

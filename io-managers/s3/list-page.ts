@@ -75,10 +75,20 @@ async function bodyBytes(body: unknown): Promise<Buffer> {
 }
 
 const ENTITIES: Record<string, string> = { amp: '&', lt: '<', gt: '>', quot: '"', apos: "'" };
+const QUOT = '&quot;';
 
 /** XML text with its entity and character references replaced; null for a malformed reference. */
 function unescapeXml(s: string): string | null {
-  if (s.indexOf('&') === -1) return s;
+  const amp = s.indexOf('&');
+  if (amp === -1) return s;
+  // An ETag as Ceph RGW sends it (`&quot;<hex>&quot;`): no regular expression per object.
+  if (
+    amp === 0 &&
+    s.startsWith(QUOT) &&
+    s.indexOf('&', QUOT.length) === s.length - QUOT.length &&
+    s.endsWith(QUOT)
+  )
+    return `"${s.slice(QUOT.length, -QUOT.length)}"`;
   let bad = false;
   const out = s.replace(/&(#x[0-9a-fA-F]+|#[0-9]+|[a-z]+);|&/g, (m, ref: string | undefined) => {
     if (ref === undefined) return ((bad = true), m);
@@ -90,12 +100,22 @@ function unescapeXml(s: string): string | null {
   return bad ? null : out;
 }
 
+const tagsOf = (tag: string) => ({ open: `<${tag}>`, close: `</${tag}>`, empty: `<${tag}/>` });
+/** The markup of the tags read, built once. */
+const TAGS: Record<string, { open: string; close: string; empty: string }> = Object.fromEntries(
+  ['Key', 'Size', 'ETag', 'Prefix', 'IsTruncated', 'NextContinuationToken', 'EncodingType'].map((t) => [
+    t,
+    tagsOf(t),
+  ]),
+);
+
 /** The text of `<tag>…</tag>` in `block` (one small element's XML), or undefined; null when malformed. */
 function textOf(block: string, tag: string): string | null | undefined {
-  const open = block.indexOf(`<${tag}>`);
-  if (open === -1) return block.indexOf(`<${tag}/>`) !== -1 ? '' : undefined; // `<Tag/>`: empty
-  const start = open + tag.length + 2;
-  const end = block.indexOf(`</${tag}>`, start);
+  const t = TAGS[tag] ?? tagsOf(tag);
+  const open = block.indexOf(t.open);
+  if (open === -1) return block.indexOf(t.empty) !== -1 ? '' : undefined; // `<Tag/>`: empty
+  const start = open + t.open.length;
+  const end = block.indexOf(t.close, start);
   if (end === -1) return null;
   const raw = block.slice(start, end);
   // Nested elements: not the shape S3 sends; leave it to the SDK.

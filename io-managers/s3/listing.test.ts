@@ -43,6 +43,21 @@ describe('PrefixListing', () => {
     expect(listing.objectsIn('r/a/dt=3', true)).toEqual([]);
   });
 
+  it('a folder whose files sort around its sub-folders: all its files, in key order', () => {
+    const l = new PrefixListing(
+      'r/',
+      ['r/a.csv', 'r/b/', 'r/b/x.csv', 'r/c.csv', 'r/d/e/y.csv', 'r/z.csv'].map((key) => ({
+        key,
+        size: 1,
+        etag: '"e"',
+      })),
+    );
+    expect(l.objectsIn('r', false).map((o) => o.key)).toEqual(['r/a.csv', 'r/c.csv', 'r/z.csv']);
+    expect(l.objectsIn('r/b/', false).map((o) => o.key)).toEqual(['r/b/x.csv']);
+    expect(l.objectsIn('r/d', false)).toEqual([]);
+    expect(l.objectsIn('r/d/e', false).map((o) => o.key)).toEqual(['r/d/e/y.csv']);
+  });
+
   it('sub-folder names, placeholders included, as a delimiter listing gives them', () => {
     expect(listing.folderNames('r/a')).toEqual(['dt=1', 'dt=10', 'dt=2']);
     expect(listing.folderNames('r/a/dt=1/')).toEqual(['h=0', 'h=1']);

@@ -22,6 +22,8 @@ export function listingRootOf(folder: string): string {
 /** Every key under one root, sorted (JS string order, so lookups can binary-search). */
 export class PrefixListing {
   private readonly keys: string[];
+  /** The files directly in each folder (`a/b/` → its objects, key order), built on first use. */
+  private byFolder: Map<string, ListedObject[]> | undefined;
 
   constructor(
     readonly root: string,
@@ -29,6 +31,30 @@ export class PrefixListing {
     private readonly objects: readonly ListedObject[],
   ) {
     this.keys = objects.map((o) => o.key);
+  }
+
+  /** One pass over the listing, so that each of the thousands of folder questions is a map lookup. */
+  private folders(): Map<string, ListedObject[]> {
+    if (this.byFolder) return this.byFolder;
+    const m = new Map<string, ListedObject[]>();
+    let folder = '';
+    let list: ListedObject[] = [];
+    for (const o of this.objects) {
+      const slash = o.key.lastIndexOf('/');
+      if (slash === o.key.length - 1) continue; // a placeholder
+      if (slash !== folder.length - 1 || !o.key.startsWith(folder)) {
+        folder = o.key.slice(0, slash + 1);
+        list = m.get(folder) ?? [];
+        if (!list.length) m.set(folder, list);
+      }
+      list.push(o);
+    }
+    return (this.byFolder = m);
+  }
+
+  /** Whether the listing holds an object (folder placeholders do not count). */
+  hasObjects(): boolean {
+    return this.objects.some((o) => !o.key.endsWith('/'));
   }
 
   covers(folder: string): boolean {
@@ -56,6 +82,7 @@ export class PrefixListing {
   /** The objects in `folder` (only its direct children unless `recursive`), placeholders left out. */
   objectsIn(folder: string, recursive: boolean): ListedObject[] {
     const base = folderPrefix(folder);
+    if (!recursive) return [...(this.folders().get(base) ?? [])];
     const out: ListedObject[] = [];
     for (const o of this.under(base)) {
       if (o.key.endsWith('/')) continue;
@@ -198,13 +225,25 @@ export class RunListings {
     private readonly counts: ListingCounts = { requests: 0, objects: 0 },
   ) {}
 
+  /** The listings done (a folder below one of them is answered without awaiting anything). */
+  private readonly listed = new Map<string, PrefixListing>();
+  /** The roots of the listings that answered a question (`for`), in the order first asked. */
+  readonly used = new Set<string>();
+
   /** The listing answering for `folder` (a full key prefix), listing its root if no listing covers it. */
   async for(folder: string, signal?: AbortSignal): Promise<PrefixListing> {
     const base = folderPrefix(folder);
+    for (const [root, listing] of this.listed)
+      if (base.startsWith(root)) {
+        this.used.add(root);
+        return listing;
+      }
     for (;;) {
       const pending = this.covering(base) ?? this.start(listingRootOf(base), signal);
       try {
-        return await pending;
+        const listing = await (signal ? abortable(pending, signal) : pending);
+        this.used.add(listing.root);
+        return listing;
       } catch (err) {
         if ((err as { name?: string } | null)?.name === 'AbortError' && !signal?.aborted) continue;
         throw err;
@@ -220,14 +259,51 @@ export class RunListings {
   private start(root: string, signal?: AbortSignal): Promise<PrefixListing> {
     const p = listPrefix(this.client, this.bucket, root, this.counts, signal);
     this.listings.set(root, p);
-    p.catch(() => {
-      if (this.listings.get(root) === p) this.listings.delete(root);
-    });
+    p.then(
+      (listing) => {
+        if (this.listings.get(root) === p) this.listed.set(root, listing);
+      },
+      () => {
+        if (this.listings.get(root) === p) this.listings.delete(root);
+      },
+    );
     return p;
+  }
+
+  /**
+   * Starts listing `root` in the background (no signal), unless a listing covers it already: a later
+   * question below it waits for that listing instead of sending its own. A failed prefetch is
+   * forgotten, and the first question lists again (and gets the error).
+   */
+  prefetch(root: string): void {
+    const base = folderPrefix(root);
+    if (!this.covering(base)) this.start(base);
+  }
+
+  /**
+   * Whether a listing started so far (e.g. prefetched) holds an object, once they are done (a failed
+   * one counts as none): what a preflight "is there any raw input" check would learn with a request.
+   */
+  async found(signal?: AbortSignal): Promise<boolean> {
+    const done = Promise.all([...this.listings.values()].map((p) => p.catch(() => undefined)));
+    const listings = await (signal ? abortable(done, signal).catch(() => []) : done);
+    return listings.some((l) => l?.hasObjects());
   }
 
   /** Forgets every listing: the next questions list again (a new run). */
   clear(): void {
     this.listings.clear();
+    this.listed.clear();
+    this.used.clear();
   }
+}
+
+/** `p`, or its rejection with the signal's reason as soon as `signal` aborts (`p` goes on). */
+function abortable<T>(p: Promise<T>, signal: AbortSignal): Promise<T> {
+  if (signal.aborted) return Promise.reject(signal.reason as Error);
+  return new Promise<T>((resolve, reject) => {
+    const onAbort = () => reject(signal.reason as Error);
+    signal.addEventListener('abort', onAbort, { once: true });
+    p.then(resolve, reject).finally(() => signal.removeEventListener('abort', onAbort));
+  });
 }

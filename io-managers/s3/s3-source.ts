@@ -76,6 +76,34 @@ export class S3SourceIO implements SourceIO {
     return { listRequests: this.counts.requests, listed: this.counts.objects, ...this.transfers };
   }
 
+  /**
+   * With `listOncePerRun`: starts listing, in the background, what the last run listed (the roots
+   * recorded in the cache by `saveListingRoots`), so that the gateway lists while this process does
+   * something else (e.g. loads the project's modules). A no-op otherwise or with nothing on record.
+   */
+  prefetch(): void {
+    if (!this.listings) return;
+    const inside = this.root ? `${this.root}/` : '';
+    for (const root of this.cache.listingRoots(this.opts.bucket))
+      if (root.startsWith(inside)) this.listings.prefetch(root);
+  }
+
+  /**
+   * With `listOncePerRun`: whether the listings started so far (see `prefetch`) found an object under
+   * the prefix, once they are done. False without them, or when they failed.
+   */
+  listedObjects(signal?: AbortSignal): Promise<boolean> {
+    return this.listings ? this.listings.found(signal) : Promise.resolve(false);
+  }
+
+  /** Records the roots this run's questions were answered from, for the next run's `prefetch`. */
+  async saveListingRoots(): Promise<void> {
+    if (!this.listings?.used.size) return;
+    const roots = [...this.listings.used].sort();
+    const known = this.cache.listingRoots(this.opts.bucket).sort();
+    if (roots.join('\n') !== known.join('\n')) await this.cache.saveListingRoots(this.opts.bucket, roots);
+  }
+
   /** Forgets the listings (with `listOncePerRun`): the next calls list again. */
   newRun(): void {
     this.listings?.clear();

@@ -234,7 +234,7 @@ export class ObjectCache {
     }
   }
 
-  /** Records the listing roots a run of `bucket` used (see listingRoots). */
+  /** Records the listing roots a run of `bucket` used (see listingRoots); no write when they are on record. */
   async saveListingRoots(bucket: string, roots: readonly string[]): Promise<void> {
     let all: Record<string, unknown> = {};
     try {
@@ -242,7 +242,9 @@ export class ObjectCache {
     } catch {
       // None yet, or unreadable: rewritten.
     }
-    all[bucket] = [...roots].sort();
+    const sorted = [...roots].sort();
+    if (JSON.stringify(all[bucket]) === JSON.stringify(sorted)) return;
+    all[bucket] = sorted;
     await mkdir(path.join(this.root, 'tmp'), { recursive: true });
     await writeFileAtomic(this.listingsPath, JSON.stringify(all) + '\n', path.join(this.root, 'tmp'));
   }

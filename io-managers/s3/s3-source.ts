@@ -98,10 +98,8 @@ export class S3SourceIO implements SourceIO {
 
   /** Records the roots this run's questions were answered from, for the next run's `prefetch`. */
   async saveListingRoots(): Promise<void> {
-    if (!this.listings?.used.size) return;
-    const roots = [...this.listings.used].sort();
-    const known = this.cache.listingRoots(this.opts.bucket).sort();
-    if (roots.join('\n') !== known.join('\n')) await this.cache.saveListingRoots(this.opts.bucket, roots);
+    if (this.listings?.used.size)
+      await this.cache.saveListingRoots(this.opts.bucket, [...this.listings.used]);
   }
 
   /** Forgets the listings (with `listOncePerRun`): the next calls list again. */

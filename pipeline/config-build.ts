@@ -5,8 +5,9 @@
  * TypeScript sources, so code versions are those of the sources, whatever runs them.
  *
  * Imports of CityFlow itself (`cityflow`, `cityflow/…`, or a relative path into a CityFlow checkout) are
- * linked to the very modules the running CLI loaded (config-link.ts). Other packages stay bare imports,
- * resolved from the project's node_modules; JSON imports are inlined; files read beside a module
+ * linked to the very modules the running CLI loaded (config-link.ts), and so are imports of the packages
+ * the CLI bundled (`zod`, `apache-arrow`: compile.mjs) when the project has the same installed copy.
+ * Other packages stay bare imports, resolved from the project's node_modules; JSON imports are inlined; files read beside a module
  * (`new URL('./x', import.meta.url)`) are copied, and modules named so (worker threads) compiled.
  *
  * A build is reused while every file it was made from is unchanged (a small manifest per config lists
@@ -142,7 +143,10 @@ export async function buildConfig(configFile: string, link: FrameworkLink): Prom
           if (args.kind === 'entry-point') return undefined;
           const spec = args.path;
           if (!spec.startsWith('./') && !spec.startsWith('../')) {
-            return { path: linker.byName(spec) ?? spec, external: true };
+            return {
+              path: linker.byName(spec) ?? linker.bundled(spec, args.importer) ?? spec,
+              external: true,
+            };
           }
           const target = resolveRelative(args.importer, spec);
           const framework = linker.runningCopy(target);

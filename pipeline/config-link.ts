@@ -4,7 +4,7 @@
  * relative path into a CityFlow checkout. One engine for the CLI and the project: one `TransientError`,
  * one set of defining modules.
  */
-import { readFileSync, statSync } from 'node:fs';
+import { readFileSync, realpathSync, statSync } from 'node:fs';
 import { basename, dirname, join, sep } from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 
@@ -57,10 +57,46 @@ function exportsOf(sourceRoot: string): Map<string, string> {
   return out;
 }
 
+/** Packages a compiled build bundled (compile.mjs): name → installed folder (real path) and bundle. */
+function vendoredOf(runningRoot: string): Map<string, { dir: string; file: string }> {
+  const out = new Map<string, { dir: string; file: string }>();
+  try {
+    const manifest = JSON.parse(readFileSync(join(runningRoot, 'vendor/vendored.json'), 'utf8')) as Record<
+      string,
+      { dir: string; file: string }
+    >;
+    for (const [name, v] of Object.entries(manifest))
+      out.set(name, { dir: realpathSync(v.dir), file: join(runningRoot, v.file) });
+  } catch {
+    // not a compiled build, or one without bundled packages
+  }
+  return out;
+}
+
+/** The real path of the folder a bare import of `name` from `importer` resolves to (Node's lookup). */
+function installedDir(name: string, importer: string): string | undefined {
+  for (let dir = dirname(importer); ; dir = dirname(dir)) {
+    const candidate = join(dir, 'node_modules', name);
+    if (isFile(join(candidate, 'package.json'))) return realpathSync(candidate);
+    if (dirname(dir) === dir) return undefined;
+  }
+}
+
 export class Linker {
   private readonly exportsMap: Map<string, string>;
+  private readonly vendored: Map<string, { dir: string; file: string }>;
   constructor(private readonly link: FrameworkLink) {
     this.exportsMap = exportsOf(link.sourceRoot);
+    this.vendored = vendoredOf(link.runningRoot);
+  }
+
+  /**
+   * A package the running CLI bundled (`zod`…) → its bundle, when `importer` would load the same
+   * installed copy: the project and the CLI then share one copy (one class per Arrow type, one zod).
+   */
+  bundled(spec: string, importer: string): string | undefined {
+    const v = this.vendored.get(spec);
+    return v && installedDir(spec, importer) === v.dir ? pathToFileURL(v.file).href : undefined;
   }
 
   /** The running copy of a CityFlow source file, if it is one. */

@@ -4,7 +4,7 @@
  * (exit 2, no stack trace): syntax errors, imports that fail, definitions that throw or do not validate.
  */
 import { execFile } from 'node:child_process';
-import { mkdir, mkdtemp, readdir, readFile, rm, symlink, writeFile } from 'node:fs/promises';
+import { cp, mkdir, mkdtemp, readdir, readFile, rm, symlink, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { promisify } from 'node:util';
@@ -42,6 +42,14 @@ const HEAD =
   "import { z } from 'zod';\nimport { defineAsset } from 'cityflow';\nimport { defineConfig } from 'cityflow/config';\n";
 const ASSET = (key: string, extra = '') =>
   `defineAsset({ key: '${key}', schema: z.number(), compute: () => 1${extra} })`;
+
+/** The first file named `name` under `dir` (a config build's compiled module). */
+async function findFile(dir: string, name: string): Promise<string> {
+  const entries = await readdir(dir, { recursive: true });
+  const hit = entries.find((e) => e === name || e.endsWith(`/${name}`));
+  if (!hit) throw new Error(`no ${name} under ${dir}`);
+  return join(dir, hit);
+}
 
 /** Exit 2 and exactly one stderr line starting with `pipeline: <where>: `, no stack frame. */
 function expectConfigError(r: { code: number; stderr: string }, where: RegExp): void {
@@ -147,6 +155,50 @@ describe('pipeline with a project config', () => {
     const r = await pipeline(dir, ['materialize', '--all', '--json']);
     expect(r.code, r.stderr).toBe(0);
     expect(JSON.parse(await readFile(join(dir, 'output/doubled/all.json'), 'utf8'))).toBe(42);
+  });
+
+  it("zod and apache-arrow the project imports are the CLI's bundled copies, not second copies", async () => {
+    const dir = await project('bundled', {
+      'cityflow.config.ts': `${HEAD}import { counts } from './src/counts.ts';\nexport default defineConfig({ assets: [counts] });\n`,
+      'src/counts.ts':
+        "import { tableFromArrays, Int32 } from 'apache-arrow';\nimport { defineAsset, tableSchema } from 'cityflow';\n" +
+        "export const counts = defineAsset({ key: 'counts', schema: tableSchema({ n: new Int32() }),\n" +
+        '  compute: () => tableFromArrays({ n: Int32Array.from([1, 2, 3]) }) });\n',
+      'data/raw.txt': 'x\n',
+    });
+    await mkdir(join(dir, 'node_modules'));
+    await symlink(
+      join(import.meta.dirname, '..', 'node_modules', 'apache-arrow'),
+      join(dir, 'node_modules', 'apache-arrow'),
+    );
+    // The run works with either copy (Arrow's classes recognise each other's instances); the link is
+    // what keeps a second copy from loading.
+    const r = await pipeline(dir, ['materialize', '--all', '--json']);
+    expect(r.code, r.stderr).toBe(0);
+    expect(JSON.parse(r.stdout.trim().split('\n').at(-1)!)).toMatchObject({ materialized: 1 });
+    const compiled = await readFile(
+      await findFile(join(dir, 'node_modules/.cache/cityflow'), 'counts.js'),
+      'utf8',
+    );
+    expect(compiled).toMatch(/from "file:[^"]*\/vendor\/apache-arrow\.js"/);
+  });
+
+  it('a project with its own installed copy of zod keeps it (bare import), and runs', async () => {
+    const dir = await project('own-zod', {
+      'cityflow.config.ts': `${HEAD}const one = ${ASSET('one')};\nexport default defineConfig({ assets: [one] });\n`,
+      'data/raw.txt': 'x\n',
+    });
+    await cp(join(import.meta.dirname, '..', 'node_modules', 'zod'), join(dir, 'node_modules', 'zod'), {
+      recursive: true,
+    });
+    const r = await pipeline(dir, ['materialize', '--all', '--json']);
+    expect(r.code, r.stderr).toBe(0);
+    const compiled = await readFile(
+      await findFile(join(dir, 'node_modules/.cache/cityflow'), 'cityflow.config.js'),
+      'utf8',
+    );
+    expect(compiled).toMatch(/from "zod"/);
+    expect(compiled).not.toMatch(/vendor\/zod\.js/);
   });
 
   it('a syntax error: file, line, column and the line itself', async () => {

@@ -17,7 +17,9 @@ describe('code versions with the engine built to JavaScript', () => {
   it('follows the defining module: editing one asset module changes its version only', async () => {
     const build = await compiledRoot();
     if (!build) throw new Error('the sources could not be compiled (pipeline/compile.mjs)');
-    cpSync(join(build, 'engine'), join(base, 'dist', 'engine'), { recursive: true });
+    // The engine with the packages the build bundled (its imports of zod and apache-arrow point there).
+    for (const dir of ['engine', 'vendor'])
+      cpSync(join(build, dir), join(base, 'dist', dir), { recursive: true });
     const engine = join(base, 'dist', 'engine', 'index.js');
     const project = join(base, 'project');
     mkdirSync(project);

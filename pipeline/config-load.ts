@@ -56,6 +56,9 @@ export async function importConfig(found: FoundConfig): Promise<LoadedConfig> {
   const explain = (err: unknown, needle?: string): ConfigFileError =>
     runtimeError(err, found.file, link, sourceOf, needle);
   let mod: Record<string, unknown>;
+  // From here on, modules are loaded with their source maps: the project's stack traces name its
+  // TypeScript files and lines (the CLI's own modules, loaded before, skip that cost: bin.mjs).
+  process.setSourceMapsEnabled(true);
   try {
     mod = (await import(url)) as Record<string, unknown>;
   } catch (err) {

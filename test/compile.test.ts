@@ -4,7 +4,7 @@
  * build, and editing one asset's compute function re-runs that asset and its dependents only (code
  * versions of the other assets do not move when another file changes).
  */
-import { readdir, readFile, rm, writeFile } from 'node:fs/promises';
+import { readdir, readFile, rm, utimes, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { copyProject, runCopy } from './faults/cli-process.ts';
@@ -71,5 +71,23 @@ describe('compiled CLI', () => {
       plan.units.filter((u) => u.reasons.some((r) => r.kind === 'code_changed')).map((u) => u.asset),
     );
     expect([...codeChanged]).toEqual(['weather_metrics']);
+  }, 120_000);
+
+  it('an edit that keeps the size and the modification time still rebuilds (the stamp looks at ctime too)', async () => {
+    const path = join(root, 'assets/weather/asset.ts');
+    const old = new Date('2020-01-01T00:00:00Z');
+    await utimes(path, old, old);
+    await pipeline('list', '--json'); // the stamp is written again, after every file's times
+    const before = await builds();
+    // Past the stamp's one-second "racy" window, so the stamp alone decides.
+    await new Promise((r) => setTimeout(r, 1100));
+    const text = await readFile(path, 'utf8');
+    const edited = text.replace("key: 'weather_metrics'", "key: 'weather_metricz'");
+    expect(edited.length).toBe(text.length);
+    await writeFile(path, edited);
+    await utimes(path, old, old); // size and times as before: only ctime tells (as after `cp -p`)
+    const listed = JSON.parse(await pipeline('list', '--json')) as { key: string }[];
+    expect(listed.map((a) => a.key)).toContain('weather_metricz');
+    expect((await builds()).length).toBe(before.length + 1);
   }, 120_000);
 });

@@ -3,7 +3,7 @@ import { metricsIo } from '../shared/metrics-io.ts';
 import { rawBikes } from '../sources.ts';
 import { bikesChecks } from './checks.ts';
 import { computeBikesMetrics, BikesMetricsSchema } from './metrics.ts';
-import { parseBikesFile, type BikeCount } from './parse.ts';
+import type { BikeCount } from './parse.ts';
 
 export const bikesMetrics = defineAsset({
   key: 'bikes_metrics',
@@ -16,6 +16,7 @@ export const bikesMetrics = defineAsset({
   checks: bikesChecks,
   deps: { raw: dep(rawBikes, hourlyToDaily()) },
   compute: async ({ raw }, ctx) => {
+    const { parseBikesFile } = await import('./parse.ts'); // loaded when the asset computes
     const records: BikeCount[] = [];
     for (const hour of raw)
       for (const f of hour.value.files) records.push(...(await parseBikesFile(f, ctx.reject)));

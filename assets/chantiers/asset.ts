@@ -3,7 +3,7 @@ import { metricsIo } from '../shared/metrics-io.ts';
 import { rawChantiers } from '../sources.ts';
 import { chantiersChecks } from './checks.ts';
 import { computeChantiersMetrics, ChantiersMetricsSchema } from './metrics.ts';
-import { parseChantiersFile, type Chantier } from './parse.ts';
+import type { Chantier } from './parse.ts';
 
 export const chantiersMetrics = defineAsset({
   key: 'chantiers_metrics',
@@ -16,6 +16,7 @@ export const chantiersMetrics = defineAsset({
   checks: chantiersChecks,
   deps: { raw: dep(rawChantiers, fromUnpartitioned()) },
   compute: async ({ raw }, ctx) => {
+    const { parseChantiersFile } = await import('./parse.ts'); // loaded when the asset computes
     const rows: Chantier[] = [];
     for (const f of raw.files) rows.push(...(await parseChantiersFile(f, ctx.reject)));
     const doc = computeChantiersMetrics(ctx.partitionKey, rows);

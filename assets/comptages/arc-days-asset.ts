@@ -1,10 +1,6 @@
 import { daily, defineBatchAsset, dep, fromUnpartitioned, type Reject } from '../../engine/index.ts';
 import { rawComptages } from '../sources.ts';
-import { ArcDayAccumulator } from './aggregate.ts';
 import { ArcDayTableSchema, ColumnBuffers, arcDaysToTable, type ArcDayTable } from './arc-day-table.ts';
-import { readComptagesFast } from './fast/reader.ts';
-import { parseComptagesFile } from './parse.ts';
-import { SeenInstants } from './seen-instants.ts';
 
 /**
  * The date part of a road-count timestamp: exports write Paris wall-clock time (with a `+01:00/+02:00`
@@ -18,7 +14,10 @@ const DAYS_IN_FLIGHT = 4;
 /** Bad road-count rows kept with full detail (counts stay exact beyond it). */
 const MAX_KEPT_REJECTS = 100_000;
 
-/** One streaming pass over the road-count file produces every requested day (stored per day). */
+/**
+ * One streaming pass over the road-count file produces every requested day (stored per day). The readers
+ * are imported when the asset computes: a run that skips it, or `pipeline list`, does not load them.
+ */
 export const comptagesArcDays = defineBatchAsset({
   key: 'comptages_arc_days',
   group: 'intermediate',
@@ -79,6 +78,7 @@ export const comptagesArcDays = defineBatchAsset({
       // The real case (one 6.2 GB file): byte-range workers, results identical to the csv-parse path
       // (assets/comptages/fast/reader.test.ts), several times faster (docs/performance.md).
       const file = raw.files[0]!;
+      const { readComptagesFast } = await import('./fast/reader.ts');
       const r = await readComptagesFast(file, {
         days,
         maxRejects: MAX_KEPT_REJECTS,
@@ -99,6 +99,11 @@ export const comptagesArcDays = defineBatchAsset({
       return emitDays((day, buffers) => r.takeArcDayTable(day, buffers));
     }
     // Several files share one accumulator (and one set of rules) through the streaming csv-parse reader.
+    const [{ ArcDayAccumulator }, { parseComptagesFile }, { SeenInstants }] = await Promise.all([
+      import('./aggregate.ts'),
+      import('./parse.ts'),
+      import('./seen-instants.ts'),
+    ]);
     const acc = new ArcDayAccumulator();
     const total = raw.files.reduce((a, f) => a + f.size, 0);
     let done = 0;

@@ -3,7 +3,7 @@ import { metricsIo } from '../shared/metrics-io.ts';
 import { rawReferentiel } from '../sources.ts';
 import { referentielChecks } from './checks.ts';
 import { computeReferentielMetrics, ReferentielMetricsSchema } from './metrics.ts';
-import { parseReferentielFile, type ReferentielRow } from './parse.ts';
+import type { ReferentielRow } from './parse.ts';
 
 export const referentielMetrics = defineAsset({
   key: 'referentiel_metrics',
@@ -16,6 +16,7 @@ export const referentielMetrics = defineAsset({
   checks: referentielChecks,
   deps: { raw: dep(rawReferentiel, fromUnpartitioned()) },
   compute: async ({ raw }, ctx) => {
+    const { parseReferentielFile } = await import('./parse.ts'); // loaded when the asset computes
     const rows: ReferentielRow[] = [];
     for (const f of raw.files) rows.push(...(await parseReferentielFile(f, ctx.reject)));
     const doc = computeReferentielMetrics(ctx.partitionKey, rows);

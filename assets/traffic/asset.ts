@@ -3,7 +3,7 @@ import { metricsIo } from '../shared/metrics-io.ts';
 import { rawTraffic } from '../sources.ts';
 import { trafficChecks } from './checks.ts';
 import { computeTrafficMetrics, TrafficMetricsSchema } from './metrics.ts';
-import { parseTrafficFile, type Disruption } from './parse.ts';
+import type { Disruption } from './parse.ts';
 
 export const trafficMetrics = defineAsset({
   key: 'traffic_metrics',
@@ -16,6 +16,7 @@ export const trafficMetrics = defineAsset({
   checks: trafficChecks,
   deps: { raw: dep(rawTraffic, hourlyToDaily()) },
   compute: async ({ raw }, ctx) => {
+    const { parseTrafficFile } = await import('./parse.ts'); // loaded when the asset computes
     const disruptions: Disruption[] = [];
     for (const hour of raw)
       for (const f of hour.value.files) disruptions.push(...(await parseTrafficFile(f, ctx.reject)));

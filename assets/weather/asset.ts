@@ -3,7 +3,7 @@ import { metricsIo } from '../shared/metrics-io.ts';
 import { rawWeather } from '../sources.ts';
 import { weatherChecks } from './checks.ts';
 import { computeWeatherMetrics, WeatherMetricsSchema } from './metrics.ts';
-import { parseWeatherFile, type WeatherRecord } from './parse.ts';
+import type { WeatherRecord } from './parse.ts';
 
 export const weatherMetrics = defineAsset({
   key: 'weather_metrics',
@@ -16,6 +16,7 @@ export const weatherMetrics = defineAsset({
   checks: weatherChecks,
   deps: { raw: dep(rawWeather, hourlyToDaily()) },
   compute: async ({ raw }, ctx) => {
+    const { parseWeatherFile } = await import('./parse.ts'); // loaded when the asset computes
     const records: WeatherRecord[] = [];
     for (const hour of raw)
       for (const f of hour.value.files) records.push(...(await parseWeatherFile(f, ctx.reject)));

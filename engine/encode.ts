@@ -8,7 +8,7 @@
  * - `arrow` (a `tableSchema` asset; `storage.file.format: 'arrow'`): an Arrow IPC stream.
  */
 import { createHash } from 'node:crypto';
-import { RecordBatchStreamWriter, Table, tableFromIPC } from 'apache-arrow';
+import { arrow, isArrowTable } from './arrow.ts';
 import { canonicalJson, versionOfHash } from './hash.ts';
 import type { StorageMeta } from './storage.ts';
 
@@ -65,18 +65,19 @@ export async function encodeValue(
     bytes += c.length;
   };
   if (format === 'arrow') {
-    if (!(value instanceof Table))
+    if (!isArrowTable(value))
       throw new ValueFormatError(
         `${what}: a table asset (storage.file.format 'arrow') must produce an Arrow Table`,
       );
     // The stream's messages are hashed as the writer produces them; nothing is serialised twice.
+    const { RecordBatchStreamWriter } = await arrow();
     for await (const c of RecordBatchStreamWriter.writeAll(value)) push(c);
   } else if (format === 'text') {
     if (typeof value !== 'string')
       throw new ValueFormatError(`${what}: a text asset (storage.file.format 'text') must produce a string`);
     push(Buffer.from(value, 'utf8'));
   } else {
-    if (value instanceof Table)
+    if (isArrowTable(value))
       throw new ValueFormatError(
         `${what}: an Arrow Table is stored as a table: declare the asset's schema with tableSchema(…)`,
       );
@@ -107,8 +108,8 @@ export const bytesOf = (e: EncodedValue): Uint8Array =>
   e.chunks.length === 1 ? e.chunks[0]! : Buffer.concat(e.chunks as Uint8Array[], e.bytes);
 
 /** The value stored as `bytes` in `format` (what `load` returns). */
-export function decodeValue(bytes: Uint8Array, format: ValueFormat): unknown {
-  if (format === 'arrow') return tableFromIPC(bytes);
+export async function decodeValue(bytes: Uint8Array, format: ValueFormat): Promise<unknown> {
+  if (format === 'arrow') return (await arrow()).tableFromIPC(bytes);
   const text = Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength).toString('utf8');
   return format === 'text' ? text : (JSON.parse(text) as unknown);
 }

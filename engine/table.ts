@@ -9,10 +9,9 @@
  * The engine knows nothing of what the columns mean; a downstream asset receives the `Table` and reads
  * its columns (`table.getChild('n')`), without per-row objects.
  */
-import { Table, type DataType, type TypeMap } from 'apache-arrow';
+import type { DataType, Table, TypeMap } from 'apache-arrow';
 import { z } from 'zod';
-
-export { Table } from 'apache-arrow';
+import { isArrowTable } from './arrow.ts';
 
 /** A column: its Arrow type, and whether it may hold nulls (default true). */
 export type ColumnSpec<T extends DataType = DataType> = T | { type: T; nullable?: boolean };
@@ -47,7 +46,7 @@ export function tableSchema<const C extends Record<string, ColumnSpec>>(
 ): z.ZodType<Table<TypesOf<C> & TypeMap>> {
   const specs = Object.entries(columns).map(([name, c]) => ({ name, ...specOf(c) }));
   const schema = z.custom<Table<TypesOf<C> & TypeMap>>().superRefine((v, ctx) => {
-    if (!(v instanceof Table)) {
+    if (!isArrowTable(v)) {
       ctx.addIssue({ code: 'custom', message: `expected an Arrow Table, got ${describe(v)}` });
       return;
     }

@@ -5,7 +5,7 @@
  * refused with the path of the bad field: NaN and ±Infinity (JSON writes `null`), bigint, functions.
  */
 import { createHash } from 'node:crypto';
-import { Table } from 'apache-arrow';
+import { isArrowTable } from '../engine/arrow.ts';
 
 export class UnstorableValueError extends Error {
   constructor(
@@ -39,7 +39,7 @@ function keyPath(parent: string, key: string): string {
 /** Validates and serialises. Throws UnstorableValueError naming the field path (e.g. `$.metrics[3].debit_max`). */
 export function encodeJsonValue(value: unknown): EncodedValue {
   // Table values are refused when the definitions load (`storesTables`); this guards direct calls.
-  if (value instanceof Table)
+  if (isArrowTable(value))
     throw new UnstorableValueError(
       '$',
       'is an Arrow Table: database IO managers store JSON values only (store tables in files or S3)',

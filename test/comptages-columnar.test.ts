@@ -57,7 +57,7 @@ describe('arc-day tables', () => {
       const table = arcDaysToTable(list);
       expect(ArcDayTableSchema.safeParse(table).success).toBe(true);
       const enc = await encodeValue(table, 'arrow');
-      const back = decodeValue(Buffer.concat(enc.chunks), 'arrow') as ArcDayTable;
+      const back = (await decodeValue(Buffer.concat(enc.chunks), 'arrow')) as ArcDayTable;
       expect(arcDaysOfColumns(arcDayColumns(back))).toEqual(list);
       // Deterministic: the same records encode to the same bytes.
       expect((await encodeValue(arcDaysToTable(acc.arcDays(day)), 'arrow')).sha256).toBe(enc.sha256);
@@ -80,9 +80,9 @@ describe('arc-day tables', () => {
     ];
     const oddEnc = await encodeValue(arcDaysToTable(odd), 'arrow');
     expect((await encodeValue(withArrowStrings(arcDaysToTable(odd)), 'arrow')).sha256).toBe(oddEnc.sha256);
-    const t = decodeValue(Buffer.concat(oddEnc.chunks), 'arrow');
+    const t = await decodeValue(Buffer.concat(oddEnc.chunks), 'arrow');
     expect(arcDaysOfColumns(arcDayColumns(t as ArcDayTable))).toEqual(odd);
-    const empty = decodeValue(
+    const empty = await decodeValue(
       Buffer.concat((await encodeValue(arcDaysToTable([]), 'arrow')).chunks),
       'arrow',
     );

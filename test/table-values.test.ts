@@ -118,7 +118,7 @@ describe('table values (Arrow IPC)', () => {
     const materialized = first.events.find((e) => e.type === 'materialized' && e.asset === 'counts');
     expect(materialized).toMatchObject({ metadata: { rows: 3, bytes: bytes.length } });
     // Same table → same bytes: what was loaded encodes to the stored file again.
-    const loaded = decodeValue(bytes, 'arrow') as Table;
+    const loaded = (await decodeValue(bytes, 'arrow')) as Table;
     expect(loaded.getChild('x')!.toArray()[0]).toBe(0.1 + 0.2);
     expect(Buffer.concat((await encodeValue(loaded, 'arrow')).chunks)).toEqual(bytes);
     expect((await encodeValue(countsTable(), 'arrow')).dataVersion).toBe(sha16(bytes));

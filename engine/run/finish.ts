@@ -1,8 +1,8 @@
-import { Table } from 'apache-arrow';
 import type { AnyAsset, CheckResult } from '../asset.ts';
 import { ioFor, type Definitions } from '../definitions.ts';
 import type { MaterializedMetadata } from '../events.ts';
 import type { UnitHooks, UnitJob, UnitReport } from '../executor.ts';
+import { isArrowTable } from '../arrow.ts';
 import { encodeValue, formatOf } from '../encode.ts';
 import type { QuarantineCollector } from '../quarantine.ts';
 import { maskSecrets } from '../redact.ts';
@@ -86,7 +86,7 @@ export async function finish(
   }
   const metadata: MaterializedMetadata = {
     ...(Array.isArray(parsed.data) ? { rows: parsed.data.length } : {}),
-    ...(parsed.data instanceof Table ? { rows: parsed.data.numRows } : {}),
+    ...(isArrowTable(parsed.data) ? { rows: parsed.data.numRows } : {}),
     ...extra.meta,
     bytes: stored.bytes,
     durationMs: Date.now() - extra.t0,

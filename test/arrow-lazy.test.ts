@@ -1,0 +1,47 @@
+/**
+ * apache-arrow loads only when a table value is encoded or decoded (engine/arrow.ts): the engine itself
+ * does not import it, and tables are recognised by Arrow's own brand, whichever copy made them.
+ */
+import { spawnSync } from 'node:child_process';
+import { join } from 'node:path';
+import { pathToFileURL } from 'node:url';
+import { tableFromArrays } from 'apache-arrow';
+import { describe, expect, it } from 'vitest';
+import { isArrowTable } from '../engine/arrow.ts';
+import { compiledRoot } from '../pipeline/compile.mjs';
+
+/** Every module URL a fresh Node process loads while importing `entry` (through a load hook). */
+function modulesLoadedBy(entry: string): string[] {
+  const hook = `export async function load(url, ctx, next) { process.stderr.write('loaded ' + url + '\\n'); return next(url, ctx); }`;
+  const script =
+    `import { register } from 'node:module';\n` +
+    `register('data:text/javascript,' + encodeURIComponent(${JSON.stringify(hook)}));\n` +
+    `await import(${JSON.stringify(entry)});\n`;
+  const r = spawnSync(process.execPath, ['--input-type=module', '-e', script], { encoding: 'utf8' });
+  if (r.status !== 0) throw new Error(`the import failed: ${r.stderr}`);
+  const out = r.stderr;
+  return out
+    .split('\n')
+    .filter((l) => l.startsWith('loaded '))
+    .map((l) => l.slice('loaded '.length));
+}
+
+describe('apache-arrow on demand', () => {
+  it('the compiled engine loads without apache-arrow (nor its bundle)', async () => {
+    const build = await compiledRoot();
+    if (!build) throw new Error('the sources could not be compiled (pipeline/compile.mjs)');
+    const loaded = modulesLoadedBy(pathToFileURL(join(build, 'engine/index.js')).href);
+    expect(loaded.some((u) => u.endsWith('/engine/index.js'))).toBe(true);
+    expect(loaded.some((u) => u.includes('/vendor/zod.js'))).toBe(true);
+    expect(loaded.filter((u) => /apache-arrow/.test(u))).toEqual([]);
+  });
+
+  it('recognises tables by their brand, and nothing else', () => {
+    const table = tableFromArrays({ n: Int32Array.from([1, 2]) });
+    expect(isArrowTable(table)).toBe(true);
+    expect(isArrowTable(table.getChildAt(0))).toBe(false);
+    expect(isArrowTable({ schema: {}, numRows: 2, getChildAt: () => null })).toBe(false);
+    expect(isArrowTable(null)).toBe(false);
+    expect(isArrowTable('table')).toBe(false);
+  });
+});

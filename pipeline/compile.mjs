@@ -19,7 +19,7 @@
 // small modules much more slowly than the same code in one file (measured on Node 20, 2 cores: zod
 // 4.6 ≈ 120 → 60 ms, apache-arrow 21 ≈ 150–200 → 40–60 ms), and every command loads both. A project's
 // config build (config-build.ts) links its own imports of these packages to the same files when it
-// uses the same installed copy, so the process holds one copy of each (one `Table` class).
+// uses the same installed copy, so the process never loads a second copy of them.
 import process from 'node:process';
 import { createHash } from 'node:crypto';
 import {
@@ -44,9 +44,9 @@ const ROOT_FILES = ['cityflow.config.ts'];
 /** Bump when the compile options change, so older caches are not reused. */
 const FORMAT = 3;
 /** Packages bundled into one file each (see above): pure ES modules, no files read beside them. */
-export const VENDORED = ['zod', 'apache-arrow'];
+const VENDORED = ['zod', 'apache-arrow'];
 /** Where a vendored package's bundle is, relative to a build's root. */
-export const vendorFile = (name) => `vendor/${name}.js`;
+const vendorFile = (name) => `vendor/${name}.js`;
 /** Builds not used for this long are removed (a long run may still import from its own build). */
 const PRUNE_AFTER_MS = 24 * 3600 * 1000;
 

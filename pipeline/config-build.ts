@@ -7,8 +7,9 @@
  * Imports of CityFlow itself (`cityflow`, `cityflow/…`, or a relative path into a CityFlow checkout) are
  * linked to the very modules the running CLI loaded (config-link.ts), and so are imports of the packages
  * the CLI bundled (`zod`, `apache-arrow`: compile.mjs) when the project has the same installed copy.
- * Other packages stay bare imports, resolved from the project's node_modules; JSON imports are inlined; files read beside a module
- * (`new URL('./x', import.meta.url)`) are copied, and modules named so (worker threads) compiled.
+ * Other packages stay bare imports, resolved from the project's node_modules; JSON imports are inlined;
+ * files read beside a module (`new URL('./x', import.meta.url)`) are copied, and modules named so
+ * (worker threads) compiled.
  *
  * A build is reused while every file it was made from is unchanged (a small manifest per config lists
  * them with their hashes: checking costs one read and one hash per module, no esbuild).

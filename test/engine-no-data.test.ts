@@ -183,6 +183,28 @@ describe('no data', () => {
     expect(JSON.parse(await readFile(out('summary', D1), 'utf8'))).toEqual({ total: 10 });
   });
 
+  it('an optional input recorded with data but no longer stored is missing, not "no data"', async () => {
+    // Found by test/staleness-property.test.ts: the dependent used to compute without the lost value,
+    // record the lost value's version as what it read, and be called up to date once it was restored.
+    const { run, planOf } = setup([rawN, total, summary]);
+    await run(['total']);
+    await rm(out('total', D2)); // deleted behind the engine's back
+    const alone = await run(['summary']);
+    expect(alone.outcome('summary', D2)).toBe('failed');
+    const failed = alone.events.find((e) => e.type === 'failed' && e.partition === D2);
+    expect(failed && 'error' in failed ? failed.error : '').toMatch(
+      new RegExp(`Input "total" \\(total \\[${D2}\\]\\) is missing: materialize it first`),
+    );
+    expect(await exists(out('summary', D2))).toBe(false);
+    // With its upstream selected, the lost value is rebuilt first and read.
+    await run(['total', 'summary']);
+    expect(JSON.parse(await readFile(out('summary', D2), 'utf8'))).toEqual({ total: 3 });
+    const again = await planOf(['total', 'summary']);
+    expect(
+      again.units.filter((u) => u.decision !== 'observe' && (u.decision !== 'skip' || u.reasons.length)),
+    ).toEqual([]);
+  });
+
   it('files removed later: the unit has no data again, and dependents never read the old value', async () => {
     const { state, run } = setup([rawN, total, doubled, summary]);
     await run(['total', 'doubled', 'summary']);

@@ -11,6 +11,7 @@
  * - after a full run with nothing failing, nothing is stale.
  * Raw files come and go (a day without its file has no data), some inputs are optional and some
  * computes say "no data": a unit called up to date with no data must be one that has none today.
+ * A failure prints its seed and path: `FC_SEED=<seed> FC_PATH=<path> npx vitest run <this file>` replays it.
  */
 import { mkdir, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
@@ -397,7 +398,10 @@ describe('staleness (property)', () => {
         ).toEqual([]);
         await h.checkInvariants();
       }),
-      { numRuns: 60 },
+      {
+        numRuns: 60,
+        ...(process.env.FC_SEED ? { seed: Number(process.env.FC_SEED), path: process.env.FC_PATH } : {}),
+      },
     );
   }, 240_000);
 });

@@ -75,8 +75,11 @@ export async function loadInputs(
   const absent: string[] = [];
   for (const d of graph.depsOf(asset.key)) {
     const up = graph.get(d.assetKey);
-    const loadOne = async (q: string): Promise<{ found: boolean; absent?: boolean; value?: unknown }> => {
-      if (versions[inputKey(d.name, q)] === NO_DATA) return { found: false, absent: true };
+    const loadOne = async (
+      q: string,
+    ): Promise<{ found: boolean; absent?: boolean; lost?: boolean; value?: unknown }> => {
+      const version = versions[inputKey(d.name, q)];
+      if (version === NO_DATA) return { found: false, absent: true };
       if (up.kind === 'source') {
         const fs = await defs.sources.resolve(up.locate!(q), env.signal);
         sources.add(fs.origin);
@@ -87,14 +90,22 @@ export async function loadInputs(
       try {
         return { found: true, value: await ioFor(defs, up).load(ioContext(up, q)) };
       } catch (err) {
-        if (err instanceof MissingValueError) return { found: false };
+        // Recorded with a data version but no longer stored (deleted behind the engine's back): lost, not
+        // absent — computing without it would record that version as an input it never saw.
+        if (err instanceof MissingValueError) return { found: false, lost: typeof version === 'string' };
         throw err;
       }
     };
+    const missing = (q: string): Error =>
+      new Error(
+        `Input "${d.name}" (${d.assetKey} [${q}]) is missing: materialize it first, e.g. --select +${asset.key}`,
+      );
     const qs = d.mapping.upstream(partition).filter((q) => !(d.self && q === partition));
     if (d.mapping.cardinality === 'many') {
       // A day's 24 hourly inputs are independent: load them a few at a time.
       const loaded = await env.inputLimit.map(qs, async (q) => ({ q, r: await loadOne(q) }));
+      const lost = loaded.find(({ r }) => r.lost);
+      if (lost) throw missing(lost.q);
       const values: Partitioned<unknown>[] = [];
       for (const { q, r } of loaded) if (r.found) values.push({ partitionKey: q, value: r.value });
       if (!d.optional && !d.self && qs.length && loaded.every(({ r }) => r.absent))
@@ -103,11 +114,7 @@ export async function loadInputs(
     } else {
       const r = await loadOne(qs[0]!);
       if (r.absent && !d.optional && !d.self) absent.push(noDataIn(graph, d.assetKey, qs, env.reasonOf));
-      else if (!r.found && !d.optional) {
-        throw new Error(
-          `Input "${d.name}" (${d.assetKey} [${qs[0]}]) is missing: materialize it first, e.g. --select +${asset.key}`,
-        );
-      }
+      else if (!r.found && (!d.optional || r.lost)) throw missing(qs[0]!);
       inputs[d.name] = r.value;
     }
   }

@@ -14,8 +14,8 @@ const DEFINING_FUNCTIONS = new Set(
   ].map(withoutExtension),
 );
 
-/** Source files of the stack's frames, innermost first (raw V8 call sites: no source-map lookups). */
-function stackFiles(): string[] {
+/** The stack's call sites, innermost first (raw V8 call sites: no source-map lookups). */
+function callSites(): NodeJS.CallSite[] {
   const savedPrepare = Error.prepareStackTrace;
   const savedLimit = Error.stackTraceLimit;
   try {
@@ -24,8 +24,7 @@ function stackFiles(): string[] {
     const holder: { stack?: unknown } = {};
     Error.captureStackTrace(holder);
     const sites = holder.stack as NodeJS.CallSite[] | undefined;
-    if (!Array.isArray(sites)) return [];
-    return sites.map((s) => s.getFileName() ?? '').filter((f) => f !== '');
+    return Array.isArray(sites) ? sites : [];
   } finally {
     Error.prepareStackTrace = savedPrepare;
     Error.stackTraceLimit = savedLimit;
@@ -36,15 +35,32 @@ function stackFiles(): string[] {
 export const definingModules = new Set<string>();
 
 /**
+ * A frame's file → its source path, or null for a frame that is not the caller (node internals, the
+ * engine's defining functions, no absolute path). Remembered: a project defines many assets from few
+ * files, and mapping a compiled file back to its source asks the file system.
+ */
+const frameSources = new Map<string, string | null>();
+
+function callerSource(frame: string): string | null {
+  let path = frameSources.get(frame);
+  if (path === undefined) {
+    const source = frame.startsWith('node:') ? '' : sourcePathOf(frame);
+    path = isAbsolute(source) && !DEFINING_FUNCTIONS.has(withoutExtension(source)) ? source : null;
+    frameSources.set(frame, path);
+  }
+  return path;
+}
+
+/**
  * The source file of the module calling defineAsset / defineBatchAsset / defineSource (the first frame
  * outside engine/asset.ts and this file), recorded as a defining module. Undefined when the caller has
  * no file (eval, REPL).
  */
 export function captureDefiningModule(): string | undefined {
-  for (const frame of stackFiles()) {
-    if (frame.startsWith('node:')) continue;
-    const path = sourcePathOf(frame);
-    if (!isAbsolute(path) || DEFINING_FUNCTIONS.has(withoutExtension(path))) continue;
+  for (const site of callSites()) {
+    const frame = site.getFileName();
+    const path = frame ? callerSource(frame) : null;
+    if (!path) continue;
     definingModules.add(path);
     return path;
   }

@@ -17,9 +17,10 @@
 // The exception: a few large dependencies (VENDORED) are bundled, each into one file of the build
 // (`vendor/<name>.js`), and the build's imports of them point there. Node loads a package of 100–150
 // small modules much more slowly than the same code in one file (measured on Node 20, 2 cores: zod
-// 4.6 ≈ 120 → 60 ms, apache-arrow 21 ≈ 150–200 → 40–60 ms), and every command loads both. A project's
-// config build (config-build.ts) links its own imports of these packages to the same files when it
-// uses the same installed copy, so the process never loads a second copy of them.
+// 4.6 ≈ 120 → 60 ms, apache-arrow 21 ≈ 150–200 → 40–60 ms): every command loads zod, and a project
+// with table assets apache-arrow (engine/arrow.ts loads it on demand). A project's config build
+// (config-build.ts) links its own imports of these packages to the same files when it uses the same
+// installed copy, so the process never loads a second copy of them.
 import process from 'node:process';
 import { createHash } from 'node:crypto';
 import {
@@ -72,22 +73,18 @@ function sourceFiles() {
   return files.sort();
 }
 
-/** The folder of an installed package (its package.json), found from where the CLI resolves it. */
-function packageDirOf(name) {
-  let dir = dirname(fileURLToPath(import.meta.resolve(name)));
-  for (;;) {
-    const manifest = join(dir, 'package.json');
-    if (existsSync(manifest) && JSON.parse(readFileSync(manifest, 'utf8')).name === name) return dir;
-    if (dirname(dir) === dir) throw new Error(`no package.json of ${name} above its entry`);
-    dir = dirname(dir);
-  }
-}
-
-/** Each vendored package's folder and version (part of the build hash: an upgrade rebuilds). */
+/**
+ * Each vendored package's folder (the one holding its package.json, found upwards from where the CLI
+ * resolves it) and version (part of the build hash: an upgrade rebuilds).
+ */
 function vendoredPackages() {
   return VENDORED.map((name) => {
-    const dir = packageDirOf(name);
-    return { name, dir, version: JSON.parse(readFileSync(join(dir, 'package.json'), 'utf8')).version };
+    for (let dir = dirname(fileURLToPath(import.meta.resolve(name))); ; dir = dirname(dir)) {
+      const manifest = join(dir, 'package.json');
+      const pkg = existsSync(manifest) ? JSON.parse(readFileSync(manifest, 'utf8')) : null;
+      if (pkg?.name === name) return { name, dir, version: pkg.version };
+      if (dirname(dir) === dir) throw new Error(`no package.json of ${name} above its entry`);
+    }
   });
 }
 

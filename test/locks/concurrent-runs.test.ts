@@ -50,9 +50,10 @@ async function runLog(dir: string, runId: string): Promise<{ span: [number, numb
 }
 
 /** Resolves once some run holds an entry in the state dir's unit-lock table. */
-async function lockTaken(dir: string): Promise<string> {
+/** The unit-lock entry a run wrote in the project's state locks (or in `locksDir`), once it is there. */
+async function lockTaken(dir: string, locksDir = join(dir, '.cityflow', 'locks')): Promise<string> {
   for (let i = 0; i < 300; i++) {
-    const names = await readdir(join(dir, '.cityflow', 'locks')).catch(() => [] as string[]);
+    const names = await readdir(locksDir).catch(() => [] as string[]);
     const entry = names.find((n) => n.endsWith('.units.json'));
     if (entry) return entry;
     await new Promise((r) => setTimeout(r, 50));
@@ -143,6 +144,8 @@ describe('a run killed with SIGKILL while holding unit locks', () => {
     const dir = await project();
     const a = materialize(dir, ['--select', 'per_city', '--force'], { SLOW_MS: '60000' });
     const entry = await lockTaken(dir);
+    // The output unit locks are taken right after the state's: killed in between, there would be none.
+    expect(await lockTaken(dir, join(dir, 'output', '.cityflow-locks'))).toBe(entry);
     a.child.kill('SIGKILL');
     const ra = await a.done;
     expect(ra.signal).toBe('SIGKILL');

@@ -14,13 +14,14 @@
 // tsx (CITYFLOW_TSX=1) therefore give every asset the same version. Its per-file cache
 // (code-files.json) lives next to the builds, and pruning leaves it alone.
 //
-// The exception: a few large dependencies (VENDORED) are bundled, each into one file of the build
-// (`vendor/<name>.js`), and the build's imports of them point there. Node loads a package of 100–150
-// small modules much more slowly than the same code in one file (measured on Node 20, 2 cores: zod
-// 4.6 ≈ 120 → 60 ms, apache-arrow 21 ≈ 150–200 → 40–60 ms): every command loads zod, and a project
-// with table assets apache-arrow (engine/arrow.ts loads it on demand). A project's config build
-// (config-build.ts) links its own imports of these packages to the same files when it uses the same
-// installed copy, so the process never loads a second copy of them.
+// The exception: the dependencies every command loads (VENDORED) are bundled, each into one minified
+// file of the build (`vendor/<name>.js`), and the build's imports of them point there. Node loads a
+// package of many small modules much more slowly than the same code in one file (Node 20, 2 cores: zod
+// 4.6 ≈ 120 → 60 ms, apache-arrow 21 ≈ 150–200 → 40–60 ms, commander, graphology, croner, dotenv and
+// p-limit together ≈ 50 → 32 ms): every command loads zod, and a project with table assets apache-arrow
+// (engine/arrow.ts loads it on demand). A project's config build (config-build.ts) links its own imports
+// of these packages to the same files when it uses the same installed copy, so the process never loads a
+// second copy of them.
 import process from 'node:process';
 import { createHash } from 'node:crypto';
 import {
@@ -43,9 +44,18 @@ const SOURCE_DIRS = ['engine', 'io-managers', 'assets', 'pipeline'];
 /** The project's own config at the root (this repository's: the Paris pipeline), compiled with the CLI. */
 const ROOT_FILES = ['cityflow.config.ts'];
 /** Bump when the compile options change, so older caches are not reused. */
-const FORMAT = 3;
-/** Packages bundled into one file each (see above): pure ES modules, no files read beside them. */
-const VENDORED = ['zod', 'apache-arrow'];
+const FORMAT = 4;
+/** Packages bundled into one file each (see above): libraries that read no files of their own beside them. */
+const VENDORED = [
+  'zod',
+  'apache-arrow',
+  'commander',
+  'graphology',
+  'graphology-dag',
+  'croner',
+  'dotenv',
+  'p-limit',
+];
 /** Where a vendored package's bundle is, relative to a build's root. */
 const vendorFile = (name) => `vendor/${name}.js`;
 /** Builds not used for this long are removed (a long run may still import from its own build). */
@@ -73,23 +83,48 @@ function sourceFiles() {
   return files.sort();
 }
 
+/** The folder of the package `name` as Node finds it from `fromDir` (its node_modules, then upwards). */
+function packageDirFrom(name, fromDir) {
+  for (let dir = fromDir; ; dir = dirname(dir)) {
+    const candidate = join(dir, 'node_modules', name);
+    if (existsSync(join(candidate, 'package.json'))) return candidate;
+    if (dirname(dir) === dir) return undefined;
+  }
+}
+
 /**
  * Each vendored package's folder (the one holding its package.json, found upwards from where the CLI
- * resolves it) and version (part of the build hash: an upgrade rebuilds).
+ * resolves it), and the name, version and manifest of it and of every package it depends on, directly
+ * or not: the bundle holds their code, so an upgrade of any of them rebuilds.
  */
 function vendoredPackages() {
   return VENDORED.map((name) => {
-    for (let dir = dirname(fileURLToPath(import.meta.resolve(name))); ; dir = dirname(dir)) {
+    let dir = dirname(fileURLToPath(import.meta.resolve(name)));
+    for (; ; dir = dirname(dir)) {
       const manifest = join(dir, 'package.json');
-      const pkg = existsSync(manifest) ? JSON.parse(readFileSync(manifest, 'utf8')) : null;
-      if (pkg?.name === name) return { name, dir, version: pkg.version };
+      if (existsSync(manifest) && JSON.parse(readFileSync(manifest, 'utf8')).name === name) break;
       if (dirname(dir) === dir) throw new Error(`no package.json of ${name} above its entry`);
     }
+    const packages = [];
+    const seen = new Set();
+    const visit = (pkgDir) => {
+      const manifest = join(pkgDir, 'package.json');
+      if (seen.has(manifest)) return;
+      seen.add(manifest);
+      const pkg = JSON.parse(readFileSync(manifest, 'utf8'));
+      packages.push({ name: pkg.name, version: pkg.version, manifest });
+      for (const dep of Object.keys({ ...pkg.dependencies, ...pkg.optionalDependencies })) {
+        const depDir = packageDirFrom(dep, pkgDir);
+        if (depDir) visit(depDir);
+      }
+    };
+    visit(dir);
+    return { name, dir, packages };
   });
 }
 
 function buildHash(files, compilerVersion, vendored) {
-  const vendors = vendored.map((v) => [v.name, v.version]);
+  const vendors = vendored.map((v) => [v.name, v.packages.map((p) => [p.name, p.version])]);
   const h = createHash('sha256').update(JSON.stringify([FORMAT, compilerVersion, vendors]));
   for (const f of files) {
     const content = readFileSync(join(ROOT, f));
@@ -117,27 +152,41 @@ const keepImports = {
   },
 };
 
+/** An export name as written after `as`: an identifier, or a string when it is not one. */
+const exportName = (name) => (/^[A-Za-z_$][\w$]*$/.test(name) ? name : JSON.stringify(name));
+
 /**
- * One ES module per vendored package, re-exporting all of it (and its default export, if any). No
- * source map: Node would read and parse it (≈ 1 MB of JSON each) at every start.
+ * One ES module per vendored package, exporting what a Node importer of the package sees: its ES
+ * exports, or the names Node finds in its CommonJS (commander, graphology-dag…), listed by importing it
+ * here, once per build. Whitespace and syntax are minified (names are kept, for stack traces): less to
+ * read and parse at every start, and plain ASCII, which V8 decodes faster. No source map: Node would
+ * read and parse it (≈ 1 MB of JSON each) at every start.
  */
 async function bundleVendored(build, vendored, outDir) {
   const manifest = {};
   for (const { name, dir } of vendored) {
-    const options = {
+    // `module.exports`: how Node 22+ also names a CommonJS module's whole export, not a name of its own.
+    const names = Object.keys(await import(name)).filter((n) => n !== 'module.exports');
+    const contents = [
+      `import * as ns from ${JSON.stringify(name)};`,
+      ...names.map((n, i) => `const v${i} = ns[${JSON.stringify(n)}];`),
+      `export { ${names.map((n, i) => `v${i} as ${exportName(n)}`).join(', ')} };`,
+    ].join('\n');
+    await build({
+      stdin: { contents, resolveDir: ROOT, loader: 'js' },
       bundle: true,
       platform: 'node',
       format: 'esm',
       target: 'node20',
+      minifyWhitespace: true,
+      minifySyntax: true,
+      // CommonJS code in an ES module: its `require` of Node's own modules needs one in scope.
+      banner: {
+        js: "import { createRequire as __cityflowRequire } from 'node:module'; const require = __cityflowRequire(import.meta.url);",
+      },
       outfile: join(outDir, vendorFile(name)),
       logLevel: 'silent',
-    };
-    const stdin = (contents) => ({ stdin: { contents, resolveDir: ROOT, loader: 'js' } });
-    try {
-      await build({ ...options, ...stdin(`export * from '${name}';\nexport { default } from '${name}';`) });
-    } catch {
-      await build({ ...options, ...stdin(`export * from '${name}';`) }); // no default export
-    }
+    });
     manifest[name] = { dir, file: vendorFile(name) };
   }
   writeFileSync(join(outDir, 'vendor/vendored.json'), JSON.stringify(manifest, null, 2) + '\n');
@@ -201,7 +250,7 @@ export async function compiledRoot() {
       const esbuildVersion = JSON.parse(readFileSync(esbuildPackage, 'utf8')).version;
       vendored = vendoredPackages();
       hash = buildHash(files, esbuildVersion, vendored);
-      const packageFiles = [esbuildPackage, ...vendored.map((v) => join(v.dir, 'package.json'))];
+      const packageFiles = [esbuildPackage, ...vendored.flatMap((v) => v.packages.map((p) => p.manifest))];
       writeStamp(cacheRoot, files, packageFiles, hash);
     }
     const outDir = join(cacheRoot, hash);

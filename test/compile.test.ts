@@ -4,8 +4,9 @@
  * build, and editing one asset's compute function re-runs that asset and its dependents only (code
  * versions of the other assets do not move when another file changes).
  */
-import { readdir, readFile, rm, utimes, writeFile } from 'node:fs/promises';
+import { cp, readdir, readFile, rm, utimes, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
+import { pathToFileURL } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { copyProject, runCopy } from './faults/cli-process.ts';
 
@@ -88,6 +89,44 @@ describe('compiled CLI', () => {
     await utimes(path, old, old); // size and times as before: only ctime tells (as after `cp -p`)
     const listed = JSON.parse(await pipeline('list', '--json')) as { key: string }[];
     expect(listed.map((a) => a.key)).toContain('weather_metricz');
+    expect((await builds()).length).toBe(before.length + 1);
+  }, 120_000);
+
+  it('bundles each vendored package with the exports Node gives its importers (CommonJS ones too)', async () => {
+    const { hash } = JSON.parse(await readFile(join(CACHE(), 'sources-stamp.json'), 'utf8')) as {
+      hash: string;
+    };
+    const build = join(CACHE(), hash);
+    const manifest = JSON.parse(await readFile(join(build, 'vendor/vendored.json'), 'utf8')) as Record<
+      string,
+      { file: string }
+    >;
+    // Both kinds are there: ES modules (zod) and CommonJS read by Node's lexer (graphology-dag).
+    expect(Object.keys(manifest)).toEqual(expect.arrayContaining(['zod', 'commander', 'graphology-dag']));
+    for (const [name, { file }] of Object.entries(manifest)) {
+      const bundle = (await import(pathToFileURL(join(build, file)).href)) as Record<string, unknown>;
+      const installed = (await import(name)) as Record<string, unknown>;
+      const shape = (ns: Record<string, unknown>): string[] =>
+        Object.keys(ns)
+          .filter((k) => k !== 'module.exports')
+          .map((k) => `${k}: ${typeof ns[k]}`);
+      expect(shape(bundle), name).toEqual(shape(installed));
+    }
+  }, 60_000);
+
+  it('an upgrade of a package a bundle holds, not vendored by name (p-limit → yocto-queue), rebuilds', async () => {
+    // Real folders instead of links, so that the copy resolves its own yocto-queue from its p-limit.
+    for (const name of ['p-limit', 'yocto-queue']) {
+      const dir = join(root, 'node_modules', name);
+      await rm(dir);
+      await cp(join(import.meta.dirname, '..', 'node_modules', name), dir, { recursive: true });
+    }
+    await pipeline('list', '--json');
+    const before = await builds();
+    const manifest = join(root, 'node_modules/yocto-queue/package.json');
+    const pkg = JSON.parse(await readFile(manifest, 'utf8')) as { version: string };
+    await writeFile(manifest, JSON.stringify({ ...pkg, version: `${pkg.version}-patched` }));
+    await pipeline('list', '--json');
     expect((await builds()).length).toBe(before.length + 1);
   }, 120_000);
 });

@@ -33,6 +33,10 @@ describe('declarations', () => {
     expect(() => onCron('0 6 * * *', { timezone: 'Mars/Olympus' })).toThrow(
       /unknown time zone "Mars\/Olympus"/,
     );
+    // Zone names Intl accepts besides its list of canonical ones are zones too (aliases, UTC, any case).
+    for (const timezone of ['UTC', 'Etc/UTC', 'US/Eastern', 'europe/paris', 'Asia/Kolkata'])
+      expect(() => onCron('0 6 * * *', { timezone }), timezone).not.toThrow();
+    expect(() => daily({ timezone: 'Europe/Pariss' })).toThrow(/unknown time zone "Europe\/Pariss"/);
     expect(() => freshness({ maxLag: '26 hours' })).toThrow(DefinitionError);
     expect(() => freshness({ maxLag: '0h' })).toThrow(/not a duration/);
     expect(() => eager({ require: 'some' as never })).toThrow(/all-inputs, any-input, all-sources/);

@@ -22,7 +22,7 @@ import {
   type IOManager,
   type RunEvent,
 } from '../engine/index.ts';
-import { tableSchema } from '../engine/table.ts';
+import { isTableSchema, tableColumnsOf, tableSchema } from '../engine/table.ts';
 import { encodeJsonValue } from '../io-managers/json-value.ts';
 import { LocalFsIOManager } from '../io-managers/local-fs.ts';
 import { LocalSourceIO } from '../io-managers/local-source.ts';
@@ -157,6 +157,44 @@ describe('table values (Arrow IPC)', () => {
     expect(r.events.find((e) => e.type === 'failed')).toMatchObject({
       error: expect.stringMatching(/Output of bad does not match its schema: .*table columns are \[id\]/),
     });
+  });
+
+  it('may declare their columns as a function of apache-arrow: made on first check, checked asynchronously by the engine', async () => {
+    let made = 0;
+    const LazyCounts = tableSchema((A) => {
+      made++;
+      return { id: { type: new A.Utf8(), nullable: false }, n: new A.Int32(), x: new A.Float64() };
+    });
+    // Declaring it and defining an asset with it make no Arrow object.
+    const counts = defineAsset({ key: 'counts', schema: LazyCounts, compute: () => countsTable() });
+    expect(isTableSchema(LazyCounts)).toBe(true);
+    expect(counts.storage).toEqual({ file: { format: 'arrow' } });
+    expect(made).toBe(0);
+    expect(Object.keys((await tableColumnsOf(LazyCounts))!)).toEqual(['id', 'n', 'x']);
+    // The same checks as a schema declared with its columns.
+    expect((await LazyCounts.safeParseAsync(countsTable())).success).toBe(true);
+    const wrong = await LazyCounts.safeParseAsync(
+      tableFromArrays({ id: ['a'], n: Float64Array.of(1), x: Float64Array.of(1) }),
+    );
+    expect(wrong.success ? [] : wrong.error.issues.map((i) => `${i.path.join('.')}: ${i.message}`)).toEqual([
+      'id: column type Dictionary<Int32, Utf8>, expected Utf8',
+      'n: column type Float64, expected Int32',
+    ]);
+    const bad = defineAsset({
+      key: 'bad',
+      schema: LazyCounts,
+      compute: () => tableFromArrays({ id: ['a'] }) as never,
+    });
+    const run = setup([counts, bad]);
+    const r = await run(['counts', 'bad']);
+    expect(r.result).toMatchObject({ materialized: 1, failed: 1 });
+    expect(r.events.find((e) => e.type === 'failed')).toMatchObject({
+      error: expect.stringMatching(/Output of bad does not match its schema: .*table columns are \[id\]/),
+    });
+    // Stored as the same Arrow bytes as with the declared columns.
+    const bytes = await readFile(join(dir, 'out/counts/all.arrows'));
+    expect(r.versions.get('counts')).toBe((await encodeValue(countsTable(), 'arrow')).dataVersion);
+    expect(r.versions.get('counts')).toBe(sha16(bytes));
   });
 
   it('are refused when the definitions load by a store that does not keep tables, and by the database encoder', () => {

@@ -9,6 +9,7 @@ import { maskSecrets } from '../redact.ts';
 import type { StoredCheckResult } from '../state.ts';
 import { errorMessage, summarizeZod } from './errors.ts';
 import { ioContext, writeQuarantine } from './storage.ts';
+import { isTableSchema } from '../table.ts';
 
 export interface Computed {
   meta: Record<string, unknown>;
@@ -46,7 +47,12 @@ export async function finish(
         `fix or remove the file, then run again (\`pipeline quarantine --select ${asset.key}\`)`,
     );
   }
-  const parsed = asset.schema ? asset.schema.safeParse(value) : { success: true as const, data: value };
+  // A table schema may check asynchronously (columns declared as a function of apache-arrow).
+  const parsed = !asset.schema
+    ? { success: true as const, data: value }
+    : isTableSchema(asset.schema)
+      ? await asset.schema.safeParseAsync(value)
+      : asset.schema.safeParse(value);
   if (!parsed.success)
     throw new Error(`Output of ${asset.key} does not match its schema: ${summarizeZod(parsed.error)}`);
   // One serialisation: the bytes stored by file IO managers, their hash the data version.

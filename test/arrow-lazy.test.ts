@@ -1,6 +1,7 @@
 /**
  * apache-arrow loads only when a table value is encoded or decoded (engine/arrow.ts): the engine itself
- * does not import it, and tables are recognised by Arrow's own brand, whichever copy made them.
+ * does not import it, nor do the Paris definitions, and tables are recognised by Arrow's own brand,
+ * whichever copy made them.
  */
 import { spawnSync } from 'node:child_process';
 import { join } from 'node:path';
@@ -33,6 +34,15 @@ describe('apache-arrow on demand', () => {
     const loaded = modulesLoadedBy(pathToFileURL(join(build, 'engine/index.js')).href);
     expect(loaded.some((u) => u.endsWith('/engine/index.js'))).toBe(true);
     expect(loaded.some((u) => u.includes('/vendor/zod.js'))).toBe(true);
+    expect(loaded.filter((u) => /apache-arrow/.test(u))).toEqual([]);
+  });
+
+  it("the Paris definitions load without it too (the arc-days schema's columns are declared as a function)", async () => {
+    const build = await compiledRoot();
+    if (!build) throw new Error('the sources could not be compiled (pipeline/compile.mjs)');
+    const loaded = modulesLoadedBy(pathToFileURL(join(build, 'cityflow.config.js')).href);
+    expect(loaded.some((u) => u.endsWith('/assets/comptages/arc-days-asset.js'))).toBe(true);
+    expect(loaded.some((u) => u.endsWith('/assets/comptages/metrics-asset.js'))).toBe(true);
     expect(loaded.filter((u) => /apache-arrow/.test(u))).toEqual([]);
   });
 

@@ -55,7 +55,7 @@ describe('arc-day tables', () => {
       const list = acc.arcDays(day);
       rows += list.length;
       const table = arcDaysToTable(list);
-      expect(ArcDayTableSchema.safeParse(table).success).toBe(true);
+      expect((await ArcDayTableSchema.safeParseAsync(table)).success).toBe(true);
       const enc = await encodeValue(table, 'arrow');
       const back = (await decodeValue(Buffer.concat(enc.chunks), 'arrow')) as ArcDayTable;
       expect(arcDaysOfColumns(arcDayColumns(back))).toEqual(list);
@@ -87,7 +87,7 @@ describe('arc-day tables', () => {
       'arrow',
     );
     expect((empty as ArcDayTable).numRows).toBe(0);
-    expect(ArcDayTableSchema.safeParse(empty).success).toBe(true);
+    expect((await ArcDayTableSchema.safeParseAsync(empty)).success).toBe(true);
   });
 });
 

@@ -11,7 +11,9 @@
  *   rows                   Int32
  *
  * `arcDayColumns` reads a table back as flat typed arrays (NaN / -1 for nulls), without per-row objects.
+ * The schema is in arc-day-schema.ts (no apache-arrow import: the definitions load without it).
  */
+import * as Arrow from 'apache-arrow';
 import {
   Dictionary,
   Field,
@@ -27,31 +29,16 @@ import {
   type Data,
   type Vector,
 } from 'apache-arrow';
-import { tableSchema } from '../../engine/table.ts';
+import { etatType as etatTypeOf, hourlyType, type ArcDayTable } from './arc-day-schema.ts';
 import type { ArcDay } from './arc-day.ts';
 import { ETATS_TRAFIC } from './normalize.ts';
 
+export { ArcDayTableSchema, type ArcDayTable } from './arc-day-schema.ts';
+
 const HOURS = 24;
-/** A fixed dictionary id: the same table always encodes to the same bytes (the data version). */
-const ETAT_DICTIONARY_ID = 0;
 
-const hourly = <T extends Float64 | Dictionary<Utf8, Int8>>(type: T) =>
-  new FixedSizeList(HOURS, new Field('hour', type, true));
-const etatType = () => new Dictionary(new Utf8(), new Int8(), ETAT_DICTIONARY_ID);
-
-export const ArcDayTableSchema = tableSchema({
-  arc_id: { type: new Utf8(), nullable: false },
-  day: { type: new Utf8(), nullable: false },
-  libelle: { type: new Utf8(), nullable: false },
-  flow: { type: hourly(new Float64()), nullable: false },
-  occupancy: { type: hourly(new Float64()), nullable: false },
-  etat: { type: hourly(etatType()), nullable: false },
-  geo_point: new FixedSizeList(2, new Field('coordinate', new Float64(), false)),
-  row_length_m: new Float64(),
-  rows: { type: new Int32(), nullable: false },
-});
-
-export type ArcDayTable = ReturnType<typeof ArcDayTableSchema.parse>;
+const hourly = <T extends Float64 | Dictionary<Utf8, Int8>>(type: T) => hourlyType(Arrow, type);
+const etatType = () => etatTypeOf(Arrow);
 
 const utf8 = new TextEncoder();
 /**

@@ -1,6 +1,7 @@
 import { daily, defineBatchAsset, dep, fromUnpartitioned, type Reject } from '../../engine/index.ts';
 import { rawComptages } from '../sources.ts';
-import { ArcDayTableSchema, ColumnBuffers, arcDaysToTable, type ArcDayTable } from './arc-day-table.ts';
+import { ArcDayTableSchema, type ArcDayTable } from './arc-day-schema.ts';
+import type { ColumnBuffers } from './arc-day-table.ts';
 
 /**
  * The date part of a road-count timestamp: exports write Paris wall-clock time (with a `+01:00/+02:00`
@@ -49,6 +50,7 @@ export const comptagesArcDays = defineBatchAsset({
     // are stored at once: a day's write waits mostly on the disk (fsync of the value and its version),
     // during which the next day's table is built.
     // The tables' column buffers are reused once a day is stored (nothing reads its table after that).
+    const { ColumnBuffers, arcDaysToTable } = await import('./arc-day-table.ts');
     const buffers = new ColumnBuffers();
     const emitDays = async (arcDaysOf: (day: string, buffers: ColumnBuffers) => ArcDayTable) => {
       const keys = ctx.partitionKeys;

@@ -4,7 +4,7 @@ import { referentielMetrics } from '../referentiel/asset.ts';
 import { metricsIo } from '../shared/metrics-io.ts';
 import { comptagesArcDays } from './arc-days-asset.ts';
 import { comptagesChecks } from './checks.ts';
-import { computeComptagesMetrics, ComptagesMetricsSchema } from './metrics.ts';
+import { ComptagesMetricsSchema } from './metrics-schema.ts';
 
 export const comptagesMetrics = defineAsset({
   key: 'comptages_metrics',
@@ -21,8 +21,9 @@ export const comptagesMetrics = defineAsset({
     arcDays: comptagesArcDays,
     referentiel: dep(referentielMetrics, identity(), { optional: true }),
   },
-  compute: ({ arcDays, referentiel }, ctx) => {
+  compute: async ({ arcDays, referentiel }, ctx) => {
     if (!arcDays.numRows) return ctx.noData('no road-count row for the day');
+    const { computeComptagesMetrics } = await import('./metrics.ts'); // loaded when the asset computes
     const lengths = referentiel ? lengthByArc(referentiel) : new Map<string, number>();
     const doc = computeComptagesMetrics(arcDays, ctx.partitionKey, { lengthOf: (arc) => lengths.get(arc) });
     ctx.addMetadata({ rows: doc.metrics.length });

@@ -4,6 +4,8 @@
  * whichever copy made them.
  */
 import { spawnSync } from 'node:child_process';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { tableFromArrays } from 'apache-arrow';
@@ -11,20 +13,28 @@ import { describe, expect, it } from 'vitest';
 import { isArrowTable } from '../engine/arrow.ts';
 import { compiledRoot } from '../pipeline/compile.mjs';
 
-/** Every module URL a fresh Node process loads while importing `entry` (through a load hook). */
+/**
+ * Every module URL a fresh Node process loads while importing `entry` (through a load hook). The hook
+ * appends to a file synchronously: hooks run on a thread of their own, whose stderr is forwarded
+ * asynchronously and was cut off at exit on Node 24 (lines missing at random).
+ */
 function modulesLoadedBy(entry: string): string[] {
-  const hook = `export async function load(url, ctx, next) { process.stderr.write('loaded ' + url + '\\n'); return next(url, ctx); }`;
-  const script =
-    `import { register } from 'node:module';\n` +
-    `register('data:text/javascript,' + encodeURIComponent(${JSON.stringify(hook)}));\n` +
-    `await import(${JSON.stringify(entry)});\n`;
-  const r = spawnSync(process.execPath, ['--input-type=module', '-e', script], { encoding: 'utf8' });
-  if (r.status !== 0) throw new Error(`the import failed: ${r.stderr}`);
-  const out = r.stderr;
-  return out
-    .split('\n')
-    .filter((l) => l.startsWith('loaded '))
-    .map((l) => l.slice('loaded '.length));
+  const dir = mkdtempSync(join(tmpdir(), 'cityflow-loaded-'));
+  const log = join(dir, 'loaded.txt');
+  try {
+    const hook =
+      `import { appendFileSync } from 'node:fs';\n` +
+      `export async function load(url, ctx, next) { appendFileSync(${JSON.stringify(log)}, url + '\\n'); return next(url, ctx); }`;
+    const script =
+      `import { register } from 'node:module';\n` +
+      `register('data:text/javascript,' + encodeURIComponent(${JSON.stringify(hook)}));\n` +
+      `await import(${JSON.stringify(entry)});\n`;
+    const r = spawnSync(process.execPath, ['--input-type=module', '-e', script], { encoding: 'utf8' });
+    if (r.status !== 0) throw new Error(`the import failed: ${r.stderr}`);
+    return readFileSync(log, 'utf8').split('\n').filter(Boolean);
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
 }
 
 describe('apache-arrow on demand', () => {

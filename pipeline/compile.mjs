@@ -99,19 +99,19 @@ function packageDirFrom(name, fromDir) {
  */
 function vendoredPackages() {
   return VENDORED.map((name) => {
-    let dir = dirname(fileURLToPath(import.meta.resolve(name)));
-    for (; ; dir = dirname(dir)) {
+    const manifestIn = (dir) => {
       const manifest = join(dir, 'package.json');
-      if (existsSync(manifest) && JSON.parse(readFileSync(manifest, 'utf8')).name === name) break;
+      return existsSync(manifest) ? { manifest, pkg: JSON.parse(readFileSync(manifest, 'utf8')) } : null;
+    };
+    let dir = dirname(fileURLToPath(import.meta.resolve(name)));
+    while (manifestIn(dir)?.pkg.name !== name) {
       if (dirname(dir) === dir) throw new Error(`no package.json of ${name} above its entry`);
+      dir = dirname(dir);
     }
     const packages = [];
-    const seen = new Set();
     const visit = (pkgDir) => {
-      const manifest = join(pkgDir, 'package.json');
-      if (seen.has(manifest)) return;
-      seen.add(manifest);
-      const pkg = JSON.parse(readFileSync(manifest, 'utf8'));
+      const { manifest, pkg } = manifestIn(pkgDir);
+      if (packages.some((p) => p.manifest === manifest)) return;
       packages.push({ name: pkg.name, version: pkg.version, manifest });
       for (const dep of Object.keys({ ...pkg.dependencies, ...pkg.optionalDependencies })) {
         const depDir = packageDirFrom(dep, pkgDir);

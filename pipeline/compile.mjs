@@ -156,24 +156,18 @@ const keepImports = {
 const exportName = (name) => (/^[A-Za-z_$][\w$]*$/.test(name) ? name : JSON.stringify(name));
 
 /**
- * One ES module per vendored package, exporting what a Node importer of the package sees: its ES
- * exports, or the names Node finds in its CommonJS (commander, graphology-dag…), listed by importing it
- * here, once per build. Whitespace and syntax are minified (names are kept, for stack traces): less to
- * read and parse at every start, and plain ASCII, which V8 decodes faster. No source map: Node would
- * read and parse it (≈ 1 MB of JSON each) at every start.
+ * One ES module per vendored package, exporting what a Node importer of the package sees. An ES module
+ * entry (the one Node resolves) is bundled as it is, exports and all. A CommonJS entry (graphology-dag,
+ * dotenv) would only have a default export so: it is bundled again behind a module re-exporting the names
+ * Node finds in it, listed by importing it here, once per build. Whitespace and syntax are minified
+ * (names are kept, for stack traces): less to read and parse at every start, and plain ASCII, which V8
+ * decodes faster. No source map: Node would read and parse it (≈ 1 MB of JSON each) at every start.
  */
 async function bundleVendored(build, vendored, outDir) {
   const manifest = {};
   for (const { name, dir } of vendored) {
-    // `module.exports`: how Node 22+ also names a CommonJS module's whole export, not a name of its own.
-    const names = Object.keys(await import(name)).filter((n) => n !== 'module.exports');
-    const contents = [
-      `import * as ns from ${JSON.stringify(name)};`,
-      ...names.map((n, i) => `const v${i} = ns[${JSON.stringify(n)}];`),
-      `export { ${names.map((n, i) => `v${i} as ${exportName(n)}`).join(', ')} };`,
-    ].join('\n');
-    await build({
-      stdin: { contents, resolveDir: ROOT, loader: 'js' },
+    const entry = fileURLToPath(import.meta.resolve(name));
+    const options = {
       bundle: true,
       platform: 'node',
       format: 'esm',
@@ -185,8 +179,21 @@ async function bundleVendored(build, vendored, outDir) {
         js: "import { createRequire as __cityflowRequire } from 'node:module'; const require = __cityflowRequire(import.meta.url);",
       },
       outfile: join(outDir, vendorFile(name)),
+      absWorkingDir: ROOT, // the metafile's paths are relative to it
       logLevel: 'silent',
-    });
+    };
+    const { metafile } = await build({ ...options, entryPoints: [entry], metafile: true });
+    const format = Object.entries(metafile.inputs).find(([input]) => join(ROOT, input) === entry)?.[1].format;
+    if (format !== 'esm') {
+      // `module.exports`: how Node 22+ also names a CommonJS module's whole export, not a name of its own.
+      const names = Object.keys(await import(name)).filter((n) => n !== 'module.exports');
+      const contents = [
+        `import * as ns from ${JSON.stringify(name)};`,
+        ...names.map((n, i) => `const v${i} = ns[${JSON.stringify(n)}];`),
+        `export { ${names.map((n, i) => `v${i} as ${exportName(n)}`).join(', ')} };`,
+      ].join('\n');
+      await build({ ...options, stdin: { contents, resolveDir: ROOT, loader: 'js' } });
+    }
     manifest[name] = { dir, file: vendorFile(name) };
   }
   writeFileSync(join(outDir, 'vendor/vendored.json'), JSON.stringify(manifest, null, 2) + '\n');

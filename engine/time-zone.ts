@@ -29,7 +29,7 @@ let canonicalZones: ReadonlySet<string> | undefined;
 export function checkTimeZone(timezone: string): string | null {
   // Intl's list of canonical zones (and UTC, which every Intl knows) answers at once; a formatter, for
   // the other names it accepts (aliases such as US/Eastern), loads ICU's locale data on the first one:
-  // ≈ 20–30 ms that a run which computes no offset (a no-op) would otherwise pay at every start.
+  // ≈ 20–30 ms that a command computing no offset (`pipeline list`) would otherwise pay at every start.
   canonicalZones ??= new Set(Intl.supportedValuesOf('timeZone'));
   if (timezone === 'UTC' || canonicalZones.has(timezone)) return null;
   try {

@@ -7,9 +7,9 @@ import { encodeValue, formatOf } from '../encode.ts';
 import type { QuarantineCollector } from '../quarantine.ts';
 import { maskSecrets } from '../redact.ts';
 import type { StoredCheckResult } from '../state.ts';
+import { isTableSchema } from '../table.ts';
 import { errorMessage, summarizeZod } from './errors.ts';
 import { ioContext, writeQuarantine } from './storage.ts';
-import { isTableSchema } from '../table.ts';
 
 export interface Computed {
   meta: Record<string, unknown>;

@@ -93,8 +93,8 @@ function packageDirFrom(name, fromDir) {
 }
 
 /**
- * Each vendored package's folder (the one holding its package.json, found upwards from where the CLI
- * resolves it), and the name, version and manifest of it and of every package it depends on, directly
+ * Each vendored package's entry (the file Node resolves), its folder (the one holding its package.json,
+ * found upwards from the entry), and the name, version and manifest of it and of every package it depends on, directly
  * or not: the bundle holds their code, so an upgrade of any of them rebuilds.
  */
 function vendoredPackages() {
@@ -103,7 +103,8 @@ function vendoredPackages() {
       const manifest = join(dir, 'package.json');
       return existsSync(manifest) ? { manifest, pkg: JSON.parse(readFileSync(manifest, 'utf8')) } : null;
     };
-    let dir = dirname(fileURLToPath(import.meta.resolve(name)));
+    const entry = fileURLToPath(import.meta.resolve(name));
+    let dir = dirname(entry);
     while (manifestIn(dir)?.pkg.name !== name) {
       if (dirname(dir) === dir) throw new Error(`no package.json of ${name} above its entry`);
       dir = dirname(dir);
@@ -119,7 +120,7 @@ function vendoredPackages() {
       }
     };
     visit(dir);
-    return { name, dir, packages };
+    return { name, entry, dir, packages };
   });
 }
 
@@ -165,8 +166,7 @@ const exportName = (name) => (/^[A-Za-z_$][\w$]*$/.test(name) ? name : JSON.stri
  */
 async function bundleVendored(build, vendored, outDir) {
   const manifest = {};
-  for (const { name, dir } of vendored) {
-    const entry = fileURLToPath(import.meta.resolve(name));
+  for (const { name, entry, dir } of vendored) {
     const options = {
       bundle: true,
       platform: 'node',

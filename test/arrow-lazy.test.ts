@@ -37,20 +37,23 @@ function modulesLoadedBy(entry: string): string[] {
   }
 }
 
+/** The modules loaded by importing `rel` from the compiled build (pipeline/compile.mjs). */
+async function loadedByCompiled(rel: string): Promise<string[]> {
+  const build = await compiledRoot();
+  if (!build) throw new Error('the sources could not be compiled (pipeline/compile.mjs)');
+  return modulesLoadedBy(pathToFileURL(join(build, rel)).href);
+}
+
 describe('apache-arrow on demand', () => {
   it('the compiled engine loads without apache-arrow (nor its bundle)', async () => {
-    const build = await compiledRoot();
-    if (!build) throw new Error('the sources could not be compiled (pipeline/compile.mjs)');
-    const loaded = modulesLoadedBy(pathToFileURL(join(build, 'engine/index.js')).href);
+    const loaded = await loadedByCompiled('engine/index.js');
     expect(loaded.some((u) => u.endsWith('/engine/index.js'))).toBe(true);
     expect(loaded.some((u) => u.includes('/vendor/zod.js'))).toBe(true);
     expect(loaded.filter((u) => /apache-arrow/.test(u))).toEqual([]);
   });
 
   it("the Paris definitions load without it too (the arc-days schema's columns are declared as a function)", async () => {
-    const build = await compiledRoot();
-    if (!build) throw new Error('the sources could not be compiled (pipeline/compile.mjs)');
-    const loaded = modulesLoadedBy(pathToFileURL(join(build, 'cityflow.config.js')).href);
+    const loaded = await loadedByCompiled('cityflow.config.js');
     expect(loaded.some((u) => u.endsWith('/assets/comptages/arc-days-asset.js'))).toBe(true);
     expect(loaded.some((u) => u.endsWith('/assets/comptages/metrics-asset.js'))).toBe(true);
     expect(loaded.filter((u) => /apache-arrow/.test(u))).toEqual([]);

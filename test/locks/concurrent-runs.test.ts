@@ -49,7 +49,6 @@ async function runLog(dir: string, runId: string): Promise<{ span: [number, numb
   };
 }
 
-/** Resolves once some run holds an entry in the state dir's unit-lock table. */
 /** The unit-lock entry a run wrote in the project's state locks (or in `locksDir`), once it is there. */
 async function lockTaken(dir: string, locksDir = join(dir, '.cityflow', 'locks')): Promise<string> {
   for (let i = 0; i < 300; i++) {

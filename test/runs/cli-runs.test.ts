@@ -3,10 +3,11 @@
  * run index, pruning by count and by age, dry runs, and one-line usage errors (exit 2).
  */
 import { execFile } from 'node:child_process';
-import { readdir, readFile, writeFile } from 'node:fs/promises';
+import { readdir, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { readRunIndex } from '../../engine/run-index.ts';
 import { makeProject, removeProject } from '../ui/fixture-project.ts';
 
 const BIN = join(import.meta.dirname, '..', '..', 'pipeline', 'bin.mjs');
@@ -50,10 +51,8 @@ describe('pipeline runs', () => {
         .sort()
         .reverse(),
     );
-    const idx = JSON.parse(await readFile(join(dir, '.cityflow', 'runs-index.json'), 'utf8')) as {
-      runs: Record<string, unknown>;
-    };
-    expect(Object.keys(idx.runs).sort()).toEqual(runs.map((r) => r.runId).sort());
+    const idx = readRunIndex(join(dir, '.cityflow'));
+    expect(Object.keys(idx).sort()).toEqual(runs.map((r) => r.runId).sort());
     const text = await pipeline('runs');
     expect(text.stdout.trim().split('\n')[0]).toMatch(
       new RegExp(`^${runs[0]!.runId}\\s+success\\s+✓\\d+ ↷\\d+ ✗0`),

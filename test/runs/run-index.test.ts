@@ -11,7 +11,7 @@ import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { z } from 'zod';
 import { defineAsset, defineDefinitions, execute, plan, StateStore } from '../../engine/index.ts';
-import { parseDuration, runIndexPath, runIndexStats } from '../../engine/run-index.ts';
+import { parseDuration, readRunIndex, runIndexPath, runIndexStats } from '../../engine/run-index.ts';
 import { selfIdentity } from '../../engine/pid.ts';
 import { LocalFsIOManager } from '../../io-managers/local-fs.ts';
 import { LocalSourceIO } from '../../io-managers/local-source.ts';
@@ -42,11 +42,8 @@ function writer(args: string[]): { started: Promise<void>; done: Promise<number>
   return { started, done, pid: () => child.pid! };
 }
 
-const index = async () =>
-  JSON.parse(await readFile(runIndexPath(dir), 'utf8')) as {
-    version: number;
-    runs: Record<string, { status: string; materialized: number; process?: unknown }>;
-  };
+/** The index as a listing reads it (its file, then its journal). */
+const index = async () => ({ version: 1, runs: readRunIndex(dir) });
 
 /** Writes a finished run's log directly (no index update), as an older version would have. */
 async function oldLog(runId: string, at: string, status = 'success'): Promise<void> {
@@ -97,9 +94,7 @@ describe('run index', () => {
       onEvent: (e) => {
         if (e.type === 'unit_started') {
           // During the run: the index says running, with this process as its writer.
-          const entry = (
-            JSON.parse(readFileSync(runIndexPath(state.dir), 'utf8')) as Awaited<ReturnType<typeof index>>
-          ).runs[e.runId]!;
+          const entry = readRunIndex(state.dir)[e.runId]!;
           seen.push(entry.status);
           expect(entry.process).toMatchObject({ pid: process.pid });
         }
@@ -225,15 +220,61 @@ describe('run index', () => {
     expect(Date.now() - t).toBeLessThan(1000);
   });
 
-  it('two processes writing runs at once lose no update', async () => {
-    const a = writer([dir, 'a', '60']);
-    const b = writer([dir, 'b', '60']);
+  it('two processes writing runs at once lose no update (the journal folded into the file meanwhile)', async () => {
+    const a = writer([dir, 'a', '250']);
+    const b = writer([dir, 'b', '250']);
     expect(await Promise.all([a.done, b.done])).toEqual([0, 0]);
     const runs = (await index()).runs;
-    expect(Object.keys(runs).length).toBe(120);
+    expect(Object.keys(runs).length).toBe(500);
+    // 1,000 journal lines of ≈ 400 bytes: folded at least once, while the other process appended.
+    expect(Object.keys(JSON.parse(readFileSync(runIndexPath(dir), 'utf8')).runs).length).toBeGreaterThan(0);
     expect(Object.values(runs).every((r) => r.status === 'success' && r.materialized === 1)).toBe(true);
     expect((await readdir(dir)).filter((f) => f.includes('.tmp-') || f.endsWith('.lock'))).toEqual([]);
   }, 60_000);
+
+  it("records a run's start and end without rewriting the index file; a torn journal line loses nothing after it", async () => {
+    await oldLog('r1', '2025-11-04T10:00:00.000Z');
+    const state = new StateStore(dir);
+    await state.listRuns(); // the index file now holds r1
+    const file = await stat(runIndexPath(dir));
+    const log = state.openRunLog('r2');
+    const at = '2025-11-04T11:00:00.000Z';
+    log({
+      type: 'run_started',
+      runId: 'r2',
+      at,
+      command: 'c',
+      assets: ['a'],
+      units: 1,
+      toRun: 1,
+      concurrency: 1,
+    });
+    // A line torn by a kill (no end), then the end of r2 appended after it.
+    await writeFile(join(dir, 'runs-index.journal'), '\n{"runId":"r9","sta', { flag: 'a' });
+    log({
+      type: 'run_finished',
+      runId: 'r2',
+      at,
+      status: 'success',
+      materialized: 1,
+      skipped: 0,
+      failed: 0,
+      durationMs: 3,
+    });
+    const after = await stat(runIndexPath(dir));
+    expect([after.ino, after.mtimeMs, after.size]).toEqual([file.ino, file.mtimeMs, file.size]);
+    const before = runIndexStats.logsParsed;
+    const listed = await state.listRuns();
+    expect(runIndexStats.logsParsed).toBe(before); // both runs known from the file and the journal
+    expect(listed.map((r) => [r.runId, r.status, r.materialized])).toEqual([
+      ['r2', 'success', 1],
+      ['r1', 'success', 1],
+    ]);
+    // Any rewrite folds the journal in: the file then holds both, and the journal is gone.
+    expect(state.pruneRuns({ keep: 1 }).removed.map((r) => r.runId)).toEqual(['r1']);
+    expect(Object.keys(JSON.parse(await readFile(runIndexPath(dir), 'utf8')).runs)).toEqual(['r2']);
+    await expect(stat(join(dir, 'runs-index.journal'))).rejects.toThrow();
+  });
 
   it('lists 5,000 runs from the index alone: logs overwritten with garbage do not change the list', async () => {
     await mkdir(join(dir, 'runs'), { recursive: true });

@@ -126,7 +126,9 @@ function vendoredPackages() {
 
 function buildHash(files, compilerVersion, vendored) {
   const vendors = vendored.map((v) => [v.name, v.packages.map((p) => [p.name, p.version])]);
-  const h = createHash('sha256').update(JSON.stringify([FORMAT, compilerVersion, vendors]));
+  // The checkout is part of the build (build.json names it): two checkouts sharing one node_modules
+  // (a symbolic link) must not share a build, or a project's imports would be linked to the other one.
+  const h = createHash('sha256').update(JSON.stringify([FORMAT, compilerVersion, vendors, ROOT]));
   for (const f of files) {
     const content = readFileSync(join(ROOT, f));
     h.update(JSON.stringify([f.split(sep).join('/'), content.length])).update(content);
@@ -222,6 +224,8 @@ async function compile(files, outDir, vendored) {
   });
   // The build is ES modules: said once, so that Node does not parse each `.js` to find out.
   writeFileSync(join(outDir, 'package.json'), '{ "type": "module" }\n');
+  // Which checkout it was built from (config-link.ts): the cache's own path may be another one's.
+  writeFileSync(join(outDir, 'build.json'), JSON.stringify({ sourceRoot: ROOT }) + '\n');
   for (const f of files.filter((name) => isRuntimeData(name))) {
     mkdirSync(dirname(join(outDir, f)), { recursive: true });
     copyFileSync(join(ROOT, f), join(outDir, f));

@@ -7,6 +7,7 @@
 import { readFileSync, realpathSync, statSync } from 'node:fs';
 import { basename, dirname, join, sep } from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
+import { builtFrom } from '../engine/code-version/source-path.ts';
 
 const COMPILED_BUILD = /^(.*)[\\/]node_modules[\\/]\.cache[\\/]cityflow[\\/][0-9a-f]{16}$/;
 
@@ -32,7 +33,7 @@ export function frameworkLink(moduleUrl: string = import.meta.url): FrameworkLin
   const runningRoot = dirname(dirname(fileURLToPath(moduleUrl)));
   const compiled = COMPILED_BUILD.exec(runningRoot);
   const sourceRoot = compiled
-    ? compiled[1]!
+    ? (builtFrom(runningRoot) ?? compiled[1]!)
     : basename(runningRoot) === 'dist'
       ? dirname(runningRoot)
       : runningRoot;

@@ -4,7 +4,8 @@
  * build, and editing one asset's compute function re-runs that asset and its dependents only (code
  * versions of the other assets do not move when another file changes).
  */
-import { cp, readdir, readFile, rm, utimes, writeFile } from 'node:fs/promises';
+import { cp, mkdtemp, readdir, readFile, rename, rm, symlink, utimes, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -128,5 +129,23 @@ describe('compiled CLI', () => {
     await writeFile(manifest, JSON.stringify({ ...pkg, version: `${pkg.version}-patched` }));
     await pipeline('list', '--json');
     expect((await builds()).length).toBe(before.length + 1);
+  }, 120_000);
+
+  it('links the project to the running build when node_modules is a symbolic link into another folder', async () => {
+    // A second checkout sharing the first one's node_modules (a git worktree, say): the build cache's
+    // path names the other folder, and the project must still get the running engine, not a second one.
+    const copy = await copyProject('cityflow-linked-');
+    const shared = await mkdtemp(join(tmpdir(), 'cityflow-shared-'));
+    try {
+      await rename(join(copy.root, 'node_modules'), join(shared, 'node_modules'));
+      await symlink(join(shared, 'node_modules'), join(copy.root, 'node_modules'));
+      const out = await runCopy(copy, ['materialize', '--all', '--json']);
+      const summary = JSON.parse(out.trim().split('\n').at(-1)!) as { materialized: number; failed: number };
+      expect(summary.failed).toBe(0);
+      expect(summary.materialized).toBeGreaterThan(0);
+    } finally {
+      await rm(copy.root, { recursive: true, force: true });
+      await rm(shared, { recursive: true, force: true });
+    }
   }, 120_000);
 });

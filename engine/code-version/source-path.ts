@@ -1,9 +1,32 @@
-import { statSync } from 'node:fs';
+import { readFileSync, statSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
 /** A build of pipeline/compile.mjs: `<root>/node_modules/.cache/cityflow/<hash>/<same path as the source>`. */
-const COMPILED_BUILD = /^(.*)[\\/]node_modules[\\/]\.cache[\\/]cityflow[\\/][0-9a-f]{16}[\\/](.+)$/;
+const COMPILED_BUILD = /^((.*)[\\/]node_modules[\\/]\.cache[\\/]cityflow[\\/][0-9a-f]{16})[\\/](.+)$/;
+
+const buildRoots = new Map<string, string | null>();
+
+/**
+ * The checkout a compiled build was made from, as compile.mjs records it in `build.json`; undefined for
+ * a build without one. Not always the folder holding the cache: node_modules may be a symbolic link
+ * into another checkout (Node names modules by their real path).
+ */
+export function builtFrom(buildDir: string): string | undefined {
+  let root = buildRoots.get(buildDir);
+  if (root === undefined) {
+    try {
+      const parsed = JSON.parse(readFileSync(join(buildDir, 'build.json'), 'utf8')) as {
+        sourceRoot?: unknown;
+      };
+      root = typeof parsed.sourceRoot === 'string' ? parsed.sourceRoot : null;
+    } catch {
+      root = null; // a build from before build.json
+    }
+    buildRoots.set(buildDir, root);
+  }
+  return root ?? undefined;
+}
 
 export const isFile = (path: string): boolean => {
   try {
@@ -28,7 +51,7 @@ export function sourcePathOf(file: string): string {
   }
   const m = COMPILED_BUILD.exec(path);
   if (!m) return path;
-  const source = join(m[1]!, m[2]!);
+  const source = join(builtFrom(m[1]!) ?? m[2]!, m[3]!);
   if (!/\.js$/.test(source)) return source;
   for (const ext of ['.ts', '.tsx']) {
     const candidate = source.replace(/\.js$/, ext);

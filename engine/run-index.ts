@@ -66,7 +66,7 @@ export interface RunSummary {
   assetCount: number;
 }
 
-interface IndexEntry extends RunSummary {
+export interface IndexEntry extends RunSummary {
   /** The process writing the run, while it is running. */
   process?: ProcessIdentity;
 }
@@ -235,7 +235,7 @@ function readIndex(stateDir: string): IndexFile | null {
 }
 
 /** The index as a listing starts from (the file and the journal): tests and tools read it. */
-export function readRunIndex(stateDir: string): Record<string, RunSummary & { process?: ProcessIdentity }> {
+export function readRunIndex(stateDir: string): Record<string, IndexEntry> {
   return readIndex(stateDir)?.runs ?? {};
 }
 

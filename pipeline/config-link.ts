@@ -7,9 +7,7 @@
 import { readFileSync, realpathSync, statSync } from 'node:fs';
 import { basename, dirname, join, sep } from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
-import { builtFrom } from '../engine/code-version/source-path.ts';
-
-const COMPILED_BUILD = /^(.*)[\\/]node_modules[\\/]\.cache[\\/]cityflow[\\/][0-9a-f]{16}$/;
+import { checkoutOfBuild } from '../engine/code-version/source-path.ts';
 
 /** Where the running CLI's modules are, to link a project's CityFlow imports to them. */
 export interface FrameworkLink {
@@ -31,12 +29,8 @@ export const compiledName = (rel: string): string => rel.replace(/\.[cm]?[jt]sx?
 /** Where the running CLI is: a compiled build, `dist/` of the published package, or the sources. */
 export function frameworkLink(moduleUrl: string = import.meta.url): FrameworkLink {
   const runningRoot = dirname(dirname(fileURLToPath(moduleUrl)));
-  const compiled = COMPILED_BUILD.exec(runningRoot);
-  const sourceRoot = compiled
-    ? (builtFrom(runningRoot) ?? compiled[1]!)
-    : basename(runningRoot) === 'dist'
-      ? dirname(runningRoot)
-      : runningRoot;
+  const sourceRoot =
+    checkoutOfBuild(runningRoot) ?? (basename(runningRoot) === 'dist' ? dirname(runningRoot) : runningRoot);
   const dirs = ['engine', 'io-managers', 'assets', 'pipeline'];
   return { runningRoot, sourceRoot, dirs, runningExt: moduleUrl.endsWith('.ts') ? '.ts' : '.js' };
 }

@@ -2,30 +2,35 @@ import { readFileSync, statSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
-/** A build of pipeline/compile.mjs: `<root>/node_modules/.cache/cityflow/<hash>/<same path as the source>`. */
-const COMPILED_BUILD = /^((.*)[\\/]node_modules[\\/]\.cache[\\/]cityflow[\\/][0-9a-f]{16})[\\/](.+)$/;
+/** A build of pipeline/compile.mjs: `<root>/node_modules/.cache/cityflow/<hash>`. */
+const BUILD_DIR = /^(.*)[\\/]node_modules[\\/]\.cache[\\/]cityflow[\\/][0-9a-f]{16}$/;
+/** A file of such a build: `<build>/<same path as the source>`. */
+const IN_BUILD = /^(.*[\\/]node_modules[\\/]\.cache[\\/]cityflow[\\/][0-9a-f]{16})[\\/](.+)$/;
 
-const buildRoots = new Map<string, string | null>();
+const checkouts = new Map<string, string | undefined>();
 
 /**
- * The checkout a compiled build was made from, as compile.mjs records it in `build.json`; undefined for
- * a build without one. Not always the folder holding the cache: node_modules may be a symbolic link
- * into another checkout (Node names modules by their real path).
+ * The checkout a compiled build was made from (undefined when `buildDir` is not one): as compile.mjs
+ * records it in `build.json`, else (a build from before it) the folder holding the cache. Not always
+ * that folder: node_modules may be a symbolic link into another checkout (Node names modules by their
+ * real path).
  */
-export function builtFrom(buildDir: string): string | undefined {
-  let root = buildRoots.get(buildDir);
-  if (root === undefined) {
+export function checkoutOfBuild(buildDir: string): string | undefined {
+  if (checkouts.has(buildDir)) return checkouts.get(buildDir);
+  const m = BUILD_DIR.exec(buildDir);
+  let root = m?.[1];
+  if (m) {
     try {
       const parsed = JSON.parse(readFileSync(join(buildDir, 'build.json'), 'utf8')) as {
         sourceRoot?: unknown;
       };
-      root = typeof parsed.sourceRoot === 'string' ? parsed.sourceRoot : null;
+      if (typeof parsed.sourceRoot === 'string') root = parsed.sourceRoot;
     } catch {
-      root = null; // a build from before build.json
+      // a build from before build.json
     }
-    buildRoots.set(buildDir, root);
   }
-  return root ?? undefined;
+  checkouts.set(buildDir, root);
+  return root;
 }
 
 export const isFile = (path: string): boolean => {
@@ -49,9 +54,9 @@ export function sourcePathOf(file: string): string {
       return path; // not a local file
     }
   }
-  const m = COMPILED_BUILD.exec(path);
+  const m = IN_BUILD.exec(path);
   if (!m) return path;
-  const source = join(builtFrom(m[1]!) ?? m[2]!, m[3]!);
+  const source = join(checkoutOfBuild(m[1]!)!, m[2]!);
   if (!/\.js$/.test(source)) return source;
   for (const ext of ['.ts', '.tsx']) {
     const candidate = source.replace(/\.js$/, ext);

@@ -10,13 +10,13 @@
 // traces in the project's modules (assets) name their TypeScript files and lines. The CLI's own modules,
 // loaded before, are not mapped: reading and indexing their ≈ 150 maps cost ≈ 40–80 ms at every start.
 // `NODE_OPTIONS=--enable-source-maps` maps them too.
-// On Node 22+, V8's compile cache is on too, next to the compiled sources (never in the project's output).
+// On Node 22+, V8's compile cache is on too, inside the build (never in the project's output).
 import module from 'node:module';
+import { join } from 'node:path';
 import process from 'node:process';
-import { compiledCli, compileCacheDir } from './compile.mjs';
+import { pathToFileURL } from 'node:url';
+import { compiledRoot, compileCacheDir, markBuildInUse } from './compile.mjs';
 
-// Node 22.1+: V8 keeps the compiled code of the modules between runs (Node 20 has no such cache).
-module.enableCompileCache?.(compileCacheDir());
 // `pipeline list | head -1`: the reader went away; stop quietly (no EPIPE stack trace).
 for (const stream of [process.stdout, process.stderr]) {
   stream.on('error', (err) => {
@@ -24,9 +24,13 @@ for (const stream of [process.stdout, process.stderr]) {
     process.exit(0);
   });
 }
-const entry = process.env.CITYFLOW_TSX === '1' ? null : await compiledCli();
-if (entry) {
-  await import(entry);
+const build = process.env.CITYFLOW_TSX === '1' ? null : await compiledRoot();
+if (build) {
+  // Node 22.1+: V8 keeps the compiled code of the modules between runs (Node 20 has no such cache).
+  module.enableCompileCache?.(compileCacheDir(build));
+  // This process imports from its build until it exits: not to be pruned meanwhile (compile.mjs).
+  markBuildInUse(build);
+  await import(pathToFileURL(join(build, 'pipeline/cli.js')).href);
 } else {
   process.setSourceMapsEnabled(true);
   const { register } = await import('tsx/esm/api');

@@ -23,6 +23,7 @@
 // of these packages to the same files when it uses the same installed copy, so the process never loads a
 // second copy of them.
 import process from 'node:process';
+import { setInterval } from 'node:timers';
 import { createHash } from 'node:crypto';
 import {
   copyFileSync,
@@ -33,10 +34,11 @@ import {
   renameSync,
   rmSync,
   statSync,
+  utimesSync,
   writeFileSync,
 } from 'node:fs';
 import { createRequire } from 'node:module';
-import { dirname, join, relative, sep } from 'node:path';
+import { dirname, join, relative, resolve, sep } from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 
 const ROOT = join(dirname(fileURLToPath(import.meta.url)), '..');
@@ -58,8 +60,6 @@ const VENDORED = [
 ];
 /** Where a vendored package's bundle is, relative to a build's root. */
 const vendorFile = (name) => `vendor/${name}.js`;
-/** Builds not used for this long are removed (a long run may still import from its own build). */
-const PRUNE_AFTER_MS = 24 * 3600 * 1000;
 
 const isTest = (name) => /\.test(-d)?\.tsx?$/.test(name);
 const isCompiled = (name) => /\.tsx?$/.test(name) && !name.endsWith('.d.ts') && !isTest(name);
@@ -146,6 +146,10 @@ const keepImports = {
     build.onResolve({ filter: /.*/ }, (args) => {
       if (args.kind === 'entry-point') return undefined;
       const relativeImport = args.path.startsWith('./') || args.path.startsWith('../');
+      // Plain JavaScript of the sources (this file) is not compiled: the build imports the source
+      // itself, which bin.mjs has loaded already (one instance of it in the process).
+      if (relativeImport && args.path.endsWith('.mjs'))
+        return { path: pathToFileURL(resolve(dirname(args.importer), args.path)).href, external: true };
       if (relativeImport) return { path: args.path.replace(/\.tsx?$/, '.js'), external: true };
       if (!VENDORED.includes(args.path)) return { path: args.path, external: true };
       const from = dirname(relative(ROOT, args.importer));
@@ -232,19 +236,69 @@ async function compile(files, outDir, vendored) {
   }
 }
 
-function pruneOldBuilds(cacheRoot, keep) {
-  const now = Date.now();
+/*
+ * Builds in use are kept; others go once a newer one is made. A process imports modules from its build
+ * until it exits (assets load their parsers when they compute, a daemon runs for weeks), so it marks the
+ * build in use: it sets the build folder's mtime at its start and again every IN_USE_REFRESH_MS while
+ * it runs (markBuildInUse). A build is removed when its mtime is older than UNUSED_AFTER_MS (no running
+ * process has marked it since) and it is not one of the KEEP_NEWEST most recently used: switching
+ * between two branches does not rebuild each time, and the cache stays a few builds (≈ 5 MB each)
+ * instead of one per edit of the sources. The same rule prunes a project's config builds (config-build.ts).
+ */
+const IN_USE_REFRESH_MS = 10 * 60 * 1000;
+const UNUSED_AFTER_MS = 60 * 60 * 1000;
+const KEEP_NEWEST = 3;
+
+const touch = (dir) => {
+  try {
+    const now = new Date();
+    utimesSync(dir, now, now);
+  } catch {
+    // A read-only cache, or the folder is gone: nothing to mark.
+  }
+};
+
+const markedInUse = new Set();
+
+/** Marks `dir` (a build) in use by this process: now, and while the process runs. */
+export function markBuildInUse(dir, refreshMs = IN_USE_REFRESH_MS) {
+  touch(dir);
+  if (markedInUse.has(dir)) return; // a config loaded again (daemon, UI): one timer a build
+  markedInUse.add(dir);
+  setInterval(() => touch(dir), refreshMs).unref();
+}
+
+/**
+ * Removes from `cacheRoot` the builds named `isBuild` that are neither `keep`, nor used within
+ * UNUSED_AFTER_MS, nor among the KEEP_NEWEST most recently used; and temp folders of builds interrupted
+ * more than UNUSED_AFTER_MS ago (a build takes seconds).
+ */
+export function pruneBuilds(cacheRoot, keep, isBuild, now = Date.now()) {
+  const builds = [];
   for (const name of readdirSync(cacheRoot)) {
-    // Only builds and the temp folders of interrupted builds (not e.g. the code-version cache).
-    if (name === keep || !/^([0-9a-f]{16}|tmp-.*)$/.test(name)) continue;
+    if (name === keep) continue;
     const dir = join(cacheRoot, name);
-    try {
-      if (now - statSync(dir).mtimeMs > PRUNE_AFTER_MS) rmSync(dir, { recursive: true, force: true });
-    } catch {
-      // Another process pruned it first.
-    }
+    // Where older versions kept V8's compile cache of every build: now inside each build.
+    if (name === 'v8') rmSync(dir, { recursive: true, force: true });
+    const tmp = name.startsWith('tmp-');
+    if (!tmp && !isBuild(name, dir)) continue;
+    const mtime = statSync(dir, { throwIfNoEntry: false })?.mtimeMs;
+    if (mtime === undefined) continue; // another process removed it first
+    if (tmp) {
+      if (now - mtime > UNUSED_AFTER_MS) rmSync(dir, { recursive: true, force: true });
+    } else builds.push({ dir, mtime });
+  }
+  builds.sort((a, b) => b.mtime - a.mtime);
+  for (const { dir, mtime } of builds.slice(KEEP_NEWEST)) {
+    if (now - mtime > UNUSED_AFTER_MS) rmSync(dir, { recursive: true, force: true });
   }
 }
+
+/** Written in every config build of a project (config-build.ts), and only there. */
+export const CONFIG_BUILD_MARKER = '.cityflow-config-build';
+
+/** A build of this file: a folder named by its hash, not a project's config build. */
+const isCliBuild = (name, dir) => /^[0-9a-f]{16}$/.test(name) && !existsSync(join(dir, CONFIG_BUILD_MARKER));
 
 /**
  * The folder of the compiled sources (same layout as the repo: `<root>/pipeline/cli.js`, ...), compiling
@@ -278,7 +332,7 @@ export async function compiledRoot() {
         rmSync(tmp, { recursive: true, force: true });
         if (!existsSync(entry)) throw err; // else another process finished the same build first
       }
-      pruneOldBuilds(cacheRoot, hash);
+      pruneBuilds(cacheRoot, hash, isCliBuild);
     }
     return outDir;
   } catch {
@@ -335,13 +389,8 @@ function writeStamp(cacheRoot, files, packageFiles, hash) {
   }
 }
 
-/** Where Node 22+ keeps V8's compile cache of the CLI's modules (`module.enableCompileCache`). */
-export function compileCacheDir() {
-  return join(ROOT, 'node_modules/.cache/cityflow/v8');
-}
-
-/** The URL of the compiled CLI entry (see compiledRoot), or null: the caller then runs tsx. */
-export async function compiledCli() {
-  const root = await compiledRoot();
-  return root && pathToFileURL(join(root, 'pipeline/cli.js')).href;
-}
+/**
+ * Where Node 22+ keeps V8's compile cache of the modules a process loads (`module.enableCompileCache`):
+ * inside the build, so it goes with it when the build is pruned.
+ */
+export const compileCacheDir = (build) => join(build, '.v8');

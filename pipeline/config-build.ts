@@ -15,27 +15,19 @@
  * them with their hashes: checking costs one read and one hash per module, no esbuild).
  */
 import { createHash } from 'node:crypto';
-import {
-  existsSync,
-  mkdirSync,
-  readdirSync,
-  readFileSync,
-  renameSync,
-  rmSync,
-  statSync,
-  writeFileSync,
-} from 'node:fs';
+import { existsSync, mkdirSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { dirname, extname, join, relative, resolve, sep } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import type { Message, Plugin } from 'esbuild';
+import { CONFIG_BUILD_MARKER as MARKER, markBuildInUse, pruneBuilds } from './compile.mjs';
 import { compiledName, isFile, Linker, type FrameworkLink } from './config-link.ts';
 
 /** Bump when the output changes, so older builds are not reused. */
 const FORMAT = 2;
-const PRUNE_AFTER_MS = 24 * 3600 * 1000;
-/** Written in every config build (and only there): pruning never touches the CLI's own builds. */
-const MARKER = '.cityflow-config-build';
+/** A config build: named by its hash, with the marker. */
+const isConfigBuild = (name: string, dir: string): boolean =>
+  /^[0-9a-f]{16}$/.test(name) && existsSync(join(dir, MARKER));
 const CODE_EXTENSIONS = ['.ts', '.tsx', '.mts', '.cts', '.js', '.jsx', '.mjs', '.cjs'];
 /** `new URL('./x', import.meta.url)`: a file named relative to the module. */
 const URL_BESIDE = /new URL\(\s*(['"`])(\.{1,2}\/[^'"`$]+)\1\s*,\s*import\.meta\.url\s*\)/g;
@@ -224,7 +216,7 @@ export async function buildConfig(configFile: string, link: FrameworkLink): Prom
       rmSync(tmp, { recursive: true, force: true });
       if (!existsSync(join(outDir, MARKER))) throw err; // else another process finished it first
     }
-    prune(cacheRoot, name);
+    pruneBuilds(cacheRoot, name, isConfigBuild);
   }
   const manifest: Manifest = {
     format: FORMAT,
@@ -239,7 +231,9 @@ export async function buildConfig(configFile: string, link: FrameworkLink): Prom
   return buildOf(root, outDir, configFile, Object.keys(hashes));
 }
 
+/** The build this process loads its config from (marked in use: compile.mjs prunes the others). */
 function buildOf(root: string, outDir: string, configFile: string, rels: string[]): ConfigBuild {
+  markBuildInUse(outDir);
   const files = new Map<string, string>();
   for (const rel of rels) {
     if (CODE_EXTENSIONS.includes(extname(rel))) files.set(join(root, rel), join(outDir, compiledName(rel)));
@@ -266,19 +260,5 @@ function readManifest(
     return buildOf(root, outDir, configFile, Object.keys(m.files));
   } catch {
     return undefined;
-  }
-}
-
-/** Removes config builds not made for this long (never the CLI's own builds, which have no marker). */
-function prune(cacheRoot: string, keep: string): void {
-  const now = Date.now();
-  for (const name of readdirSync(cacheRoot)) {
-    if (name === keep || !/^[0-9a-f]{16}$/.test(name)) continue;
-    const marker = join(cacheRoot, name, MARKER);
-    try {
-      if (now - statSync(marker).mtimeMs > PRUNE_AFTER_MS) rmSync(join(cacheRoot, name), { recursive: true });
-    } catch {
-      // not a config build, or already removed
-    }
   }
 }

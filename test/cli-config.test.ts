@@ -4,7 +4,18 @@
  * (exit 2, no stack trace): syntax errors, imports that fail, definitions that throw or do not validate.
  */
 import { execFile } from 'node:child_process';
-import { cp, mkdir, mkdtemp, readdir, readFile, rm, symlink, writeFile } from 'node:fs/promises';
+import {
+  cp,
+  mkdir,
+  mkdtemp,
+  readdir,
+  readFile,
+  rm,
+  stat,
+  symlink,
+  utimes,
+  writeFile,
+} from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { promisify } from 'node:util';
@@ -98,6 +109,35 @@ describe('pipeline with a project config', () => {
     expect(JSON.parse(await readFile(join(dir, 'results/one/all.json'), 'utf8'))).toBe(1);
     expect((await readdir(join(dir, '.cityflow/index'))).sort()).toEqual(['one.json']);
     expect(await readdir(join(dir, 'sub/deeper'))).toEqual(['.keep']);
+  });
+
+  it('marks its config build in use at each start; builds unused for an hour beyond the last three go', async () => {
+    const dir = await project('prune', {
+      'cityflow.config.ts': `${HEAD}export default defineConfig({ assets: [${ASSET('p')}] });\n`,
+    });
+    const cache = join(dir, 'node_modules/.cache/cityflow');
+    const configBuilds = async () => (await readdir(cache)).filter((n) => /^[0-9a-f]{16}$/.test(n)).sort();
+    expect((await pipeline(dir, ['list'])).code).toBe(0);
+    const [first] = await configBuilds();
+    const hoursAgo = (h: number): Date => new Date(Date.now() - h * 3600_000);
+    await utimes(join(cache, first!), hoursAgo(9), hoursAgo(9));
+    expect((await pipeline(dir, ['list'])).code).toBe(0); // reused, and marked in use
+    expect(Date.now() - (await stat(join(cache, first!))).mtimeMs).toBeLessThan(3600_000);
+    for (const h of [2, 3, 4, 5]) {
+      const other = join(cache, `c00000000000000${h}`);
+      await mkdir(other);
+      await writeFile(join(other, '.cityflow-config-build'), 'x\n');
+      await utimes(other, hoursAgo(h), hoursAgo(h));
+    }
+    await writeFile(
+      join(dir, 'cityflow.config.ts'),
+      `${HEAD}export default defineConfig({ assets: [${ASSET('p', ' + 1')}] });\n`,
+    );
+    expect((await pipeline(dir, ['list'])).code).toBe(0);
+    const after = await configBuilds();
+    // The new build, and the three last used: the first one (just used), 2 h and 3 h.
+    expect(after).toHaveLength(4);
+    expect(after).toEqual(expect.arrayContaining([first!, 'c000000000000002', 'c000000000000003']));
   });
 
   it('a JSON file a config module imports is built in, and editing it re-runs what reads it', async () => {

@@ -4,11 +4,24 @@
  * build, and editing one asset's compute function re-runs that asset and its dependents only (code
  * versions of the other assets do not move when another file changes).
  */
-import { cp, mkdtemp, readdir, readFile, rename, rm, symlink, utimes, writeFile } from 'node:fs/promises';
+import {
+  cp,
+  mkdir,
+  mkdtemp,
+  readdir,
+  readFile,
+  rename,
+  rm,
+  stat,
+  symlink,
+  utimes,
+  writeFile,
+} from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { markBuildInUse } from '../pipeline/compile.mjs';
 import { copyProject, runCopy } from './faults/cli-process.ts';
 
 let root: string;
@@ -148,4 +161,64 @@ describe('compiled CLI', () => {
       await rm(shared, { recursive: true, force: true });
     }
   }, 120_000);
+
+  it('keeps the builds in use and the three last used, and removes the others when it builds', async () => {
+    const HOUR = 3600_000;
+    const ago = (ms: number): Date => new Date(Date.now() - ms);
+    const age = async (dir: string): Promise<number> => Date.now() - (await stat(dir)).mtimeMs;
+    // Every build so far unused for 6 h, until a start marks the one it runs in use.
+    for (const b of await builds()) await utimes(join(CACHE(), b), ago(6 * HOUR), ago(6 * HOUR));
+    await pipeline('--version');
+    const marked: string[] = [];
+    for (const b of await builds()) if ((await age(join(CACHE(), b))) < HOUR) marked.push(b);
+    expect(marked).toHaveLength(1);
+    const running = marked[0]!;
+    const unused = (await builds()).filter((b) => b !== running);
+
+    // Builds of other processes, last marked 5, 10, 20 min and 2 to 5 h ago; an interrupted build; the
+    // compile cache of older versions, which kept one folder for every build.
+    const fake = async (name: string, ms: number): Promise<string> => {
+      await mkdir(join(CACHE(), name, 'pipeline'), { recursive: true });
+      await writeFile(join(CACHE(), name, 'build.json'), '{}\n');
+      await utimes(join(CACHE(), name), ago(ms), ago(ms));
+      return name;
+    };
+    const recent = [
+      await fake('a000000000000005', 5 * 60_000),
+      await fake('a000000000000010', 10 * 60_000),
+      await fake('a000000000000020', 20 * 60_000),
+    ];
+    for (const h of [2, 3, 4, 5]) await fake(`b00000000000000${h}`, h * HOUR);
+    await fake('tmp-1-1', 2 * HOUR);
+    await mkdir(join(CACHE(), 'v8/v24-old'), { recursive: true });
+
+    // A source edit: the next start builds anew and prunes.
+    const file = join(root, 'engine/hash.ts');
+    await writeFile(file, (await readFile(file, 'utf8')) + '\n// prune test\n');
+    await pipeline('--version');
+    const after = await builds();
+    const fresh = after.filter((b) => !(unused.includes(b) || b === running || /^[ab]0/.test(b)));
+    expect(fresh).toHaveLength(1);
+    // Kept: the new build; the three last used (the one that ran, 5 and 10 min); 20 min (used within the
+    // hour). Removed: the unused ones beyond those, the interrupted build, the old compile cache.
+    expect(after.sort()).toEqual([...fresh, running, ...recent].sort());
+    const rest = await readdir(CACHE());
+    expect(rest).not.toContain('tmp-1-1');
+    expect(rest).not.toContain('v8');
+  }, 120_000);
+
+  it('a process marks its build in use again while it runs', async () => {
+    const dir = await mkdtemp(join(tmpdir(), 'cityflow-in-use-'));
+    try {
+      const old = new Date(Date.now() - 2 * 3600_000);
+      await utimes(dir, old, old);
+      markBuildInUse(dir, 50);
+      expect(Date.now() - (await stat(dir)).mtimeMs).toBeLessThan(60_000); // marked at once
+      await utimes(dir, old, old);
+      await new Promise((r) => setTimeout(r, 200));
+      expect(Date.now() - (await stat(dir)).mtimeMs).toBeLessThan(60_000); // and again later
+    } finally {
+      await rm(dir, { recursive: true, force: true });
+    }
+  });
 });

@@ -43,7 +43,8 @@ function writer(args: string[]): { started: Promise<void>; done: Promise<number>
 }
 
 /** The index as a listing reads it (its file, then its journal). */
-const index = async () => ({ version: 1, runs: readRunIndex(dir) });
+/** The index as a reader sees it (file + journal), in the file's shape. */
+const index = () => ({ version: 1, runs: readRunIndex(dir) });
 
 /** Writes a finished run's log directly (no index update), as an older version would have. */
 async function oldLog(runId: string, at: string, status = 'success'): Promise<void> {
@@ -133,18 +134,18 @@ describe('run index', () => {
       ['r1', 'success', 1],
     ]);
     expect(runIndexStats.logsParsed - before).toBe(2);
-    expect(Object.keys((await index()).runs).sort()).toEqual(['r1', 'r2']);
+    expect(Object.keys(index().runs).sort()).toEqual(['r1', 'r2']);
     // Corrupt (a torn write after a power loss, or edited by hand).
     await writeFile(runIndexPath(dir), '{"version":1,"runs":{"r1":{"runId":"r1","sta');
     expect(await state.listRuns()).toEqual(list);
-    expect(Object.keys((await index()).runs).sort()).toEqual(['r1', 'r2']);
+    expect(Object.keys(index().runs).sort()).toEqual(['r1', 'r2']);
     // An entry of the wrong shape is dropped and re-read from its log; one whose log is gone is dropped.
-    const idx = await index();
+    const idx = index();
     (idx.runs.r1 as unknown as Record<string, unknown>).status = 'weird';
     await writeFile(runIndexPath(dir), JSON.stringify(idx));
     await rm(join(dir, 'runs', 'r2.jsonl'));
     expect((await state.listRuns()).map((r) => [r.runId, r.status])).toEqual([['r1', 'success']]);
-    expect(Object.keys((await index()).runs)).toEqual(['r1']);
+    expect(Object.keys(index().runs)).toEqual(['r1']);
   });
 
   it('shows a run without an end as running while its process lives, interrupted once it is killed', async () => {
@@ -162,8 +163,8 @@ describe('run index', () => {
       materialized: 1,
       command: 'test killed',
     });
-    expect((await index()).runs['killed-0']).toMatchObject({ status: 'interrupted' });
-    expect((await index()).runs['killed-0']!.process).toBeUndefined();
+    expect(index().runs['killed-0']).toMatchObject({ status: 'interrupted' });
+    expect(index().runs['killed-0']!.process).toBeUndefined();
   });
 
   it('a log with no end and no index entry (an older version killed) is interrupted, never running', async () => {
@@ -209,7 +210,7 @@ describe('run index', () => {
       concurrency: 1,
     });
     expect(Date.now() - t).toBeLessThan(1000);
-    expect((await index()).runs['after-kill']).toMatchObject({ status: 'running' });
+    expect(index().runs['after-kill']).toMatchObject({ status: 'running' });
     await expect(stat(lock)).rejects.toThrow(); // released
     // Empty (its writer killed between creating and writing it): waited for, then taken over.
     await writeFile(lock, '');
@@ -224,7 +225,7 @@ describe('run index', () => {
     const a = writer([dir, 'a', '250']);
     const b = writer([dir, 'b', '250']);
     expect(await Promise.all([a.done, b.done])).toEqual([0, 0]);
-    const runs = (await index()).runs;
+    const runs = index().runs;
     expect(Object.keys(runs).length).toBe(500);
     // 1,000 journal lines of ≈ 400 bytes: folded at least once, while the other process appended.
     expect(Object.keys(JSON.parse(readFileSync(runIndexPath(dir), 'utf8')).runs).length).toBeGreaterThan(0);
@@ -320,7 +321,7 @@ describe('runs prune', () => {
     expect(all.removed.map((r) => r.runId)).toEqual(['d1', 'd2', 'd3']);
     expect(all.skippedRunning.map((r) => r.runId)).toEqual(['live-0']);
     expect(await readdir(join(dir, 'runs'))).toEqual(['live-0.jsonl']);
-    expect(Object.keys((await index()).runs)).toEqual(['live-0']);
+    expect(Object.keys(index().runs)).toEqual(['live-0']);
     process.kill(w.pid(), 'SIGKILL');
     await w.done;
     expect(state.pruneRuns({ keep: 0, now }).removed.map((r) => [r.runId, r.status])).toEqual([

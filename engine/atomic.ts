@@ -16,48 +16,92 @@ export interface AtomicWriteOptions {
 /** `<target>.tmp-<pid>-<8 hex>`: what a write leaves behind when its process is killed before the rename. */
 const TEMP_FILE = /\.tmp-(\d+)-[0-9a-f]{8}$/;
 
+/** A file being written atomically (`openFileAtomic`): appended to, then made to appear, or dropped. */
+export interface AtomicFile {
+  /** Appends bytes; a string is written as UTF-8. Returns the number of bytes written. */
+  write(piece: string | Uint8Array): Promise<number>;
+  /** Sets the time, fsyncs and renames the file into place (options of `openFileAtomic`). */
+  commit(): Promise<void>;
+  /** Removes what was written: the target keeps its old content. Safe to call after a failed write. */
+  abort(): Promise<void>;
+}
+
 /**
- * Writes a file so that readers see the old content or the new one, never a mix, and a killed process
- * leaves at most a stray `.tmp-<pid>-<hex>` file (never a truncated target): temp file + fsync + rename.
- * Such strays are removed by `sweepTempFiles`.
+ * Opens `<path>.tmp-<pid>-<hex>` for an atomic write of `path`: readers see the old content or the
+ * new one, never a mix, and a killed process leaves at most that stray file (never a truncated
+ * target), which `sweepTempFiles` removes. Errors name `path` (write-error.ts); after one, the temp
+ * file is gone.
  */
+export async function openFileAtomic(path: string, opts: AtomicWriteOptions = {}): Promise<AtomicFile> {
+  await mkdir(dirname(path), { recursive: true }).catch((err: unknown) => {
+    throw writeError(err, path);
+  });
+  const tmp = `${path}.tmp-${process.pid}-${randomBytes(4).toString('hex')}`;
+  let written = 0;
+  const fh = await open(tmp, 'w').catch((err: unknown) => {
+    throw writeError(err, path);
+  });
+  let closed = false;
+  const close = async (): Promise<void> => {
+    if (!closed) {
+      closed = true;
+      await fh.close();
+    }
+  };
+  /** `size`: what the file was to hold when the write failed (said for EFBIG). */
+  const failed = async (err: unknown, size = written): Promise<never> => {
+    await close().catch(() => {});
+    await rm(tmp, { force: true });
+    throw writeError(err, path, size); // names the file
+  };
+  return {
+    async write(piece) {
+      try {
+        let bytes: Uint8Array;
+        let at = 0;
+        // A string goes to the system call as it is (no Buffer of it is kept); a short write, which
+        // only a full disk makes, is finished from its bytes.
+        if (typeof piece === 'string') {
+          at = (await fh.write(piece)).bytesWritten;
+          bytes = at === Buffer.byteLength(piece) ? new Uint8Array(0) : Buffer.from(piece, 'utf8');
+        } else bytes = piece;
+        while (at < bytes.length) at += (await fh.write(bytes, at)).bytesWritten;
+        written += at;
+        return at;
+      } catch (err) {
+        return failed(err, written + (typeof piece === 'string' ? Buffer.byteLength(piece) : piece.length));
+      }
+    },
+    async commit() {
+      try {
+        if (opts.mtime !== undefined) await fh.utimes(opts.mtime, opts.mtime);
+        // fsync guards against power loss; a killed process never leaves a torn file either way.
+        if (opts.fsync !== false) await fh.sync();
+        await close();
+        await opts.beforeRename?.();
+        await rename(tmp, path);
+      } catch (err) {
+        await failed(err);
+      }
+    },
+    async abort() {
+      await close().catch(() => {});
+      await rm(tmp, { force: true });
+    },
+  };
+}
+
+/** Writes a whole file atomically (see `openFileAtomic`); pieces are written one after the other. */
 export async function writeFileAtomic(
   path: string,
   data: string | Uint8Array | readonly Uint8Array[],
   opts: AtomicWriteOptions = {},
 ): Promise<void> {
-  await mkdir(dirname(path), { recursive: true }).catch((err: unknown) => {
-    throw writeError(err, path);
-  });
-  const tmp = `${path}.tmp-${process.pid}-${randomBytes(4).toString('hex')}`;
-  try {
-    const fh = await open(tmp, 'w');
-    try {
-      // Pieces are written one after the other (no concatenated copy of a value made of many chunks).
-      if (!Array.isArray(data)) await fh.writeFile(data as string | Uint8Array);
-      else
-        for (const piece of data as readonly Uint8Array[])
-          for (let at = 0; at < piece.length;) at += (await fh.write(piece, at)).bytesWritten;
-      if (opts.mtime !== undefined) await fh.utimes(opts.mtime, opts.mtime);
-      // fsync guards against power loss; a killed process never leaves a torn file either way.
-      if (opts.fsync !== false) await fh.sync();
-    } finally {
-      await fh.close();
-    }
-    await opts.beforeRename?.();
-    await rename(tmp, path);
-  } catch (err) {
-    await rm(tmp, { force: true });
-    throw writeError(err, path, byteLength(data)); // names the file
-  }
+  const file = await openFileAtomic(path, opts);
+  for (const piece of typeof data === 'string' || !Array.isArray(data) ? [data as string | Uint8Array] : data)
+    await file.write(piece);
+  await file.commit();
 }
-
-const byteLength = (data: string | Uint8Array | readonly Uint8Array[]): number =>
-  typeof data === 'string'
-    ? Buffer.byteLength(data)
-    : Array.isArray(data)
-      ? data.reduce((n: number, c: Uint8Array) => n + c.length, 0)
-      : (data as Uint8Array).length;
 
 /** When this process started (ms since the epoch). */
 const PROCESS_START_MS = Math.floor(performance.timeOrigin);

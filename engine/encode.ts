@@ -9,22 +9,32 @@
  */
 import { createHash } from 'node:crypto';
 import { arrow, isArrowTable } from './arrow.ts';
-import { canonicalJson, versionOfHash } from './hash.ts';
+import { canonicalJson, canonicalJsonPieces, versionOfHash } from './hash.ts';
 import type { StorageMeta } from './storage.ts';
 
 export type ValueFormat = 'json' | 'text' | 'arrow';
 
-/** A value encoded for storage: its bytes (in the chunks they were produced in) and their hashes. */
-export interface EncodedValue {
+/** What is known of a value's encoded bytes once they are all produced: their size and hashes. */
+export interface ValueDigest {
   format: ValueFormat;
-  /** The bytes, in order; their concatenation is what a file store writes. */
-  chunks: readonly Uint8Array[];
-  /** Total size of `chunks`. */
+  /** Total size of the bytes. */
   bytes: number;
   /** SHA-256 (hex) of the bytes. */
   sha256: string;
   /** The data version: the SHA-256 of the bytes, shortened. */
   dataVersion: string;
+}
+
+/** A value encoded for storage in memory: its bytes (in the chunks they were produced in) and their hashes. */
+export interface EncodedValue extends ValueDigest {
+  /** The bytes, in order; their concatenation is what a file store writes. */
+  chunks: readonly Uint8Array[];
+}
+
+/** Where the bytes of a value go as they are produced (a file being written: IOManager.openValue). */
+export interface ValueSink {
+  /** Appends bytes (a string as UTF-8); resolves to the number of bytes written. */
+  write(piece: string | Uint8Array): Promise<number>;
 }
 
 /** The format a unit's value is stored in, from the asset's `storage.file.format`. */
@@ -46,23 +56,50 @@ export class ValueFormatError extends TypeError {
 }
 
 /**
- * Encodes a value in its format. `what` names it in errors (an asset key). Throws ValueFormatError for
- * a text asset that is not a string or a table asset that is not an Arrow Table, TypeError for a
- * non-finite number in JSON.
+ * Encodes a value in its format, in memory. `what` names it in errors (an asset key). Throws
+ * ValueFormatError for a text asset that is not a string or a table asset that is not an Arrow Table,
+ * TypeError for a non-finite number in JSON.
  */
 export async function encodeValue(
   value: unknown,
   format: ValueFormat,
   what = 'value',
 ): Promise<EncodedValue> {
-  const hash = createHash('sha256');
   const chunks: Uint8Array[] = [];
+  const digest = await encode(value, format, what, (c) => {
+    chunks.push(c as Uint8Array); // strings are turned into bytes first when encoding in memory
+    return c.length;
+  });
+  return { ...digest, chunks };
+}
+
+/**
+ * Encodes a value in its format into `sink` as the bytes are produced, hashing them on the way: the
+ * same bytes and version as `encodeValue`, but a large JSON value never exists whole as text or bytes
+ * (canonicalJsonPieces). Same errors as `encodeValue`, possibly after some bytes were written.
+ */
+export function encodeInto(
+  value: unknown,
+  format: ValueFormat,
+  what: string,
+  sink: ValueSink,
+): Promise<ValueDigest> {
+  return encode(value, format, what, (piece) => sink.write(piece), true);
+}
+
+async function encode(
+  value: unknown,
+  format: ValueFormat,
+  what: string,
+  emit: (piece: string | Uint8Array) => number | Promise<number>,
+  streaming = false,
+): Promise<ValueDigest> {
+  const hash = createHash('sha256');
   let bytes = 0;
-  const push = (c: Uint8Array): void => {
-    if (!c.length) return;
-    hash.update(c);
-    chunks.push(c);
-    bytes += c.length;
+  const put = async (piece: string | Uint8Array): Promise<void> => {
+    if (!piece.length) return;
+    hash.update(piece);
+    bytes += await emit(piece);
   };
   if (format === 'arrow') {
     if (!isArrowTable(value))
@@ -71,20 +108,21 @@ export async function encodeValue(
       );
     // The stream's messages are hashed as the writer produces them; nothing is serialised twice.
     const { RecordBatchStreamWriter } = await arrow();
-    for await (const c of RecordBatchStreamWriter.writeAll(value)) push(c);
+    for await (const c of RecordBatchStreamWriter.writeAll(value)) await put(c);
   } else if (format === 'text') {
     if (typeof value !== 'string')
       throw new ValueFormatError(`${what}: a text asset (storage.file.format 'text') must produce a string`);
-    push(Buffer.from(value, 'utf8'));
+    await put(streaming ? value : Buffer.from(value, 'utf8'));
   } else {
     if (isArrowTable(value))
       throw new ValueFormatError(
         `${what}: an Arrow Table is stored as a table: declare the asset's schema with tableSchema(…)`,
       );
-    push(Buffer.from(canonicalJson(value), 'utf8'));
+    if (!streaming) await put(Buffer.from(canonicalJson(value), 'utf8'));
+    else for (const piece of canonicalJsonPieces(value)) await put(piece);
   }
   const sha256 = hash.digest('hex');
-  return { format, chunks, bytes, sha256, dataVersion: versionOfHash(sha256) };
+  return { format, bytes, sha256, dataVersion: versionOfHash(sha256) };
 }
 
 /**

@@ -4,7 +4,13 @@
  * non-finite numbers refused.
  */
 import { describe, expect, it } from 'vitest';
-import { dataVersionOf, stableStringify } from './hash.ts';
+import {
+  canonicalJson,
+  canonicalJsonPieces,
+  COMPACT_JSON_FROM,
+  dataVersionOf,
+  stableStringify,
+} from './hash.ts';
 
 function reference(value: unknown): string {
   return JSON.stringify(value, (_key, v: unknown) => {
@@ -63,5 +69,59 @@ describe('stableStringify', () => {
     stableStringify(v);
     expect(Object.keys(v)).toEqual(['b', 'a']);
     expect(Object.keys(v.b[0]!)).toEqual(['d', 'c']);
+  });
+});
+
+describe('canonicalJsonPieces: canonicalJson in pieces', () => {
+  const big = (n: number) => ({
+    date: '2025-01-10',
+    global: { total: n, note: 'Évry → Paris 🚲' },
+    metrics: Array.from({ length: n }, (_, i) => ({
+      z_last: i % 3 ? null : i / 7,
+      arc_id: String(i),
+      libelle: i % 5 ? `Rue n°${i} (é à ü)` : '𝄞 surrogate pair',
+      hours: [1, 2, undefined, i],
+      when: new Date(Date.UTC(2025, 0, 1, i % 24)),
+      skipped: undefined,
+      fn: () => 1,
+    })),
+    byKey: { '10': 'ten', '2': 'two', b: [3, { y: 1, x: [2] }], a: 1 },
+    nested: [[[1, 2], []], {}, [], [{ arr: [{ k: 'v' }] }]],
+  });
+  const values: [string, unknown][] = [
+    ['a small object (indented)', big(3)],
+    ['a large object (compact)', big(4000)],
+    ['an array at the top', big(2000).metrics],
+    ['a primitive', 'text'],
+    ['null', null],
+    ['undefined', undefined],
+    [
+      'toJSON giving undefined, in an object and in an array',
+      { a: { toJSON: () => undefined }, b: [{ toJSON: () => undefined }] },
+    ],
+    ['a __proto__ key read from JSON', JSON.parse('{"__proto__": {"x": 1}, "a": [1]}')],
+    ['a sparse array', [1, , 3]], // eslint-disable-line no-sparse-arrays
+  ];
+  it.each(values)('%s: the same text, and the same UTF-8 bytes', (_name, value) => {
+    for (const size of [1, 100, 64 * 1024]) {
+      const pieces = [...canonicalJsonPieces(value, size)];
+      expect(pieces.join('')).toBe(canonicalJson(value));
+      const bytes = Buffer.concat(pieces.map((p) => Buffer.from(p, 'utf8')));
+      expect(bytes.equals(Buffer.from(canonicalJson(value), 'utf8'))).toBe(true);
+    }
+  });
+
+  it('a large value comes in pieces of about the size asked, none of the whole text', () => {
+    const value = big(20_000);
+    const pieces = [...canonicalJsonPieces(value, 64 * 1024)];
+    const total = canonicalJson(value).length;
+    expect(total).toBeGreaterThan(2_000_000);
+    expect(pieces.length).toBeGreaterThan(total / (128 * 1024));
+    expect(Math.max(...pieces.map((p) => p.length))).toBeLessThan(COMPACT_JSON_FROM + 1024);
+  });
+
+  it('refuses a non-finite number, as canonicalJson does', () => {
+    const value = { metrics: Array.from({ length: 10_000 }, (_, i) => ({ v: i === 9_999 ? NaN : i })) };
+    expect(() => [...canonicalJsonPieces(value)]).toThrow(/non-finite number NaN/);
   });
 });

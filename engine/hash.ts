@@ -51,11 +51,88 @@ export const COMPACT_JSON_FROM = 256 * 1024;
 export function canonicalJson(value: unknown): string {
   const c = canonical(value);
   const compact = JSON.stringify(c) ?? 'null';
-  return compact.length >= COMPACT_JSON_FROM ? compact : JSON.stringify(c, null, 2);
+  return compact.length >= COMPACT_JSON_FROM ? compact : (JSON.stringify(c, null, 2) ?? 'null');
 }
 
 /** The data version of some stored bytes: a short SHA-256. */
 export const versionOfHash = (sha256Hex: string): string => sha256Hex.slice(0, 16);
+
+/**
+ * `canonicalJson(value)` in pieces of about `pieceChars` characters, for a value written as it is
+ * serialised: no string of the whole text exists, and the pieces can be dropped once written. The
+ * first COMPACT_JSON_FROM characters are held back until the text is known to reach that size (else
+ * the value is small, and its indented text is the one piece). Arrays and objects are walked, but an
+ * array's elements that hold no array are serialised at once (a record: one native call).
+ * Pieces end between complete JSON tokens, so their UTF-8 encodings concatenate to the whole text's.
+ */
+export function* canonicalJsonPieces(value: unknown, pieceChars = 64 * 1024): Generator<string> {
+  let buf = '';
+  const held: string[] = [];
+  let heldChars = 0;
+  let compact = false;
+  function* flush(): Generator<string> {
+    if (compact) {
+      if (buf) yield buf;
+    } else {
+      held.push(buf);
+      heldChars += buf.length;
+      if (heldChars >= COMPACT_JSON_FROM) {
+        compact = true;
+        yield* held.splice(0);
+      }
+    }
+    buf = '';
+  }
+  /** JSON text of a value at once (undefined: none, as JSON.stringify for undefined or a function). */
+  const atOnce = (v: unknown): string | undefined => JSON.stringify(canonical(v));
+  /** `v` and `walk`'s argument: objects with toJSON replaced by what it gives, as canonical() does. */
+  const resolved = (v: unknown): unknown => {
+    let r = v;
+    while (r !== null && typeof r === 'object' && typeof (r as { toJSON?: unknown }).toJSON === 'function')
+      r = (r as { toJSON: () => unknown }).toJSON();
+    return r;
+  };
+  function* walk(v: unknown): Generator<string> {
+    if (Array.isArray(v)) {
+      buf += '[';
+      for (let i = 0; i < v.length; i++) {
+        if (i) buf += ',';
+        const item = resolved(v[i]);
+        if (Array.isArray(item) || holdsArray(item)) yield* walk(item);
+        else buf += atOnce(item) ?? 'null';
+        if (buf.length >= pieceChars) yield* flush();
+      }
+      buf += ']';
+    } else if (v !== null && typeof v === 'object') {
+      // Keys in the order of canonical()'s copy (array-index keys first, as every object orders them).
+      const order: Record<string, true> = {};
+      for (const k of Object.keys(v).sort()) order[k] = true;
+      buf += '{';
+      let first = true;
+      for (const k of Object.keys(order)) {
+        const child = resolved((v as Record<string, unknown>)[k]);
+        const walked = child !== null && typeof child === 'object';
+        const text = walked ? undefined : atOnce(child);
+        if (!walked && text === undefined) continue; // undefined, a function: no key, as JSON.stringify
+        buf += `${first ? '' : ','}${JSON.stringify(k)}:`;
+        first = false;
+        if (walked) yield* walk(child);
+        else buf += text;
+      }
+      buf += '}';
+    } else buf += atOnce(v) ?? 'null';
+  }
+  yield* walk(resolved(value));
+  yield* flush();
+  if (!compact) yield canonicalJson(value);
+}
+
+/** An object with an array among its values: walked inside an array, not serialised at once. */
+function holdsArray(v: unknown): boolean {
+  if (v === null || typeof v !== 'object') return false;
+  for (const k in v) if (Array.isArray((v as Record<string, unknown>)[k])) return true;
+  return false;
+}
 
 /** Short content hash of a JSON value: of its canonical JSON text (`canonicalJson`), as stored. */
 export const dataVersionOf = (value: unknown): string => versionOfHash(sha256(canonicalJson(value)));

@@ -1,7 +1,7 @@
 /**
  * Storage contracts. Implementations live in `io-managers/`; the engine only sees these interfaces.
  */
-import type { EncodedValue } from './encode.ts';
+import type { EncodedValue, ValueDigest, ValueSink } from './encode.ts';
 import type { StorageMeta, StorageSpec } from './storage.ts';
 
 /** What an IO manager is told about the unit it loads or stores. */
@@ -31,6 +31,14 @@ export interface StoreResult {
   stamp?: string;
 }
 
+/** A value a file store writes as the engine encodes it (`IOManager.openValue`). */
+export interface ValueWriter extends ValueSink {
+  /** Makes what was written the stored value, recorded under `digest.dataVersion`; atomic, as `store`. */
+  commit(digest: ValueDigest): Promise<StoreResult>;
+  /** Drops what was written (the previous value stays). */
+  abort(): Promise<void>;
+}
+
 /** Raised by `load` when nothing is stored for the unit; IO managers must use it so callers can tell. */
 export class MissingValueError extends Error {
   constructor(
@@ -55,6 +63,8 @@ export class MissingValueError extends Error {
  * exactly `encoded.chunks`, so the version is the hash of the stored file. A manager that stores
  * documents (DynamoDB, MongoDB) may ignore them and store the value in its own form under that
  * version. Without `encoded` (a direct call), a file manager encodes the value itself the same way.
+ * A manager with `openValue` (local files) gets the bytes as they are produced instead, hashed on
+ * their way to the file.
  *
  * **Table values** (Arrow `Table`s of `tableSchema` assets) are stored only by managers that declare
  * `storesTables: true`; binding a table asset to another manager is refused when the definitions load.
@@ -70,6 +80,13 @@ export interface IOManager {
   readonly storesTables?: boolean;
   load(ctx: IOContext): Promise<unknown>;
   store(ctx: IOContext, value: unknown, dataVersion: string, encoded?: EncodedValue): Promise<StoreResult>;
+  /**
+   * Optional, for a manager that writes files: the engine then streams the value's bytes into the
+   * writer as it encodes and hashes them, and commits with their digest (instead of `store` with the
+   * bytes in memory). Same result and guarantees as `store`; a large value never exists whole in
+   * memory as text or bytes.
+   */
+  openValue?(ctx: IOContext): Promise<ValueWriter>;
   /** null when nothing is stored. */
   stat(ctx: IOContext): Promise<StoredStat | null>;
   /**

@@ -1,6 +1,6 @@
 /**
  * Write failures name the file: the errors a full disk, a quota, a read-only mount or a size limit give,
- * injected into the write itself (the file handle's `writeFile`), so this runs anywhere; the real ones
+ * injected into the write itself (the file handle's `write`), so this runs anywhere; the real ones
  * (tmpfs, ulimit -f, a read-only mount, chmod) are in test/faults/operator-errors.test.ts.
  */
 import { mkdtemp, readdir, readFile, rm } from 'node:fs/promises';
@@ -19,7 +19,7 @@ vi.mock('node:fs/promises', async (importOriginal) => {
     if (!f) return fh;
     return new Proxy(fh, {
       get(target, key) {
-        if (key === 'writeFile') return () => Promise.reject(f);
+        if (key === 'write' || key === 'writeFile') return () => Promise.reject(f);
         const v = Reflect.get(target, key) as unknown;
         return typeof v === 'function' ? (v as (...a: unknown[]) => unknown).bind(target) : v;
       },

@@ -2,7 +2,7 @@ import { createHash, randomInt } from 'node:crypto';
 import { statSync } from 'node:fs';
 import { open, readFile, rm, stat } from 'node:fs/promises';
 import { join } from 'node:path';
-import { writeFileAtomic } from '../engine/atomic.ts';
+import { openFileAtomic, writeFileAtomic } from '../engine/atomic.ts';
 import {
   decodeValue,
   encodedForStorage,
@@ -17,6 +17,7 @@ import {
   type IOManager,
   type StoredStat,
   type StoreResult,
+  type ValueWriter,
 } from '../engine/io.ts';
 
 const SAFE_SEGMENT = /^[A-Za-z0-9_.=-]+$/;
@@ -123,21 +124,47 @@ export class LocalFsIOManager implements IOManager {
     dataVersion: string,
     encoded?: EncodedValue,
   ): Promise<StoreResult> {
-    const path = this.pathOf(ctx);
     const enc = await encodedForStorage(ctx.storage, ctx.assetKey, value, encoded);
-    const record: VersionRecord = { dataVersion, bytes: enc.bytes, sha256: enc.sha256 };
+    const writer = await this.openValue(ctx);
+    try {
+      for (const chunk of enc.chunks) await writer.write(chunk);
+    } catch (err) {
+      await writer.abort();
+      throw err;
+    }
+    return writer.commit({ ...enc, dataVersion });
+  }
+
+  /**
+   * The value file written as the engine encodes it (a temp file beside it, renamed into place on
+   * commit), then its `.version`: the data version and the size and SHA-256 of the file it describes.
+   */
+  async openValue(ctx: IOContext): Promise<ValueWriter> {
+    const path = this.pathOf(ctx);
     // Now, less a random fraction of a millisecond: no two stores give the same time, so a value and
     // a `.version` of different stores never pair up by chance.
     const mtime = (Date.now() - randomInt(1, 1000) / 1000) / 1000;
     const step = this.opts.onStoreStep ?? (() => {});
     await step('write-value', path);
-    await writeFileAtomic(path, enc.chunks, { mtime, beforeRename: () => step('rename-value', path) });
-    await step('write-version', path);
-    await writeFileAtomic(`${path}.version`, JSON.stringify(record) + '\n', {
-      mtime,
-      beforeRename: () => step('rename-version', path),
-    });
-    return { bytes: enc.bytes, location: path, stamp: stampOf(path) ?? undefined };
+    const file = await openFileAtomic(path, { mtime, beforeRename: () => step('rename-value', path) });
+    return {
+      write: (piece) => file.write(piece),
+      abort: () => file.abort(),
+      commit: async (digest) => {
+        await file.commit();
+        const record: VersionRecord = {
+          dataVersion: digest.dataVersion,
+          bytes: digest.bytes,
+          sha256: digest.sha256,
+        };
+        await step('write-version', path);
+        await writeFileAtomic(`${path}.version`, JSON.stringify(record) + '\n', {
+          mtime,
+          beforeRename: () => step('rename-version', path),
+        });
+        return { bytes: digest.bytes, location: path, stamp: stampOf(path) ?? undefined };
+      },
+    };
   }
 
   /** Removes a value no longer current (its unit now has no data): the `.version` first, then the value. */

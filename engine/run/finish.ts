@@ -1,9 +1,10 @@
 import type { AnyAsset, CheckResult } from '../asset.ts';
+import type { IOContext, IOManager, StoreResult } from '../io.ts';
 import { ioFor, type Definitions } from '../definitions.ts';
 import type { MaterializedMetadata } from '../events.ts';
 import type { UnitHooks, UnitJob, UnitReport } from '../executor.ts';
 import { isArrowTable } from '../arrow.ts';
-import { encodeValue, formatOf } from '../encode.ts';
+import { encodeInto, encodeValue, formatOf } from '../encode.ts';
 import type { QuarantineCollector } from '../quarantine.ts';
 import { maskSecrets } from '../redact.ts';
 import type { StoredCheckResult } from '../state.ts';
@@ -56,13 +57,11 @@ export async function finish(
   if (!parsed.success)
     throw new Error(`Output of ${asset.key} does not match its schema: ${summarizeZod(parsed.error)}`);
   // One serialisation: the bytes stored by file IO managers, their hash the data version.
-  const encoded = await encodeValue(parsed.data, formatOf(asset.storage), asset.key);
-  const dataVersion = encoded.dataVersion;
-  const stored = await ioFor(defs, asset).store(
+  const { dataVersion, stored } = await storeValue(
+    ioFor(defs, asset),
     ioContext(asset, partition),
+    asset,
     parsed.data,
-    dataVersion,
-    encoded,
   );
   const quarantineLocation = await writeQuarantine(job.quarantineDir, asset.key, partition, extra.quarantine);
   const at = new Date().toISOString();
@@ -103,4 +102,33 @@ export async function finish(
     ...(extra.sources.size ? { sources: [...extra.sources] } : {}),
   };
   return { kind: 'stored', partition, dataVersion, at, metadata, checks };
+}
+
+/**
+ * Encodes and stores a value: streamed into the manager's writer as it is encoded when it has one
+ * (a large value is then never whole in memory as text or bytes), else encoded in memory and stored.
+ */
+async function storeValue(
+  io: IOManager,
+  ctx: IOContext,
+  asset: AnyAsset,
+  value: unknown,
+): Promise<{ dataVersion: string; stored: StoreResult }> {
+  const format = formatOf(asset.storage);
+  if (!io.openValue) {
+    const encoded = await encodeValue(value, format, asset.key);
+    return {
+      dataVersion: encoded.dataVersion,
+      stored: await io.store(ctx, value, encoded.dataVersion, encoded),
+    };
+  }
+  const writer = await io.openValue(ctx);
+  let digest;
+  try {
+    digest = await encodeInto(value, format, asset.key, writer);
+  } catch (err) {
+    await writer.abort();
+    throw err;
+  }
+  return { dataVersion: digest.dataVersion, stored: await writer.commit(digest) };
 }

@@ -1,9 +1,10 @@
 import { createHash } from 'node:crypto';
 import { existsSync } from 'node:fs';
-import { mkdir, mkdtemp, readFile, rm, stat, utimes, writeFile } from 'node:fs/promises';
+import { mkdir, mkdtemp, readdir, readFile, rm, stat, utimes, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { encodeInto, encodeValue } from '../../engine/encode.ts';
 import { COMPACT_JSON_FROM, LocalFsIOManager } from '../../io-managers/local-fs.ts';
 import { describeIOManagerContract, stopPoint } from './io-manager-contract.ts';
 
@@ -45,6 +46,56 @@ describe('local files: JSON layout', () => {
       expect(bigText.length).toBeGreaterThanOrEqual(COMPACT_JSON_FROM);
       expect(await m.load(ctx('2025-11-03'))).toEqual(small);
       expect(await m.load(ctx('2025-11-04'))).toEqual(big);
+    } finally {
+      await rm(rootDir, { recursive: true, force: true });
+    }
+  });
+});
+
+describe('local files: a value written as it is encoded (openValue)', () => {
+  const ctx = { assetKey: 'metrics', partitionKey: '2025-11-04' };
+  const big = (bad?: number) => ({
+    date: '2025-11-04',
+    metrics: Array.from({ length: 20_000 }, (_, i) => ({
+      arc: `Rue n°${i} é`,
+      v: i === bad ? Infinity : i / 3,
+    })),
+  });
+
+  it('the same bytes, version and .version as store with the bytes in memory', async () => {
+    const rootDir = await mkdtemp(join(tmpdir(), 'cityflow-stream-'));
+    try {
+      const m = new LocalFsIOManager({ rootDir });
+      const value = big();
+      const inMemory = await encodeValue(value, 'json', 'metrics');
+      const writer = await m.openValue(ctx);
+      const digest = await encodeInto(value, 'json', 'metrics', writer);
+      const { chunks, ...sameDigest } = inMemory;
+      expect(digest).toEqual(sameDigest);
+      const stored = await writer.commit(digest);
+      expect(stored.bytes).toBe(inMemory.bytes);
+      const bytes = await readFile(m.pathOf(ctx));
+      expect(bytes.equals(Buffer.concat(chunks as Uint8Array[]))).toBe(true);
+      expect(await m.stat(ctx)).toMatchObject({ dataVersion: inMemory.dataVersion, bytes: inMemory.bytes });
+      expect(await m.load(ctx)).toEqual(value);
+    } finally {
+      await rm(rootDir, { recursive: true, force: true });
+    }
+  });
+
+  it('an encoding that fails half-way, once aborted, leaves the previous value and no temp file', async () => {
+    const rootDir = await mkdtemp(join(tmpdir(), 'cityflow-stream-'));
+    try {
+      const m = new LocalFsIOManager({ rootDir });
+      await m.store(ctx, { total: 1 }, 'v1');
+      const writer = await m.openValue(ctx);
+      // The bad number is near the end: pieces were written before the error.
+      const err = await encodeInto(big(19_990), 'json', 'metrics', writer).catch((e: unknown) => e);
+      expect(String(err)).toMatch(/non-finite number Infinity/);
+      await writer.abort();
+      expect(await readdir(join(rootDir, 'metrics'))).toEqual(['2025-11-04.json', '2025-11-04.json.version']);
+      expect(await m.load(ctx)).toEqual({ total: 1 });
+      expect(await m.stat(ctx)).toMatchObject({ dataVersion: 'v1' });
     } finally {
       await rm(rootDir, { recursive: true, force: true });
     }

@@ -51,8 +51,11 @@ export const COMPACT_JSON_FROM = 256 * 1024;
 export function canonicalJson(value: unknown): string {
   const c = canonical(value);
   const compact = JSON.stringify(c) ?? 'null';
-  return compact.length >= COMPACT_JSON_FROM ? compact : (JSON.stringify(c, null, 2) ?? 'null');
+  return compact.length >= COMPACT_JSON_FROM ? compact : indented(c);
 }
+
+/** The indented text of a small value (`c`: canonical). */
+const indented = (c: unknown): string => JSON.stringify(c, null, 2) ?? 'null';
 
 /** The data version of some stored bytes: a short SHA-256. */
 export const versionOfHash = (sha256Hex: string): string => sha256Hex.slice(0, 16);
@@ -124,7 +127,7 @@ export function* canonicalJsonPieces(value: unknown, pieceChars = 64 * 1024): Ge
   }
   yield* walk(resolved(value));
   yield* flush();
-  if (!compact) yield canonicalJson(value);
+  if (!compact) yield indented(canonical(value)); // what canonicalJson gives below the size
 }
 
 /** An object with an array among its values: walked inside an array, not serialised at once. */

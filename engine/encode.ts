@@ -33,9 +33,15 @@ export interface EncodedValue extends ValueDigest {
 
 /** Where the bytes of a value go as they are produced (a file being written: IOManager.openValue). */
 export interface ValueSink {
-  /** Appends bytes (a string as UTF-8); resolves to the number of bytes written. */
+  /**
+   * Appends bytes (a string as UTF-8); resolves to the number of bytes written, once they are: the
+   * caller may then reuse the bytes' memory.
+   */
   write(piece: string | Uint8Array): Promise<number>;
 }
+
+/** Characters of canonical JSON per piece written by `encodeInto` (≤ 3 bytes each in UTF-8). */
+const JSON_PIECE_CHARS = 64 * 1024;
 
 /** The format a unit's value is stored in, from the asset's `storage.file.format`. */
 export const formatOf = (storage: StorageMeta | undefined): ValueFormat => storage?.file?.format ?? 'json';
@@ -119,7 +125,15 @@ async function encode(
         `${what}: an Arrow Table is stored as a table: declare the asset's schema with tableSchema(…)`,
       );
     if (!streaming) await put(Buffer.from(canonicalJson(value), 'utf8'));
-    else for (const piece of canonicalJsonPieces(value)) await put(piece);
+    else {
+      // Each piece encoded into one buffer, hashed and written before the next (ValueSink.write), so the
+      // text is encoded once and the day's bytes are never held.
+      const scratch = Buffer.allocUnsafe(3 * JSON_PIECE_CHARS);
+      for (const piece of canonicalJsonPieces(value, JSON_PIECE_CHARS)) {
+        if (piece.length * 3 > scratch.length) await put(piece);
+        else await put(scratch.subarray(0, scratch.write(piece, 'utf8')));
+      }
+    }
   }
   const sha256 = hash.digest('hex');
   return { format, bytes, sha256, dataVersion: versionOfHash(sha256) };

@@ -127,7 +127,7 @@ async function encode(
     if (!streaming) await put(Buffer.from(canonicalJson(value), 'utf8'));
     else {
       // Each piece encoded into one buffer, hashed and written before the next (ValueSink.write), so the
-      // text is encoded once and the day's bytes are never held.
+      // text is encoded once and the value's bytes are never held whole.
       const scratch = Buffer.allocUnsafe(3 * JSON_PIECE_CHARS);
       for (const piece of canonicalJsonPieces(value, JSON_PIECE_CHARS)) {
         if (piece.length * 3 > scratch.length) await put(piece);

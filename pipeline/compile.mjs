@@ -274,24 +274,31 @@ export function markBuildInUse(dir, refreshMs = IN_USE_REFRESH_MS) {
  * more than UNUSED_AFTER_MS ago (a build takes seconds).
  */
 export function pruneBuilds(cacheRoot, keep, isBuild, now = Date.now()) {
+  // Pruning never fails a start: a folder another process is removing, or one this user may not remove,
+  // is left for the next time.
+  const remove = (dir) => {
+    try {
+      rmSync(dir, { recursive: true, force: true });
+    } catch {
+      // left as it is
+    }
+  };
   const builds = [];
   for (const name of readdirSync(cacheRoot)) {
     if (name === keep) continue;
     const dir = join(cacheRoot, name);
     // Where older versions kept V8's compile cache of every build: now inside each build.
-    if (name === 'v8') rmSync(dir, { recursive: true, force: true });
+    if (name === 'v8') remove(dir);
     const tmp = name.startsWith('tmp-');
     if (!tmp && !isBuild(name, dir)) continue;
     const mtime = statSync(dir, { throwIfNoEntry: false })?.mtimeMs;
     if (mtime === undefined) continue; // another process removed it first
     if (tmp) {
-      if (now - mtime > UNUSED_AFTER_MS) rmSync(dir, { recursive: true, force: true });
+      if (now - mtime > UNUSED_AFTER_MS) remove(dir);
     } else builds.push({ dir, mtime });
   }
   builds.sort((a, b) => b.mtime - a.mtime);
-  for (const { dir, mtime } of builds.slice(KEEP_NEWEST)) {
-    if (now - mtime > UNUSED_AFTER_MS) rmSync(dir, { recursive: true, force: true });
-  }
+  for (const { dir, mtime } of builds.slice(KEEP_NEWEST)) if (now - mtime > UNUSED_AFTER_MS) remove(dir);
 }
 
 /** Written in every config build of a project (config-build.ts), and only there. */

@@ -98,8 +98,8 @@ export async function writeFileAtomic(
   opts: AtomicWriteOptions = {},
 ): Promise<void> {
   const file = await openFileAtomic(path, opts);
-  for (const piece of typeof data === 'string' || !Array.isArray(data) ? [data as string | Uint8Array] : data)
-    await file.write(piece);
+  const pieces = (Array.isArray(data) ? data : [data]) as readonly (string | Uint8Array)[];
+  for (const piece of pieces) await file.write(piece);
   await file.commit();
 }
 

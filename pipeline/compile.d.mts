@@ -5,7 +5,7 @@ export declare function markBuildInUse(dir: string, refreshMs?: number): void;
 export declare function pruneBuilds(
   cacheRoot: string,
   keep: string,
-  isBuild: (name: string, dir: string) => boolean,
+  configBuilds: boolean,
   now?: number,
 ): void;
 export declare const CONFIG_BUILD_MARKER: string;

@@ -248,6 +248,8 @@ async function compile(files, outDir, vendored) {
 const IN_USE_REFRESH_MS = 10 * 60 * 1000;
 const UNUSED_AFTER_MS = 60 * 60 * 1000;
 const KEEP_NEWEST = 3;
+/** Written in every config build of a project (config-build.ts), and only there. */
+export const CONFIG_BUILD_MARKER = '.cityflow-config-build';
 
 const touch = (dir) => {
   try {
@@ -269,11 +271,12 @@ export function markBuildInUse(dir, refreshMs = IN_USE_REFRESH_MS) {
 }
 
 /**
- * Removes from `cacheRoot` the builds named `isBuild` that are neither `keep`, nor used within
+ * Removes from `cacheRoot` the builds of one kind (a project's config builds, which hold
+ * CONFIG_BUILD_MARKER, or else the CLI's) that are neither `keep`, nor used within
  * UNUSED_AFTER_MS, nor among the KEEP_NEWEST most recently used; and temp folders of builds interrupted
  * more than UNUSED_AFTER_MS ago (a build takes seconds).
  */
-export function pruneBuilds(cacheRoot, keep, isBuild, now = Date.now()) {
+export function pruneBuilds(cacheRoot, keep, configBuilds, now = Date.now()) {
   // Pruning never fails a start: a folder another process is removing, or one this user may not remove,
   // is left for the next time.
   const remove = (dir) => {
@@ -290,7 +293,8 @@ export function pruneBuilds(cacheRoot, keep, isBuild, now = Date.now()) {
     // Where older versions kept V8's compile cache of every build: now inside each build.
     if (name === 'v8') remove(dir);
     const tmp = name.startsWith('tmp-');
-    if (!tmp && !isBuild(name, dir)) continue;
+    const build = /^[0-9a-f]{16}$/.test(name) && existsSync(join(dir, CONFIG_BUILD_MARKER)) === configBuilds;
+    if (!tmp && !build) continue;
     const mtime = statSync(dir, { throwIfNoEntry: false })?.mtimeMs;
     if (mtime === undefined) continue; // another process removed it first
     if (tmp) {
@@ -300,12 +304,6 @@ export function pruneBuilds(cacheRoot, keep, isBuild, now = Date.now()) {
   builds.sort((a, b) => b.mtime - a.mtime);
   for (const { dir, mtime } of builds.slice(KEEP_NEWEST)) if (now - mtime > UNUSED_AFTER_MS) remove(dir);
 }
-
-/** Written in every config build of a project (config-build.ts), and only there. */
-export const CONFIG_BUILD_MARKER = '.cityflow-config-build';
-
-/** A build of this file: a folder named by its hash, not a project's config build. */
-const isCliBuild = (name, dir) => /^[0-9a-f]{16}$/.test(name) && !existsSync(join(dir, CONFIG_BUILD_MARKER));
 
 /**
  * The folder of the compiled sources (same layout as the repo: `<root>/pipeline/cli.js`, ...), compiling
@@ -339,7 +337,7 @@ export async function compiledRoot() {
         rmSync(tmp, { recursive: true, force: true });
         if (!existsSync(entry)) throw err; // else another process finished the same build first
       }
-      pruneBuilds(cacheRoot, hash, isCliBuild);
+      pruneBuilds(cacheRoot, hash, false);
     }
     return outDir;
   } catch {

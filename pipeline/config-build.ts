@@ -25,9 +25,6 @@ import { compiledName, isFile, Linker, type FrameworkLink } from './config-link.
 
 /** Bump when the output changes, so older builds are not reused. */
 const FORMAT = 2;
-/** A config build: named by its hash, with the marker. */
-const isConfigBuild = (name: string, dir: string): boolean =>
-  /^[0-9a-f]{16}$/.test(name) && existsSync(join(dir, MARKER));
 const CODE_EXTENSIONS = ['.ts', '.tsx', '.mts', '.cts', '.js', '.jsx', '.mjs', '.cjs'];
 /** `new URL('./x', import.meta.url)`: a file named relative to the module. */
 const URL_BESIDE = /new URL\(\s*(['"`])(\.{1,2}\/[^'"`$]+)\1\s*,\s*import\.meta\.url\s*\)/g;
@@ -216,7 +213,7 @@ export async function buildConfig(configFile: string, link: FrameworkLink): Prom
       rmSync(tmp, { recursive: true, force: true });
       if (!existsSync(join(outDir, MARKER))) throw err; // else another process finished it first
     }
-    pruneBuilds(cacheRoot, name, isConfigBuild);
+    pruneBuilds(cacheRoot, name, true);
   }
   const manifest: Manifest = {
     format: FORMAT,

@@ -38,7 +38,7 @@ import {
   writeFileSync,
 } from 'node:fs';
 import { createRequire } from 'node:module';
-import { dirname, join, relative, resolve, sep } from 'node:path';
+import { basename, dirname, join, relative, resolve, sep } from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 
 const ROOT = join(dirname(fileURLToPath(import.meta.url)), '..');
@@ -46,7 +46,7 @@ const SOURCE_DIRS = ['engine', 'io-managers', 'assets', 'pipeline'];
 /** The project's own config at the root (this repository's: the Paris pipeline), compiled with the CLI. */
 const ROOT_FILES = ['cityflow.config.ts'];
 /** Bump when the compile options change, so older caches are not reused. */
-const FORMAT = 4;
+const FORMAT = 5;
 /** Packages bundled into one file each (see above): libraries that read no files of their own beside them. */
 const VENDORED = [
   'zod',
@@ -173,6 +173,7 @@ const exportName = (name) => (/^[A-Za-z_$][\w$]*$/.test(name) ? name : JSON.stri
 async function bundleVendored(build, vendored, outDir) {
   const manifest = {};
   for (const { name, entry, dir } of vendored) {
+    const plugins = name === 'zod' ? await lazyZodLocales(build, dir, outDir) : [];
     const options = {
       bundle: true,
       platform: 'node',
@@ -188,7 +189,7 @@ async function bundleVendored(build, vendored, outDir) {
       absWorkingDir: ROOT, // the metafile's paths are relative to it
       logLevel: 'silent',
     };
-    const { metafile } = await build({ ...options, entryPoints: [entry], metafile: true });
+    const { metafile } = await build({ ...options, entryPoints: [entry], metafile: true, plugins });
     const format = Object.entries(metafile.inputs).find(([input]) => join(ROOT, input) === entry)?.[1].format;
     if (format !== 'esm') {
       // `module.exports`: how Node 22+ also names a CommonJS module's whole export, not a name of its own.
@@ -203,6 +204,60 @@ async function bundleVendored(build, vendored, outDir) {
     manifest[name] = { dir, file: vendorFile(name) };
   }
   writeFileSync(join(outDir, 'vendor/vendored.json'), JSON.stringify(manifest, null, 2) + '\n');
+}
+
+/*
+ * zod's error messages in ≈ 60 languages (`z.locales`, `z.config(z.locales.fr())`) are half of its bundle
+ * (294 of 586 KB), and only English is used unless a project asks for another. They go into a CommonJS
+ * file of their own (`vendor/zod-locales.cjs`, with its own copy of the three pure helpers they call),
+ * required the first time one of them is called; `z.locales` keeps its names, English stays in the main
+ * bundle (zod sets it up when it loads). Importing zod: 55 → 39 ms on Node 24, 78 → 50 ms on Node 20
+ * (docs/performance.md, "Seventh pass"). Left as it is when zod's files are not where this expects them.
+ */
+const LAZY_LOCALES = 'vendor/zod-locales.cjs';
+
+async function lazyZodLocales(build, zodDir, outDir) {
+  const index = join(zodDir, 'v4/locales/index.js');
+  const english = join(zodDir, 'v4/locales/en.js');
+  if (!existsSync(index) || !existsSync(english)) return [];
+  const names = Object.keys(await import(pathToFileURL(index).href)).filter((n) => n !== 'en');
+  await build({
+    entryPoints: [index],
+    bundle: true,
+    platform: 'node',
+    format: 'cjs',
+    target: 'node20',
+    minifyWhitespace: true,
+    minifySyntax: true,
+    outfile: join(outDir, LAZY_LOCALES),
+    logLevel: 'silent',
+  });
+  const contents = [
+    "import { createRequire } from 'node:module';",
+    `export { default as en } from ${JSON.stringify(english)};`,
+    // A variable, not a literal: esbuild must leave this `require` to run time.
+    `const file = ${JSON.stringify('./' + basename(LAZY_LOCALES))};`,
+    'let all;',
+    'const locales = () => (all ??= createRequire(import.meta.url)(file));',
+    ...names.map((n) => `export const ${n} = (...args) => locales().${n}(...args);`),
+  ].join('\n');
+  return [
+    {
+      name: 'cityflow-lazy-zod-locales',
+      setup(b) {
+        b.onResolve({ filter: /[\\/]locales[\\/]index\.js$/ }, (args) =>
+          resolve(args.resolveDir, args.path) === index
+            ? { path: index, namespace: 'lazy-locales' }
+            : undefined,
+        );
+        b.onLoad({ filter: /.*/, namespace: 'lazy-locales' }, () => ({
+          contents,
+          loader: 'js',
+          resolveDir: dirname(index),
+        }));
+      },
+    },
+  ];
 }
 
 async function compile(files, outDir, vendored) {

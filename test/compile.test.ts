@@ -19,6 +19,7 @@ import {
 } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { spawnSync } from 'node:child_process';
 import { pathToFileURL } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { markBuildInUse } from '../pipeline/compile.mjs';
@@ -126,6 +127,44 @@ describe('compiled CLI', () => {
           .map((k) => `${k}: ${typeof ns[k]}`);
       expect(shape(bundle), name).toEqual(shape(installed));
     }
+  }, 60_000);
+
+  it("loads zod's other languages when one is first used, with the installed zod's messages", async () => {
+    const { hash } = JSON.parse(await readFile(join(CACHE(), 'sources-stamp.json'), 'utf8')) as {
+      hash: string;
+    };
+    // In a process of its own: what the bundle loads, then the messages in French.
+    const probe = (
+      zod: string,
+    ): { before: boolean; after: boolean; fr: string; en: string; names: string[] } => {
+      const script = `
+        import { createRequire } from 'node:module';
+        const { z, config, locales } = await import(${JSON.stringify(zod)});
+        const loaded = () => Object.keys(createRequire(import.meta.url).cache).some((f) => f.endsWith('zod-locales.cjs'));
+        const before = loaded();
+        const message = () => z.string().min(3).safeParse(1).error.issues[0].message + ' / ' + z.string().min(3).safeParse('a').error.issues[0].message;
+        const en = message();
+        config(locales.fr());
+        const fr = message();
+        console.log(JSON.stringify({ before, after: loaded(), fr, en, names: Object.keys(locales) }));
+      `;
+      const r = spawnSync(process.execPath, ['--input-type=module', '-e', script], {
+        cwd: root,
+        encoding: 'utf8',
+      });
+      expect(r.status, r.stderr).toBe(0);
+      return JSON.parse(r.stdout) as ReturnType<typeof probe>;
+    };
+    const bundled = probe(pathToFileURL(join(CACHE(), hash, 'vendor/zod.js')).href);
+    const installed = probe('zod');
+    expect(bundled.before).toBe(false);
+    expect(bundled.after).toBe(true);
+    expect(bundled.fr).not.toBe(bundled.en);
+    expect({ ...bundled, before: false, after: false }).toEqual({
+      ...installed,
+      before: false,
+      after: false,
+    });
   }, 60_000);
 
   it('an upgrade of a package a bundle holds, not vendored by name (p-limit → yocto-queue), rebuilds', async () => {

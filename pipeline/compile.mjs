@@ -221,6 +221,7 @@ async function lazyZodLocales(build, zodDir, outDir) {
   const english = join(zodDir, 'v4/locales/en.js');
   if (!existsSync(index) || !existsSync(english)) return [];
   const names = Object.keys(await import(pathToFileURL(index).href)).filter((n) => n !== 'en');
+  if (!names.every((n) => /^[A-Za-z_$][\w$]*$/.test(n))) return [];
   await build({
     entryPoints: [index],
     bundle: true,

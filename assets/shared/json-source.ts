@@ -135,3 +135,12 @@ export function arrayElementLines(text: string, path: readonly string[]): number
   }
   return out;
 }
+
+/**
+ * A raw JSON value as a reject detail shows it: an object or array as its JSON, never through `String`
+ * (which throws for `{"toString": false}`), anything longer than 40 characters shortened.
+ */
+export function shownJsonValue(v: unknown): string {
+  const text = typeof v === 'object' && v !== null ? JSON.stringify(v) : String(v);
+  return text.length > 40 ? `${text.slice(0, 20)}… (${text.length} characters)` : text;
+}

@@ -8,7 +8,7 @@
  */
 import type { Reject } from '../../engine/quarantine.ts';
 import { isCrOnly, readCsvRows, readStart, type RawFile } from '../shared/csv-source.ts';
-import { arrayElementLines, readJsonFile, rejectShape } from '../shared/json-source.ts';
+import { arrayElementLines, readJsonFile, rejectShape, shownJsonValue } from '../shared/json-source.ts';
 import { isCalendarDay, parisLocalToUtcMs, validFields } from '../shared/paris-time.ts';
 
 /** One day as summarised by the provider (Visual Crossing). °C, mm, km/h. */
@@ -71,8 +71,7 @@ function measure(
   if (v === null || v === undefined || (typeof v === 'string' && (v.trim() === '' || v.trim() === 'NaN')))
     return null;
   const n = num(v);
-  const shown =
-    typeof v === 'string' && v.length > 40 ? `${v.slice(0, 20)}… (${v.length} characters)` : String(v);
+  const shown = shownJsonValue(v);
   const r = RANGES[q];
   if (n === null || n < r.min || n > r.max) {
     reject({

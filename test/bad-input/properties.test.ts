@@ -131,6 +131,20 @@ describe('parsers never crash on arbitrary input', () => {
     );
   });
 
+  // Found by the property below (seed 1592851905): String() of an object whose toString is no function throws.
+  it.each(Object.keys(jsonParsers))('%s: objects where values belong, toString and all', async (name) => {
+    const hostile = { toString: false, valueOf: 1 };
+    for (const value of [
+      {
+        days: [{ datetime: '2025-11-04', tempmax: hostile, tempmin: [hostile], temp: { a: 'x'.repeat(60) } }],
+      },
+      { hourly: { time: ['2025-11-04T00:00'], temperature_2m: [hostile] }, utc_offset_seconds: hostile },
+      { results: [{ id_compteur: hostile, sum_counts: hostile, date: hostile }] },
+      { disruptions: [{ id: hostile, cause: hostile, severity: hostile }] },
+    ])
+      await check(jsonParsers[name]!, JSON.stringify(value), 'json');
+  });
+
   it.each(Object.keys(jsonParsers))('%s: arbitrary JSON values', async (name) => {
     await fc.assert(
       fc.asyncProperty(jsonish, (value) =>

@@ -159,8 +159,19 @@ const keepImports = {
   },
 };
 
+const isIdentifier = (name) => /^[A-Za-z_$][\w$]*$/.test(name);
 /** An export name as written after `as`: an identifier, or a string when it is not one. */
-const exportName = (name) => (/^[A-Za-z_$][\w$]*$/.test(name) ? name : JSON.stringify(name));
+const exportName = (name) => (isIdentifier(name) ? name : JSON.stringify(name));
+
+/** How every vendored file is bundled: minified for Node 20+, names kept, no source map. */
+const VENDOR_BUNDLE = {
+  bundle: true,
+  platform: 'node',
+  target: 'node20',
+  minifyWhitespace: true,
+  minifySyntax: true,
+  logLevel: 'silent',
+};
 
 /**
  * One ES module per vendored package, exporting what a Node importer of the package sees. An ES module
@@ -175,19 +186,14 @@ async function bundleVendored(build, vendored, outDir) {
   for (const { name, entry, dir } of vendored) {
     const plugins = name === 'zod' ? await lazyZodLocales(build, dir, outDir) : [];
     const options = {
-      bundle: true,
-      platform: 'node',
+      ...VENDOR_BUNDLE,
       format: 'esm',
-      target: 'node20',
-      minifyWhitespace: true,
-      minifySyntax: true,
       // CommonJS code in an ES module: its `require` of Node's own modules needs one in scope.
       banner: {
         js: "import { createRequire as __cityflowRequire } from 'node:module'; const require = __cityflowRequire(import.meta.url);",
       },
       outfile: join(outDir, vendorFile(name)),
       absWorkingDir: ROOT, // the metafile's paths are relative to it
-      logLevel: 'silent',
     };
     const { metafile } = await build({ ...options, entryPoints: [entry], metafile: true, plugins });
     const format = Object.entries(metafile.inputs).find(([input]) => join(ROOT, input) === entry)?.[1].format;
@@ -221,18 +227,8 @@ async function lazyZodLocales(build, zodDir, outDir) {
   const english = join(zodDir, 'v4/locales/en.js');
   if (!existsSync(index) || !existsSync(english)) return [];
   const names = Object.keys(await import(pathToFileURL(index).href)).filter((n) => n !== 'en');
-  if (!names.every((n) => /^[A-Za-z_$][\w$]*$/.test(n))) return [];
-  await build({
-    entryPoints: [index],
-    bundle: true,
-    platform: 'node',
-    format: 'cjs',
-    target: 'node20',
-    minifyWhitespace: true,
-    minifySyntax: true,
-    outfile: join(outDir, LAZY_LOCALES),
-    logLevel: 'silent',
-  });
+  if (!names.every(isIdentifier)) return [];
+  await build({ ...VENDOR_BUNDLE, entryPoints: [index], format: 'cjs', outfile: join(outDir, LAZY_LOCALES) });
   const contents = [
     "import { createRequire } from 'node:module';",
     `export { default as en } from ${JSON.stringify(english)};`,

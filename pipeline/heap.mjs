@@ -40,8 +40,8 @@ const newSpaceSize = () =>
   v8.getHeapSpaceStatistics().find((s) => s.space_name === 'new_space')?.space_size ?? 0;
 
 /**
- * Keeps the new space at `bytes` (see above); returns the observer (tests disconnect it), or null when
- * the process has young generation flags of its own.
+ * Keeps the new space at `bytes` (see above); returns the observer, or null when the process has young
+ * generation flags of its own.
  */
 export function capYoungGeneration(bytes = YOUNG_GENERATION_BYTES) {
   if (hasYoungGenerationFlags()) return null;

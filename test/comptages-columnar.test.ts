@@ -17,6 +17,7 @@ import {
   arcDayColumns,
   arcDaysOfColumns,
   arcDaysToTable,
+  ColumnBuffers,
   type ArcDayTable,
 } from '../assets/comptages/arc-day-table.ts';
 import { readComptagesFast } from '../assets/comptages/fast/reader.ts';
@@ -88,6 +89,30 @@ describe('arc-day tables', () => {
     );
     expect((empty as ArcDayTable).numRows).toBe(0);
     expect((await ArcDayTableSchema.safeParseAsync(empty)).success).toBe(true);
+  });
+
+  it('built in reused buffers (strings included), give the bytes of fresh ones', async () => {
+    const acc = new ArcDayAccumulator();
+    for (const f of [
+      'champs-elysees_arc4264_2023-2024_export.csv',
+      'convention_arc5671_2021-2022_export.csv',
+    ])
+      await parseComptagesFile({ path: REAL + f, key: f }, new QuarantineCollector().add, (r) => acc.add(r));
+    // Days of one arc and of two, in turn: buffers handed back by a larger day serve a smaller one.
+    const days = ['2024-03-04', '2021-11-02', '2024-10-27', '2021-11-03', '2024-03-31', '2021-11-04'];
+    const buffers = new ColumnBuffers();
+    const seen = new Set<ArrayBufferLike>();
+    let reused = 0;
+    for (const day of days) {
+      const fresh = await encodeValue(arcDaysToTable(acc.arcDays(day)), 'arrow');
+      const table = arcDaysToTable(acc.arcDays(day), buffers);
+      expect((await encodeValue(table, 'arrow')).sha256).toBe(fresh.sha256);
+      const strings = table.getChild('libelle')!.data[0]!.values.buffer;
+      if (seen.has(strings)) reused++;
+      seen.add(strings);
+      buffers.giveBack(table);
+    }
+    expect(reused).toBeGreaterThan(0);
   });
 });
 

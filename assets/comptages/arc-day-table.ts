@@ -49,11 +49,8 @@ const utf8 = new TextEncoder();
 const encoded = new Map<string, Uint8Array>();
 const CACHE_MAX = 100_000;
 
-/**
- * A non-null Utf8 column from its strings, written straight into its offsets and bytes: the same buffers
- * (so the same IPC bytes) as `vectorFromArray(values, new Utf8())`.
- */
-function utf8Vector(values: readonly string[]): Vector<Utf8> {
+/** The UTF-8 bytes of each string (cached, see `encoded`) and their total length. */
+function utf8Parts(values: readonly string[]): { parts: Uint8Array[]; total: number } {
   const n = values.length;
   const parts = new Array<Uint8Array>(n);
   let total = 0;
@@ -67,8 +64,20 @@ function utf8Vector(values: readonly string[]): Vector<Utf8> {
     parts[i] = b;
     total += b.length;
   }
-  const offsets = new Int32Array(n + 1);
-  const data = new Uint8Array(total);
+  return { parts, total };
+}
+
+/** Bytes of a non-null Utf8 column of `n` strings of `total` UTF-8 bytes, as Carver cuts it. */
+const utf8ColumnBytes = (n: number, total: number): number => Carver.bytes([(n + 1) * 4, total]);
+
+/**
+ * A non-null Utf8 column from its strings' bytes, written straight into offsets and data cut from `c`:
+ * the same buffers (so the same IPC bytes) as `vectorFromArray(values, new Utf8())`.
+ */
+function utf8Vector({ parts, total }: { parts: Uint8Array[]; total: number }, c: Carver): Vector<Utf8> {
+  const n = parts.length;
+  const offsets = c.i32(n + 1);
+  const data = c.u8(total);
   for (let i = 0, at = 0; i < n; i++) {
     data.set(parts[i]!, at);
     offsets[i + 1] = at += parts[i]!.length;
@@ -94,6 +103,7 @@ class Carver {
   f64 = (n: number): Float64Array => new Float64Array(this.buffer, this.take(n * 8), n);
   i32 = (n: number): Int32Array => new Int32Array(this.buffer, this.take(n * 4), n);
   i8 = (n: number): Int8Array => new Int8Array(this.buffer, this.take(n), n);
+  u8 = (n: number): Uint8Array => new Uint8Array(this.buffer, this.take(n), n);
   /** A validity bitmap of `n` bits, all unset. */
   bits = (n: number): Uint8Array =>
     new Uint8Array(this.buffer, this.take(Math.ceil(n / 8)), Math.ceil(n / 8));
@@ -111,31 +121,42 @@ const columnBytes = (n: number): number =>
     n * 4, // rows
   ]);
 
-/** The buffer a built table's columns live in (see `ColumnBuffers`). */
-const bufferOfTable = new WeakMap<object, ArrayBuffer>();
+/** The buffers a built table's columns live in (see `ColumnBuffers`). */
+const buffersOfTable = new WeakMap<object, ArrayBuffer[]>();
+
+/** Free buffers a `ColumnBuffers` keeps (the smallest is let go beyond it). */
+const MAX_FREE_BUFFERS = 16;
 
 /**
- * Buffers for the fixed-size columns of day tables, handed back once a table is stored and reused for
- * a later day. Without them a 6 GB read made ≈ 1.5 MB of dead buffers a day, which V8 lets pile up to
- * 64 MB between full collections: the emission's peak RSS. Give a table back only when nothing reads
- * it any more (its columns are overwritten by the next day's).
+ * Buffers for the columns of day tables, handed back once a table is stored and reused for a later day:
+ * the fixed-size columns (≈ 1.5 MB a day for 3,400 arcs) and the strings (arc ids, days, labels:
+ * ≈ 150 KB). Without them a 6 GB read made that much dead memory a day, which V8 lets pile up to 64 MB
+ * between full collections: the emission's peak RSS (the strings alone added ≈ 30 MB by the last day).
+ * Give a table back only when nothing reads it any more (its columns are overwritten by a later day's).
  */
 export class ColumnBuffers {
   private readonly free: ArrayBuffer[] = [];
 
-  /** A zeroed buffer of at least `bytes`. */
+  /** A zeroed buffer of at least `bytes`: the smallest free one that fits, else a new one with room to spare. */
   take(bytes: number): ArrayBuffer {
-    const i = this.free.findIndex((b) => b.byteLength >= bytes);
-    if (i < 0) return new ArrayBuffer(bytes);
-    const b = this.free.splice(i, 1)[0]!;
+    let best = -1;
+    this.free.forEach((b, i) => {
+      if (b.byteLength >= bytes && (best < 0 || b.byteLength < this.free[best]!.byteLength)) best = i;
+    });
+    // Days differ by a few arcs: an eighth more lets the next, slightly larger day reuse the buffer.
+    if (best < 0) return new ArrayBuffer(bytes + (bytes >> 3));
+    const b = this.free.splice(best, 1)[0]!;
     new Uint8Array(b, 0, bytes).fill(0);
     return b;
   }
 
   giveBack(table: ArcDayTable): void {
-    const b = bufferOfTable.get(table);
-    if (b) this.free.push(b);
-    bufferOfTable.delete(table);
+    for (const b of buffersOfTable.get(table) ?? []) this.free.push(b);
+    buffersOfTable.delete(table);
+    if (this.free.length > MAX_FREE_BUFFERS) {
+      this.free.sort((a, b) => b.byteLength - a.byteLength);
+      this.free.length = MAX_FREE_BUFFERS;
+    }
   }
 }
 const setBit = (b: Uint8Array, i: number): void => {
@@ -207,16 +228,16 @@ export class ArcDayTableBuilder implements ArcDayRowSink {
 
   private readonly buffer: ArrayBuffer;
 
-  /** `buffers`: where the fixed-size columns' buffer comes from (default: a new one). */
+  /** `buffers`: where the columns' buffers come from (default: new ones). */
   constructor(
     readonly n: number,
-    buffers?: ColumnBuffers,
+    private readonly buffers?: ColumnBuffers,
   ) {
     this.arcIds = new Array<string>(n).fill('');
     this.days = new Array<string>(n).fill('');
     this.libelles = new Array<string>(n).fill('');
     const bytes = columnBytes(n);
-    this.buffer = buffers ? buffers.take(bytes) : new ArrayBuffer(bytes);
+    this.buffer = this.take(bytes);
     const c = new Carver(this.buffer);
     this.flow = doubles(c.f64(n * HOURS), c.bits(n * HOURS));
     this.occ = doubles(c.f64(n * HOURS), c.bits(n * HOURS));
@@ -280,8 +301,20 @@ export class ArcDayTableBuilder implements ArcDayRowSink {
     return code;
   }
 
+  private take(bytes: number): ArrayBuffer {
+    return this.buffers ? this.buffers.take(bytes) : new ArrayBuffer(bytes);
+  }
+
   build(): ArcDayTable {
     const n = this.n;
+    const strings = [this.arcIds, this.days, this.libelles].map(utf8Parts);
+    const stringBuffer = this.take(Carver.bytes(strings.map((s) => utf8ColumnBytes(n, s.total))));
+    const sc = new Carver(stringBuffer);
+    const [arcIds, days, libelles] = strings.map((s) => utf8Vector(s, sc)) as [
+      Vector<Utf8>,
+      Vector<Utf8>,
+      Vector<Utf8>,
+    ];
     const list24 = <T extends Float64 | Dictionary<Utf8, Int8>>(type: T, child: Data<T>) =>
       makeVector(makeData({ type: hourly(type), length: n, nullCount: 0, child }));
     const etatChild = makeData({
@@ -295,9 +328,9 @@ export class ArcDayTableBuilder implements ArcDayRowSink {
     const geoType = new FixedSizeList(2, new Field('coordinate', new Float64(), false));
     const geoChild = makeData({ type: new Float64(), length: n * 2, nullCount: 0, data: this.geo });
     const table = new Table({
-      arc_id: utf8Vector(this.arcIds),
-      day: utf8Vector(this.days),
-      libelle: utf8Vector(this.libelles),
+      arc_id: arcIds,
+      day: days,
+      libelle: libelles,
       flow: list24(new Float64(), this.flow.data()),
       occupancy: list24(new Float64(), this.occ.data()),
       etat: list24(etatType(), etatChild),
@@ -313,7 +346,7 @@ export class ArcDayTableBuilder implements ArcDayRowSink {
       row_length_m: makeVector(this.length.data()),
       rows: makeVector(makeData({ type: new Int32(), length: n, nullCount: 0, data: this.rows })),
     }) as unknown as ArcDayTable;
-    bufferOfTable.set(table, this.buffer);
+    buffersOfTable.set(table, [this.buffer, stringBuffer]);
     return table;
   }
 }

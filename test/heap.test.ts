@@ -8,7 +8,7 @@
 import { spawnSync } from 'node:child_process';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 import { describe, expect, it } from 'vitest';
-import { hasYoungGenerationFlags, YOUNG_GENERATION_BYTES } from '../pipeline/heap.mjs';
+import { hasHeapGrowingFlag, hasYoungGenerationFlags, YOUNG_GENERATION_BYTES } from '../pipeline/heap.mjs';
 
 const HEAP = pathToFileURL(fileURLToPath(new URL('../pipeline/heap.mjs', import.meta.url))).href;
 
@@ -58,4 +58,48 @@ describe('young generation cap (pipeline/heap.mjs)', () => {
     expect(hasYoungGenerationFlags(['--max-old-space-size=4096'], '--enable-source-maps')).toBe(false);
     expect(hasYoungGenerationFlags([], '')).toBe(false);
   });
+});
+
+/**
+ * The largest old space (bytes) a child saw while ≈ 15 MB stay live and batches of objects live across a
+ * few turns (promoted), then die; and whether capHeapGrowth set the flag.
+ */
+function largestOldSpace(cap: boolean, execArgv: string[] = []): { bytes: number; set: boolean } {
+  const script = `
+    import v8 from 'node:v8';
+    import { capHeapGrowth } from ${JSON.stringify(HEAP)};
+    const set = ${cap} ? capHeapGrowth() : false;
+    const oldSpace = () => v8.getHeapSpaceStatistics().find((s) => s.space_name === 'old_space').space_size;
+    const live = Array.from({ length: 200_000 }, (_, j) => ({ j, s: 'live' + j }));
+    const kept = [];
+    let largest = 0;
+    for (let i = 0; i < 300; i++) {
+      kept.push(Array.from({ length: 20_000 }, (_, j) => ({ i, j, s: 'x' + j })));
+      if (kept.length > 8) kept.shift();
+      largest = Math.max(largest, oldSpace());
+      await new Promise((r) => setImmediate(r));
+    }
+    console.log(JSON.stringify({ bytes: largest, set, live: live.length }));
+  `;
+  const r = spawnSync(process.execPath, [...execArgv, '--input-type=module', '-e', script], {
+    encoding: 'utf8',
+    env: { ...process.env, NODE_OPTIONS: '' },
+  });
+  expect(r.status, r.stderr).toBe(0);
+  return JSON.parse(r.stdout.trim()) as { bytes: number; set: boolean };
+}
+
+describe('old generation growth (pipeline/heap.mjs)', () => {
+  it('keeps the old space well below what V8 lets it reach on its own', () => {
+    const free = largestOldSpace(false);
+    const capped = largestOldSpace(true);
+    expect(capped.set).toBe(true);
+    expect(capped.bytes).toBeLessThan(0.85 * free.bytes);
+  }, 30_000);
+
+  it('leaves a process started with its own growth flag as it is', () => {
+    expect(largestOldSpace(true, ['--heap-growing-percent=300']).set).toBe(false);
+    expect(hasHeapGrowingFlag(['--heap_growing_percent=50'], '')).toBe(true);
+    expect(hasHeapGrowingFlag(['--max-old-space-size=4096'], '--max-semi-space-size=8')).toBe(false);
+  }, 30_000);
 });

@@ -55,6 +55,21 @@ describe('stableStringify', () => {
     expect(stableStringify({ b: 1, a: { d: 1, c: 2 } })).toBe('{"a":{"c":2,"d":1},"b":1}');
   });
 
+  it('sorts each record of a run whatever the keys of the one before (same keys, other order, other keys)', () => {
+    const rows = [
+      { b: 1, a: 2 },
+      { b: 3, a: 4 },
+      { a: 5, b: 6 },
+      { b: 7, a: 8, c: 9 },
+      { c: 1, b: 2 },
+      { b: 3, a: 4 },
+    ];
+    expect(stableStringify(rows)).toBe(reference(rows));
+    expect(stableStringify(rows)).toBe(
+      '[{"a":2,"b":1},{"a":4,"b":3},{"a":5,"b":6},{"a":8,"b":7,"c":9},{"b":2,"c":1},{"a":4,"b":3}]',
+    );
+  });
+
   it('the same value with keys in another order has the same data version', () => {
     expect(dataVersionOf({ a: 1, b: [{ y: 1, x: 2 }] })).toBe(dataVersionOf({ b: [{ x: 2, y: 1 }], a: 1 }));
   });

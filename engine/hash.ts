@@ -32,8 +32,23 @@ export function canonical(v: unknown): unknown {
     return out ?? v;
   }
   const sorted: Record<string, unknown> = {};
-  for (const k of Object.keys(v).sort()) sorted[k] = canonical((v as Record<string, unknown>)[k]);
+  for (const k of sortedKeys(v)) sorted[k] = canonical((v as Record<string, unknown>)[k]);
   return sorted;
+}
+
+/**
+ * `Object.keys(v).sort()`, the sort skipped when the keys are those of the previous object, in the same
+ * order: the records of a big value share their keys (a day of road-count metrics: 3,400 records of
+ * 17 keys; ≈ a third of canonical()'s time was sorting them again).
+ */
+let lastKeys: readonly string[] = [];
+let lastSorted: readonly string[] = [];
+function sortedKeys(v: object): readonly string[] {
+  const keys = Object.keys(v);
+  if (keys.length === lastKeys.length && keys.every((k, i) => k === lastKeys[i])) return lastSorted;
+  lastKeys = keys;
+  lastSorted = [...keys].sort();
+  return lastSorted;
 }
 
 /** One-shot (`crypto.hash`): ≈ 4× faster than a Hash object for the short texts of data versions. */

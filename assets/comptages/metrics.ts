@@ -51,26 +51,40 @@ export function lostMinutesPerVehicleKm(occupancy: number): number {
   return 1.8;
 }
 
-/** Most frequent state over the hours of row `i` that have one; ties go to the most severe state. */
-function dominantEtat(c: ArcDayColumns, i: number): EtatTrafic {
-  const counts = new Map<EtatTrafic, number>();
-  for (let h = 0; h < 24; h++) {
-    const code = c.etat[i * 24 + h]!;
-    if (code < 0) continue;
-    const e = c.etatNames[code]!;
-    if ((ETATS_TRAFIC as readonly string[]).includes(e)) {
-      counts.set(e as EtatTrafic, (counts.get(e as EtatTrafic) ?? 0) + 1);
-    }
+/**
+ * The dominant state of a row's hours: the most frequent of the five states among the hours that have
+ * one (another string counts for nothing); ties go to the most severe, 'Inconnu' when none. Made once per
+ * day: the day's dictionary codes are mapped to the five states once, and the counts are an array (a
+ * `Map` and a string search per hour were ≈ 5 % of the 6 GB metrics' CPU).
+ */
+class DominantEtat {
+  private readonly known: Int8Array;
+  private readonly counts = new Int32Array(ETATS_TRAFIC.length);
+  constructor(private readonly c: ArcDayColumns) {
+    this.known = Int8Array.from(c.etatNames, (n) => (ETATS_TRAFIC as readonly string[]).indexOf(n));
   }
-  let best: EtatTrafic = 'Inconnu';
-  let bestCount = 0;
-  for (const [etat, n] of counts) {
-    if (n > bestCount || (n === bestCount && ETAT_SEVERITY[etat] > ETAT_SEVERITY[best])) {
-      best = etat;
-      bestCount = n;
+
+  of(i: number): EtatTrafic {
+    const counts = this.counts.fill(0);
+    for (let h = 0; h < 24; h++) {
+      const code = this.c.etat[i * 24 + h]!;
+      if (code < 0) continue;
+      const k = this.known[code]!;
+      if (k >= 0) counts[k]!++;
     }
+    // Severities are distinct: the order the states are looked at does not matter.
+    let best: EtatTrafic = 'Inconnu';
+    let bestCount = 0;
+    for (let k = 0; k < ETATS_TRAFIC.length; k++) {
+      const n = counts[k]!;
+      const etat = ETATS_TRAFIC[k]!;
+      if (n > bestCount || (n > 0 && n === bestCount && ETAT_SEVERITY[etat] > ETAT_SEVERITY[best])) {
+        best = etat;
+        bestCount = n;
+      }
+    }
+    return best;
   }
-  return best;
 }
 
 /** Longest run of consecutive real hours (slots in real-time order) whose slot satisfies `pred`. */
@@ -111,6 +125,7 @@ function computeArc(
   /** existingHourSlots(day), computed once for the day's arcs. */
   slots: readonly number[],
   env: ComptagesEnv,
+  dominantEtat: DominantEtat,
 ): ArcComputation {
   const base = i * 24;
   const arcId = c.arcId[i]!;
@@ -173,7 +188,7 @@ function computeArc(
     debit_max: max,
     taux_occupation_moyen: occCount > 0 ? occSum / occCount : null,
     heure_pic: peak,
-    etat_trafic_dominant: dominantEtat(c, i),
+    etat_trafic_dominant: dominantEtat.of(i),
     longueur_metres: length,
     source_longueur: source,
     arrondissement: Number.isNaN(lat) ? null : env.arrondissementOf(lon, lat),
@@ -206,8 +221,9 @@ export function computeComptagesMetrics(
   const c = arcDayColumns(Array.isArray(arcDays) ? arcDaysToTable(arcDays) : (arcDays as ArcDayTable));
   const computed: ArcComputation[] = [];
   const slots = existingHourSlots(day);
+  const dominantEtat = new DominantEtat(c);
   for (let i = 0; i < c.length; i++)
-    if (c.day[i] === day) computed.push(computeArc(c, i, day, slots, fullEnv));
+    if (c.day[i] === day) computed.push(computeArc(c, i, day, slots, fullEnv, dominantEtat));
   computed.sort((x, y) => byArc(x.metric, y.metric));
   const metrics = computed.map((c) => c.metric);
 

@@ -71,20 +71,29 @@ const inBox = (lon: number, lat: number, b: ArrondissementPolygon['bbox']): bool
 
 /**
  * Answers by point: the same sensors and arcs come back every day (3,400 road arcs a day: the ray casting
- * was ≈ 14 % of the road-count metrics' CPU). Bounded: emptied when full.
+ * was ≈ 14 % of the road-count metrics' CPU). Keyed by the numbers themselves, longitude then latitude
+ * (a text key cost two number-to-text conversions per lookup: ≈ 0.4 s over 218 days of 3,400 arcs).
+ * Bounded: emptied when it holds MEMO_MAX points.
  */
-const memo = new Map<string, string | null>();
+const memo = new Map<number, Map<number, string | null>>();
+let memoPoints = 0;
 const MEMO_MAX = 100_000;
 
 /** Postal code ('75001'…'75020') of the arrondissement containing (lon, lat), or null outside Paris. */
 export function arrondissementOf(lon: number, lat: number): string | null {
   if (!Number.isFinite(lon) || !Number.isFinite(lat)) return null;
-  const key = `${lon},${lat}`;
-  const known = memo.get(key);
+  let byLat = memo.get(lon);
+  const known = byLat?.get(lat);
   if (known !== undefined) return known;
-  if (memo.size >= MEMO_MAX) memo.clear();
+  if (memoPoints >= MEMO_MAX) {
+    memo.clear();
+    memoPoints = 0;
+    byLat = undefined;
+  }
   const code = locate(lon, lat);
-  memo.set(key, code);
+  if (!byLat) memo.set(lon, (byLat = new Map()));
+  byLat.set(lat, code);
+  memoPoints++;
   return code;
 }
 

@@ -42,14 +42,17 @@ const withArrowStrings = (t: ArcDayTable): Table =>
     ),
   });
 
+/** The arc-days of two real exports (Champs-Élysées 2023–2024, Convention 2021–2022). */
+async function twoRealArcs(): Promise<ArcDayAccumulator> {
+  const acc = new ArcDayAccumulator();
+  for (const f of ['champs-elysees_arc4264_2023-2024_export.csv', 'convention_arc5671_2021-2022_export.csv'])
+    await parseComptagesFile({ path: REAL + f, key: f }, new QuarantineCollector().add, (r) => acc.add(r));
+  return acc;
+}
+
 describe('arc-day tables', () => {
   it('keep every field of every ArcDay through the Arrow IPC bytes (nulls, decimals, states, no point)', async () => {
-    const acc = new ArcDayAccumulator();
-    for (const f of [
-      'champs-elysees_arc4264_2023-2024_export.csv',
-      'convention_arc5671_2021-2022_export.csv',
-    ])
-      await parseComptagesFile({ path: REAL + f, key: f }, new QuarantineCollector().add, (r) => acc.add(r));
+    const acc = await twoRealArcs();
     const days = ['2024-03-04', '2021-11-02', '2024-10-27', '2024-03-31'];
     let rows = 0;
     for (const day of days) {
@@ -92,12 +95,7 @@ describe('arc-day tables', () => {
   });
 
   it('built in reused buffers (strings included), give the bytes of fresh ones', async () => {
-    const acc = new ArcDayAccumulator();
-    for (const f of [
-      'champs-elysees_arc4264_2023-2024_export.csv',
-      'convention_arc5671_2021-2022_export.csv',
-    ])
-      await parseComptagesFile({ path: REAL + f, key: f }, new QuarantineCollector().add, (r) => acc.add(r));
+    const acc = await twoRealArcs();
     // Days of one arc and of two, in turn: buffers handed back by a larger day serve a smaller one.
     const days = ['2024-03-04', '2021-11-02', '2024-10-27', '2021-11-03', '2024-03-31', '2021-11-04'];
     const buffers = new ColumnBuffers();

@@ -37,12 +37,16 @@ export const YOUNG_GENERATION_BYTES = 16 * 2 ** 20;
 const V8_GROWTH_FACTOR = 2;
 const YOUNG_GENERATION_FLAG = /--(?:max-semi-space-size|min-semi-space-size|semi-space-growth-factor)\b/;
 
-/** The user's own young generation flags, if any (`--max_semi_space_size` is the same flag). */
+/** Whether Node was given a flag matching `pattern` (`--max_semi_space_size` is `--max-semi-space-size`). */
+const givenFlag = (pattern, execArgv, nodeOptions) =>
+  [...execArgv, nodeOptions].some((arg) => pattern.test(arg.replaceAll('_', '-')));
+
+/** The user's own young generation flags, if any. */
 export function hasYoungGenerationFlags(
   execArgv = process.execArgv,
   nodeOptions = process.env.NODE_OPTIONS ?? '',
 ) {
-  return [...execArgv, nodeOptions].some((arg) => YOUNG_GENERATION_FLAG.test(arg.replaceAll('_', '-')));
+  return givenFlag(YOUNG_GENERATION_FLAG, execArgv, nodeOptions);
 }
 
 /** The old generation may grow to this percentage above its live size between full collections. */
@@ -54,7 +58,7 @@ export function hasHeapGrowingFlag(
   execArgv = process.execArgv,
   nodeOptions = process.env.NODE_OPTIONS ?? '',
 ) {
-  return [...execArgv, nodeOptions].some((arg) => HEAP_GROWING_FLAG.test(arg.replaceAll('_', '-')));
+  return givenFlag(HEAP_GROWING_FLAG, execArgv, nodeOptions);
 }
 
 /** Fixes the old generation's growth factor (see above); false when the process has its own. */

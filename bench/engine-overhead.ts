@@ -8,7 +8,7 @@
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { capHeapGrowth, capYoungGeneration } from '../pipeline/heap.mjs';
+import { keepPipelineHeap } from '../pipeline/heap.mjs';
 import { syntheticAssets } from './synthetic-graph.ts';
 import {
   defineDefinitions,
@@ -20,8 +20,7 @@ import {
 } from '../engine/index.ts';
 
 // As in a `pipeline` process (see above).
-capYoungGeneration();
-capHeapGrowth();
+keepPipelineHeap();
 
 const ASSETS = Number(process.env.BENCH_ASSETS ?? 2000);
 const DAYS = Number(process.env.BENCH_DAYS ?? 365);

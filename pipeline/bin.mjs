@@ -16,7 +16,7 @@ import { join } from 'node:path';
 import process from 'node:process';
 import { pathToFileURL } from 'node:url';
 import { compiledRoot, compileCacheDir, markBuildInUse } from './compile.mjs';
-import { capHeapGrowth, capYoungGeneration } from './heap.mjs';
+import { keepPipelineHeap } from './heap.mjs';
 
 // `pipeline list | head -1`: the reader went away; stop quietly (no EPIPE stack trace).
 for (const stream of [process.stdout, process.stderr]) {
@@ -27,8 +27,7 @@ for (const stream of [process.stdout, process.stderr]) {
 }
 // Memory: V8's young generation kept small whatever the Node version, the old one at most twice its
 // live size (heap.mjs).
-capYoungGeneration();
-capHeapGrowth();
+keepPipelineHeap();
 const build = process.env.CITYFLOW_TSX === '1' ? null : await compiledRoot();
 if (build) {
   // Node 22.1+: V8 keeps the compiled code of the modules between runs (Node 20 has no such cache).

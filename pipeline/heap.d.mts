@@ -7,3 +7,4 @@ export declare function capYoungGeneration(bytes?: number): PerformanceObserver 
 export declare const HEAP_GROWING_PERCENT: number;
 export declare function hasHeapGrowingFlag(execArgv?: string[], nodeOptions?: string): boolean;
 export declare function capHeapGrowth(percent?: number): boolean;
+export declare function keepPipelineHeap(): void;

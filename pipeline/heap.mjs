@@ -90,3 +90,9 @@ export function capYoungGeneration(bytes = YOUNG_GENERATION_BYTES) {
   adjust();
   return observer;
 }
+
+/** The heap a `pipeline` process keeps (both of the above): what bin.mjs and the engine bench call. */
+export function keepPipelineHeap() {
+  capYoungGeneration();
+  capHeapGrowth();
+}

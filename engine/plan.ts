@@ -2,6 +2,7 @@ import { NO_DATA, type AnyAsset } from './asset.ts';
 import { codeChanges } from './code-manifest.ts';
 import { ioFor, type Definitions } from './definitions.ts';
 import type { RunReason } from './events.ts';
+import { observeSources } from './observe-sources.ts';
 import { isIdentity, partitionKeys } from './partitions.ts';
 import { forEachLimited } from './pool.ts';
 import type { MaterializationRecord, StateStore } from './state.ts';
@@ -183,20 +184,23 @@ export async function plan(defs: Definitions, state: StateStore, opts: PlanOptio
       ? sourcesReadBy(changedRecords!, graph, prev.index)
       : needed.flatMap(([k, ps]) => (graph.get(k).kind === 'source' ? ps.map((p) => [k, p] as const) : []));
   const changedSources = new Map<string, Set<string>>();
-  await forEachLimited(sourceUnits, 16, async ([k, p]) => {
-    opts.signal?.throwIfAborted();
-    const src = graph.get(k);
-    let version: string;
-    try {
-      const obs = await defs.sources.observe(src.locate!(p), opts.signal);
-      // A partition without any file has no data: not an empty file set (dependents see it as missing).
-      version = obs.fileCount === 0 ? NO_DATA : obs.dataVersion;
-    } catch (err) {
-      // A configuration error (marked `fatal`, e.g. access denied) stops the plan: every unit would fail.
-      if (opts.signal?.aborted || (err as { fatal?: unknown } | null)?.fatal === true) throw err;
-      // An unreadable source must fail only its dependents, when they read it, not the whole plan.
-      version = `unobservable:${(err as Error).message}`;
-    }
+  // A configuration error (marked `fatal`, e.g. access denied) stops the plan: every unit would fail.
+  const observed = await observeSources(
+    defs.sources,
+    sourceUnits,
+    ([k, p]) => graph.get(k).locate!(p),
+    opts.signal,
+  );
+  sourceUnits.forEach(([k, p], i) => {
+    const r = observed[i]!;
+    // A partition without any file has no data: not an empty file set (dependents see it as missing).
+    // An unreadable source fails only its dependents, when they read it, not the whole plan.
+    const version =
+      r.status === 'rejected'
+        ? `unobservable:${r.reason instanceof Error ? r.reason.message : String(r.reason)}`
+        : r.value.fileCount === 0
+          ? NO_DATA
+          : r.value.dataVersion;
     const id = unitId(k, p);
     if (prev && observations.get(id) !== version) addTo(changedSources, k, p);
     observations.set(id, version);

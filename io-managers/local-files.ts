@@ -10,7 +10,7 @@
  */
 import { readdirSync, statSync, type Dirent } from 'node:fs';
 import { realpath, stat } from 'node:fs/promises';
-import { join } from 'node:path';
+import { basename, dirname, join, sep } from 'node:path';
 
 export interface LocalFile {
   path: string;
@@ -44,6 +44,49 @@ async function danglingLink(path: string): Promise<Error> {
   });
 }
 
+/**
+ * What one batch of listings (a plan's observations) learnt of folders, so that a folder its parent does
+ * not hold costs no system call: a plan asks for every hourly folder of its days, and in sparse data most
+ * are absent (the sample: 555 of 576), each an `ENOENT` from `readdir`. Each parent is read once, when
+ * first asked about, never above `root`. A folder is known absent only when its parent was read and has
+ * no entry of that name, compared case- and normalization-insensitively (a case-insensitive file system
+ * may hold it under another spelling: it is then listed as usual, as is anything under a parent that
+ * could not be read or is not a folder). Meant for one batch: a folder created after its parent was read
+ * is seen by the next batch, as if the batch had looked just before.
+ */
+export class FolderMemo {
+  private readonly names = new Map<string, Set<string> | null | undefined>();
+
+  constructor(
+    private readonly root: string,
+    private readonly readNames: (dir: string) => string[] = (dir) => readdirSync(dir),
+  ) {}
+
+  /** True when `dir` (an absolute path below root) does not exist: its parent has no such entry. */
+  absent(dir: string): boolean {
+    if (!dir.startsWith(this.root + sep)) return false;
+    const names = this.namesIn(dirname(dir));
+    return names === null || (names !== undefined && !names.has(foldName(basename(dir))));
+  }
+
+  /** Entry names of `dir`, folded; null when it does not exist, undefined when that is not known. */
+  private namesIn(dir: string): Set<string> | null | undefined {
+    if (this.names.has(dir)) return this.names.get(dir);
+    let names: Set<string> | null | undefined;
+    if (this.absent(dir)) names = null;
+    else
+      try {
+        names = new Set(this.readNames(dir).map(foldName));
+      } catch (err) {
+        names = (err as NodeJS.ErrnoException).code === 'ENOENT' ? null : undefined;
+      }
+    this.names.set(dir, names);
+    return names;
+  }
+}
+
+const foldName = (name: string): string => name.normalize('NFC').toLowerCase();
+
 /** The entries of `dir`; none when it does not exist. */
 function entriesOf(dir: string): Dirent[] {
   try {
@@ -68,14 +111,17 @@ export async function listFolders(dir: string): Promise<string[]> {
 
 /**
  * Files of `root/rel` (keys `rel/name…`), sorted by key; sub-folders too when `recursive`. A folder
- * reached twice through links (a loop) is walked once. A missing folder has no files.
+ * reached twice through links (a loop) is walked once. A missing folder has no files (known so without a
+ * system call when `folders` says it is absent).
  */
 export async function listFiles(
   root: string,
   rel: string,
-  opts: { recursive?: boolean; match?: RegExp } = {},
+  opts: { recursive?: boolean; match?: RegExp; folders?: FolderMemo } = {},
 ): Promise<LocalFile[]> {
   const out: LocalFile[] = [];
+  const top = join(root, rel);
+  if (opts.folders?.absent(top)) return out;
   // Real paths of the folders walked (a loop through links is walked once). Only the root and link
   // targets need a realpath call; a plain sub-folder's real path is its parent's plus its name.
   const seen = new Set<string>();
@@ -104,7 +150,6 @@ export async function listFiles(
       }
     }
   };
-  const top = join(root, rel);
   // The real path only matters to a recursive walk (loops); a plan observes thousands of hourly folders
   // one by one, and a realpath call each was a fifth of a no-op run's CPU.
   const topReal = opts.recursive

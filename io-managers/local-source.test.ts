@@ -93,3 +93,61 @@ describe('LocalSourceIO hash cache', () => {
       );
   });
 });
+
+describe('LocalSourceIO.observeMany', () => {
+  it('gives what observe gives for each location, failures included, in order', async () => {
+    const dir = join(root, 'batch-observe');
+    await mkdir(join(dir, 'api/bikes/dt=2025-11-04/hour=00'), { recursive: true });
+    await mkdir(join(dir, 'api/bikes/dt=2025-11-04/hour=01'), { recursive: true });
+    await writeFile(join(dir, 'api/bikes/dt=2025-11-04/hour=00/bikes.json'), '{"n":0}');
+    await writeFile(join(dir, 'api/bikes/dt=2025-11-04/hour=00/notes.txt'), 'x');
+    await writeFile(join(dir, 'api/bikes/dt=2025-11-05'), 'a file where a day folder should be');
+    await symlink(join(root, 'elsewhere/dt=2025-11-05'), join(dir, 'api/bikes/dt=2025-11-06'));
+    await symlink(join(root, 'gone'), join(dir, 'api/bikes/dt=2025-11-07'));
+    await mkdir(join(dir, 'batch'), { recursive: true });
+    await writeFile(join(dir, 'batch/comptages.csv'), 'a\n');
+    await symlink(join(root, 'moved-away.csv'), join(dir, 'batch/referentiel.csv'));
+    const locations = [
+      { prefix: 'api/bikes/dt=2025-11-04/hour=00' },
+      { prefix: 'api/bikes/dt=2025-11-04/hour=00', match: /\.json$/ },
+      { prefix: 'api/bikes/dt=2025-11-04/hour=01' }, // empty folder
+      { prefix: 'api/bikes/dt=2025-11-04/hour=02' }, // absent from its day
+      { prefix: 'api/bikes/DT=2025-11-04/hour=00' }, // another case: absent on Linux, read on macOS
+      { prefix: 'api/bikes/dt=2025-11-05/hour=00' }, // its "day" is a file: an error, as observe says
+      { prefix: 'api/bikes/dt=2025-11-06/hour=00' }, // a linked day folder
+      { prefix: 'api/bikes/dt=2025-11-07/hour=00' }, // a day linked to nothing
+      { prefix: 'api/bikes/dt=2025-12-01/hour=00' }, // a day that is not there
+      { prefix: 'api/weather/dt=2025-11-04/hour=00' }, // a source that is not there
+      { prefix: 'api/bikes', recursive: true, match: /\.json$/ },
+      { prefix: 'batch', match: /^comptages/ },
+      { prefix: 'batch', match: /\.csv$/ }, // the dangling link fails this one only
+      { prefix: '../outside' }, // refused
+    ];
+    const one = new LocalSourceIO({ dataDir: dir });
+    const expected = await Promise.allSettled(locations.map((l) => one.observe(l)));
+    const many = await new LocalSourceIO({ dataDir: dir }).observeMany(locations);
+    const shown = (results: PromiseSettledResult<unknown>[]) =>
+      results.map((r) => (r.status === 'fulfilled' ? r.value : `rejected: ${(r.reason as Error).message}`));
+    expect(shown(many)).toEqual(shown(expected));
+    // The cases are what they say: files found, folders absent, errors.
+    expect(
+      shown(many).map((r) =>
+        typeof r === 'string' ? r.slice(0, 9) : (r as { fileCount: number }).fileCount,
+      ),
+    ).toEqual([2, 1, 0, 0, 0, 'rejected:', 1, 0, 0, 0, 2, 1, 'rejected:', 'rejected:']);
+  });
+
+  it('a folder created after an earlier batch read its parent is seen by the next batch', async () => {
+    const dir = join(root, 'batch-later');
+    await mkdir(join(dir, 'api/bikes/dt=2025-11-04/hour=00'), { recursive: true });
+    await writeFile(join(dir, 'api/bikes/dt=2025-11-04/hour=00/bikes.json'), '{}');
+    const io = new LocalSourceIO({ dataDir: dir });
+    const hours = ['00', '01'].map((h) => ({ prefix: `api/bikes/dt=2025-11-04/hour=${h}` }));
+    const counts = async () =>
+      (await io.observeMany(hours)).map((r) => (r.status === 'fulfilled' ? r.value.fileCount : -1));
+    expect(await counts()).toEqual([1, 0]);
+    await mkdir(join(dir, 'api/bikes/dt=2025-11-04/hour=01'));
+    await writeFile(join(dir, 'api/bikes/dt=2025-11-04/hour=01/bikes.json'), '{}');
+    expect(await counts()).toEqual([1, 1]);
+  });
+});

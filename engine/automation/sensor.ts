@@ -1,6 +1,7 @@
 /**
  * The raw-data sensor: which source partitions have data now, through the project's `SourceIO`
- * (`listFolders` to discover partitions, `observe` for their data versions; local folders or S3 alike).
+ * (`listFolders` to discover partitions, `observe` or `observeMany` for their data versions; local folders
+ * or S3 alike).
  * Compared with the cursor (what was seen at the last evaluation) it gives the new, changed and removed
  * raw partitions.
  *
@@ -14,6 +15,7 @@
 import pLimit from 'p-limit';
 import type { AnyAsset } from '../asset.ts';
 import type { Definitions } from '../definitions.ts';
+import { isFatal, observeSources } from '../observe-sources.ts';
 import {
   partitionKeys,
   UNPARTITIONED,
@@ -80,7 +82,7 @@ async function observeRoot(
     const o = await defs.sources.observe({ prefix: root, recursive: true }, signal);
     return `${o.fileCount}:${o.bytes}:${o.dataVersion}`;
   } catch (err) {
-    if (signal?.aborted || (err as { fatal?: unknown } | null)?.fatal === true) throw err;
+    if (signal?.aborted || isFatal(err)) throw err;
     return undefined;
   }
 }
@@ -150,20 +152,22 @@ export async function scanSources(
       }
     }
   }
-  await pLimit(16).map(jobs, async ({ src, partition }) => {
-    opts.signal?.throwIfAborted();
-    const loc = src.locate!(partition);
-    try {
-      const obs = await defs.sources.observe(loc, opts.signal);
-      if (obs.fileCount > 0) {
-        seen[src.key]![partition] = obs.dataVersion;
-        prefixes.get(src.key)!.add(trim(loc.prefix));
-        if (src.partitions && src.partitions.kind !== 'static')
-          allDays.add(dayOfPartition(src.partitions, partition));
-      }
-    } catch (err) {
-      if (opts.signal?.aborted || (err as { fatal?: unknown } | null)?.fatal === true) throw err;
-      errors.push({ source: src.key, partition, message: (err as Error).message });
+  const observed = await observeSources(
+    defs.sources,
+    jobs,
+    ({ src, partition }) => src.locate!(partition),
+    opts.signal,
+  );
+  jobs.forEach(({ src, partition }, i) => {
+    const r = observed[i]!;
+    if (r.status === 'rejected') {
+      const message = r.reason instanceof Error ? r.reason.message : String(r.reason);
+      errors.push({ source: src.key, partition, message });
+    } else if (r.value.fileCount > 0) {
+      seen[src.key]![partition] = r.value.dataVersion;
+      prefixes.get(src.key)!.add(trim(src.locate!(partition).prefix));
+      if (src.partitions && src.partitions.kind !== 'static')
+        allDays.add(dayOfPartition(src.partitions, partition));
     }
   });
   // A source with a partition that could not be observed is walked again next time.

@@ -45,31 +45,46 @@ async function danglingLink(path: string): Promise<Error> {
 }
 
 /**
- * What one batch of listings (a plan's observations) learnt of folders, so that a folder its parent does
- * not hold costs no system call: a plan asks for every hourly folder of its days, and in sparse data most
- * are absent (the sample: 555 of 576), each an `ENOENT` from `readdir`. Each parent is read once, when
- * first asked about, never above `root`. A folder is known absent only when its parent was read and has
- * no entry of that name, compared case- and normalization-insensitively (a case-insensitive file system
- * may hold it under another spelling: it is then listed as usual, as is anything under a parent that
- * could not be read or is not a folder). Meant for one batch: a folder created after its parent was read
- * is seen by the next batch, as if the batch had looked just before.
+ * What one batch of listings (a plan's observations) learnt of folders, so that in sparse data a folder
+ * its parent does not hold costs no system call: a plan asks for every hourly folder of its days, and
+ * in the sample 555 of 576 are absent, each an `ENOENT` error from `readdir`. Once a folder is found
+ * missing (`missing`), its parent is read, once, and answers for its other sub-folders; data with every
+ * folder present costs no read more. A folder is known absent only when its parent was read (or is itself
+ * known absent) and has no entry of that name, compared case- and normalization-insensitively (a
+ * case-insensitive file system may hold it under another spelling: it is then listed as usual, as is
+ * anything under a parent that could not be read or is not a folder). Never reads above `root`. Meant for
+ * one batch: a folder created after its parent was read is seen by the next batch, as if the batch had
+ * looked just before.
  */
 export class FolderMemo {
+  /** Entry names (folded) of the folders read; null when absent, undefined when it could not be read. */
   private readonly names = new Map<string, Set<string> | null | undefined>();
+  /** Folders with a sub-folder found missing: read when asked about another one. */
+  private readonly sparse = new Set<string>();
 
   constructor(
     private readonly root: string,
     private readonly readNames: (dir: string) => string[] = (dir) => readdirSync(dir),
   ) {}
 
-  /** True when `dir` (an absolute path below root) does not exist: its parent has no such entry. */
+  /** True when `dir` (an absolute path below root) is known not to exist. */
   absent(dir: string): boolean {
-    if (!dir.startsWith(this.root + sep)) return false;
-    const names = this.namesIn(dirname(dir));
-    return names === null || (names !== undefined && !names.has(foldName(basename(dir))));
+    const path = withoutTrailingSep(dir);
+    if (!path.startsWith(this.root + sep)) return false;
+    const parent = dirname(path);
+    if (!this.names.has(parent) && !this.sparse.has(parent)) return false;
+    const names = this.namesIn(parent);
+    return names === null || (names !== undefined && !names.has(foldName(basename(path))));
   }
 
-  /** Entry names of `dir`, folded; null when it does not exist, undefined when that is not known. */
+  /** A listing found `dir` missing: so are its sub-folders, and its siblings may be. */
+  missing(dir: string): void {
+    const path = withoutTrailingSep(dir);
+    if (!path.startsWith(this.root + sep)) return;
+    this.names.set(path, null);
+    this.sparse.add(dirname(path));
+  }
+
   private namesIn(dir: string): Set<string> | null | undefined {
     if (this.names.has(dir)) return this.names.get(dir);
     let names: Set<string> | null | undefined;
@@ -85,21 +100,23 @@ export class FolderMemo {
   }
 }
 
+const withoutTrailingSep = (dir: string): string =>
+  dir.length > 1 && dir.endsWith(sep) ? dir.slice(0, -1) : dir;
 const foldName = (name: string): string => name.normalize('NFC').toLowerCase();
 
-/** The entries of `dir`; none when it does not exist. */
-function entriesOf(dir: string): Dirent[] {
+/** The entries of `dir`; null when it does not exist. */
+function entriesOf(dir: string): Dirent[] | null {
   try {
     return readdirSync(dir, { withFileTypes: true });
   } catch (err) {
-    if ((err as NodeJS.ErrnoException).code === 'ENOENT') return [];
+    if ((err as NodeJS.ErrnoException).code === 'ENOENT') return null;
     throw err;
   }
 }
 
 /** The sub-folders of `dir` (links to folders included), sorted; none when it does not exist. */
 export async function listFolders(dir: string): Promise<string[]> {
-  const entries = entriesOf(dir);
+  const entries = entriesOf(dir) ?? [];
   const kinds = entries.map((e) => kindOf(dir, e));
   const dangling = entries.find((_, i) => kinds[i] === 'dangling');
   if (dangling) throw await danglingLink(join(dir, dangling.name));
@@ -111,8 +128,8 @@ export async function listFolders(dir: string): Promise<string[]> {
 
 /**
  * Files of `root/rel` (keys `rel/name…`), sorted by key; sub-folders too when `recursive`. A folder
- * reached twice through links (a loop) is walked once. A missing folder has no files (known so without a
- * system call when `folders` says it is absent).
+ * reached twice through links (a loop) is walked once. A missing folder has no files (`folders`, when
+ * given, learns it, and may know it without a system call).
  */
 export async function listFiles(
   root: string,
@@ -129,7 +146,9 @@ export async function listFiles(
     if (seen.has(real)) return;
     seen.add(real);
     if (seen.size > 1) await new Promise<void>((r) => setImmediate(r)); // other work between folders
-    for (const e of entriesOf(dir)) {
+    const entries = entriesOf(dir);
+    if (!entries && dir === top) opts.folders?.missing(top);
+    for (const e of entries ?? []) {
       const key = prefix ? `${prefix}/${e.name}` : e.name;
       const kind = kindOf(dir, e);
       const path = join(dir, e.name);
@@ -154,8 +173,9 @@ export async function listFiles(
   // one by one, and a realpath call each was a fifth of a no-op run's CPU.
   const topReal = opts.recursive
     ? await realpath(top).catch((err: NodeJS.ErrnoException) => {
-        if (err.code === 'ENOENT') return null;
-        throw err;
+        if (err.code !== 'ENOENT') throw err;
+        opts.folders?.missing(top);
+        return null;
       })
     : top;
   if (topReal !== null) await walk(top, rel.replace(/\/+$/, ''), topReal);

@@ -151,3 +151,20 @@ describe('LocalSourceIO.observeMany', () => {
     expect(await counts()).toEqual([1, 1]);
   });
 });
+
+describe('LocalSourceIO prefixes', () => {
+  it('refuses every prefix that leaves DATA_DIR, and only those', async () => {
+    const io = new LocalSourceIO({ dataDir: data });
+    for (const prefix of [
+      '..',
+      '../x',
+      'api/../../x',
+      'api/bikes/../../../x',
+      '/etc',
+      join(root, 'elsewhere'),
+    ])
+      await expect(io.observe({ prefix }), prefix).rejects.toThrow(/escapes DATA_DIR/);
+    for (const prefix of ['', '.', 'api/..', 'api/bikes/../bikes', './batch', 'batch/..x', 'a..b'])
+      await expect(io.observe({ prefix }), prefix).resolves.toHaveProperty('fileCount');
+  });
+});

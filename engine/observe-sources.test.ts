@@ -15,7 +15,7 @@ import {
   StateStore,
 } from './index.ts';
 import type { SourceIO, SourceLocation, SourceObservation } from './io.ts';
-import { observeSources } from './observe-sources.ts';
+import { OBSERVE_CHUNK, observeSources } from './observe-sources.ts';
 import { NO_DATA } from './asset-context.ts';
 
 /** Days 01–04: 02 has no file, 03 cannot be read, 04's location cannot even be computed. */
@@ -106,17 +106,62 @@ describe('plan: source observations through observeMany', () => {
 });
 
 describe('observeSources', () => {
+  it('observes in chunks of OBSERVE_CHUNK, and hands every result over in order', async () => {
+    const sizes: number[] = [];
+    const echo: SourceIO = {
+      ...single,
+      observeMany: async (locations) => {
+        sizes.push(locations.length);
+        return locations.map(({ prefix }) => ({
+          status: 'fulfilled',
+          value: { dataVersion: prefix, fileCount: 1, bytes: 1 },
+        }));
+      },
+    };
+    const units = Array.from({ length: 2 * OBSERVE_CHUNK + 5 }, (_, i) => `d/${i}`);
+    const seen: string[] = [];
+    await observeSources(
+      echo,
+      units,
+      (prefix) => ({ prefix }),
+      (unit, r) => seen.push(r.status === 'fulfilled' && r.value.dataVersion === unit ? unit : 'mixed up'),
+    );
+    expect(sizes).toEqual([OBSERVE_CHUNK, OBSERVE_CHUNK, 5]);
+    expect(seen).toEqual(units);
+  });
+
   it('refuses a backend that answers for fewer locations than asked', async () => {
     const short: SourceIO = { ...batched, observeMany: async () => [] };
-    await expect(observeSources(short, ['a'], (prefix) => ({ prefix }))).rejects.toThrow(
-      /observeMany gave 0 results for 1 locations/,
-    );
+    await expect(
+      observeSources(
+        short,
+        ['a'],
+        (prefix) => ({ prefix }),
+        () => {},
+      ),
+    ).rejects.toThrow(/observeMany gave 0 results for 1 locations/);
   });
 
   it('stops when the signal is aborted', async () => {
     const ac = new AbortController();
     ac.abort();
-    await expect(observeSources(single, ['a'], (prefix) => ({ prefix }), ac.signal)).rejects.toThrow();
-    await expect(observeSources(batched, ['a'], (prefix) => ({ prefix }), ac.signal)).rejects.toThrow();
+    await expect(
+      observeSources(
+        single,
+        ['a'],
+        (prefix) => ({ prefix }),
+        () => {},
+        ac.signal,
+      ),
+    ).rejects.toThrow();
+    await expect(
+      observeSources(
+        batched,
+        ['a'],
+        (prefix) => ({ prefix }),
+        () => {},
+        ac.signal,
+      ),
+    ).rejects.toThrow();
   });
 });

@@ -185,26 +185,25 @@ export async function plan(defs: Definitions, state: StateStore, opts: PlanOptio
       : needed.flatMap(([k, ps]) => (graph.get(k).kind === 'source' ? ps.map((p) => [k, p] as const) : []));
   const changedSources = new Map<string, Set<string>>();
   // A configuration error (marked `fatal`, e.g. access denied) stops the plan: every unit would fail.
-  const observed = await observeSources(
+  await observeSources(
     defs.sources,
     sourceUnits,
     ([k, p]) => graph.get(k).locate!(p),
+    ([k, p], r) => {
+      // A partition without any file has no data: not an empty file set (dependents see it as missing).
+      // An unreadable source fails only its dependents, when they read it, not the whole plan.
+      const version =
+        r.status === 'rejected'
+          ? `unobservable:${r.reason instanceof Error ? r.reason.message : String(r.reason)}`
+          : r.value.fileCount === 0
+            ? NO_DATA
+            : r.value.dataVersion;
+      const id = unitId(k, p);
+      if (prev && observations.get(id) !== version) addTo(changedSources, k, p);
+      observations.set(id, version);
+    },
     opts.signal,
   );
-  sourceUnits.forEach(([k, p], i) => {
-    const r = observed[i]!;
-    // A partition without any file has no data: not an empty file set (dependents see it as missing).
-    // An unreadable source fails only its dependents, when they read it, not the whole plan.
-    const version =
-      r.status === 'rejected'
-        ? `unobservable:${r.reason instanceof Error ? r.reason.message : String(r.reason)}`
-        : r.value.fileCount === 0
-          ? NO_DATA
-          : r.value.dataVersion;
-    const id = unitId(k, p);
-    if (prev && observations.get(id) !== version) addTo(changedSources, k, p);
-    observations.set(id, version);
-  });
 
   // A recorded value that storage no longer holds (deleted or replaced behind the engine's back) is missing.
   const notStored = prev && !recheck ? prev.notStored : new Set<string>();

@@ -152,24 +152,23 @@ export async function scanSources(
       }
     }
   }
-  const observed = await observeSources(
+  await observeSources(
     defs.sources,
     jobs,
     ({ src, partition }) => src.locate!(partition),
+    ({ src, partition }, r) => {
+      if (r.status === 'rejected') {
+        const message = r.reason instanceof Error ? r.reason.message : String(r.reason);
+        errors.push({ source: src.key, partition, message });
+      } else if (r.value.fileCount > 0) {
+        seen[src.key]![partition] = r.value.dataVersion;
+        prefixes.get(src.key)!.add(trim(src.locate!(partition).prefix));
+        if (src.partitions && src.partitions.kind !== 'static')
+          allDays.add(dayOfPartition(src.partitions, partition));
+      }
+    },
     opts.signal,
   );
-  jobs.forEach(({ src, partition }, i) => {
-    const r = observed[i]!;
-    if (r.status === 'rejected') {
-      const message = r.reason instanceof Error ? r.reason.message : String(r.reason);
-      errors.push({ source: src.key, partition, message });
-    } else if (r.value.fileCount > 0) {
-      seen[src.key]![partition] = r.value.dataVersion;
-      prefixes.get(src.key)!.add(trim(src.locate!(partition).prefix));
-      if (src.partitions && src.partitions.kind !== 'static')
-        allDays.add(dayOfPartition(src.partitions, partition));
-    }
-  });
   // A source with a partition that could not be observed is walked again next time.
   for (const e of errors) delete roots[e.source];
   return { seen, days: [...allDays].sort(), prefixes, errors, roots };

@@ -105,6 +105,16 @@ describe('plan: source observations through observeMany', () => {
   });
 });
 
+/** One unit, `a`, observed through `io`; its result is dropped. */
+const observeA = (io: SourceIO, signal?: AbortSignal) =>
+  observeSources(
+    io,
+    ['a'],
+    (prefix) => ({ prefix }),
+    () => {},
+    signal,
+  );
+
 describe('observeSources', () => {
   it('observes in chunks of OBSERVE_CHUNK, and hands every result over in order', async () => {
     const sizes: number[] = [];
@@ -132,36 +142,12 @@ describe('observeSources', () => {
 
   it('refuses a backend that answers for fewer locations than asked', async () => {
     const short: SourceIO = { ...batched, observeMany: async () => [] };
-    await expect(
-      observeSources(
-        short,
-        ['a'],
-        (prefix) => ({ prefix }),
-        () => {},
-      ),
-    ).rejects.toThrow(/observeMany gave 0 results for 1 locations/);
+    await expect(observeA(short)).rejects.toThrow(/observeMany gave 0 results for 1 locations/);
   });
 
   it('stops when the signal is aborted', async () => {
     const ac = new AbortController();
     ac.abort();
-    await expect(
-      observeSources(
-        single,
-        ['a'],
-        (prefix) => ({ prefix }),
-        () => {},
-        ac.signal,
-      ),
-    ).rejects.toThrow();
-    await expect(
-      observeSources(
-        batched,
-        ['a'],
-        (prefix) => ({ prefix }),
-        () => {},
-        ac.signal,
-      ),
-    ).rejects.toThrow();
+    for (const io of [single, batched]) await expect(observeA(io, ac.signal), io.name).rejects.toThrow();
   });
 });

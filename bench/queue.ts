@@ -150,7 +150,7 @@ async function main(): Promise<void> {
     say(`BullMQ alone (one process, add → run → completed, one job at a time): ${rtt.toFixed(2)} ms/job`);
     say(`load average ${load()} (end)`);
   } finally {
-    await redis.stop();
+    await redis.close();
     await rm(dir, { recursive: true, force: true });
   }
 }

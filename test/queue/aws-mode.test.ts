@@ -24,7 +24,7 @@ beforeAll(async () => {
   ({ root, env } = await scratchProject('cityflow-queue-aws-'));
 }, 60_000);
 afterAll(async () => {
-  await redis?.stop();
+  await redis?.close();
   await rm(root, { recursive: true, force: true });
 });
 

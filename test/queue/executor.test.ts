@@ -37,7 +37,7 @@ beforeAll(async () => {
   root = await mkdtemp(join(tmpdir(), 'cityflow-queue-seam-'));
 });
 afterAll(async () => {
-  await redis?.stop();
+  await redis?.close();
   await rm(root, { recursive: true, force: true });
 });
 

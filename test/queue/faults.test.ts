@@ -74,7 +74,7 @@ beforeAll(async () => {
 afterAll(async () => {
   for (const p of procs)
     if (p.child.exitCode === null && p.child.signalCode === null) p.child.kill('SIGKILL');
-  await redis?.stop();
+  await redis?.close();
   await rm(dir, { recursive: true, force: true });
 });
 

@@ -21,7 +21,7 @@ beforeAll(async () => {
   ({ root, env } = await scratchProject('cityflow-queue-sample-'));
 }, 60_000);
 afterAll(async () => {
-  await redis?.stop();
+  await redis?.close();
   await rm(root, { recursive: true, force: true });
 });
 

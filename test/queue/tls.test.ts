@@ -18,7 +18,7 @@ beforeAll(async () => {
   dir = await slowProject();
 }, 60_000);
 afterAll(async () => {
-  await redis?.stop();
+  await redis?.close();
   if (dir) await rm(dir, { recursive: true, force: true });
 });
 

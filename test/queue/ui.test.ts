@@ -21,7 +21,7 @@ beforeAll(async () => {
 afterAll(async () => {
   await ui?.stop();
   if (worker) await stop(worker);
-  await redis?.stop();
+  await redis?.close();
   if (ui) await removeProject(ui.dir);
 });
 

@@ -11,16 +11,18 @@ import { freePort } from './dynamodb.ts';
 
 export const REDIS_SERVER = process.env.REDIS_SERVER ?? '/usr/bin/redis-server';
 
-export interface RunningRedis {
+export interface RunningRedis extends AsyncDisposable {
   url: string;
   /** With `tls`: the CA that signed the server's certificate (PEM file), for NODE_EXTRA_CA_CERTS. */
   caFile?: string;
   port: number;
   pid: number | undefined;
-  /** Stops the server (SIGTERM by PID, SIGKILL after 5 s). */
+  /** Stops the server (SIGTERM by PID, SIGKILL after 5 s); `restart` may start it again. */
   stop(): Promise<void>;
   /** Starts it again on the same port (after `stop`), empty. */
   restart(): Promise<void>;
+  /** Stops the server for good and removes its folder (its TLS files, its working dir). */
+  close(): Promise<void>;
 }
 
 function waitForPort(port: number, ms: number): Promise<void> {
@@ -135,6 +137,10 @@ export async function startRedis(opts: { password?: string; tls?: boolean } = {}
     await exited;
     clearTimeout(timer);
   };
+  const close = async (): Promise<void> => {
+    await stop();
+    rmSync(dir, { recursive: true, force: true });
+  };
   await start();
   return {
     url: `${tls ? 'rediss' : 'redis'}://${opts.password ? `:${encodeURIComponent(opts.password)}@` : ''}127.0.0.1:${port}`,
@@ -143,15 +149,9 @@ export async function startRedis(opts: { password?: string; tls?: boolean } = {}
     get pid() {
       return child?.pid;
     },
-    stop: async () => {
-      await stop();
-    },
+    stop,
     restart: start,
-    ...{
-      async [Symbol.asyncDispose]() {
-        await stop();
-        rmSync(dir, { recursive: true, force: true });
-      },
-    },
+    close,
+    [Symbol.asyncDispose]: close,
   };
 }

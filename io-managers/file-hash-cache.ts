@@ -3,17 +3,36 @@ import { writeFileAtomic } from '../engine/atomic.ts';
 import { fileDigest } from './file-digest.ts';
 
 const FLUSH_INTERVAL_MS = 1000;
+/** A file modified less than this before it was hashed is not remembered (see FileHashCache). */
+const RACY_MS = 2000;
 
-interface Entry {
+/** What `stat` says of a file; a remembered digest is reused only while all of it is unchanged. */
+export interface FileStamp {
   size: number;
   mtimeMs: number;
+  ctimeMs: number;
+  ino: number;
+}
+
+interface Entry extends FileStamp {
   /** fileDigest's result (plain SHA-256 hex, or `tree-sha256:…` for big files; name kept for old caches). */
   sha256: string;
 }
 
+const sameStamp = (a: FileStamp, b: FileStamp): boolean =>
+  a.size === b.size && a.mtimeMs === b.mtimeMs && a.ctimeMs === b.ctimeMs && a.ino === b.ino;
+
 /**
- * Content hashes of local files (file-digest.ts), remembered by (path, size, mtime) so a 6 GB file
- * is hashed once, not on every plan. Persisted as one JSON file (optional).
+ * Content digests of local files (file-digest.ts), remembered by path and stamp so a 6 GB file is
+ * hashed once, not on every plan. Persisted as one JSON file (optional).
+ *
+ * A digest is reused only while size, mtime, ctime and inode are all the ones it was computed with, as
+ * git's index does: a file replaced by a rename is a new inode, an edit in place moves ctime even when
+ * a tool puts the mtime back (`cp -p`, `touch -r`, an archive restored). And, like git's "racy" rule,
+ * the digest of a file modified less than RACY_MS before it was read is not remembered at all: file
+ * timestamps are coarse (a few ms on Linux, 1–2 s on some file systems), so a second same-size write in
+ * the same tick would keep the stamp; such a file is hashed again until it is older. Entries of older
+ * caches (no ctime or inode) never match: each file is hashed once more after an upgrade.
  */
 export class FileHashCache {
   private entries = new Map<string, Entry>();
@@ -25,6 +44,7 @@ export class FileHashCache {
   constructor(
     private readonly file?: string,
     private readonly flushIntervalMs = FLUSH_INTERVAL_MS,
+    private readonly racyMs = RACY_MS,
   ) {}
 
   private load(): Promise<void> {
@@ -39,13 +59,23 @@ export class FileHashCache {
     })());
   }
 
-  async hash(path: string, size: number, mtimeMs: number, signal?: AbortSignal): Promise<string> {
+  /** The digest of the file at `path`, whose `stat` (taken before this call) gave `stamp`. */
+  async hash(path: string, stamp: FileStamp, signal?: AbortSignal): Promise<string> {
     await this.load();
     const hit = this.entries.get(path);
-    if (hit && hit.size === size && hit.mtimeMs === mtimeMs) return hit.sha256;
-    const sha256 = await fileDigest(path, size, { signal });
-    this.entries.set(path, { size, mtimeMs, sha256 });
-    this.dirty = true;
+    if (hit && sameStamp(hit, stamp)) return hit.sha256;
+    // Any later write happens after this instant: it gets a different stamp unless the file's
+    // timestamps are within a clock tick or two of it.
+    const readAt = Date.now();
+    const sha256 = await fileDigest(path, stamp.size, { signal });
+    if (readAt - Math.max(stamp.mtimeMs, stamp.ctimeMs) >= this.racyMs) {
+      const { size, mtimeMs, ctimeMs, ino } = stamp;
+      this.entries.set(path, { size, mtimeMs, ctimeMs, ino, sha256 });
+      this.dirty = true;
+    } else if (hit) {
+      this.entries.delete(path);
+      this.dirty = true;
+    }
     return sha256;
   }
 

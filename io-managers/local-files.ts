@@ -8,7 +8,7 @@
  * (a thread-pool round trip, its promise and Stats objects), several times the system call itself,
  * which for one small folder blocks the event loop for microseconds.
  */
-import { readdirSync, statSync, type Dirent } from 'node:fs';
+import { readdirSync, statSync, type Dirent, type Stats } from 'node:fs';
 import { realpath, stat } from 'node:fs/promises';
 import { basename, dirname, join, sep } from 'node:path';
 
@@ -18,7 +18,11 @@ export interface LocalFile {
   key: string;
   size: number;
   mtimeMs: number;
+  ctimeMs: number;
+  ino: number;
 }
+
+const stampOf = ({ size, mtimeMs, ctimeMs, ino }: Stats) => ({ size, mtimeMs, ctimeMs, ino });
 
 /** What a folder entry is; `dangling`: a symbolic link to nothing (see `danglingLink`). */
 function kindOf(dir: string, e: Dirent): 'file' | 'dir' | 'dangling' | null {
@@ -160,12 +164,11 @@ export async function listFiles(
       } else if (kind === 'dir') {
         // A folder named like a data file (`bikes_data.json/`) is listed as one, so that reading it
         // fails naming it (EISDIR) instead of the asset silently going without that file.
-        if (opts.match?.test(e.name)) out.push({ path, key, size: 0, mtimeMs: statSync(path).mtimeMs });
+        if (opts.match?.test(e.name)) out.push({ path, key, ...stampOf(statSync(path)), size: 0 });
         if (opts.recursive)
           await walk(path, key, e.isSymbolicLink() ? await realpath(path) : join(real, e.name));
       } else if (kind === 'file' && wanted) {
-        const st = statSync(path);
-        out.push({ path, key, size: st.size, mtimeMs: st.mtimeMs });
+        out.push({ path, key, ...stampOf(statSync(path)) });
       }
     }
   };

@@ -1,4 +1,4 @@
-import { mkdir, mkdtemp, readFile, rm, symlink, writeFile } from 'node:fs/promises';
+import { mkdir, mkdtemp, readFile, rm, symlink, utimes, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -71,6 +71,7 @@ describe('LocalSourceIO hash cache', () => {
       dataDir: dir,
       hashCacheFile: cacheFile,
       hashCacheWriteIntervalMs: 3_600_000,
+      hashCacheRacyMs: 0, // files written just now are remembered too
     });
     const versions: string[] = [];
     const t0 = performance.now();
@@ -85,12 +86,36 @@ describe('LocalSourceIO hash cache', () => {
     await io.close();
     const all = JSON.parse(await readFile(cacheFile, 'utf8')) as Record<string, { sha256: string }>;
     expect(Object.keys(all)).toHaveLength(hours);
-    // A later process trusts the persisted hashes (same size and mtime): same versions.
-    const again = new LocalSourceIO({ dataDir: dir, hashCacheFile: cacheFile });
+    // A later process trusts the persisted hashes (same stamps): same versions.
+    const again = new LocalSourceIO({ dataDir: dir, hashCacheFile: cacheFile, hashCacheRacyMs: 0 });
     for (let h = 0; h < hours; h += 97)
       expect((await again.observe({ prefix: `api/bikes/dt=2025-01-01/hour=${h}` })).dataVersion).toBe(
         versions[h],
       );
+  });
+});
+
+describe('LocalSourceIO data versions', () => {
+  it('change when a file is edited keeping its size and mtime, by another process with its own cache', async () => {
+    const dir = join(root, 'same-stamp');
+    const folder = join(dir, 'api/bikes/dt=2025-01-01/hour=00');
+    await mkdir(folder, { recursive: true });
+    const file = join(folder, 'bikes.json');
+    await writeFile(file, '{"n":1}');
+    const old = new Date(Date.now() - 60_000);
+    await utimes(file, old, old);
+    const cacheFile = join(root, 'same-stamp-hashes.json');
+    const observe = async () => {
+      const io = new LocalSourceIO({ dataDir: dir, hashCacheFile: cacheFile });
+      const { dataVersion } = await io.observe({ prefix: 'api/bikes/dt=2025-01-01/hour=00' });
+      await io.close();
+      return dataVersion;
+    };
+    const first = await observe();
+    expect(await observe()).toBe(first);
+    await writeFile(file, '{"n":2}'); // same size
+    await utimes(file, old, old); // and the mtime put back
+    expect(await observe()).not.toBe(first);
   });
 });
 

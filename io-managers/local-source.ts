@@ -16,9 +16,15 @@ export class LocalSourceIO implements SourceIO {
   private readonly root: string;
   private readonly hashes: FileHashCache;
 
-  constructor(opts: { dataDir: string; hashCacheFile?: string; hashCacheWriteIntervalMs?: number }) {
+  constructor(opts: {
+    dataDir: string;
+    hashCacheFile?: string;
+    hashCacheWriteIntervalMs?: number;
+    /** Tests: how recently a file may have changed and its digest still be remembered (FileHashCache). */
+    hashCacheRacyMs?: number;
+  }) {
     this.root = resolve(opts.dataDir);
-    this.hashes = new FileHashCache(opts.hashCacheFile, opts.hashCacheWriteIntervalMs);
+    this.hashes = new FileHashCache(opts.hashCacheFile, opts.hashCacheWriteIntervalMs, opts.hashCacheRacyMs);
   }
 
   private dirOf(prefix: string): string {
@@ -74,7 +80,7 @@ export class LocalSourceIO implements SourceIO {
     const files = await this.list(location, folders);
     const parts: string[] = [];
     for (const f of files)
-      parts.push(f.key, String(f.size), await this.hashes.hash(f.path, f.size, f.mtimeMs, signal));
+      parts.push(f.key, String(f.size), await this.hashes.hash(f.path, f, signal));
     await this.hashes.flush();
     return {
       dataVersion: files.length ? combineVersions(parts) : 'empty',

@@ -4,15 +4,16 @@
  *
  * Layout (the key path is mirrored, so `hour=01/x.json` and `hour=02/x.json` never collide):
  *   <cacheDir>/objects/<bucket>/<key>          the body
- *   <cacheDir>/meta/<bucket>/<key>.json        { etag, size, key, bucket, fetchedAt, sha256, mtimeMs, ino }
+ *   <cacheDir>/meta/<bucket>/<key>.json        { etag, size, key, bucket, fetchedAt, sha256, mtimeMs, ctimeMs, ino }
  *   <cacheDir>/tmp/                            temp files, renamed into place (same filesystem)
  * Bodies and sidecars live in separate trees so no S3 key (e.g. one ending in `.json`) can collide
  * with another key's sidecar.
  *
  * Integrity: the SHA-256 of a body is computed as it is downloaded and kept in its sidecar with the
- * body's mtime and inode. A hit whose size, mtime and inode still match is trusted (the cheap path,
- * as make or rsync do); when any of them changed, the body is hashed again and a mismatch (a cached
- * file altered in place, even to the same size) makes it a miss: downloaded again, never used.
+ * body's mtime, ctime and inode. A hit whose size, mtime, ctime and inode still match is trusted (the
+ * cheap path, as git's index does; ctime catches an edit whose mtime was put back); when any of them
+ * changed, the body is hashed again and a mismatch (a cached file altered in place, even to the same
+ * size) makes it a miss: downloaded again, never used.
  *
  * Size: `prune` evicts least-recently-used objects (a sidecar's mtime is its last use: set when written,
  * refreshed on every cache hit) until the bodies fit a byte budget, and records what it left in
@@ -43,8 +44,9 @@ export interface CacheMeta {
   fetchedAt: string;
   /** SHA-256 (hex) of the body as downloaded; a sidecar without it (older versions) is a miss. */
   sha256?: string;
-  /** The body file's mtime and inode when last verified. */
+  /** The body file's mtime, ctime and inode when last verified. */
   mtimeMs?: number;
+  ctimeMs?: number;
   ino?: number;
 }
 
@@ -136,7 +138,7 @@ export class ObjectCache {
 
   /**
    * The sidecar, or null when absent/corrupt, when the body is missing or has another size, or when its
-   * content no longer has the digest recorded at download (checked when its mtime or inode moved).
+   * content no longer has the digest recorded at download (checked when its mtime, ctime or inode moved).
    */
   async readValid(bucket: string, key: string): Promise<CacheMeta | null> {
     let meta: CacheMeta;
@@ -152,9 +154,9 @@ export class ObjectCache {
     try {
       const st = await stat(body);
       if (!st.isFile() || st.size !== meta.size) return null;
-      if (st.mtimeMs !== meta.mtimeMs || st.ino !== meta.ino) {
+      if (st.mtimeMs !== meta.mtimeMs || st.ctimeMs !== meta.ctimeMs || st.ino !== meta.ino) {
         if ((await sha256Of(body)) !== meta.sha256) return null;
-        meta = { ...meta, mtimeMs: st.mtimeMs, ino: st.ino };
+        meta = { ...meta, mtimeMs: st.mtimeMs, ctimeMs: st.ctimeMs, ino: st.ino };
         await writeFileAtomic(metaPath, JSON.stringify(meta) + '\n', path.join(this.root, 'tmp'));
       }
     } catch {
@@ -327,6 +329,7 @@ export class ObjectCache {
       fetchedAt: new Date().toISOString(),
       sha256: digest.digest('hex'),
       mtimeMs: st.mtimeMs,
+      ctimeMs: st.ctimeMs,
       ino: st.ino,
     };
     await writeFileAtomic(metaPath, JSON.stringify(meta) + '\n', tmpDir);

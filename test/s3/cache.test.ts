@@ -146,11 +146,30 @@ describe('layout and writes', () => {
     expect(await cache.readValid('b', 'same.json')).toBeNull();
   });
 
+  it('a cached file altered in place with its size and exact mtime kept is not trusted (its ctime moved)', async () => {
+    const cache = await tempCache();
+    const p = await cache.write('b', 'kept.json', Readable.from([Buffer.from('{"a":1}')]), {
+      etag: '"e"',
+      expectedSize: 7,
+    });
+    // A whole-millisecond mtime (Node sets times in ms), verified and recorded by a first read.
+    const old = new Date(Date.now() - 60_000);
+    await utimes(p, old, old);
+    expect(await cache.readValid('b', 'kept.json')).not.toBeNull();
+    const before = await stat(p);
+    await new Promise((r) => setTimeout(r, 20)); // past the kernel's timestamp tick
+    await writeFile(p, '{"a":9}');
+    await utimes(p, old, old);
+    const after = await stat(p);
+    expect([after.size, after.mtimeMs, after.ino]).toEqual([before.size, before.mtimeMs, before.ino]);
+    expect(await cache.readValid('b', 'kept.json')).toBeNull();
+  });
+
   it('a sidecar from an older version (no digest) is a miss', async () => {
     const cache = await tempCache();
     await cache.write('b', 'old.json', Readable.from([Buffer.from('{}')]), { etag: '"e"', expectedSize: 2 });
     const metaPath = path.join(cache.root, 'meta', 'b', 'old.json.json');
-    const { sha256: _sha, mtimeMs: _m, ino: _i, ...older } = JSON.parse(await readFile(metaPath, 'utf8'));
+    const { sha256: _sha, mtimeMs: _m, ctimeMs: _c, ino: _i, ...older } = JSON.parse(await readFile(metaPath, 'utf8'));
     await writeFile(metaPath, JSON.stringify(older));
     expect(await cache.readValid('b', 'old.json')).toBeNull();
   });

@@ -12,6 +12,15 @@ const stampOf = async (path: string): Promise<FileStamp> => {
   return { size, mtimeMs, ctimeMs, ino };
 };
 
+/** A cache file as FileHashCache writes it. */
+const cacheText = (entries: Record<string, FileStamp & { digest: string }>): string =>
+  JSON.stringify({
+    format: 2,
+    files: Object.fromEntries(
+      Object.entries(entries).map(([path, e]) => [path, [e.size, e.mtimeMs, e.ctimeMs, e.ino, e.digest]]),
+    ),
+  });
+
 describe('FileHashCache', () => {
   let dir = '';
   afterEach(() => rm(dir, { recursive: true, force: true }));
@@ -29,9 +38,7 @@ describe('FileHashCache', () => {
     const cacheFile = join(dir, 'hashes.json');
     await writeFile(
       cacheFile,
-      JSON.stringify(
-        Object.fromEntries(files.map((f, i) => [f.path, { ...f.stamp, sha256: `cached-${i}` }])),
-      ),
+      cacheText(Object.fromEntries(files.map((f, i) => [f.path, { ...f.stamp, digest: `cached-${i}` }]))),
     );
     const before = (await stat(cacheFile)).mtimeMs;
     const cache = new FileHashCache(cacheFile, 0);
@@ -47,14 +54,14 @@ describe('FileHashCache', () => {
     await writeFile(path, 'abc');
     const stamp = await stampOf(path);
     const cacheFile = join(dir, 'hashes.json');
-    await writeFile(cacheFile, JSON.stringify({ [path]: { ...stamp, sha256: 'cached' } }));
+    await writeFile(cacheFile, cacheText({ [path]: { ...stamp, digest: 'cached' } }));
     const cache = new FileHashCache(cacheFile, 0, 0);
     expect(await cache.hash(path, stamp)).toBe('cached');
     for (const moved of ['size', 'mtimeMs', 'ctimeMs', 'ino'] as const)
       expect(await cache.hash(path, { ...stamp, [moved]: stamp[moved] + 1 })).toBe(SHA256_ABC);
   });
 
-  it('an entry of an older cache (size and mtime only) is hashed again', async () => {
+  it('a cache file of the older format (size and mtime only) is not trusted: hashed again', async () => {
     dir = await mkdtemp(join(tmpdir(), 'cityflow-hash-cache-'));
     const path = join(dir, 'a.csv');
     await writeFile(path, 'abc');
@@ -110,14 +117,15 @@ describe('FileHashCache', () => {
     const settledCache = new FileHashCache(cacheFile, 0, 0);
     await settledCache.hash(settled, await stampOf(settled));
     await settledCache.flush({ force: true });
-    expect(Object.keys(JSON.parse(await readFile(cacheFile, 'utf8')) as object)).toEqual([settled]);
+    const written = JSON.parse(await readFile(cacheFile, 'utf8')) as { files: object };
+    expect(Object.keys(written.files)).toEqual([settled]);
 
     // A remembered entry whose file is hashed again while racy is forgotten, not kept stale.
     const stamp = await stampOf(settled);
-    await writeFile(cacheFile, JSON.stringify({ [settled]: { ...stamp, sha256: 'cached' } }));
+    await writeFile(cacheFile, cacheText({ [settled]: { ...stamp, digest: 'cached' } }));
     const again = new FileHashCache(cacheFile, 0, 60_000);
     expect(await again.hash(settled, { ...stamp, ctimeMs: stamp.ctimeMs + 1 })).toBe(SHA256_ABC);
     await again.flush({ force: true });
-    expect(JSON.parse(await readFile(cacheFile, 'utf8'))).toEqual({});
+    expect(JSON.parse(await readFile(cacheFile, 'utf8'))).toEqual({ format: 2, files: {} });
   });
 });

@@ -78,13 +78,13 @@ describe('LocalSourceIO hash cache', () => {
     for (let h = 0; h < hours; h++)
       versions.push((await io.observe({ prefix: `api/bikes/dt=2025-01-01/hour=${h}` })).dataVersion);
     const ms = performance.now() - t0;
-    const written = JSON.parse(await readFile(cacheFile, 'utf8')) as Record<string, unknown>;
+    const written = (JSON.parse(await readFile(cacheFile, 'utf8')) as { files: object }).files;
     console.log(
       `${hours} new folders observed in ${ms.toFixed(0)} ms; ${Object.keys(written).length} entries written before close`,
     );
     expect(Object.keys(written)).toHaveLength(1);
     await io.close();
-    const all = JSON.parse(await readFile(cacheFile, 'utf8')) as Record<string, { sha256: string }>;
+    const all = (JSON.parse(await readFile(cacheFile, 'utf8')) as { files: object }).files;
     expect(Object.keys(all)).toHaveLength(hours);
     // A later process trusts the persisted hashes (same stamps): same versions.
     const again = new LocalSourceIO({ dataDir: dir, hashCacheFile: cacheFile, hashCacheRacyMs: 0 });

@@ -79,8 +79,7 @@ export class LocalSourceIO implements SourceIO {
   ): Promise<SourceObservation> {
     const files = await this.list(location, folders);
     const parts: string[] = [];
-    for (const f of files)
-      parts.push(f.key, String(f.size), await this.hashes.hash(f.path, f, signal));
+    for (const f of files) parts.push(f.key, String(f.size), await this.hashes.hash(f.path, f, signal));
     await this.hashes.flush();
     return {
       dataVersion: files.length ? combineVersions(parts) : 'empty',

@@ -29,6 +29,21 @@ describe('fileDigest', () => {
     expect(await fileDigest(path, body.length, { chunkBytes: 1000 })).toBe(sha256(body).toString('hex'));
   });
 
+  it('small and medium files (read at once, or streamed) give the SHA-256 of what the file holds when read', async () => {
+    for (const bytes of [0, 1, 4095, 4096, 300_000, 2_000_000]) {
+      const body = Buffer.alloc(bytes, 'x');
+      if (bytes) body[bytes - 1] = 10;
+      const path = join(dir, `sized-${bytes}.csv`);
+      await writeFile(path, body);
+      expect(await fileDigest(path, bytes)).toBe(sha256(body).toString('hex'));
+    }
+    // Grown or shrunk since its stat: the digest is of the content, never of the first `size` bytes.
+    const path = join(dir, 'moving.csv');
+    await writeFile(path, 'abcdef');
+    expect(await fileDigest(path, 3)).toBe(sha256(Buffer.from('abcdef')).toString('hex'));
+    expect(await fileDigest(path, 100)).toBe(sha256(Buffer.from('abcdef')).toString('hex'));
+  });
+
   const tree = (hash: (b: Buffer) => Buffer, body: Buffer): string =>
     hash(
       Buffer.concat([

@@ -10,10 +10,11 @@
  * The digest depends on the content only (fixed chunk size), not on the number of cores.
  */
 import { createHash } from 'node:crypto';
-import { createReadStream } from 'node:fs';
+import { closeSync, openSync, readSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { availableParallelism } from 'node:os';
 import type { Worker } from 'node:worker_threads';
+import { readStreamFor } from './read-stream.ts';
 
 export const CHUNK_BYTES = 64 << 20;
 
@@ -79,15 +80,42 @@ export interface DigestOptions {
   treeHash?: TreeHash;
 }
 
+/**
+ * Files below this size are read with one synchronous call into a buffer of their size. A stream
+ * allocated a 1 MB buffer for each (its high-water mark), whatever the file's size: the first plan over a
+ * year of hourly files (26,280 files of ≈ 200 bytes) spent 15 of its 31 s collecting those buffers, and a
+ * stream costs ≈ 200–300 µs a file against ≈ 15–20 µs read at once (docs/performance.md, "Tenth pass").
+ * Synchronous, as the listings are (local-files.ts): a file this small blocks the thread for microseconds.
+ */
+const SMALL_FILE_BYTES = 256 << 10;
+
+/** SHA-256 (hex) of a file of about `size` bytes read at once; null if it has grown since its `stat`. */
+function smallFileDigest(path: string, size: number): string | null {
+  const fd = openSync(path, 'r');
+  try {
+    // One byte more than expected: filled, the file grew, and is hashed as a stream instead.
+    const buf = Buffer.allocUnsafe(size + 1);
+    let got = 0;
+    for (let n = 1; n > 0 && got < buf.length; got += n) n = readSync(fd, buf, got, buf.length - got, got);
+    return got > size ? null : createHash('sha256').update(buf.subarray(0, got)).digest('hex');
+  } finally {
+    closeSync(fd);
+  }
+}
+
 export async function fileDigest(path: string, size: number, opts: DigestOptions = {}): Promise<string> {
   const chunk = opts.chunkBytes ?? CHUNK_BYTES;
   const { signal } = opts;
   signal?.throwIfAborted();
+  if (size < Math.min(chunk, SMALL_FILE_BYTES)) {
+    const digest = smallFileDigest(path, size);
+    if (digest !== null) return digest;
+  }
   if (size < chunk) {
     const h = createHash('sha256');
     // The signal is checked per piece rather than given to the stream: the many small files hashed at
     // once would each add an abort listener to the run's one signal (Node warns past 10).
-    for await (const piece of createReadStream(path, { highWaterMark: 1 << 20 })) {
+    for await (const piece of readStreamFor(path, size)) {
       signal?.throwIfAborted();
       h.update(piece as Buffer);
     }

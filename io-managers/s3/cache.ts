@@ -20,10 +20,11 @@
  * `<cacheDir>/usage.json` (`pruneNeeded`: a process that downloaded nothing need not walk the cache).
  */
 import { createHash, randomUUID } from 'node:crypto';
-import { createReadStream, readFileSync } from 'node:fs';
+import { readFileSync } from 'node:fs';
 import { mkdir, open, readdir, readFile, rename, rm, stat, utimes } from 'node:fs/promises';
 import path from 'node:path';
 import type { Readable } from 'node:stream';
+import { readStreamFor } from '../read-stream.ts';
 
 /** Raised when a key or bucket would resolve outside the cache directory; never retried, never a fallback. */
 export class UnsafeKeyError extends Error {
@@ -155,7 +156,7 @@ export class ObjectCache {
       const st = await stat(body);
       if (!st.isFile() || st.size !== meta.size) return null;
       if (st.mtimeMs !== meta.mtimeMs || st.ctimeMs !== meta.ctimeMs || st.ino !== meta.ino) {
-        if ((await sha256Of(body)) !== meta.sha256) return null;
+        if ((await sha256Of(body, st.size)) !== meta.sha256) return null;
         meta = { ...meta, mtimeMs: st.mtimeMs, ctimeMs: st.ctimeMs, ino: st.ino };
         await writeFileAtomic(metaPath, JSON.stringify(meta) + '\n', path.join(this.root, 'tmp'));
       }
@@ -355,8 +356,8 @@ async function writeFileAtomic(file: string, content: string, tmpDir: string): P
   }
 }
 
-async function sha256Of(file: string): Promise<string> {
+async function sha256Of(file: string, size: number): Promise<string> {
   const h = createHash('sha256');
-  for await (const chunk of createReadStream(file, { highWaterMark: 1 << 20 })) h.update(chunk as Buffer);
+  for await (const chunk of readStreamFor(file, size)) h.update(chunk as Buffer);
   return h.digest('hex');
 }

@@ -29,6 +29,7 @@ import { createReadStream } from 'node:fs';
 import path from 'node:path';
 import pLimit from 'p-limit';
 import { listFiles } from '../local-files.ts';
+import { readStreamFor } from '../read-stream.ts';
 import { httpStatusOf } from './client.ts';
 import { folderPrefix, listObjects, type ListedObject } from './objects.ts';
 import { maskSecrets } from '../../engine/redact.ts';
@@ -141,12 +142,16 @@ function describeError(err: unknown): string {
 const unquote = (etag: string): string => etag.replace(/^W\//, '').replace(/^"|"$/g, '');
 
 /** Hex MD5 of each `partSize` slice of the file (one read pass), and the whole-file MD5. */
-async function md5s(file: string, partSize: number): Promise<{ whole: string; parts: Buffer[] }> {
+async function md5s(
+  file: string,
+  size: number,
+  partSize: number,
+): Promise<{ whole: string; parts: Buffer[] }> {
   const whole = createHash('md5');
   const parts: Buffer[] = [];
   let part = createHash('md5');
   let inPart = 0;
-  for await (const chunk of createReadStream(file, { highWaterMark: 1024 * 1024 }) as AsyncIterable<Buffer>) {
+  for await (const chunk of readStreamFor(file, size) as AsyncIterable<Buffer>) {
     whole.update(chunk);
     let off = 0;
     while (off < chunk.length) {
@@ -171,7 +176,7 @@ export async function expectedEtag(
   size: number,
   partSize = DEFAULT_PART_SIZE,
 ): Promise<string> {
-  const { whole, parts } = await md5s(file, partSize);
+  const { whole, parts } = await md5s(file, size, partSize);
   if (size < partSize) return whole;
   return `${createHash('md5').update(Buffer.concat(parts)).digest('hex')}-${parts.length}`;
 }

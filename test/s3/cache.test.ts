@@ -169,7 +169,13 @@ describe('layout and writes', () => {
     const cache = await tempCache();
     await cache.write('b', 'old.json', Readable.from([Buffer.from('{}')]), { etag: '"e"', expectedSize: 2 });
     const metaPath = path.join(cache.root, 'meta', 'b', 'old.json.json');
-    const { sha256: _sha, mtimeMs: _m, ctimeMs: _c, ino: _i, ...older } = JSON.parse(await readFile(metaPath, 'utf8'));
+    const {
+      sha256: _sha,
+      mtimeMs: _m,
+      ctimeMs: _c,
+      ino: _i,
+      ...older
+    } = JSON.parse(await readFile(metaPath, 'utf8'));
     await writeFile(metaPath, JSON.stringify(older));
     expect(await cache.readValid('b', 'old.json')).toBeNull();
   });

@@ -306,11 +306,12 @@ addSelectionOptions(
 program
   .command('why')
   .description("explain one asset's status and the reasons it would (not) run")
-  .argument('<key>', 'asset key')
+  .argument('<key>', 'asset key, or one unit as runs print it: asset[partition]')
   .option('--partition <key>', 'one partition (default: every day of the raw data)')
   .option('--json', 'machine-readable output')
-  .action(async (key: string, o: { partition?: string; json?: boolean }) =>
+  .action(async (target: string, opts: { partition?: string; json?: boolean }) =>
     withRuntime(async (rt) => {
+      const { key, o } = whyTarget(target, opts, rt.defs.graph.assets.has(target));
       const asset = rt.defs.graph.get(key);
       await checkRawInput(rt.config);
       // Assessed with everything upstream, as `plan --all` does: a unit's status never depends on the selection.
@@ -656,6 +657,23 @@ program
   );
 
 registerAutomationCommands(program, withRuntime, log);
+
+/**
+ * `why`'s asset and options: `asset[partition]` (a unit as runs and plans print it, `unitId`) stands for
+ * `asset --partition partition`, unless an asset has that very key.
+ */
+function whyTarget<O extends { partition?: string }>(
+  target: string,
+  o: O,
+  isAssetKey: boolean,
+): { key: string; o: O } {
+  const unit = isAssetKey ? null : /^([^[\]]+)\[([^[\]]+)\]$/.exec(target);
+  if (!unit) return { key: target, o };
+  const [, key, partition] = unit as unknown as [string, string, string];
+  if (o.partition !== undefined && o.partition !== partition)
+    throw new UsageError(`${target} names partition ${partition}, --partition says ${o.partition}: give the partition once`);
+  return { key, o: { ...o, partition } };
+}
 
 /** Exit codes: 0 success, 1 something failed, 2 usage or configuration error (message, no stack). */
 async function main(): Promise<void> {

@@ -101,6 +101,20 @@ describe('blocking checks through the CLI', () => {
     await expectWhyEqualsPlan();
   }, 240_000);
 
+  it('why takes a unit as runs print it (asset[partition]), the same as --partition', async () => {
+    const [long, short] = await Promise.all([
+      pipeline('why', 'bikes_metrics', '--partition', '2025-10-28', '--json'),
+      pipeline('why', 'bikes_metrics[2025-10-28]', '--json'),
+    ]);
+    expect(short.code).toBe(0);
+    const units = JSON.parse(short.stdout) as PlanUnit[];
+    expect(units.map((u) => u.partition)).toEqual(['2025-10-28']);
+    expect(units).toEqual(JSON.parse(long.stdout));
+    const both = await pipeline('why', 'bikes_metrics[2025-10-28]', '--partition', '2025-10-29');
+    expect(both.code).toBe(2);
+    expect(both.stderr).toMatch(/names partition 2025-10-28, --partition says 2025-10-29/);
+  }, 60_000);
+
   it('an empty selection is an error', async () => {
     // A new state dir: nothing has failed there.
     const fresh = { ...copy.env, STATE_DIR: join(copy.root, 'state-empty') };

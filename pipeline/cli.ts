@@ -16,12 +16,19 @@ import { maskSecrets } from '../engine/redact.ts';
 import { writeFileAtomic } from '../engine/atomic.ts';
 import { parseDuration } from '../engine/run-index.ts';
 import { dayBounds, resolveDays, UsageError } from './days.ts';
+import { parseUnit, unitPartition } from './unit-arg.ts';
 import { cancelOnInterrupt, INTERRUPTED_EXIT_CODE } from './interrupt.ts';
 import { stderrLog } from './log.ts';
 import { runConcurrency, s3ClientSettings, type LogLevel } from './config.ts';
 import { checkDatabaseReady, checkDataDir, checkRawInput } from './preflight.ts';
 import { describeReason } from './reasons.ts';
-import { exprOf, planSelection, planSummary, type SelectionOpts } from './plan-selection.ts';
+import {
+  exprOf,
+  planSelection,
+  planSummary,
+  withUnitSelection,
+  type SelectionOpts,
+} from './plan-selection.ts';
 import { planAndLock } from './run-locks.ts';
 import { ConfigFileError } from './config-file.ts';
 import { createRuntime, type Runtime } from './runtime.ts';
@@ -379,8 +386,9 @@ program
   .option('--reason <reason>', 'only this reason (e.g. duplicate_row)')
   .option('--show <n>', 'records to print per partition (0 = counts only)', (v) => Number(v), 3)
   .option('--json', 'machine-readable output')
-  .action(async (o: SelectionOpts & { reason?: string; show: number; json?: boolean }) =>
+  .action(async (opts: SelectionOpts & { reason?: string; show: number; json?: boolean }) =>
     withRuntime(async (rt) => {
+      const o = withUnitSelection(opts);
       if (!Number.isInteger(o.show) || o.show < 0) throw new UsageError('--show: a whole number ≥ 0');
       if (o.partition && (o.from || o.to))
         throw new UsageError('use either --partition or --from/--to, not both');
@@ -658,21 +666,15 @@ program
 
 registerAutomationCommands(program, withRuntime, log);
 
-/**
- * `why`'s asset and options: `asset[partition]` (a unit as runs and plans print it, `unitId`) stands for
- * `asset --partition partition`, unless an asset has that very key.
- */
+/** `why`'s asset and options: `asset[partition]` stands for `asset --partition partition` (unit-arg.ts). */
 function whyTarget<O extends { partition?: string }>(
   target: string,
   o: O,
   isAssetKey: boolean,
 ): { key: string; o: O } {
-  const unit = isAssetKey ? null : /^([^[\]]+)\[([^[\]]+)\]$/.exec(target);
+  const unit = isAssetKey ? null : parseUnit(target);
   if (!unit) return { key: target, o };
-  const [, key, partition] = unit as unknown as [string, string, string];
-  if (o.partition !== undefined && o.partition !== partition)
-    throw new UsageError(`${target} names partition ${partition}, --partition says ${o.partition}: give the partition once`);
-  return { key, o: { ...o, partition } };
+  return { key: unit.asset, o: { ...o, partition: unitPartition(target, unit, o.partition) } };
 }
 
 /** Exit codes: 0 success, 1 something failed, 2 usage or configuration error (message, no stack). */

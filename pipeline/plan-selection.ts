@@ -13,6 +13,7 @@ import {
   type StatusOf,
 } from '../engine/index.ts';
 import { checkRange, resolveDays, UsageError } from './days.ts';
+import { parseUnit, unitPartition } from './unit-arg.ts';
 
 export interface SelectionOpts {
   all?: boolean;
@@ -28,6 +29,26 @@ export interface SelectionOpts {
 export const exprOf = (v: string | string[] | undefined): string | undefined =>
   Array.isArray(v) ? v.join(' ') : v;
 
+/**
+ * `--select asset[partition]` (one unit, as runs print it) is `--select asset --partition partition`.
+ * A unit among other terms is a usage error: a selection names assets, its partitions are chosen apart.
+ */
+export function withUnitSelection<O extends SelectionOpts>(o: O): O {
+  const expr = exprOf(o.select);
+  if (expr === undefined) return o;
+  const terms = expr.split(/[\s,]+/).filter(Boolean);
+  const units = terms.filter((t) => parseUnit(t));
+  if (units.length === 0) return o;
+  if (terms.length > 1)
+    throw new UsageError(
+      `--select ${expr}: ${units[0]} is one unit; select it alone, or select assets and give --partition or --from/--to`,
+    );
+  const unit = parseUnit(expr)!;
+  if (o.from !== undefined || o.to !== undefined)
+    throw new UsageError(`--select ${expr} names one partition: no --from/--to with it`);
+  return { ...o, select: unit.asset, partition: unitPartition(expr, unit, o.partition) };
+}
+
 /** Plans the selection; status: terms are resolved against a plan of the whole graph. */
 export async function planSelection(
   rt: { defs: Definitions; state: StateStore },
@@ -37,6 +58,7 @@ export async function planSelection(
   reuse: Pick<PlanOptions, 'since' | 'recheck' | 'keepBasis'> = {},
 ): Promise<{ p: Plan; days: { from: string; to: string; origin: string } }> {
   const { graph } = rt.defs;
+  o = withUnitSelection(o);
   const days = await resolveDays(o, rt.defs.sources);
   let selected: Set<string>;
   if ((o.all || !o.select) && !o.exclude) {

@@ -101,11 +101,13 @@ describe('blocking checks through the CLI', () => {
     await expectWhyEqualsPlan();
   }, 240_000);
 
-  it('why takes a unit as runs print it (asset[partition]), the same as --partition', async () => {
-    const [long, short] = await Promise.all([
+  it('why and --select take a unit as runs print it (asset[partition]), the same as --partition', async () => {
+    const [long, short, planned] = await Promise.all([
       pipeline('why', 'bikes_metrics', '--partition', '2025-10-28', '--json'),
       pipeline('why', 'bikes_metrics[2025-10-28]', '--json'),
+      planAll('--select', 'bikes_metrics[2025-10-28]'),
     ]);
+    expect(planned.map((u) => `${u.asset}[${u.partition}]`)).toEqual(['bikes_metrics[2025-10-28]']);
     expect(short.code).toBe(0);
     const units = JSON.parse(short.stdout) as PlanUnit[];
     expect(units.map((u) => u.partition)).toEqual(['2025-10-28']);

@@ -134,10 +134,32 @@ describe('observeSources', () => {
       echo,
       units,
       (prefix) => ({ prefix }),
-      (unit, r) => seen.push(r.status === 'fulfilled' && r.value.dataVersion === unit ? unit : 'mixed up'),
+      (unit, r, location) =>
+        seen.push(
+          r.status === 'fulfilled' && r.value.dataVersion === unit && location?.prefix === unit
+            ? unit
+            : 'mixed up',
+        ),
     );
     expect(sizes).toEqual([OBSERVE_CHUNK, OBSERVE_CHUNK, 5]);
     expect(seen).toEqual(units);
+  });
+
+  it('a unit whose location cannot be computed is handed over rejected, without a location', async () => {
+    const got: unknown[] = [];
+    await observeSources(
+      single,
+      ['d/1', 'none'],
+      (prefix) => {
+        if (prefix === 'none') throw new Error('no folder');
+        return { prefix };
+      },
+      (unit, r, location) => got.push([unit, r.status, location?.prefix]),
+    );
+    expect(got).toEqual([
+      ['d/1', 'fulfilled', 'd/1'],
+      ['none', 'rejected', undefined],
+    ]);
   });
 
   it('refuses a backend that answers for fewer locations than asked', async () => {

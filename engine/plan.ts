@@ -2,7 +2,7 @@ import { NO_DATA, type AnyAsset } from './asset.ts';
 import { codeChanges } from './code-manifest.ts';
 import { ioFor, type Definitions } from './definitions.ts';
 import type { RunReason } from './events.ts';
-import { observeSources } from './observe-sources.ts';
+import { failureMessage, observeSources } from './observe-sources.ts';
 import { isIdentity, partitionKeys } from './partitions.ts';
 import { forEachLimited } from './pool.ts';
 import type { MaterializationRecord, StateStore } from './state.ts';
@@ -194,7 +194,7 @@ export async function plan(defs: Definitions, state: StateStore, opts: PlanOptio
       // An unreadable source fails only its dependents, when they read it, not the whole plan.
       const version =
         r.status === 'rejected'
-          ? `unobservable:${r.reason instanceof Error ? r.reason.message : String(r.reason)}`
+          ? `unobservable:${failureMessage(r.reason)}`
           : r.value.fileCount === 0
             ? NO_DATA
             : r.value.dataVersion;

@@ -15,7 +15,7 @@
 import pLimit from 'p-limit';
 import type { AnyAsset } from '../asset.ts';
 import type { Definitions } from '../definitions.ts';
-import { isFatal, observeSources } from '../observe-sources.ts';
+import { failureMessage, isFatal, observeSources } from '../observe-sources.ts';
 import {
   partitionKeys,
   UNPARTITIONED,
@@ -156,13 +156,12 @@ export async function scanSources(
     defs.sources,
     jobs,
     ({ src, partition }) => src.locate!(partition),
-    ({ src, partition }, r) => {
+    ({ src, partition }, r, location) => {
       if (r.status === 'rejected') {
-        const message = r.reason instanceof Error ? r.reason.message : String(r.reason);
-        errors.push({ source: src.key, partition, message });
+        errors.push({ source: src.key, partition, message: failureMessage(r.reason) });
       } else if (r.value.fileCount > 0) {
         seen[src.key]![partition] = r.value.dataVersion;
-        prefixes.get(src.key)!.add(trim(src.locate!(partition).prefix));
+        prefixes.get(src.key)!.add(trim(location!.prefix));
         if (src.partitions && src.partitions.kind !== 'static')
           allDays.add(dayOfPartition(src.partitions, partition));
       }

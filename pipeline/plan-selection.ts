@@ -37,16 +37,16 @@ export function withUnitSelection<O extends SelectionOpts>(o: O): O {
   const expr = exprOf(o.select);
   if (expr === undefined) return o;
   const terms = expr.split(/[\s,]+/).filter(Boolean);
-  const units = terms.filter((t) => parseUnit(t));
-  if (units.length === 0) return o;
+  const term = terms.find((t) => parseUnit(t));
+  if (term === undefined) return o;
   if (terms.length > 1)
     throw new UsageError(
-      `--select ${expr}: ${units[0]} is one unit; select it alone, or select assets and give --partition or --from/--to`,
+      `--select ${expr}: ${term} is one unit; select it alone, or select assets and give --partition or --from/--to`,
     );
-  const unit = parseUnit(expr)!;
+  const unit = parseUnit(term)!;
   if (o.from !== undefined || o.to !== undefined)
-    throw new UsageError(`--select ${expr} names one partition: no --from/--to with it`);
-  return { ...o, select: unit.asset, partition: unitPartition(expr, unit, o.partition) };
+    throw new UsageError(`--select ${term} names one partition: no --from/--to with it`);
+  return { ...o, select: unit.asset, partition: unitPartition(term, unit, o.partition) };
 }
 
 /** Plans the selection; status: terms are resolved against a plan of the whole graph. */

@@ -24,6 +24,9 @@ describe('a unit as runs print it (asset[partition])', () => {
       select: 'a',
       partition: '2025-10-28',
     });
+    // Spaces or a stray comma around the one term (`--select "a[1] "`) change nothing.
+    for (const select of ['a[1] ', ' a[1]', ',a[1]'])
+      expect(withUnitSelection({ select }), select).toEqual({ select: 'a', partition: '1' });
     const plain = { select: ['a', '+b'], partition: '2025-10-28' };
     expect(withUnitSelection(plain)).toBe(plain);
     expect(withUnitSelection({ all: true })).toEqual({ all: true });

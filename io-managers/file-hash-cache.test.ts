@@ -2,7 +2,8 @@ import { mkdtemp, readFile, rename, rm, stat, utimes, writeFile } from 'node:fs/
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
-import { FileHashCache, type FileStamp } from './file-hash-cache.ts';
+import { FileHashCache } from './file-hash-cache.ts';
+import type { FileStamp } from './local-files.ts';
 
 const SHA256_ABC = 'ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad';
 const SHA256_XYZ = '3608bca1e44ea6c4d268eb6db02260269892c0b42b86bbf1e77a6fa16c3c9282';

@@ -1,18 +1,11 @@
 import { readFile } from 'node:fs/promises';
 import { writeFileAtomic } from '../engine/atomic.ts';
 import { fileDigest } from './file-digest.ts';
+import type { FileStamp } from './local-files.ts';
 
 const FLUSH_INTERVAL_MS = 1000;
 /** A file modified less than this before it was hashed is not remembered (see FileHashCache). */
 const RACY_MS = 2000;
-
-/** What `stat` says of a file; a remembered digest is reused only while all of it is unchanged. */
-export interface FileStamp {
-  size: number;
-  mtimeMs: number;
-  ctimeMs: number;
-  ino: number;
-}
 
 interface Entry extends FileStamp {
   /** fileDigest's result. */

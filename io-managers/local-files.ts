@@ -12,17 +12,21 @@ import { readdirSync, statSync, type Dirent, type Stats } from 'node:fs';
 import { realpath, stat } from 'node:fs/promises';
 import { basename, dirname, join, sep } from 'node:path';
 
-export interface LocalFile {
-  path: string;
-  /** Path relative to the walked root, with forward slashes. */
-  key: string;
+/** What `stat` says of a file that tells its versions apart (file-hash-cache.ts reuses digests by it). */
+export interface FileStamp {
   size: number;
   mtimeMs: number;
   ctimeMs: number;
   ino: number;
 }
 
-const stampOf = ({ size, mtimeMs, ctimeMs, ino }: Stats) => ({ size, mtimeMs, ctimeMs, ino });
+export interface LocalFile extends FileStamp {
+  path: string;
+  /** Path relative to the walked root, with forward slashes. */
+  key: string;
+}
+
+const stampOf = ({ size, mtimeMs, ctimeMs, ino }: Stats): FileStamp => ({ size, mtimeMs, ctimeMs, ino });
 
 /** What a folder entry is; `dangling`: a symbolic link to nothing (see `danglingLink`). */
 function kindOf(dir: string, e: Dirent): 'file' | 'dir' | 'dangling' | null {

@@ -11,12 +11,10 @@
 // loaded before, are not mapped: reading and indexing their ≈ 150 maps cost ≈ 40–80 ms at every start.
 // `NODE_OPTIONS=--enable-source-maps` maps them too.
 // On Node 22+, V8's compile cache is on too, inside the build (never in the project's output).
-import module from 'node:module';
-import { join } from 'node:path';
+// With PIPELINE_WARM=1 (Linux), a command is first offered to a warm process (warm.mjs), and this
+// process is the warm process when started as one (CITYFLOW_WARM_SERVE, set by warm.mjs only).
 import process from 'node:process';
-import { pathToFileURL } from 'node:url';
-import { compiledRoot, compileCacheDir, markBuildInUse } from './compile.mjs';
-import { keepPipelineHeap } from './heap.mjs';
+import { fileURLToPath, pathToFileURL } from 'node:url';
 
 // `pipeline list | head -1`: the reader went away; stop quietly (no EPIPE stack trace).
 for (const stream of [process.stdout, process.stderr]) {
@@ -25,19 +23,67 @@ for (const stream of [process.stdout, process.stderr]) {
     process.exit(0);
   });
 }
-// Memory: V8's young generation kept small whatever the Node version, the old one at most twice its
-// live size (heap.mjs).
-keepPipelineHeap();
-const build = process.env.CITYFLOW_TSX === '1' ? null : await compiledRoot();
-if (build) {
-  // Node 22.1+: V8 keeps the compiled code of the modules between runs (Node 20 has no such cache).
-  module.enableCompileCache?.(compileCacheDir(build));
+
+const binFile = fileURLToPath(import.meta.url);
+const serving = process.env.CITYFLOW_WARM_SERVE;
+delete process.env.CITYFLOW_WARM_SERVE;
+const tsx = process.env.CITYFLOW_TSX === '1';
+const warm =
+  !tsx && (serving || /^(1|true|on)$/i.test(process.env.PIPELINE_WARM ?? ''))
+    ? await import('./warm.mjs')
+    : undefined;
+// Taken before the config's `.env` is read into process.env: what a warm process is started with.
+const identity = warm?.warmIdentity(binFile, { ...process.env });
+
+/** Node 22.1+: V8 keeps the compiled code of the modules between runs (Node 20 has no such cache). */
+async function startFrom(build) {
+  const [module, { join }, { compileCacheDir, markBuildInUse }] = await Promise.all([
+    import('node:module'),
+    import('node:path'),
+    import('./compile.mjs'),
+  ]);
+  module.default.enableCompileCache?.(compileCacheDir(build));
   // This process imports from its build until it exits: not to be pruned meanwhile (compile.mjs).
   markBuildInUse(build);
-  await import(pathToFileURL(join(build, 'pipeline/cli.js')).href);
+  return (file) => import(pathToFileURL(join(build, file)).href);
+}
+
+async function compiled() {
+  const [{ compiledRoot }, { keepPipelineHeap }] = await Promise.all([
+    import('./compile.mjs'),
+    import('./heap.mjs'),
+  ]);
+  // Memory: V8's young generation kept small whatever the Node version, the old one at most twice its
+  // live size (heap.mjs).
+  keepPipelineHeap();
+  return tsx ? null : compiledRoot();
+}
+
+if (serving) {
+  const listening =
+    identity && warm.warmSocket(identity) === serving ? await warm.listenWarm(serving) : undefined;
+  const build = listening && (await compiled());
+  if (build) {
+    const load = await startFrom(build);
+    const { serveWarm } = await load('pipeline/warm-serve.js');
+    await serveWarm({ socket: serving, build, identity, ...listening });
+  } else listening?.server.close();
 } else {
-  process.setSourceMapsEnabled(true);
-  const { register } = await import('tsx/esm/api');
-  register();
-  await import('./cli.ts');
+  const outcome = identity ? await warm.runWarm(identity, process.argv.slice(2)) : { spawn: false };
+  if (outcome.code !== undefined) process.exitCode = outcome.code;
+  else {
+    const build = await compiled();
+    if (build) {
+      if (outcome.spawn) warm.spawnWarm(identity, binFile);
+      const load = await startFrom(build);
+      const { main } = await load('pipeline/cli.js');
+      await main();
+    } else {
+      process.setSourceMapsEnabled(true);
+      const { register } = await import('tsx/esm/api');
+      register();
+      const { main } = await import('./cli.ts');
+      await main();
+    }
+  }
 }

@@ -677,8 +677,11 @@ function whyTarget<O extends { partition?: string }>(
   return { key: unit.asset, o: { ...o, partition: unitPartition(target, unit, o.partition) } };
 }
 
-/** Exit codes: 0 success, 1 something failed, 2 usage or configuration error (message, no stack). */
-async function main(): Promise<void> {
+/**
+ * Runs the command of `process.argv` (bin.mjs calls it; so does a warm process, warm-serve.ts).
+ * Exit codes: 0 success, 1 something failed, 2 usage or configuration error (message, no stack).
+ */
+export async function main(): Promise<void> {
   try {
     await program.parseAsync(process.argv);
   } catch (err) {
@@ -697,5 +700,3 @@ async function main(): Promise<void> {
     process.exitCode = usage ? 2 : 1;
   }
 }
-
-await main();

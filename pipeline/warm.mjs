@@ -1,0 +1,242 @@
+// The warm process (PIPELINE_WARM=1, Linux): a `pipeline` process that has loaded the CLI, the engine and
+// the project's config ahead of time and waits on a Unix socket to run one command for a `pipeline`
+// started later, from the same folder, with the same environment and the same Node. The command it runs
+// is the one a fresh process would run: it checks its build and the config's as a fresh start does
+// (warm-serve.ts) and writes straight to the caller's terminal or pipe (opened through /proc), so the
+// output, colours and exit code are the same; the caller forwards its signals and exits as the command
+// did. The first command it serves starts its successor; with no command for PIPELINE_WARM_IDLE seconds
+// (default 600) it exits.
+//
+// This module is the plain JavaScript part both sides need before anything is compiled: where the socket
+// is, the caller (`runWarm`), starting a warm process (`spawnWarm`), and its listening socket
+// (`listenWarm`). It loads no `node:crypto` (≈ 10 ms): the socket's name is an FNV-1a hash, and the warm
+// process compares what it is asked with what it holds in full.
+import { spawn } from 'node:child_process';
+import { chmodSync, fstatSync, lstatSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { connect, createServer } from 'node:net';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { Buffer } from 'node:buffer';
+import process from 'node:process';
+
+/** The commands a warm process runs; any other (`ui`, `daemon`, `worker`, `upload`…) starts fresh. */
+const SERVED = new Set(['materialize', 'plan', 'why', 'list', 'runs', 'quarantine']);
+
+/** The command named by the arguments (after `--config FILE`), or undefined (`--help`, `--version`…). */
+export function commandOf(args) {
+  for (let i = 0; i < args.length; i++) {
+    if (args[i] === '--config') i++;
+    else if (args[i].startsWith('--config=')) continue;
+    else return args[i].startsWith('-') ? undefined : args[i];
+  }
+  return undefined;
+}
+
+/**
+ * What a caller and its warm process must share: all of it is compared by the warm process. The
+ * environment without `_`, which shells set to the command as typed (`pipeline`, `./node_modules/.bin/…`):
+ * the warm process takes the caller's.
+ */
+export function warmIdentity(bin, env) {
+  const { _: _typed, ...rest } = env;
+  return {
+    bin,
+    cwd: process.cwd(),
+    execPath: process.execPath,
+    execArgv: process.execArgv,
+    version: process.version,
+    env: rest,
+  };
+}
+
+function fnv1a(text) {
+  let h1 = 0x811c9dc5;
+  let h2 = 0x050c5d1f;
+  for (let i = 0; i < text.length; i++) {
+    const c = text.charCodeAt(i);
+    h1 = Math.imul(h1 ^ c, 0x01000193);
+    h2 = Math.imul(h2 ^ c, 0x01000193) ^ (h1 >>> 15);
+  }
+  return (h1 >>> 0).toString(16).padStart(8, '0') + (h2 >>> 0).toString(16).padStart(8, '0');
+}
+
+const canonical = (identity) =>
+  JSON.stringify({ ...identity, env: Object.entries(identity.env).sort(([a], [b]) => (a < b ? -1 : 1)) });
+
+/**
+ * The socket of the warm process for this identity: in a folder of this user's only
+ * (`$XDG_RUNTIME_DIR/cityflow-warm` or `<tmp>/cityflow-warm-<uid>`, mode 0700). Undefined off Linux, or
+ * when the folder exists but is not safe (another owner, open to others, a link): an environment with
+ * credentials is never sent to a socket someone else could have put there.
+ */
+export function warmSocket(identity, { create = false } = {}) {
+  if (process.platform !== 'linux' || typeof process.getuid !== 'function') return undefined;
+  const uid = process.getuid();
+  const runtime = identity.env.XDG_RUNTIME_DIR;
+  const dir = runtime ? join(runtime, 'cityflow-warm') : join(tmpdir(), `cityflow-warm-${uid}`);
+  if (create) {
+    try {
+      mkdirSync(dir, { mode: 0o700 });
+    } catch {
+      // there already, or not possible: checked below
+    }
+  }
+  const st = lstatSync(dir, { throwIfNoEntry: false });
+  if (!st || !st.isDirectory() || st.uid !== uid || (st.mode & 0o077) !== 0) return undefined;
+  const socket = join(dir, `${fnv1a(canonical(identity))}.sock`);
+  return Buffer.byteLength(socket) < 100 ? socket : undefined; // sun_path holds 108 bytes
+}
+
+/** Where the warm process leaves the exit code of the command it ran for `pid`. */
+export const exitFile = (socket, pid) => `${socket}.${pid}.exit`;
+/** The warm process's PID, while it listens (to stop it: `kill $(cat …)`). */
+export const pidFile = (socket) => `${socket}.pid`;
+
+/** The caller's stdout and stderr can be opened by the warm process: a terminal, a pipe, /dev/null. */
+function reachableStdio() {
+  return [1, 2].every((fd) => {
+    try {
+      const st = fstatSync(fd);
+      return st.isCharacterDevice() || st.isFIFO();
+    } catch {
+      return false;
+    }
+  });
+}
+
+/**
+ * Runs this command in the warm process when one is ready for it. Resolves to its exit code, or to
+ * undefined when it must run here (none there, refused, or not a command it serves) — `spawn` then says
+ * whether to start one.
+ */
+export function runWarm(identity, args) {
+  const command = commandOf(args);
+  if (!SERVED.has(command)) return Promise.resolve({ spawn: false });
+  const socket = warmSocket(identity);
+  if (!socket) return Promise.resolve({ spawn: process.platform === 'linux' });
+  if (!reachableStdio()) return Promise.resolve({ spawn: false });
+  return new Promise((resolve) => {
+    const conn = connect(socket);
+    let started = false;
+    let buffered = '';
+    let forwarded;
+    const forward = (signal) => {
+      forwarded = signal;
+      conn.write(JSON.stringify({ signal }) + '\n');
+    };
+    conn.on('connect', () => {
+      const request = { pid: process.pid, argv1: process.argv[1], args, typed: process.env._, ...identity };
+      conn.write(JSON.stringify(request) + '\n');
+    });
+    conn.on('data', (chunk) => {
+      if (started) return;
+      buffered += chunk.toString('utf8');
+      const nl = buffered.indexOf('\n');
+      if (nl < 0) return;
+      const reply = JSON.parse(buffered.slice(0, nl));
+      if (!reply.started) {
+        conn.destroy();
+        // A warm process that could not run it (stale) is gone: start another one for the next command.
+        return resolve({ spawn: reply.gone === true });
+      }
+      started = true;
+      for (const sig of ['SIGINT', 'SIGTERM', 'SIGHUP']) process.on(sig, forward);
+    });
+    conn.on('error', () => {
+      if (!started) resolve({ spawn: true });
+    });
+    conn.on('close', () => {
+      if (!started) return resolve({ spawn: true });
+      const file = exitFile(socket, process.pid);
+      let code;
+      try {
+        code = Number(readFileSync(file, 'utf8'));
+        rmSync(file, { force: true });
+      } catch {
+        // it ended without writing one: killed by a signal
+      }
+      if (code === undefined && forwarded) {
+        for (const sig of ['SIGINT', 'SIGTERM', 'SIGHUP']) process.off(sig, forward);
+        process.kill(process.pid, forwarded);
+        return;
+      }
+      if (code === undefined) process.stderr.write('pipeline: the warm process ended without an exit code\n');
+      resolve({ code: code ?? 1 });
+    });
+  });
+}
+
+/** Starts a warm process for this identity, detached, unless one is listening already. */
+export function spawnWarm(identity, binFile) {
+  const socket = warmSocket(identity, { create: true });
+  if (!socket) return;
+  try {
+    const child = spawn(identity.execPath, [...identity.execArgv, binFile], {
+      cwd: identity.cwd,
+      env: { ...identity.env, CITYFLOW_WARM_SERVE: socket },
+      detached: true,
+      stdio: 'ignore',
+    });
+    child.on('error', () => {});
+    child.unref();
+  } catch {
+    // not possible here: every command starts fresh
+  }
+}
+
+/**
+ * The warm process's listening socket, taken over from a dead one (a socket file nobody answers), or
+ * undefined when another warm process listens there already. It listens before loading anything: a
+ * command that comes meanwhile is told to run on its own (`{started: false}`) until `serve` is set.
+ */
+export async function listenWarm(socket) {
+  let serve;
+  const listen = () =>
+    new Promise((resolve, reject) => {
+      const server = createServer((conn) => {
+        if (serve) serve(conn);
+        else conn.end(JSON.stringify({ started: false }) + '\n');
+      });
+      server.once('error', reject);
+      server.listen(socket, () => {
+        chmodSync(socket, 0o600);
+        resolve({ server, serveWith: (fn) => (serve = fn) });
+      });
+    });
+  try {
+    return await listen();
+  } catch (err) {
+    if (err.code !== 'EADDRINUSE') return undefined;
+  }
+  const alive = await new Promise((resolve) => {
+    const probe = connect(socket);
+    probe.on('connect', () => resolve(probe.destroy() && true));
+    probe.on('error', () => resolve(false));
+  });
+  if (alive) return undefined;
+  rmSync(socket, { force: true });
+  try {
+    return await listen();
+  } catch {
+    return undefined;
+  }
+}
+
+/** Writes the PID file of the warm process listening on `socket`; returns its removal. */
+export function writePidFile(socket) {
+  const file = pidFile(socket);
+  writeFileSync(file, `${process.pid}\n`, { mode: 0o600 });
+  let removed = false;
+  const remove = () => {
+    if (removed) return;
+    removed = true;
+    // Only its own: a successor may listen on the same socket already.
+    try {
+      if (readFileSync(file, 'utf8') === `${process.pid}\n`) rmSync(file, { force: true });
+    } catch {
+      // gone already
+    }
+  };
+  process.on('exit', remove);
+  return remove;
+}

@@ -1,0 +1,220 @@
+/**
+ * The warm process (PIPELINE_WARM=1, pipeline/warm.mjs): on a copy of the project, a command is run by
+ * the warm process with the output and exit code a fresh start gives; a source edited after it loaded
+ * makes it stale (the command runs fresh and sees the edit); output to a regular file, or another
+ * environment, is not given to it. Commands run through a shell pipe, as in a terminal session, so that
+ * their output can be opened by the warm process. Every warm process started is stopped by its PID.
+ */
+import { spawn } from 'node:child_process';
+import { closeSync, mkdtempSync, openSync, readdirSync, readFileSync } from 'node:fs';
+import { chmod, mkdir, readFile, rm, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { commandOf, warmIdentity, warmSocket } from '../pipeline/warm.mjs';
+import { copyProject, snapshot } from './faults/cli-process.ts';
+
+let copy: { root: string; env: NodeJS.ProcessEnv };
+let runtimeDir: string;
+const warmDir = (): string => join(runtimeDir, 'cityflow-warm');
+const seen = new Set<number>();
+
+const freshEnv = (): NodeJS.ProcessEnv => ({ ...copy.env, XDG_RUNTIME_DIR: runtimeDir });
+const warmEnv = (extra: NodeJS.ProcessEnv = {}): NodeJS.ProcessEnv => ({
+  ...freshEnv(),
+  PIPELINE_WARM: '1',
+  PIPELINE_WARM_IDLE: '60',
+  ...extra,
+});
+
+interface Outcome {
+  code: number | null;
+  out: string;
+}
+
+/** `pipeline ARGS 2>&1 | cat` in bash (pipefail): stdout and stderr are one pipe, as in `| less`. */
+function throughPipe(env: NodeJS.ProcessEnv, args: string[]): Promise<Outcome> {
+  const child = spawn(
+    'bash',
+    [
+      '-c',
+      'set -o pipefail; "$@" 2>&1 | cat',
+      'bash',
+      process.execPath,
+      join(copy.root, 'pipeline/bin.mjs'),
+      ...args,
+    ],
+    { env, cwd: copy.root, stdio: ['ignore', 'pipe', 'inherit'] },
+  );
+  let out = '';
+  child.stdout.on('data', (d: Buffer) => (out += d.toString()));
+  return new Promise((resolve) => child.on('close', (code) => resolve({ code, out })));
+}
+
+/** `pipeline ARGS > FILE 2>&1`. */
+function toFile(env: NodeJS.ProcessEnv, args: string[], file: string): Promise<Outcome> {
+  const fd = openSync(file, 'w');
+  const child = spawn(process.execPath, [join(copy.root, 'pipeline/bin.mjs'), ...args], {
+    env,
+    cwd: copy.root,
+    stdio: ['ignore', fd, fd],
+  });
+  closeSync(fd);
+  return new Promise((resolve) =>
+    child.on('close', (code) => resolve({ code, out: readFileSync(file, 'utf8') })),
+  );
+}
+
+const alive = (pid: number): boolean => {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch {
+    return false;
+  }
+};
+
+const pidFiles = (): Map<string, number> => {
+  const pids = new Map<string, number>();
+  let names: string[] = [];
+  try {
+    names = readdirSync(warmDir());
+  } catch {
+    // not created yet
+  }
+  for (const name of names.filter((n) => n.endsWith('.pid'))) {
+    try {
+      const pid = Number(readFileSync(join(warmDir(), name), 'utf8'));
+      if (pid > 0) pids.set(name, pid);
+    } catch {
+      // removed meanwhile
+    }
+  }
+  return pids;
+};
+
+/** The PID of a warm process ready (its PID file written) other than `not`, waiting up to 30 s. */
+async function ready(not: number[] = []): Promise<number> {
+  for (let i = 0; i < 600; i++) {
+    for (const pid of pidFiles().values()) {
+      if (!not.includes(pid) && alive(pid)) {
+        seen.add(pid);
+        return pid;
+      }
+    }
+    await new Promise((r) => setTimeout(r, 50));
+  }
+  throw new Error('no warm process became ready');
+}
+
+/** Ended: it ran a command (or found itself stale) and exited. */
+async function ended(pid: number): Promise<boolean> {
+  for (let i = 0; i < 100 && alive(pid); i++) await new Promise((r) => setTimeout(r, 20));
+  return !alive(pid);
+}
+
+beforeAll(async () => {
+  copy = await copyProject('cityflow-warm-');
+  runtimeDir = mkdtempSync(join(tmpdir(), 'cityflow-warm-run-'));
+  const first = await throughPipe(warmEnv(), ['materialize', '--all', '--no-tui']);
+  expect(first.out).toMatch(/success: materialized=72 skipped=0 failed=0/);
+  expect(first.code).toBe(0);
+}, 180_000);
+
+afterAll(async () => {
+  // Successors still starting write their PID file when ready: look a little longer.
+  for (let round = 0; round < 20; round++) {
+    for (const pid of [...seen, ...pidFiles().values()]) if (alive(pid)) process.kill(pid, 'SIGTERM');
+    await new Promise((r) => setTimeout(r, 100));
+  }
+  await rm(copy.root, { recursive: true, force: true });
+  await rm(runtimeDir, { recursive: true, force: true });
+});
+
+describe('the warm process', () => {
+  it('runs a command with the output and exit code of a fresh start', async () => {
+    const first = await ready();
+    const warm = await throughPipe(warmEnv(), ['plan', '--all']);
+    expect(await ended(first)).toBe(true); // it ran the command
+    const fresh = await throughPipe(freshEnv(), ['plan', '--all']);
+    expect(fresh.out).toMatch(/0 to run, 72 up to date/);
+    expect(warm).toEqual(fresh);
+
+    // A usage error: its message and exit code 2, from the next warm process.
+    const next = await ready([first]);
+    const usage = await throughPipe(warmEnv(), ['materialize']);
+    expect(await ended(next)).toBe(true);
+    expect(usage).toEqual({ code: 2, out: 'pipeline: say what to run: --all or --select EXPR\n' });
+  }, 120_000);
+
+  it('is stale once a source it loaded is edited: the command runs fresh, with the edit', async () => {
+    const loaded = await ready();
+    const file = join(copy.root, 'assets/weather/metrics.ts');
+    const before = await readFile(file, 'utf8');
+    await writeFile(file, before.replace('base: 50,', 'base: 55,'));
+    try {
+      const run = await throughPipe(warmEnv(), ['materialize', '--all', '--no-tui']);
+      expect(await ended(loaded)).toBe(true); // it said stale and went away
+      expect(run.code).toBe(0);
+      expect(run.out).toMatch(/success: materialized=\d+ skipped=\d+ failed=0/);
+      expect(run.out).toMatch(/materialized weather_metrics\[/);
+      // What it wrote is what the edited code computes: the same bytes as a fresh forced run's.
+      const written = await snapshot(join(copy.root, 'output/weather_metrics'));
+      const forced = await throughPipe(freshEnv(), [
+        'materialize',
+        '--select',
+        'weather_metrics',
+        '--force',
+        '--no-tui',
+      ]);
+      expect(forced.code).toBe(0);
+      expect(await snapshot(join(copy.root, 'output/weather_metrics'))).toEqual(written);
+
+      // The warm process started by that fresh run has the edit too: nothing left to run.
+      const next = await ready([loaded]);
+      const plan = await throughPipe(warmEnv(), ['plan', '--all']);
+      expect(await ended(next)).toBe(true);
+      expect(plan.out).toMatch(/0 to run, 72 up to date/);
+    } finally {
+      await writeFile(file, before);
+      await throughPipe(freshEnv(), ['materialize', '--all', '--no-tui']);
+    }
+  }, 180_000);
+
+  it('leaves output to a file, and other environments, to a fresh start', async () => {
+    const waiting = await ready();
+    const file = join(runtimeDir, 'plan.txt');
+    const inFile = await toFile(warmEnv(), ['plan', '--all'], file);
+    expect(inFile.code).toBe(0);
+    expect(inFile.out).toMatch(/0 to run, 72 up to date/);
+    const other = await throughPipe(warmEnv({ SOMETHING_ELSE: '1' }), ['plan', '--all']);
+    expect(other.code).toBe(0);
+    expect(other.out).toMatch(/0 to run, 72 up to date/);
+    await new Promise((r) => setTimeout(r, 200));
+    expect(alive(waiting)).toBe(true); // asked by neither
+  }, 120_000);
+});
+
+describe('warm.mjs', () => {
+  it('finds the command after --config', () => {
+    expect(commandOf(['--config', 'x.ts', 'plan', '--all'])).toBe('plan');
+    expect(commandOf(['--config=x.ts', 'materialize'])).toBe('materialize');
+    expect(commandOf(['--version'])).toBeUndefined();
+    expect(commandOf([])).toBeUndefined();
+  });
+
+  it('never uses a socket folder others could have made or can enter', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'cityflow-warm-unsafe-'));
+    try {
+      const identity = warmIdentity('/x/pipeline/bin.mjs', { XDG_RUNTIME_DIR: dir, _: '/usr/bin/node' });
+      expect(identity.env).toEqual({ XDG_RUNTIME_DIR: dir }); // `$_` is the caller's, not compared
+      await mkdir(join(dir, 'cityflow-warm'), { mode: 0o755 });
+      await chmod(join(dir, 'cityflow-warm'), 0o755);
+      expect(warmSocket(identity, { create: true })).toBeUndefined();
+      await chmod(join(dir, 'cityflow-warm'), 0o700);
+      expect(warmSocket(identity)).toMatch(/cityflow-warm\/[0-9a-f]{16}\.sock$/);
+    } finally {
+      await rm(dir, { recursive: true, force: true });
+    }
+  });
+});

@@ -29,6 +29,7 @@ const serving = process.env.CITYFLOW_WARM_SERVE;
 delete process.env.CITYFLOW_WARM_SERVE;
 const tsx = process.env.CITYFLOW_TSX === '1';
 const warm =
+  // warm.mjs's WARM_ON, without loading it when off.
   !tsx && (serving || /^(1|true|on)$/i.test(process.env.PIPELINE_WARM ?? ''))
     ? await import('./warm.mjs')
     : undefined;

@@ -567,6 +567,26 @@ program
   );
 
 program
+  .command('warm')
+  .description("the warm processes of PIPELINE_WARM=1 (this user's): list them, or stop them")
+  .argument('[action]', '`status` or `stop`', 'status')
+  .action(async (action: string) => {
+    if (action !== 'status' && action !== 'stop') throw new UsageError('say `warm status` or `warm stop`');
+    const { WARM_ON, warmDir, warmProcesses } = await import('./warm.mjs');
+    const dir = warmDir(process.env);
+    const waiting = dir ? warmProcesses(dir) : [];
+    if (action === 'status') {
+      if (!WARM_ON.test(process.env.PIPELINE_WARM ?? ''))
+        console.log('PIPELINE_WARM is off: every command starts fresh');
+      console.log(`${waiting.length} warm process${waiting.length === 1 ? '' : 'es'} waiting`);
+      for (const w of waiting) console.log(`  pid ${w.pid}  ${w.socket}`);
+      return;
+    }
+    for (const w of waiting) process.kill(w.pid, 'SIGTERM');
+    console.log(`stopped ${waiting.length} warm process${waiting.length === 1 ? '' : 'es'}`);
+  });
+
+program
   .command('setup')
   .description('create the missing DynamoDB tables (on-demand) or MongoDB indexes of the configured database')
   .action(async () =>

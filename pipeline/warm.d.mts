@@ -9,9 +9,15 @@ export interface WarmIdentity {
   version: string;
   env: Record<string, string | undefined>;
 }
+export declare const WARM_ON: RegExp;
 export declare function commandOf(args: string[]): string | undefined;
 export declare function warmIdentity(bin: string, env: Record<string, string | undefined>): WarmIdentity;
 export declare function warmSocket(identity: WarmIdentity, opts?: { create?: boolean }): string | undefined;
+export declare function warmDir(
+  env: Record<string, string | undefined>,
+  opts?: { create?: boolean },
+): string | undefined;
+export declare function warmProcesses(dir: string): { pid: number; socket: string }[];
 export declare function exitFile(socket: string, pid: number): string;
 export declare function pidFile(socket: string): string;
 export declare function runWarm(

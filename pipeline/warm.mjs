@@ -12,12 +12,24 @@
 // (`listenWarm`). It loads no `node:crypto` (≈ 10 ms): the socket's name is an FNV-1a hash, and the warm
 // process compares what it is asked with what it holds in full.
 import { spawn } from 'node:child_process';
-import { chmodSync, fstatSync, lstatSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import {
+  chmodSync,
+  fstatSync,
+  lstatSync,
+  mkdirSync,
+  readdirSync,
+  readFileSync,
+  rmSync,
+  writeFileSync,
+} from 'node:fs';
 import { connect, createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Buffer } from 'node:buffer';
 import process from 'node:process';
+
+/** PIPELINE_WARM values that turn it on (bin.mjs tests the same without loading this module). */
+export const WARM_ON = /^(1|true|on)$/i;
 
 /** The commands a warm process runs; any other (`ui`, `daemon`, `worker`, `upload`…) starts fresh. */
 const SERVED = new Set(['materialize', 'plan', 'why', 'list', 'runs', 'quarantine']);
@@ -70,10 +82,19 @@ const canonical = (identity) =>
  * credentials is never sent to a socket someone else could have put there.
  */
 export function warmSocket(identity, { create = false } = {}) {
+  const dir = warmDir(identity.env, { create });
+  if (!dir) return undefined;
+  const socket = join(dir, `${fnv1a(canonical(identity))}.sock`);
+  return Buffer.byteLength(socket) < 100 ? socket : undefined; // sun_path holds 108 bytes
+}
+
+/** The folder of this user's warm processes (see warmSocket), if it is there and safe. */
+export function warmDir(env, { create = false } = {}) {
   if (process.platform !== 'linux' || typeof process.getuid !== 'function') return undefined;
   const uid = process.getuid();
-  const runtime = identity.env.XDG_RUNTIME_DIR;
-  const dir = runtime ? join(runtime, 'cityflow-warm') : join(tmpdir(), `cityflow-warm-${uid}`);
+  const dir = env.XDG_RUNTIME_DIR
+    ? join(env.XDG_RUNTIME_DIR, 'cityflow-warm')
+    : join(tmpdir(), `cityflow-warm-${uid}`);
   if (create) {
     try {
       mkdirSync(dir, { mode: 0o700 });
@@ -82,9 +103,23 @@ export function warmSocket(identity, { create = false } = {}) {
     }
   }
   const st = lstatSync(dir, { throwIfNoEntry: false });
-  if (!st || !st.isDirectory() || st.uid !== uid || (st.mode & 0o077) !== 0) return undefined;
-  const socket = join(dir, `${fnv1a(canonical(identity))}.sock`);
-  return Buffer.byteLength(socket) < 100 ? socket : undefined; // sun_path holds 108 bytes
+  return st && st.isDirectory() && st.uid === uid && (st.mode & 0o077) === 0 ? dir : undefined;
+}
+
+/** The warm processes waiting in `dir` (their PID files; the ones still alive). */
+export function warmProcesses(dir) {
+  const found = [];
+  for (const name of readdirSync(dir)) {
+    if (!name.endsWith('.sock.pid')) continue;
+    try {
+      const pid = Number(readFileSync(join(dir, name), 'utf8'));
+      process.kill(pid, 0);
+      found.push({ pid, socket: join(dir, name.slice(0, -'.pid'.length)) });
+    } catch {
+      // gone, or not a number
+    }
+  }
+  return found;
 }
 
 /** Where the warm process leaves the exit code of the command it ran for `pid`. */

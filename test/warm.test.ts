@@ -6,7 +6,7 @@
  * their output can be opened by the warm process. Every warm process started is stopped by its PID.
  */
 import { spawn } from 'node:child_process';
-import { closeSync, mkdtempSync, openSync, readdirSync, readFileSync } from 'node:fs';
+import { closeSync, existsSync, mkdtempSync, openSync, readdirSync, readFileSync } from 'node:fs';
 import { chmod, mkdir, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -92,6 +92,11 @@ const pidFiles = (): Map<string, number> => {
   }
   return pids;
 };
+
+const sockets = (): string[] =>
+  readdirSync(warmDir())
+    .filter((n) => n.endsWith('.sock'))
+    .map((n) => join(warmDir(), n));
 
 /** The PID of a warm process ready (its PID file written) other than `not`, waiting up to 30 s. */
 async function ready(not: number[] = []): Promise<number> {
@@ -181,6 +186,58 @@ describe('the warm process', () => {
     }
   }, 180_000);
 
+  it("passes the caller's Ctrl-C on: the run stops as a fresh one does, exit code 130", async () => {
+    const serving = await ready();
+    const shell = spawn(
+      'bash',
+      [
+        '-c',
+        'set -o pipefail; "$@" 2>&1 | cat',
+        'bash',
+        process.execPath,
+        join(copy.root, 'pipeline/bin.mjs'),
+        'materialize',
+        '--all',
+        '--force',
+        '--no-tui',
+      ],
+      { env: warmEnv(), cwd: copy.root, stdio: ['ignore', 'pipe', 'inherit'] },
+    );
+    let out = '';
+    const done = new Promise<number | null>((resolve) => shell.on('close', resolve));
+    const started = new Promise<void>((resolve) =>
+      shell.stdout.on('data', (d: Buffer) => {
+        out += d.toString();
+        if (out.includes('materialized ')) resolve();
+      }),
+    );
+    await started;
+    // The `pipeline` process bash started (not bash, not cat): its PID from /proc.
+    const caller = readdirSync('/proc')
+      .filter((n) => /^\d+$/.test(n))
+      .map(Number)
+      .find((pid) => {
+        try {
+          const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+          const cmd = readFileSync(`/proc/${pid}/cmdline`, 'utf8');
+          return (
+            Number(stat.slice(stat.lastIndexOf(')') + 2).split(' ')[1]) === shell.pid &&
+            cmd.includes('bin.mjs')
+          );
+        } catch {
+          return false;
+        }
+      });
+    expect(caller).toBeDefined();
+    process.kill(caller!, 'SIGINT');
+    expect(await done).toBe(130);
+    expect(out).toMatch(/Cancelling: finishing in-flight writes/);
+    expect(await ended(serving)).toBe(true);
+    // Left as a fresh run leaves it: the next run builds what was not finished.
+    const after = await throughPipe(freshEnv(), ['materialize', '--all', '--no-tui']);
+    expect(after.code).toBe(0);
+  }, 120_000);
+
   it('leaves output to a file, and other environments, to a fresh start', async () => {
     const waiting = await ready();
     const file = join(runtimeDir, 'plan.txt');
@@ -193,6 +250,26 @@ describe('the warm process', () => {
     await new Promise((r) => setTimeout(r, 200));
     expect(alive(waiting)).toBe(true); // asked by neither
   }, 120_000);
+});
+
+describe('pipeline warm', () => {
+  it('lists the warm processes waiting, and stops them', async () => {
+    const waiting = await ready();
+    // Every warm process started (the other environment's too) ready: none left starting.
+    for (let i = 0; i < 600 && sockets().some((s) => !existsSync(`${s}.pid`)); i++)
+      await new Promise((r) => setTimeout(r, 50));
+    const status = await throughPipe(freshEnv(), ['warm', 'status']);
+    expect(status.code).toBe(0);
+    expect(status.out).toMatch(
+      /^PIPELINE_WARM is off: every command starts fresh\n\d+ warm process(es)? waiting\n/,
+    );
+    expect(status.out).toContain(`pid ${waiting} `);
+    const stop = await throughPipe(freshEnv(), ['warm', 'stop']);
+    expect(stop.out).toMatch(/^stopped \d+ warm process/);
+    expect(await ended(waiting)).toBe(true);
+    expect(sockets()).toEqual([]);
+    expect(pidFiles().size).toBe(0);
+  }, 60_000);
 });
 
 describe('warm.mjs', () => {

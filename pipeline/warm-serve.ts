@@ -7,7 +7,16 @@
  * it says it is stale and exits, and the caller runs the command itself. The project's config is loaded
  * again for the command as in any start: a config build that moved (config-build.ts) is imported afresh.
  */
-import { constants, openSync, rmSync, statSync, writeFileSync, writeSync, type Stats } from 'node:fs';
+import {
+  closeSync,
+  constants,
+  openSync,
+  rmSync,
+  statSync,
+  writeFileSync,
+  writeSync,
+  type Stats,
+} from 'node:fs';
 import { Console } from 'node:console';
 import type { Server, Socket } from 'node:net';
 import { dirname, join } from 'node:path';
@@ -17,14 +26,14 @@ import { compiledRoot } from './compile.mjs';
 import { findConfig } from './config-file.ts';
 import { frameworkLink, importConfig } from './config-load.ts';
 import { main } from './cli.ts';
-import { exitFile, spawnWarm, writePidFile, type WarmIdentity } from './warm.mjs';
+import { exitFile, SHELL_VARIABLES, spawnWarm, writePidFile, type WarmIdentity } from './warm.mjs';
 
 interface WarmRequest extends WarmIdentity {
   pid: number;
   argv1: string;
   args: string[];
-  /** The caller's `$_`. */
-  typed?: string;
+  /** The caller's SHELL_VARIABLES (`$_`, `$OLDPWD`, `$SHLVL`). */
+  shell: Record<string, string | undefined>;
 }
 
 const DEFAULT_IDLE_SECONDS = 600;
@@ -65,12 +74,14 @@ function openCallerStream(pid: number, fd: 1 | 2): NodeJS.WriteStream {
     constants.O_WRONLY | constants.O_NONBLOCK | constants.O_NOCTTY,
   );
   if (isatty(own)) return new WriteStream(own);
+  let closed = false;
   // A pipe or a device: written synchronously, like Node's own stdout on a pipe, so that nothing is
   // left unwritten when the process exits. The pipe is non-blocking (opening it blocking would wait for
   // a reader): a full pipe is waited for here.
   const wait = new Int32Array(new SharedArrayBuffer(4));
   const stream = new Writable({
     write(chunk: Buffer, _enc, done) {
+      if (closed) return done();
       try {
         for (let off = 0; off < chunk.length;) {
           try {
@@ -85,12 +96,21 @@ function openCallerStream(pid: number, fd: 1 | 2): NodeJS.WriteStream {
         done(err as Error);
       }
     },
+    destroy(err, done) {
+      if (!closed) closeSync(own);
+      closed = true;
+      done(err);
+    },
   });
   return Object.assign(stream, { fd: own, isTTY: false }) as unknown as NodeJS.WriteStream;
 }
 
-/** Makes the caller's stdout and stderr this process's (`process.stdout`, `console`). */
-function adoptCallerStdio(pid: number): void {
+/**
+ * Makes the caller's stdout and stderr this process's (`process.stdout`, `console`). Returns their
+ * release: closed once the command is over, so that a reader of the caller's pipe (`| less`) sees its end
+ * when the caller ends, not when this process does.
+ */
+function adoptCallerStdio(pid: number): () => void {
   const stdout = openCallerStream(pid, 1);
   const stderr = openCallerStream(pid, 2);
   for (const stream of [stdout, stderr]) {
@@ -103,6 +123,10 @@ function adoptCallerStdio(pid: number): void {
   Object.defineProperty(process, 'stdout', { configurable: true, enumerable: true, get: () => stdout });
   Object.defineProperty(process, 'stderr', { configurable: true, enumerable: true, get: () => stderr });
   globalThis.console = new Console({ stdout, stderr });
+  return () => {
+    stdout.destroy();
+    stderr.destroy();
+  };
 }
 
 /** Calls `then` once process `pid` has ended (or after 2 s). */
@@ -190,15 +214,19 @@ export async function serveWarm(opts: {
       for (const sig of SIGNALS) process.off(sig, quit);
       server.close();
       removePidFile();
+      let releaseStdio = (): void => {};
       try {
-        if (!why) adoptCallerStdio(req.pid);
+        if (!why) releaseStdio = adoptCallerStdio(req.pid);
       } catch {
         why = "the caller's output cannot be opened";
       }
       if (why) return void conn.end(JSON.stringify({ started: false, gone: true, why }) + '\n');
       process.argv = [process.execPath, req.argv1, ...req.args];
-      if (req.typed === undefined) delete process.env._;
-      else process.env._ = req.typed;
+      for (const [name, value] of Object.entries(req.shell)) {
+        if (!SHELL_VARIABLES.includes(name)) continue;
+        if (value === undefined) delete process.env[name];
+        else process.env[name] = value;
+      }
       // The caller exits with this code once the connection closes: when this process ends, or earlier,
       // as soon as the command is over (below).
       let told = false;
@@ -222,6 +250,7 @@ export async function serveWarm(opts: {
       conn.unref();
       process.once('beforeExit', () => {
         tell(Number(process.exitCode ?? 0));
+        releaseStdio();
         conn.ref().end();
         // Once the caller is gone: starting a process takes this one ≈ 10 ms, and Node's start a core.
         conn.once('close', () => afterExitOf(req.pid, () => spawnWarm(identity, identity.bin)));

@@ -10,6 +10,7 @@ export interface WarmIdentity {
   env: Record<string, string | undefined>;
 }
 export declare const WARM_ON: RegExp;
+export declare const SHELL_VARIABLES: readonly string[];
 export declare function commandOf(args: string[]): string | undefined;
 export declare function warmIdentity(bin: string, env: Record<string, string | undefined>): WarmIdentity;
 export declare function warmSocket(identity: WarmIdentity, opts?: { create?: boolean }): string | undefined;

@@ -45,12 +45,16 @@ export function commandOf(args) {
 }
 
 /**
- * What a caller and its warm process must share: all of it is compared by the warm process. The
- * environment without `_`, which shells set to the command as typed (`pipeline`, `./node_modules/.bin/…`):
- * the warm process takes the caller's.
+ * Variables a shell keeps for itself (the command as typed, the previous folder, the nesting depth):
+ * they change from one prompt or script to the next, so they are not part of the identity; the warm
+ * process takes the caller's.
  */
+export const SHELL_VARIABLES = ['_', 'OLDPWD', 'SHLVL'];
+
+/** What a caller and its warm process must share: all of it is compared by the warm process. */
 export function warmIdentity(bin, env) {
-  const { _: _typed, ...rest } = env;
+  const rest = { ...env };
+  for (const name of SHELL_VARIABLES) delete rest[name];
   return {
     bin,
     cwd: process.cwd(),
@@ -160,7 +164,8 @@ export function runWarm(identity, args) {
       conn.write(JSON.stringify({ signal }) + '\n');
     };
     conn.on('connect', () => {
-      const request = { pid: process.pid, argv1: process.argv[1], args, typed: process.env._, ...identity };
+      const shell = Object.fromEntries(SHELL_VARIABLES.map((name) => [name, process.env[name]]));
+      const request = { pid: process.pid, argv1: process.argv[1], args, shell, ...identity };
       conn.write(JSON.stringify(request) + '\n');
     });
     conn.on('data', (chunk) => {

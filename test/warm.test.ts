@@ -283,8 +283,9 @@ describe('warm.mjs', () => {
   it('never uses a socket folder others could have made or can enter', async () => {
     const dir = mkdtempSync(join(tmpdir(), 'cityflow-warm-unsafe-'));
     try {
-      const identity = warmIdentity('/x/pipeline/bin.mjs', { XDG_RUNTIME_DIR: dir, _: '/usr/bin/node' });
-      expect(identity.env).toEqual({ XDG_RUNTIME_DIR: dir }); // `$_` is the caller's, not compared
+      const shell = { _: '/usr/bin/node', OLDPWD: '/', SHLVL: '2' };
+      const identity = warmIdentity('/x/pipeline/bin.mjs', { XDG_RUNTIME_DIR: dir, ...shell });
+      expect(identity.env).toEqual({ XDG_RUNTIME_DIR: dir }); // the shell's own are the caller's, not compared
       await mkdir(join(dir, 'cityflow-warm'), { mode: 0o755 });
       await chmod(join(dir, 'cityflow-warm'), 0o755);
       expect(warmSocket(identity, { create: true })).toBeUndefined();

@@ -33,7 +33,7 @@ interface WarmRequest extends WarmIdentity {
   argv1: string;
   args: string[];
   /** The caller's SHELL_VARIABLES (`$_`, `$OLDPWD`, `$SHLVL`). */
-  shell: Record<string, string | undefined>;
+  shellVars: Record<string, string | undefined>;
 }
 
 const DEFAULT_IDLE_SECONDS = 600;
@@ -222,7 +222,7 @@ export async function serveWarm(opts: {
       }
       if (why) return void conn.end(JSON.stringify({ started: false, gone: true, why }) + '\n');
       process.argv = [process.execPath, req.argv1, ...req.args];
-      for (const [name, value] of Object.entries(req.shell)) {
+      for (const [name, value] of Object.entries(req.shellVars)) {
         if (!SHELL_VARIABLES.includes(name)) continue;
         if (value === undefined) delete process.env[name];
         else process.env[name] = value;

@@ -164,8 +164,8 @@ export function runWarm(identity, args) {
       conn.write(JSON.stringify({ signal }) + '\n');
     };
     conn.on('connect', () => {
-      const shell = Object.fromEntries(SHELL_VARIABLES.map((name) => [name, process.env[name]]));
-      const request = { pid: process.pid, argv1: process.argv[1], args, shell, ...identity };
+      const shellVars = Object.fromEntries(SHELL_VARIABLES.map((name) => [name, process.env[name]]));
+      const request = { pid: process.pid, argv1: process.argv[1], args, shellVars, ...identity };
       conn.write(JSON.stringify(request) + '\n');
     });
     conn.on('data', (chunk) => {

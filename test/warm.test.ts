@@ -5,7 +5,7 @@
  * environment, is not given to it. Commands run through a shell pipe, as in a terminal session, so that
  * their output can be opened by the warm process. Every warm process started is stopped by its PID.
  */
-import { spawn } from 'node:child_process';
+import { spawn, type ChildProcess } from 'node:child_process';
 import { closeSync, existsSync, mkdtempSync, openSync, readdirSync, readFileSync } from 'node:fs';
 import { chmod, mkdir, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
@@ -33,23 +33,28 @@ interface Outcome {
 }
 
 /** `pipeline ARGS 2>&1 | cat` in bash (pipefail): stdout and stderr are one pipe, as in `| less`. */
-function throughPipe(env: NodeJS.ProcessEnv, args: string[]): Promise<Outcome> {
-  const child = spawn(
+function startThroughPipe(
+  env: NodeJS.ProcessEnv,
+  args: string[],
+): { shell: ChildProcess; output: () => string; done: Promise<Outcome> } {
+  const script = 'set -o pipefail; "$@" 2>&1 | cat';
+  const shell = spawn(
     'bash',
-    [
-      '-c',
-      'set -o pipefail; "$@" 2>&1 | cat',
-      'bash',
-      process.execPath,
-      join(copy.root, 'pipeline/bin.mjs'),
-      ...args,
-    ],
-    { env, cwd: copy.root, stdio: ['ignore', 'pipe', 'inherit'] },
+    ['-c', script, 'bash', process.execPath, join(copy.root, 'pipeline/bin.mjs'), ...args],
+    {
+      env,
+      cwd: copy.root,
+      stdio: ['ignore', 'pipe', 'inherit'],
+    },
   );
   let out = '';
-  child.stdout.on('data', (d: Buffer) => (out += d.toString()));
-  return new Promise((resolve) => child.on('close', (code) => resolve({ code, out })));
+  shell.stdout!.on('data', (d: Buffer) => (out += d.toString()));
+  const done = new Promise<Outcome>((resolve) => shell.on('close', (code) => resolve({ code, out })));
+  return { shell, output: () => out, done };
 }
+
+const throughPipe = (env: NodeJS.ProcessEnv, args: string[]): Promise<Outcome> =>
+  startThroughPipe(env, args).done;
 
 /** `pipeline ARGS > FILE 2>&1`. */
 function toFile(env: NodeJS.ProcessEnv, args: string[], file: string): Promise<Outcome> {
@@ -188,30 +193,13 @@ describe('the warm process', () => {
 
   it("passes the caller's Ctrl-C on: the run stops as a fresh one does, exit code 130", async () => {
     const serving = await ready();
-    const shell = spawn(
-      'bash',
-      [
-        '-c',
-        'set -o pipefail; "$@" 2>&1 | cat',
-        'bash',
-        process.execPath,
-        join(copy.root, 'pipeline/bin.mjs'),
-        'materialize',
-        '--all',
-        '--force',
-        '--no-tui',
-      ],
-      { env: warmEnv(), cwd: copy.root, stdio: ['ignore', 'pipe', 'inherit'] },
-    );
-    let out = '';
-    const done = new Promise<number | null>((resolve) => shell.on('close', resolve));
-    const started = new Promise<void>((resolve) =>
-      shell.stdout.on('data', (d: Buffer) => {
-        out += d.toString();
-        if (out.includes('materialized ')) resolve();
-      }),
-    );
-    await started;
+    const { shell, output, done } = startThroughPipe(warmEnv(), [
+      'materialize',
+      '--all',
+      '--force',
+      '--no-tui',
+    ]);
+    while (!output().includes('materialized ')) await new Promise((r) => setTimeout(r, 20));
     // The `pipeline` process bash started (not bash, not cat): its PID from /proc.
     const caller = readdirSync('/proc')
       .filter((n) => /^\d+$/.test(n))
@@ -230,7 +218,8 @@ describe('the warm process', () => {
       });
     expect(caller).toBeDefined();
     process.kill(caller!, 'SIGINT');
-    expect(await done).toBe(130);
+    const { code, out } = await done;
+    expect(code).toBe(130);
     expect(out).toMatch(/Cancelling: finishing in-flight writes/);
     expect(await ended(serving)).toBe(true);
     // Left as a fresh run leaves it: the next run builds what was not finished.

@@ -21,6 +21,7 @@ import { Console } from 'node:console';
 import type { Server, Socket } from 'node:net';
 import { dirname, join } from 'node:path';
 import { Writable } from 'node:stream';
+import { z } from 'zod';
 import { isatty, WriteStream } from 'node:tty';
 import { compiledRoot } from './compile.mjs';
 import { findConfig } from './config-file.ts';
@@ -28,13 +29,21 @@ import { frameworkLink, importConfig } from './config-load.ts';
 import { main } from './cli.ts';
 import { exitFile, SHELL_VARIABLES, spawnWarm, writePidFile, type WarmIdentity } from './warm.mjs';
 
-interface WarmRequest extends WarmIdentity {
-  pid: number;
-  argv1: string;
-  args: string[];
+/** What a caller sends (warm.mjs `runWarm`); its PID names files under /proc and the socket's folder. */
+const WarmRequestSchema = z.object({
+  pid: z.number().int().positive(),
+  argv1: z.string(),
+  args: z.array(z.string()),
   /** The caller's SHELL_VARIABLES (`$_`, `$OLDPWD`, `$SHLVL`). */
-  shellVars: Record<string, string | undefined>;
-}
+  shellVars: z.record(z.string(), z.string().optional()),
+  bin: z.string(),
+  cwd: z.string(),
+  execPath: z.string(),
+  execArgv: z.array(z.string()),
+  version: z.string(),
+  env: z.record(z.string(), z.string().optional()),
+});
+type WarmRequest = z.infer<typeof WarmRequestSchema>;
 
 const DEFAULT_IDLE_SECONDS = 600;
 
@@ -153,7 +162,7 @@ function readRequest(conn: Socket): Promise<WarmRequest | undefined> {
       if (nl < 0) return;
       conn.off('data', onData);
       try {
-        resolve(JSON.parse(text.slice(0, nl)) as WarmRequest);
+        resolve(WarmRequestSchema.safeParse(JSON.parse(text.slice(0, nl))).data);
       } catch {
         resolve(undefined);
       }
@@ -243,17 +252,27 @@ export async function serveWarm(opts: {
           if (signal) process.kill(process.pid, signal);
         }
       });
+      // The caller killed while its command runs here (its terminal closed, `kill -9`): the command stops
+      // as if it had been the one killed, cleanly (SIGTERM: in-flight writes finish, the run is recorded).
+      let over = false;
+      conn.once('close', () => {
+        if (!over) process.kill(process.pid, 'SIGTERM');
+      });
       conn.write(JSON.stringify({ started: true }) + '\n');
       await main();
       // From here the process ends as a fresh one would: when nothing is left to do. Then the caller is
       // let go, and the next command's warm process started (which would slow this one down before).
       conn.unref();
       process.once('beforeExit', () => {
+        over = true;
         tell(Number(process.exitCode ?? 0));
         releaseStdio();
         conn.ref().end();
         // Once the caller is gone: starting a process takes this one ≈ 10 ms, and Node's start a core.
-        conn.once('close', () => afterExitOf(req.pid, () => spawnWarm(identity, identity.bin)));
+        const next = (): void => afterExitOf(req.pid, () => spawnWarm(identity, identity.bin));
+        if (conn.destroyed)
+          next(); // the caller is gone already
+        else conn.once('close', next);
       });
     })();
   });

@@ -4,8 +4,8 @@
 // is the one a fresh process would run: it checks its build and the config's as a fresh start does
 // (warm-serve.ts) and writes straight to the caller's terminal or pipe (opened through /proc), so the
 // output, colours and exit code are the same; the caller forwards its signals and exits as the command
-// did. The first command it serves starts its successor; with no command for PIPELINE_WARM_IDLE seconds
-// (default 600) it exits.
+// did. It runs one command; once that is over it starts the next warm process. With no command for
+// PIPELINE_WARM_IDLE seconds (default 600) it exits.
 //
 // This module is the plain JavaScript part both sides need before anything is compiled: where the socket
 // is, the caller (`runWarm`), starting a warm process (`spawnWarm`), and its listening socket
@@ -30,6 +30,9 @@ import process from 'node:process';
 
 /** PIPELINE_WARM values that turn it on (bin.mjs tests the same without loading this module). */
 export const WARM_ON = /^(1|true|on)$/i;
+
+/** The signals a caller passes on to the warm process running its command. */
+const SIGNALS = ['SIGINT', 'SIGTERM', 'SIGHUP'];
 
 /** The commands a warm process runs; any other (`ui`, `daemon`, `worker`, `upload`…) starts fresh. */
 const SERVED = new Set(['materialize', 'plan', 'why', 'list', 'runs', 'quarantine']);
@@ -157,12 +160,22 @@ export function runWarm(identity, args) {
   return new Promise((resolve) => {
     const conn = connect(socket);
     let started = false;
+    let settled = false;
     let buffered = '';
-    let forwarded;
-    const forward = (signal) => {
-      forwarded = signal;
-      conn.write(JSON.stringify({ signal }) + '\n');
+    let received; // a signal this process got while the command runs elsewhere
+    const settle = (outcome) => {
+      if (settled) return;
+      settled = true;
+      for (const sig of SIGNALS) process.off(sig, onSignal);
+      // Not run there: a signal that came meanwhile has its default effect now.
+      if (!started && received) process.kill(process.pid, received);
+      else resolve(outcome);
     };
+    const onSignal = (signal) => {
+      received = signal;
+      if (started) conn.write(JSON.stringify({ signal }) + '\n');
+    };
+    for (const sig of SIGNALS) process.on(sig, onSignal);
     conn.on('connect', () => {
       const shellVars = Object.fromEntries(SHELL_VARIABLES.map((name) => [name, process.env[name]]));
       const request = { pid: process.pid, argv1: process.argv[1], args, shellVars, ...identity };
@@ -173,20 +186,23 @@ export function runWarm(identity, args) {
       buffered += chunk.toString('utf8');
       const nl = buffered.indexOf('\n');
       if (nl < 0) return;
-      const reply = JSON.parse(buffered.slice(0, nl));
+      let reply;
+      try {
+        reply = JSON.parse(buffered.slice(0, nl));
+      } catch {
+        reply = {};
+      }
       if (!reply.started) {
         conn.destroy();
         // A warm process that could not run it (stale) is gone: start another one for the next command.
-        return resolve({ spawn: reply.gone === true });
+        return settle({ spawn: reply.gone === true });
       }
       started = true;
-      for (const sig of ['SIGINT', 'SIGTERM', 'SIGHUP']) process.on(sig, forward);
+      if (received) conn.write(JSON.stringify({ signal: received }) + '\n');
     });
-    conn.on('error', () => {
-      if (!started) resolve({ spawn: true });
-    });
+    conn.on('error', () => settle({ spawn: true }));
     conn.on('close', () => {
-      if (!started) return resolve({ spawn: true });
+      if (!started) return settle({ spawn: true });
       const file = exitFile(socket, process.pid);
       let code;
       try {
@@ -195,13 +211,14 @@ export function runWarm(identity, args) {
       } catch {
         // it ended without writing one: killed by a signal
       }
-      if (code === undefined && forwarded) {
-        for (const sig of ['SIGINT', 'SIGTERM', 'SIGHUP']) process.off(sig, forward);
-        process.kill(process.pid, forwarded);
+      if (!Number.isInteger(code) && received) {
+        for (const sig of SIGNALS) process.off(sig, onSignal);
+        process.kill(process.pid, received); // ends as the command did: by that signal
         return;
       }
-      if (code === undefined) process.stderr.write('pipeline: the warm process ended without an exit code\n');
-      resolve({ code: code ?? 1 });
+      if (!Number.isInteger(code))
+        process.stderr.write('pipeline: the warm process ended without an exit code\n');
+      settle({ code: Number.isInteger(code) ? code : 1 });
     });
   });
 }
@@ -250,7 +267,10 @@ export async function listenWarm(socket) {
   }
   const alive = await new Promise((resolve) => {
     const probe = connect(socket);
-    probe.on('connect', () => resolve(probe.destroy() && true));
+    probe.on('connect', () => {
+      probe.destroy();
+      resolve(true);
+    });
     probe.on('error', () => resolve(false));
   });
   if (alive) return undefined;

@@ -53,6 +53,23 @@ function startThroughPipe(
   return { shell, output: () => out, done };
 }
 
+/** The `pipeline` process a shell of startThroughPipe started (not bash, not cat): its PID, from /proc. */
+function callerOf(shellPid: number): number | undefined {
+  return readdirSync('/proc')
+    .filter((n) => /^\d+$/.test(n))
+    .map(Number)
+    .find((pid) => {
+      try {
+        const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+        const cmd = readFileSync(`/proc/${pid}/cmdline`, 'utf8');
+        const parent = Number(stat.slice(stat.lastIndexOf(')') + 2).split(' ')[1]);
+        return parent === shellPid && cmd.includes('bin.mjs');
+      } catch {
+        return false;
+      }
+    });
+}
+
 const throughPipe = (env: NodeJS.ProcessEnv, args: string[]): Promise<Outcome> =>
   startThroughPipe(env, args).done;
 
@@ -200,22 +217,7 @@ describe('the warm process', () => {
       '--no-tui',
     ]);
     while (!output().includes('materialized ')) await new Promise((r) => setTimeout(r, 20));
-    // The `pipeline` process bash started (not bash, not cat): its PID from /proc.
-    const caller = readdirSync('/proc')
-      .filter((n) => /^\d+$/.test(n))
-      .map(Number)
-      .find((pid) => {
-        try {
-          const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
-          const cmd = readFileSync(`/proc/${pid}/cmdline`, 'utf8');
-          return (
-            Number(stat.slice(stat.lastIndexOf(')') + 2).split(' ')[1]) === shell.pid &&
-            cmd.includes('bin.mjs')
-          );
-        } catch {
-          return false;
-        }
-      });
+    const caller = callerOf(shell.pid!);
     expect(caller).toBeDefined();
     process.kill(caller!, 'SIGINT');
     const { code, out } = await done;
@@ -225,6 +227,28 @@ describe('the warm process', () => {
     // Left as a fresh run leaves it: the next run builds what was not finished.
     const after = await throughPipe(freshEnv(), ['materialize', '--all', '--no-tui']);
     expect(after.code).toBe(0);
+  }, 120_000);
+
+  it('stops the command cleanly when its caller is killed (kill -9), as a terminal closing would', async () => {
+    const serving = await ready();
+    const { shell, output, done } = startThroughPipe(warmEnv(), [
+      'materialize',
+      '--all',
+      '--force',
+      '--no-tui',
+    ]);
+    while (!output().includes('materialized ')) await new Promise((r) => setTimeout(r, 20));
+    const caller = callerOf(shell.pid!);
+    expect(caller).toBeDefined();
+    process.kill(caller!, 'SIGKILL');
+    await done;
+    expect(await ended(serving)).toBe(true);
+    const [last] = JSON.parse((await throughPipe(freshEnv(), ['runs', '--json'])).out) as {
+      command: string;
+      status: string;
+    }[];
+    expect(last).toMatchObject({ command: 'materialize --all --force --no-tui', status: 'cancelled' });
+    expect((await throughPipe(freshEnv(), ['materialize', '--all', '--no-tui'])).code).toBe(0);
   }, 120_000);
 
   it('leaves output to a file, and other environments, to a fresh start', async () => {

@@ -70,6 +70,24 @@ function callerOf(shellPid: number): number | undefined {
     });
 }
 
+/**
+ * Starts `materialize --all --force` through the pipe (with the warm process), and once units are being
+ * built sends `signal` to the `pipeline` process the shell started (the caller).
+ */
+async function signalMidRun(signal: NodeJS.Signals): Promise<{ done: Promise<Outcome> }> {
+  const { shell, output, done } = startThroughPipe(warmEnv(), [
+    'materialize',
+    '--all',
+    '--force',
+    '--no-tui',
+  ]);
+  while (!output().includes('materialized ')) await new Promise((r) => setTimeout(r, 20));
+  const caller = callerOf(shell.pid!);
+  expect(caller).toBeDefined();
+  process.kill(caller!, signal);
+  return { done };
+}
+
 const throughPipe = (env: NodeJS.ProcessEnv, args: string[]): Promise<Outcome> =>
   startThroughPipe(env, args).done;
 
@@ -210,16 +228,7 @@ describe('the warm process', () => {
 
   it("passes the caller's Ctrl-C on: the run stops as a fresh one does, exit code 130", async () => {
     const serving = await ready();
-    const { shell, output, done } = startThroughPipe(warmEnv(), [
-      'materialize',
-      '--all',
-      '--force',
-      '--no-tui',
-    ]);
-    while (!output().includes('materialized ')) await new Promise((r) => setTimeout(r, 20));
-    const caller = callerOf(shell.pid!);
-    expect(caller).toBeDefined();
-    process.kill(caller!, 'SIGINT');
+    const { done } = await signalMidRun('SIGINT');
     const { code, out } = await done;
     expect(code).toBe(130);
     expect(out).toMatch(/Cancelling: finishing in-flight writes/);
@@ -231,17 +240,9 @@ describe('the warm process', () => {
 
   it('stops the command cleanly when its caller is killed (kill -9), as a terminal closing would', async () => {
     const serving = await ready();
-    const { shell, output, done } = startThroughPipe(warmEnv(), [
-      'materialize',
-      '--all',
-      '--force',
-      '--no-tui',
-    ]);
-    while (!output().includes('materialized ')) await new Promise((r) => setTimeout(r, 20));
-    const caller = callerOf(shell.pid!);
-    expect(caller).toBeDefined();
-    process.kill(caller!, 'SIGKILL');
-    await done;
+    await (
+      await signalMidRun('SIGKILL')
+    ).done;
     expect(await ended(serving)).toBe(true);
     const [last] = JSON.parse((await throughPipe(freshEnv(), ['runs', '--json'])).out) as {
       command: string;

@@ -12,7 +12,10 @@ export interface WarmIdentity {
 export declare const WARM_ON: RegExp;
 export declare const SHELL_VARIABLES: readonly string[];
 export declare function commandOf(args: string[]): string | undefined;
-export declare function warmIdentity(bin: string, env: Record<string, string | undefined>): WarmIdentity;
+export declare function warmIdentity(
+  bin: string,
+  env: Record<string, string | undefined>,
+): WarmIdentity | undefined;
 export declare function warmSocket(identity: WarmIdentity, opts?: { create?: boolean }): string | undefined;
 export declare function warmDir(
   env: Record<string, string | undefined>,

@@ -54,13 +54,22 @@ export function commandOf(args) {
  */
 export const SHELL_VARIABLES = ['_', 'OLDPWD', 'SHLVL'];
 
-/** What a caller and its warm process must share: all of it is compared by the warm process. */
+/**
+ * What a caller and its warm process must share: all of it is compared by the warm process. Undefined
+ * when the current folder is gone (the command starts fresh and says so).
+ */
 export function warmIdentity(bin, env) {
   const rest = { ...env };
   for (const name of SHELL_VARIABLES) delete rest[name];
+  let cwd;
+  try {
+    cwd = process.cwd();
+  } catch {
+    return undefined;
+  }
   return {
     bin,
-    cwd: process.cwd(),
+    cwd,
     execPath: process.execPath,
     execArgv: process.execArgv,
     version: process.version,

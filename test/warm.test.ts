@@ -298,7 +298,7 @@ describe('warm.mjs', () => {
     const dir = mkdtempSync(join(tmpdir(), 'cityflow-warm-unsafe-'));
     try {
       const shell = { _: '/usr/bin/node', OLDPWD: '/', SHLVL: '2' };
-      const identity = warmIdentity('/x/pipeline/bin.mjs', { XDG_RUNTIME_DIR: dir, ...shell });
+      const identity = warmIdentity('/x/pipeline/bin.mjs', { XDG_RUNTIME_DIR: dir, ...shell })!;
       expect(identity.env).toEqual({ XDG_RUNTIME_DIR: dir }); // the shell's own are the caller's, not compared
       await mkdir(join(dir, 'cityflow-warm'), { mode: 0o755 });
       await chmod(join(dir, 'cityflow-warm'), 0o755);

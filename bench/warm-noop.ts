@@ -8,7 +8,7 @@
  * ends and loads for ≈ 0.3–0.5 s), then runs both. Prints each run, the medians and the target (< 300 ms).
  */
 import { execFileSync, spawnSync } from 'node:child_process';
-import { existsSync, readdirSync } from 'node:fs';
+import { existsSync, mkdirSync, readdirSync } from 'node:fs';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { loadavg, tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -54,7 +54,7 @@ const env = {
   XDG_RUNTIME_DIR: runtimeDir,
 };
 const warmEnv = { ...env, PIPELINE_WARM: '1' };
-execFileSync('mkdir', ['-m', '700', runtimeDir]);
+mkdirSync(runtimeDir, { mode: 0o700 });
 console.log(`Node ${version} · ${ROUNDS} interleaved pairs · load ${load()}`);
 try {
   noop(env, 72); // builds the sample once

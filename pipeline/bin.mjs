@@ -36,48 +36,45 @@ const warm =
 // Taken before the config's `.env` is read into process.env: what a warm process is started with.
 const identity = warm?.warmIdentity(binFile, { ...process.env });
 
-/** Node 22.1+: V8 keeps the compiled code of the modules between runs (Node 20 has no such cache). */
-async function startFrom(build) {
-  const [module, { join }, { compileCacheDir, markBuildInUse }] = await Promise.all([
-    import('node:module'),
-    import('node:path'),
-    import('./compile.mjs'),
-  ]);
+/**
+ * The compiled build, ready to import from (null when it cannot be compiled here, or CITYFLOW_TSX=1).
+ * Also sets the heap's limits for every path (heap.mjs: V8's young generation kept small whatever the
+ * Node version, the old one at most twice its live size).
+ */
+async function compiledBuild() {
+  const [{ compiledRoot, compileCacheDir, markBuildInUse }, { keepPipelineHeap }, module, { join }] =
+    await Promise.all([
+      import('./compile.mjs'),
+      import('./heap.mjs'),
+      import('node:module'),
+      import('node:path'),
+    ]);
+  keepPipelineHeap();
+  const build = tsx ? null : await compiledRoot();
+  if (!build) return null;
+  // Node 22.1+: V8 keeps the compiled code of the modules between runs (Node 20 has no such cache).
   module.default.enableCompileCache?.(compileCacheDir(build));
   // This process imports from its build until it exits: not to be pruned meanwhile (compile.mjs).
   markBuildInUse(build);
-  return (file) => import(pathToFileURL(join(build, file)).href);
-}
-
-async function compiled() {
-  const [{ compiledRoot }, { keepPipelineHeap }] = await Promise.all([
-    import('./compile.mjs'),
-    import('./heap.mjs'),
-  ]);
-  // Memory: V8's young generation kept small whatever the Node version, the old one at most twice its
-  // live size (heap.mjs).
-  keepPipelineHeap();
-  return tsx ? null : compiledRoot();
+  return { build, load: (file) => import(pathToFileURL(join(build, file)).href) };
 }
 
 if (serving) {
   const listening =
     identity && warm.warmSocket(identity) === serving ? await warm.listenWarm(serving) : undefined;
-  const build = listening && (await compiled());
-  if (build) {
-    const load = await startFrom(build);
-    const { serveWarm } = await load('pipeline/warm-serve.js');
-    await serveWarm({ socket: serving, build, identity, ...listening });
+  const compiled = listening && (await compiledBuild());
+  if (compiled) {
+    const { serveWarm } = await compiled.load('pipeline/warm-serve.js');
+    await serveWarm({ socket: serving, build: compiled.build, identity, ...listening });
   } else listening?.server.close();
 } else {
   const outcome = identity ? await warm.runWarm(identity, process.argv.slice(2)) : { spawn: false };
   if (outcome.code !== undefined) process.exitCode = outcome.code;
   else {
-    const build = await compiled();
-    if (build) {
+    const compiled = await compiledBuild();
+    if (compiled) {
       if (outcome.spawn) warm.spawnWarm(identity, binFile);
-      const load = await startFrom(build);
-      const { main } = await load('pipeline/cli.js');
+      const { main } = await compiled.load('pipeline/cli.js');
       await main();
     } else {
       process.setSourceMapsEnabled(true);

@@ -582,8 +582,16 @@ program
       for (const w of waiting) console.log(`  pid ${w.pid}  ${w.socket}`);
       return;
     }
-    for (const w of waiting) process.kill(w.pid, 'SIGTERM');
-    console.log(`stopped ${waiting.length} warm process${waiting.length === 1 ? '' : 'es'}`);
+    let stopped = 0;
+    for (const w of waiting) {
+      try {
+        process.kill(w.pid, 'SIGTERM');
+        stopped++;
+      } catch {
+        // ended since it was listed (it ran a command, or went idle)
+      }
+    }
+    console.log(`stopped ${stopped} warm process${stopped === 1 ? '' : 'es'}`);
   });
 
 program

@@ -27,7 +27,7 @@ import { compiledRoot } from './compile.mjs';
 import { findConfig } from './config-file.ts';
 import { frameworkLink, importConfig } from './config-load.ts';
 import { main } from './cli.ts';
-import { exitFile, SHELL_VARIABLES, spawnWarm, writePidFile, type WarmIdentity } from './warm.mjs';
+import { exitFile, SHELL_VARIABLES, SIGNALS, spawnWarm, writePidFile, type WarmIdentity } from './warm.mjs';
 
 /** What a caller sends (warm.mjs `runWarm`); its PID names files under /proc and the socket's folder. */
 const WarmRequestSchema = z.object({
@@ -138,6 +138,16 @@ function adoptCallerStdio(pid: number): () => void {
   };
 }
 
+/** The signal a caller's line names (`{"signal":"SIGINT"}`), if it is one of SIGNALS. */
+function signalOf(line: string): NodeJS.Signals | undefined {
+  try {
+    const { signal } = JSON.parse(line) as { signal?: NodeJS.Signals };
+    return signal && SIGNALS.includes(signal) ? signal : undefined;
+  } catch {
+    return undefined; // an empty or unreadable line
+  }
+}
+
 /** Calls `then` once process `pid` has ended (or after 2 s). */
 function afterExitOf(pid: number, then: () => void): void {
   const since = Date.now();
@@ -197,7 +207,6 @@ export async function serveWarm(opts: {
   const idleSeconds = Number(identity.env.PIPELINE_WARM_IDLE) || DEFAULT_IDLE_SECONDS;
   const idle = setTimeout(() => server.close(), idleSeconds * 1000);
   // Stopped while it waits (`kill`, or `pipeline warm stop`): the socket goes with it.
-  const SIGNALS = ['SIGINT', 'SIGTERM', 'SIGHUP'] as const;
   const quit = (): void => {
     rmSync(socket, { force: true });
     process.exit(0);
@@ -248,7 +257,7 @@ export async function serveWarm(opts: {
       conn.on('data', (chunk) => {
         // The caller's signals, one JSON line each (a line is a few bytes: never split).
         for (const line of chunk.toString('utf8').split('\n')) {
-          const signal = /"(SIGINT|SIGTERM|SIGHUP)"/.exec(line)?.[1];
+          const signal = signalOf(line);
           if (signal) process.kill(process.pid, signal);
         }
       });

@@ -11,6 +11,7 @@ export interface WarmIdentity {
 }
 export declare const WARM_ON: RegExp;
 export declare const SHELL_VARIABLES: readonly string[];
+export declare const SIGNALS: readonly NodeJS.Signals[];
 export declare function commandOf(args: string[]): string | undefined;
 export declare function warmIdentity(
   bin: string,

@@ -31,8 +31,8 @@ import process from 'node:process';
 /** PIPELINE_WARM values that turn it on (bin.mjs tests the same without loading this module). */
 export const WARM_ON = /^(1|true|on)$/i;
 
-/** The signals a caller passes on to the warm process running its command. */
-const SIGNALS = ['SIGINT', 'SIGTERM', 'SIGHUP'];
+/** The signals a caller passes on to the warm process running its command (and that stop a waiting one). */
+export const SIGNALS = ['SIGINT', 'SIGTERM', 'SIGHUP'];
 
 /** The commands a warm process runs; any other (`ui`, `daemon`, `worker`, `upload`…) starts fresh. */
 const SERVED = new Set(['materialize', 'plan', 'why', 'list', 'runs', 'quarantine']);

@@ -1,14 +1,19 @@
 import { readFileSync, readlinkSync } from 'node:fs';
 import { hostname } from 'node:os';
 
-/** True when a process with this pid exists (EPERM: it exists, owned by someone else). */
+/**
+ * True when a process with this pid exists (EPERM: it exists, owned by someone else) and has not ended.
+ * An ended process stays in the process table until its parent collects it (a zombie); an orphan's new
+ * parent may take its time (in some containers the first process never does), so Linux's state is read.
+ */
 export function isAlive(pid: number): boolean {
   try {
     process.kill(pid, 0);
-    return true;
   } catch (err) {
-    return (err as NodeJS.ErrnoException).code === 'EPERM';
+    if ((err as NodeJS.ErrnoException).code !== 'EPERM') return false;
   }
+  const state = statFields(pid)?.[0];
+  return state !== 'Z' && state !== 'X';
 }
 
 /**
@@ -34,13 +39,16 @@ function readOrUndefined(read: () => string): string | undefined {
   }
 }
 
+/** The fields of `/proc/<pid>/stat` from field 3 (the state) on; undefined without /proc or that process. */
+function statFields(pid: number): string[] | undefined {
+  const stat = readOrUndefined(() => readFileSync(`/proc/${pid}/stat`, 'utf8'));
+  // Field 2 is the command name in parentheses, which may itself hold spaces and parentheses.
+  return stat?.slice(stat.lastIndexOf(')') + 2).split(' ');
+}
+
 /** Field 22 of `/proc/<pid>/stat` (undefined without /proc or without that process). */
 export function processStartTime(pid: number): string | undefined {
-  const stat = readOrUndefined(() => readFileSync(`/proc/${pid}/stat`, 'utf8'));
-  if (!stat) return undefined;
-  // Field 2 is the command name in parentheses, which may itself hold spaces and parentheses.
-  const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
-  return fields[22 - 3];
+  return statFields(pid)?.[22 - 3];
 }
 
 let self: ProcessIdentity | undefined;

@@ -23,6 +23,7 @@ import { dirname, join } from 'node:path';
 import { Writable } from 'node:stream';
 import { z } from 'zod';
 import { isatty, WriteStream } from 'node:tty';
+import { isAlive } from '../engine/pid.ts';
 import { compiledRoot } from './compile.mjs';
 import { findConfig } from './config-file.ts';
 import { frameworkLink, importConfig } from './config-load.ts';
@@ -152,12 +153,7 @@ function signalOf(line: string): NodeJS.Signals | undefined {
 function afterExitOf(pid: number, then: () => void): void {
   const since = Date.now();
   const poll = setInterval(() => {
-    try {
-      process.kill(pid, 0);
-      if (Date.now() - since < 2000) return;
-    } catch {
-      // gone
-    }
+    if (isAlive(pid) && Date.now() - since < 2000) return;
     clearInterval(poll);
     then();
   }, 5);

@@ -11,6 +11,7 @@ import { chmod, mkdir, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { isAlive } from '../engine/pid.ts';
 import { commandOf, warmIdentity, warmSocket } from '../pipeline/warm.mjs';
 import { copyProject, snapshot } from './faults/cli-process.ts';
 
@@ -105,15 +106,6 @@ function toFile(env: NodeJS.ProcessEnv, args: string[], file: string): Promise<O
   );
 }
 
-const alive = (pid: number): boolean => {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch {
-    return false;
-  }
-};
-
 const pidFiles = (): Map<string, number> => {
   const pids = new Map<string, number>();
   let names: string[] = [];
@@ -142,7 +134,7 @@ const sockets = (): string[] =>
 async function ready(not: number[] = []): Promise<number> {
   for (let i = 0; i < 600; i++) {
     for (const pid of pidFiles().values()) {
-      if (!not.includes(pid) && alive(pid)) {
+      if (!not.includes(pid) && isAlive(pid)) {
         seen.add(pid);
         return pid;
       }
@@ -152,10 +144,10 @@ async function ready(not: number[] = []): Promise<number> {
   throw new Error('no warm process became ready');
 }
 
-/** Ended: it ran a command (or found itself stale) and exited. */
+/** Ended: it ran a command (or found itself stale) and exited (an orphan's zombie, not yet collected, counts). */
 async function ended(pid: number): Promise<boolean> {
-  for (let i = 0; i < 100 && alive(pid); i++) await new Promise((r) => setTimeout(r, 20));
-  return !alive(pid);
+  for (let i = 0; i < 100 && isAlive(pid); i++) await new Promise((r) => setTimeout(r, 20));
+  return !isAlive(pid);
 }
 
 beforeAll(async () => {
@@ -169,7 +161,7 @@ beforeAll(async () => {
 afterAll(async () => {
   // Successors still starting write their PID file when ready: look a little longer.
   for (let round = 0; round < 20; round++) {
-    for (const pid of [...seen, ...pidFiles().values()]) if (alive(pid)) process.kill(pid, 'SIGTERM');
+    for (const pid of [...seen, ...pidFiles().values()]) if (isAlive(pid)) process.kill(pid, 'SIGTERM');
     await new Promise((r) => setTimeout(r, 100));
   }
   await rm(copy.root, { recursive: true, force: true });
@@ -262,7 +254,7 @@ describe('the warm process', () => {
     expect(other.code).toBe(0);
     expect(other.out).toMatch(/0 to run, 72 up to date/);
     await new Promise((r) => setTimeout(r, 200));
-    expect(alive(waiting)).toBe(true); // asked by neither
+    expect(isAlive(waiting)).toBe(true); // asked by neither
   }, 120_000);
 });
 

@@ -8,6 +8,7 @@ import { mkdtemp, readdir, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { isAlive } from '../../engine/pid.ts';
 import { freePort } from './dynamodb.ts';
 
 const ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '../..');
@@ -52,15 +53,6 @@ export async function ensureCephInstalled(): Promise<string | null> {
   });
 }
 
-const alive = (pid: number): boolean => {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch (err) {
-    return (err as NodeJS.ErrnoException).code === 'EPERM';
-  }
-};
-
 async function recordedPids(dir: string): Promise<number[]> {
   const runDir = join(dir, 'run');
   let names: string[];
@@ -87,8 +79,8 @@ async function stopPids(pids: number[]): Promise<void> {
     }
   }
   const deadline = Date.now() + 10_000;
-  while (pids.some(alive) && Date.now() < deadline) await new Promise((r) => setTimeout(r, 100));
-  for (const pid of pids.filter(alive)) {
+  while (pids.some(isAlive) && Date.now() < deadline) await new Promise((r) => setTimeout(r, 100));
+  for (const pid of pids.filter(isAlive)) {
     try {
       process.kill(pid, 'SIGKILL');
     } catch {
@@ -96,8 +88,8 @@ async function stopPids(pids: number[]): Promise<void> {
     }
   }
   const hard = Date.now() + 5_000;
-  while (pids.some(alive) && Date.now() < hard) await new Promise((r) => setTimeout(r, 100));
-  const left = pids.filter(alive);
+  while (pids.some(isAlive) && Date.now() < hard) await new Promise((r) => setTimeout(r, 100));
+  const left = pids.filter(isAlive);
   if (left.length > 0) throw new Error(`Ceph daemons still running after SIGKILL: pids ${left.join(', ')}`);
 }
 
@@ -139,8 +131,8 @@ async function reapOrphans(): Promise<void> {
   for (const name of names) {
     const dir = join(tmpdir(), name);
     const owner = Number((await readFile(join(dir, 'owner.pid'), 'utf8').catch(() => '')).trim());
-    if (!Number.isInteger(owner) || owner <= 1 || alive(owner)) continue;
-    await stopPids((await recordedPids(join(dir, 'state'))).filter(alive)).catch(() => undefined);
+    if (!Number.isInteger(owner) || owner <= 1 || isAlive(owner)) continue;
+    await stopPids((await recordedPids(join(dir, 'state'))).filter(isAlive)).catch(() => undefined);
     await rm(dir, { recursive: true, force: true });
   }
 }

@@ -146,7 +146,7 @@ async function ready(not: number[] = []): Promise<number> {
 
 /** Ended: it ran a command (or found itself stale) and exited (an orphan's zombie, not yet collected, counts). */
 async function ended(pid: number): Promise<boolean> {
-  for (let i = 0; i < 100 && isAlive(pid); i++) await new Promise((r) => setTimeout(r, 20));
+  for (let i = 0; i < 500 && isAlive(pid); i++) await new Promise((r) => setTimeout(r, 20));
   return !isAlive(pid);
 }
 

@@ -66,7 +66,10 @@ if (serving) {
   if (compiled) {
     const { serveWarm } = await compiled.load('pipeline/warm-serve.js');
     await serveWarm({ socket: serving, build: compiled.build, identity, ...listening });
-  } else listening?.server.close();
+  } else if (listening) {
+    listening.serveWith((conn) => conn.destroy()); // a command waiting for it runs on its own
+    listening.server.close();
+  }
 } else {
   const outcome = identity ? await warm.runWarm(identity, process.argv.slice(2)) : { spawn: false };
   if (outcome.code !== undefined) process.exitCode = outcome.code;

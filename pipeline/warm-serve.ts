@@ -220,7 +220,9 @@ export async function serveWarm(opts: {
   opts.serveWith((conn) => {
     void (async () => {
       const req = await readRequest(conn);
-      if (!req || busy) return void conn.end(JSON.stringify({ started: false }) + '\n');
+      // A caller that gave up while this process loaded (Ctrl-C, its patience) is not served: this
+      // process waits on for the next one.
+      if (!req || busy || !isAlive(req.pid)) return void conn.end(JSON.stringify({ started: false }) + '\n');
       busy = true;
       let why = await stale(req);
       // Listening stops here either way: this process runs one command at most.
@@ -267,6 +269,7 @@ export async function serveWarm(opts: {
       await main();
       // From here the process ends as a fresh one would: when nothing is left to do. Then the caller is
       // let go, and the next command's warm process started (which would slow this one down before).
+      // A command that comes while it loads waits for it (listenWarm).
       conn.unref();
       process.once('beforeExit', () => {
         over = true;

@@ -23,6 +23,7 @@ import {
   writeFileSync,
 } from 'node:fs';
 import { connect, createServer } from 'node:net';
+import { clearTimeout, setTimeout } from 'node:timers';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Buffer } from 'node:buffer';
@@ -36,6 +37,11 @@ export const SIGNALS = ['SIGINT', 'SIGTERM', 'SIGHUP'];
 
 /** The commands a warm process runs; any other (`ui`, `daemon`, `worker`, `upload`…) starts fresh. */
 const SERVED = new Set(['materialize', 'plan', 'why', 'list', 'runs', 'quarantine']);
+/**
+ * How long a command waits for a warm process that is still loading (≈ 0.3–0.5 s, more on a loaded
+ * machine) before running on its own.
+ */
+const PATIENCE_MS = 3000;
 
 /** The command named by the arguments (after `--config FILE`), or undefined (`--help`, `--version`…). */
 export function commandOf(args) {
@@ -175,6 +181,7 @@ export function runWarm(identity, args) {
     const settle = (outcome) => {
       if (settled) return;
       settled = true;
+      clearTimeout(patience);
       for (const sig of SIGNALS) process.off(sig, onSignal);
       // Not run there: a signal that came meanwhile has its default effect now.
       if (!started && received) process.kill(process.pid, received);
@@ -182,9 +189,18 @@ export function runWarm(identity, args) {
     };
     const onSignal = (signal) => {
       received = signal;
-      if (started) conn.write(JSON.stringify({ signal }) + '\n');
+      if (started) return void conn.write(JSON.stringify({ signal }) + '\n');
+      // Still waiting for a warm process that loads: this process ends by the signal now.
+      conn.destroy();
+      settle({ spawn: false });
     };
     for (const sig of SIGNALS) process.on(sig, onSignal);
+    // A warm process still loading answers once loaded (listenWarm); one that takes longer than a fresh
+    // start would is not waited for.
+    const patience = setTimeout(() => {
+      settle({ spawn: false });
+      conn.destroy();
+    }, PATIENCE_MS);
     conn.on('connect', () => {
       const shellVars = Object.fromEntries(SHELL_VARIABLES.map((name) => [name, process.env[name]]));
       const request = { pid: process.pid, argv1: process.argv[1], args, shellVars, ...identity };
@@ -207,6 +223,7 @@ export function runWarm(identity, args) {
         return settle({ spawn: reply.gone === true });
       }
       started = true;
+      clearTimeout(patience);
       if (received) conn.write(JSON.stringify({ signal: received }) + '\n');
     });
     conn.on('error', () => settle({ spawn: true }));
@@ -253,20 +270,28 @@ export function spawnWarm(identity, binFile) {
 /**
  * The warm process's listening socket, taken over from a dead one (a socket file nobody answers), or
  * undefined when another warm process listens there already. It listens before loading anything: a
- * command that comes meanwhile is told to run on its own (`{started: false}`) until `serve` is set.
+ * command that comes meanwhile (`a && b` in a script) waits until `serve` is set — the rest of this
+ * load is shorter than a fresh start, which would also share the cores with it.
  */
 export async function listenWarm(socket) {
   let serve;
+  const waiting = [];
   const listen = () =>
     new Promise((resolve, reject) => {
       const server = createServer((conn) => {
+        // A caller gone (reset, broken pipe) is seen as the connection's close; never a crash here.
+        conn.on('error', () => {});
         if (serve) serve(conn);
-        else conn.end(JSON.stringify({ started: false }) + '\n');
+        else waiting.push(conn);
       });
       server.once('error', reject);
       server.listen(socket, () => {
         chmodSync(socket, 0o600);
-        resolve({ server, serveWith: (fn) => (serve = fn) });
+        const serveWith = (fn) => {
+          serve = fn;
+          for (const conn of waiting.splice(0)) if (!conn.destroyed) fn(conn);
+        };
+        resolve({ server, serveWith });
       });
     });
   try {

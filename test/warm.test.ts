@@ -258,6 +258,70 @@ describe('the warm process', () => {
   }, 120_000);
 });
 
+/** The warm processes of this copy, loading or ready: processes started with CITYFLOW_WARM_SERVE here. */
+function warmServers(): number[] {
+  return readdirSync('/proc')
+    .filter((n) => /^\d+$/.test(n))
+    .map(Number)
+    .filter((pid) => {
+      try {
+        const env = readFileSync(`/proc/${pid}/environ`, 'utf8').split('\0');
+        return env.some((v) => v.startsWith(`CITYFLOW_WARM_SERVE=${warmDir()}/`));
+      } catch {
+        return false;
+      }
+    });
+}
+
+describe('commands back to back', () => {
+  it('a command that comes while the next warm process still loads waits for it, and is run by it', async () => {
+    // The project's config takes 0.5 s more to load: the next command surely comes during the load.
+    const config = join(copy.root, 'cityflow.config.ts');
+    const before = await readFile(config, 'utf8');
+    await writeFile(config, `${before}\nawait new Promise((r) => setTimeout(r, 500));\n`);
+    try {
+      await throughPipe(freshEnv(), ['warm', 'stop']);
+      await throughPipe(warmEnv(), ['plan', '--all']); // fresh: starts a warm process with this config
+      const first = await ready();
+      const a = await throughPipe(warmEnv(), ['plan', '--all']);
+      expect(a.out).toMatch(/0 to run, 72 up to date/);
+      // The warm process that ran `a` starts the next one as it ends: found as soon as it exists.
+      let next: number | undefined;
+      for (let i = 0; i < 500 && next === undefined; i++) {
+        next = warmServers().find((pid) => pid !== first && isAlive(pid));
+        if (next === undefined) await new Promise((r) => setTimeout(r, 10));
+      }
+      expect(next).toBeDefined();
+      seen.add(next!);
+      expect([...pidFiles().values()]).not.toContain(next); // not ready yet
+      const b = await throughPipe(warmEnv(), ['plan', '--all']);
+      expect(b).toEqual(a);
+      expect(await ended(next!)).toBe(true); // it ran `b` (a command run on its own leaves it waiting)
+
+      // Ctrl-C while waiting: the command ends by it at once; the warm process loading is left for the next.
+      let third: number | undefined;
+      for (let i = 0; i < 500 && third === undefined; i++) {
+        third = warmServers().find((pid) => pid !== first && pid !== next && isAlive(pid));
+        if (third === undefined) await new Promise((r) => setTimeout(r, 10));
+      }
+      expect(third).toBeDefined();
+      seen.add(third!);
+      const c = startThroughPipe(warmEnv(), ['plan', '--all']);
+      let caller: number | undefined;
+      while (!(caller = callerOf(c.shell.pid!))) await new Promise((r) => setTimeout(r, 10));
+      await new Promise((r) => setTimeout(r, 200)); // started, and waiting for the warm process
+      expect([...pidFiles().values()]).not.toContain(third);
+      process.kill(caller, 'SIGINT');
+      expect(await c.done).toEqual({ code: 130, out: '' });
+      expect(await ready()).toBe(third);
+    } finally {
+      await writeFile(config, before);
+      await throughPipe(freshEnv(), ['warm', 'stop']);
+      await throughPipe(warmEnv(), ['plan', '--all']); // a warm process of the usual config, for what follows
+    }
+  }, 120_000);
+});
+
 describe('pipeline warm', () => {
   it('lists the warm processes waiting, and stops them', async () => {
     const waiting = await ready();

@@ -190,17 +190,16 @@ export function runWarm(identity, args) {
     const onSignal = (signal) => {
       received = signal;
       if (started) return void conn.write(JSON.stringify({ signal }) + '\n');
-      // Still waiting for a warm process that loads: this process ends by the signal now.
+      giveUp(); // still waiting for a warm process that loads: this process ends by the signal now
+    };
+    const giveUp = () => {
       conn.destroy();
       settle({ spawn: false });
     };
     for (const sig of SIGNALS) process.on(sig, onSignal);
     // A warm process still loading answers once loaded (listenWarm); one that takes longer than a fresh
     // start would is not waited for.
-    const patience = setTimeout(() => {
-      settle({ spawn: false });
-      conn.destroy();
-    }, PATIENCE_MS);
+    const patience = setTimeout(giveUp, PATIENCE_MS);
     conn.on('connect', () => {
       const shellVars = Object.fromEntries(SHELL_VARIABLES.map((name) => [name, process.env[name]]));
       const request = { pid: process.pid, argv1: process.argv[1], args, shellVars, ...identity };

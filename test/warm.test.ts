@@ -54,21 +54,28 @@ function startThroughPipe(
   return { shell, output: () => out, done };
 }
 
-/** The `pipeline` process a shell of startThroughPipe started (not bash, not cat): its PID, from /proc. */
-function callerOf(shellPid: number): number | undefined {
+/** The PIDs of the processes in /proc for which `test` holds (one that ended meanwhile: not). */
+function processesWhere(test: (pid: number) => boolean): number[] {
   return readdirSync('/proc')
     .filter((n) => /^\d+$/.test(n))
     .map(Number)
-    .find((pid) => {
+    .filter((pid) => {
       try {
-        const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
-        const cmd = readFileSync(`/proc/${pid}/cmdline`, 'utf8');
-        const parent = Number(stat.slice(stat.lastIndexOf(')') + 2).split(' ')[1]);
-        return parent === shellPid && cmd.includes('bin.mjs');
+        return test(pid);
       } catch {
         return false;
       }
     });
+}
+
+/** The `pipeline` process a shell of startThroughPipe started (not bash, not cat): its PID, from /proc. */
+function callerOf(shellPid: number): number | undefined {
+  return processesWhere((pid) => {
+    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+    const cmd = readFileSync(`/proc/${pid}/cmdline`, 'utf8');
+    const parent = Number(stat.slice(stat.lastIndexOf(')') + 2).split(' ')[1]);
+    return parent === shellPid && cmd.includes('bin.mjs');
+  })[0];
 }
 
 /**
@@ -258,19 +265,24 @@ describe('the warm process', () => {
   }, 120_000);
 });
 
-/** The warm processes of this copy, loading or ready: processes started with CITYFLOW_WARM_SERVE here. */
-function warmServers(): number[] {
-  return readdirSync('/proc')
-    .filter((n) => /^\d+$/.test(n))
-    .map(Number)
-    .filter((pid) => {
-      try {
-        const env = readFileSync(`/proc/${pid}/environ`, 'utf8').split('\0');
-        return env.some((v) => v.startsWith(`CITYFLOW_WARM_SERVE=${warmDir()}/`));
-      } catch {
-        return false;
-      }
-    });
+/**
+ * A warm process of this copy started (loading or ready: a process started with CITYFLOW_WARM_SERVE here)
+ * and still running, other than `not`, waiting up to 5 s.
+ */
+async function started(not: number[]): Promise<number | undefined> {
+  const isWarm = (pid: number): boolean =>
+    readFileSync(`/proc/${pid}/environ`, 'utf8')
+      .split('\0')
+      .some((v) => v.startsWith(`CITYFLOW_WARM_SERVE=${warmDir()}/`));
+  for (let i = 0; i < 500; i++) {
+    const pid = processesWhere(isWarm).find((p) => !not.includes(p) && isAlive(p));
+    if (pid !== undefined) {
+      seen.add(pid);
+      return pid;
+    }
+    await new Promise((r) => setTimeout(r, 10));
+  }
+  return undefined;
 }
 
 describe('commands back to back', () => {
@@ -286,26 +298,16 @@ describe('commands back to back', () => {
       const a = await throughPipe(warmEnv(), ['plan', '--all']);
       expect(a.out).toMatch(/0 to run, 72 up to date/);
       // The warm process that ran `a` starts the next one as it ends: found as soon as it exists.
-      let next: number | undefined;
-      for (let i = 0; i < 500 && next === undefined; i++) {
-        next = warmServers().find((pid) => pid !== first && isAlive(pid));
-        if (next === undefined) await new Promise((r) => setTimeout(r, 10));
-      }
+      const next = await started([first]);
       expect(next).toBeDefined();
-      seen.add(next!);
       expect([...pidFiles().values()]).not.toContain(next); // not ready yet
       const b = await throughPipe(warmEnv(), ['plan', '--all']);
       expect(b).toEqual(a);
       expect(await ended(next!)).toBe(true); // it ran `b` (a command run on its own leaves it waiting)
 
       // Ctrl-C while waiting: the command ends by it at once; the warm process loading is left for the next.
-      let third: number | undefined;
-      for (let i = 0; i < 500 && third === undefined; i++) {
-        third = warmServers().find((pid) => pid !== first && pid !== next && isAlive(pid));
-        if (third === undefined) await new Promise((r) => setTimeout(r, 10));
-      }
+      const third = await started([first, next!]);
       expect(third).toBeDefined();
-      seen.add(third!);
       const c = startThroughPipe(warmEnv(), ['plan', '--all']);
       let caller: number | undefined;
       while (!(caller = callerOf(c.shell.pid!))) await new Promise((r) => setTimeout(r, 10));
